@@ -1,0 +1,58 @@
+# The README's commands. Everything installs itself: uv into .tools/, the workspace into .venv/.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_LINK_MODE := copy
+
+PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
+
+.PHONY: help install run migrate openapi lint test bench clean
+
+help:
+	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
+	@echo "make test     install what is missing, lint, type-check and run the whole suite"
+	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
+	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
+	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(PROJECT_FILES) | $(UV)
+	$(UV) sync --all-packages --frozen --python "$$(command -v $(PYTHON))"
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(BIN)/python -m tools.run
+
+migrate: install
+	$(BIN)/python -m tools.run --migrate-only
+
+openapi: install
+	$(BIN)/python -m tools.openapi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,111 @@
+"""Reusable field constraints shared by every contract Struct.
+
+Each alias is an ``Annotated[..., msgspec.Meta(...)]`` so the bound is enforced when msgspec decodes a
+request and shows up in the generated JSON Schema / OpenAPI document.
+
+Non-finite floats: msgspec's JSON decoder refuses the ``NaN``/``Infinity`` tokens (a ``DecodeError``)
+and numbers too large for a double such as ``1e400`` (a ``ValidationError``), so a float decoded from
+JSON is always finite. ``msgspec.convert`` from Python objects and the msgpack decoder do let NaN
+through an unbounded ``float``; every float alias here has both bounds, and a NaN fails a bound check.
+"""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from msgspec import Meta
+
+# Largest PostgreSQL bigint: an id above it would fail inside the database instead of at the boundary.
+_BIGINT_MAX = 2**63 - 1
+
+# Identifiers --------------------------------------------------------------------------------------------
+
+# A treatment plan id; plans use UUIDs so ids can be minted offline and across organizations.
+PlanId = UUID
+
+# A serial id (specialist, specialty, session, form template, ...).
+IntId = Annotated[int, Meta(ge=1, le=_BIGINT_MAX)]
+
+# A keyed hash or other opaque token (hex or base64url); telemetry never sees a raw patient id.
+HashedId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+
+# An id of some other resource, carried as text because its type depends on the resource.
+ResourceId = HashedId
+
+# Clinical scales ----------------------------------------------------------------------------------------
+
+# Patient-reported pain on the 0-10 numeric rating scale.
+PainLevel = Annotated[int, Meta(ge=0, le=10)]
+
+# A percentage kept with decimals (66.7), as the spec's JSON shows.
+Percentage = Annotated[float, Meta(ge=0, le=100)]
+
+# A ratio in [0, 1]: landmark visibility, pose confidence, form score.
+UnitFloat = Annotated[float, Meta(ge=0, le=1)]
+
+# Telemetry consent: 0 nothing, 1 error reports, 2+ analytics, media and pose (pose also needs biometric).
+ConsentLevel = Annotated[int, Meta(ge=0, le=3)]
+
+# Time ---------------------------------------------------------------------------------------------------
+
+# An instant; a naive datetime is ambiguous across patient time zones, so an offset is required.
+Timestamp = Annotated[datetime, Meta(tz=True)]
+
+# Text ---------------------------------------------------------------------------------------------------
+
+# A name or title; the pattern demands one visible character so "   " is not a name.
+ShortText = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+
+# A description or note.
+LongText = Annotated[str, Meta(max_length=5000)]
+
+# A lowercase slug (condition tags, categories); slugs are matched exactly, so case is fixed here.
+Slug = Annotated[str, Meta(pattern=r"^[a-z0-9_]{1,64}$")]
+
+# A condition or body-area tag such as ``post_acl`` or ``shoulder_pain``.
+ConditionTag = Slug
+
+# An absolute http(s) URL, bounded to what browsers and CDNs accept.
+Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://")]
+
+# Pagination ---------------------------------------------------------------------------------------------
+
+# A 1-based page number; capped so the OFFSET computed from it stays small enough to be a real query.
+Page = Annotated[int, Meta(ge=1, le=1_000_000)]
+
+# Items per page.
+Limit = Annotated[int, Meta(ge=1, le=100)]
+
+# Pose tracking ------------------------------------------------------------------------------------------
+
+# MediaPipe Pose reports this many landmarks per detected body.
+LANDMARK_COUNT = 33
+
+# One coordinate per landmark. Normalized coordinates stray a little outside [0, 1] when a joint leaves
+# the frame, so the element bound only stops values that would overflow a Float32 column.
+LandmarkCoords = Annotated[list[Annotated[float, Meta(ge=-10, le=10)]], Meta(max_length=LANDMARK_COUNT)]
+
+# Per-landmark visibility scores, one per landmark.
+LandmarkVisibility = Annotated[list[UnitFloat], Meta(max_length=LANDMARK_COUNT)]
+
+# Camera frame size such as ``640x480``.
+CameraResolution = Annotated[str, Meta(pattern=r"^\d{2,5}x\d{2,5}$")]
+
+# Media playback -----------------------------------------------------------------------------------------
+# The maxima are sanity bounds (a day, a gigabit), not plausibility checks: they keep garbage out of the
+# columnar store without rejecting an unusual but real session.
+
+# A media position or duration in seconds.
+MediaSeconds = Annotated[float, Meta(ge=0, le=86_400)]
+
+# A duration in whole milliseconds (network timings, stall lengths).
+Milliseconds = Annotated[int, Meta(ge=0, le=86_400_000)]
+
+# A non-negative event or frame counter.
+Count = Annotated[int, Meta(ge=0, le=100_000_000)]
+
+# A stream bitrate in bits per second.
+BitsPerSecond = Annotated[int, Meta(ge=0, le=1_000_000_000)]
+
+# A rendition label such as ``720p``.
+VideoResolution = Annotated[str, Meta(pattern=r"^\d{3,4}p$")]

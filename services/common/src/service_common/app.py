@@ -1,0 +1,58 @@
+"""The parts of a Litestar app both services assemble the same way.
+
+Each service's ``create_app()`` calls :func:`service_app` with its own routes, lifespan and state; this
+keeps error handling, request ids, logging and the OpenAPI set-up identical across the two services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler
+
+from service_common.errors import exception_handlers
+from service_common.logging import LogSettings, configure_logging
+from service_common.requests import request_context_middleware
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def service_app(
+    *,
+    title: str,
+    version: str,
+    description: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    lifespan: Sequence[Lifespan],
+    state: dict[str, Any],
+    log_settings: LogSettings,
+    max_body_bytes: int,
+    cors_origins: Sequence[str] = (),
+) -> Litestar:
+    """A Litestar app with problem+json errors, request ids, JSON logs and OpenAPI UI at ``/schema``."""
+    configure_logging(log_settings)
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=list(lifespan),
+        state=State(state),
+        exception_handlers=exception_handlers(),
+        middleware=[request_context_middleware],
+        openapi_config=OpenAPIConfig(
+            title=title,
+            version=version,
+            description=description,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            use_handler_docstrings=True,
+        ),
+        cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
+        request_max_body_size=max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,67 @@
+"""Request ids and one ``request.completed`` log event per request.
+
+A pure ASGI middleware: it takes the caller's ``X-Request-ID`` when it is a short token of safe characters
+(so a gateway's id follows the request across services), otherwise makes a new one; binds it and the
+matched route template into structlog's context variables; echoes it in the response; and logs method,
+route, status and duration when the response starts. Query strings are never logged: they can carry
+search terms typed by staff.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")
+
+log = structlog.get_logger("http")
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
+            return value.decode("ascii")
+    return uuid.uuid4().hex
+
+
+def request_context_middleware(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` so every HTTP request gets a request id and a completion log event."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_request_id)
+        finally:
+            log.info(
+                "request.completed",
+                method=scope.get("method"),
+                route=scope.get("path_template") or "<unmatched>",
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            structlog.contextvars.clear_contextvars()
+
+    return middleware

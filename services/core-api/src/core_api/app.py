@@ -1,0 +1,35 @@
+"""Assembles the core-api Litestar app."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from service_common.app import service_app
+from service_common.health import healthz, readiness_route
+
+from core_api.db.pool import check_database, create_pool, pool_lifespan
+from core_api.settings import Settings, load_settings
+
+VERSION = "0.1.0"
+
+
+async def _database_ready(state: State) -> None:
+    await check_database(state.pool)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The core-api app for ``settings`` (default: read from the environment)."""
+    settings = settings or load_settings()
+    pool = create_pool(settings.database)
+    return service_app(
+        title="core-api",
+        version=VERSION,
+        description="Clinical API of the telerehabilitation platform: treatment plans, enrollments, "
+        "session execution, adherence, consent and audit.",
+        route_handlers=[healthz, readiness_route({"database": _database_ready})],
+        lifespan=[pool_lifespan(pool)],
+        state={"pool": pool, "settings": settings},
+        log_settings=settings.log,
+        max_body_bytes=settings.http.max_body_bytes,
+        cors_origins=settings.http.cors_origins,
+    )

@@ -1,0 +1,133 @@
+"""A ClickHouse server: clickhouse-driver (native protocol) for columnar inserts and DDL, aiochclient
+(HTTP) for async reads.
+
+clickhouse-driver is synchronous and one ``Client`` holds one connection, so each blocking call runs in a
+worker thread under a lock. Inserts are sent column by column (``columnar=True``), which is how the
+native protocol lays data out, so no per-row Python objects are built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from aiochclient import ChClient
+from clickhouse_driver import Client
+
+from telemetry.clickhouse.store import ClickHouseError, row_count
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def identifier(name: str) -> str:
+    """``name`` back if it is a plain ClickHouse identifier; table and column names are never user input,
+    this is a guard against a programming mistake turning into SQL injection."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return name
+
+
+class ServerStore:
+    """:class:`~telemetry.clickhouse.store.ClickHouseStore` over a ClickHouse server."""
+
+    backend = "server"
+
+    def __init__(self, url: str, http_url: str, database: str, query_timeout_seconds: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "clickhouse" or not parts.hostname:
+            raise ValueError("CLICKHOUSE_URL must look like clickhouse://user:password@host:9000")
+        self.database = identifier(database)
+        self._host = parts.hostname
+        self._port = parts.port or 9000
+        self._user = parts.username or "default"
+        self._password = parts.password or ""
+        self._http_url = http_url or f"http://{parts.hostname}:8123/"
+        self._timeout = query_timeout_seconds
+        self._native: Client | None = None
+        self._native_lock = asyncio.Lock()
+        self._http = httpx.AsyncClient(timeout=query_timeout_seconds)
+        self._reader = ChClient(
+            self._http, url=self._http_url, user=self._user, password=self._password, database=database
+        )
+
+    def _client(self) -> Client:
+        if self._native is None:
+            bootstrap = Client(
+                host=self._host,
+                port=self._port,
+                user=self._user,
+                password=self._password,
+                connect_timeout=5,
+                send_receive_timeout=self._timeout,
+            )
+            try:
+                bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+            finally:
+                bootstrap.disconnect()
+            self._native = Client(
+                host=self._host,
+                port=self._port,
+                user=self._user,
+                password=self._password,
+                database=self.database,
+                connect_timeout=5,
+                send_receive_timeout=self._timeout,
+                settings={"use_numpy": False},
+            )
+        return self._native
+
+    async def _run_native(self, statement: str, data: Any = None, columnar: bool = False) -> Any:
+        def call() -> Any:
+            client = self._client()
+            if data is None:
+                return client.execute(statement)
+            return client.execute(statement, data, columnar=columnar)
+
+        async with self._native_lock:
+            try:
+                return await asyncio.to_thread(call)
+            except Exception as exc:
+                if self._native is not None:
+                    self._native.disconnect()
+                raise ClickHouseError.wrap(exc) from exc
+
+    async def server_version(self) -> str:
+        rows = await self._run_native("SELECT version()")
+        return str(rows[0][0])
+
+    async def execute(self, statement: str) -> None:
+        await self._run_native(statement)
+
+    async def select(self, query: str) -> list[dict[str, Any]]:
+        await self._client_ready()
+        try:
+            records = await self._reader.fetch(query)
+        except Exception as exc:
+            raise ClickHouseError.wrap(exc) from exc
+        return [{name: record[name] for name in record} for record in records]
+
+    async def _client_ready(self) -> None:
+        # Reads name the database over HTTP; make sure it exists on a fresh server.
+        if self._native is None:
+            await self._run_native("SELECT 1")
+
+    async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
+        rows = row_count(columns)
+        if rows == 0:
+            return 0
+        names = ", ".join(identifier(name) for name in columns)
+        await self._run_native(
+            f"INSERT INTO {identifier(table)} ({names}) VALUES", list(columns.values()), columnar=True
+        )
+        return rows
+
+    async def close(self) -> None:
+        async with self._native_lock:
+            if self._native is not None:
+                self._native.disconnect()
+                self._native = None
+        await self._http.aclose()

@@ -1,0 +1,54 @@
+"""telemetry settings, one Struct per concern, read from the environment once by :func:`load_settings`."""
+
+from __future__ import annotations
+
+import msgspec
+from service_common.logging import LogSettings
+from service_common.settings import from_env
+
+
+class ClickHouseSettings(msgspec.Struct, frozen=True):
+    """ClickHouse connection (environment prefix ``CLICKHOUSE_``)."""
+
+    url: str = ""
+    """Native-protocol URL of a ClickHouse server, clickhouse://user:password@host:9000 (CLICKHOUSE_URL).
+    Empty: the embedded engine (chdb) with data under CLICKHOUSE_DATA_DIR."""
+    http_url: str = ""
+    """HTTP URL of the same server for reads (CLICKHOUSE_HTTP_URL); empty: http://<host of URL>:8123."""
+    database: str = "telemetry"
+    """Database holding the telemetry tables; created by the migrations (CLICKHOUSE_DATABASE)."""
+    data_dir: str = ".data/clickhouse"
+    """Folder of the embedded engine's data when CLICKHOUSE_URL is empty (CLICKHOUSE_DATA_DIR)."""
+    query_timeout_seconds: float = 30.0
+    """Longest a read may take before it fails (CLICKHOUSE_QUERY_TIMEOUT_SECONDS)."""
+
+
+class HttpSettings(msgspec.Struct, frozen=True):
+    """HTTP behaviour (environment prefix ``HTTP_``)."""
+
+    max_body_bytes: int = 2_097_152
+    """Largest request body accepted; larger ones get 413 (HTTP_MAX_BODY_BYTES)."""
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    """Frontend origins allowed by CORS, comma-separated (HTTP_CORS_ORIGINS)."""
+
+
+class Settings(msgspec.Struct, frozen=True):
+    clickhouse: ClickHouseSettings
+    http: HttpSettings
+    log: LogSettings
+
+
+SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
+    "CLICKHOUSE_": ClickHouseSettings,
+    "HTTP_": HttpSettings,
+    "LOG_": LogSettings,
+}
+
+
+def load_settings() -> Settings:
+    """Read every telemetry setting from the environment."""
+    return Settings(
+        clickhouse=from_env(ClickHouseSettings, "CLICKHOUSE_"),
+        http=from_env(HttpSettings, "HTTP_"),
+        log=from_env(LogSettings, "LOG_"),
+    )

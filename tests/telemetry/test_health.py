@@ -1,0 +1,47 @@
+"""telemetry's readiness follows its ClickHouse store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar.testing import TestClient
+from service_common.logging import LogSettings
+from telemetry.app import create_app
+from telemetry.settings import ClickHouseSettings, HttpSettings, Settings
+
+from tests.conftest import ClickHouseServerInfo
+from tools.databases import free_port
+
+
+def settings_for(clickhouse: ClickHouseSettings) -> Settings:
+    return Settings(clickhouse=clickhouse, http=HttpSettings(), log=LogSettings(format="json"))
+
+
+def test_ready_on_a_clickhouse_server(clickhouse_server: ClickHouseServerInfo) -> None:
+    settings = settings_for(
+        ClickHouseSettings(url=clickhouse_server.url, http_url=clickhouse_server.http_url)
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"clickhouse": "ok"}}
+
+
+def test_not_ready_but_alive_when_clickhouse_is_unreachable() -> None:
+    port = free_port()
+    settings = settings_for(
+        ClickHouseSettings(url=f"clickhouse://default@127.0.0.1:{port}", query_timeout_seconds=2.0)
+    )
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz")
+        alive = client.get("/healthz")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "checks": {"clickhouse": "unavailable"}}
+    assert alive.status_code == 200
+
+
+def test_ready_on_the_embedded_engine(chdb_dir: Path) -> None:
+    settings = settings_for(ClickHouseSettings(data_dir=str(chdb_dir), database="health_check"))
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 200
