@@ -48,7 +48,7 @@ def client() -> Iterator[TestClient]:  # type: ignore[type-arg]
         lifespan=[],
         state={},
         log_settings=LogSettings(format="json"),
-        max_body_bytes=1024,
+        max_body_bytes=16_384,
     )
     with TestClient(app) as test_client:
         yield test_client
@@ -66,14 +66,14 @@ def assert_problem(response: object, status: int) -> dict[str, object]:
 
 def test_validation_error_names_the_nested_field(client: TestClient) -> None:  # type: ignore[type-arg]
     response = client.post("/readings", json={"readings": [{"pain_level": 3}, {"pain_level": 11}]})
-    body = assert_problem(response, 400)
+    body = assert_problem(response, 422)
     assert body["type"] == "https://problems.telerehab.example/validation-error"
     assert body["errors"] == [{"field": "readings[1].pain_level", "message": "Expected `int` <= 10"}]
 
 
 def test_unknown_field_is_rejected_and_named(client: TestClient) -> None:  # type: ignore[type-arg]
     response = client.post("/readings", json={"readings": [{"pain_level": 1, "organization_id": 7}]})
-    body = assert_problem(response, 400)
+    body = assert_problem(response, 422)
     errors = body["errors"]
     assert isinstance(errors, list)
     assert errors[0]["field"] == "readings[0]"
@@ -84,6 +84,21 @@ def test_malformed_json_is_a_400_problem(client: TestClient) -> None:  # type: i
     response = client.post(
         "/readings", content=b'{"readings": [', headers={"content-type": "application/json"}
     )
+    body = assert_problem(response, 400)
+    assert body["type"] == "https://problems.telerehab.example/malformed-body"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"readings":' + b"[" * 5000,
+        b'{"unknown":' + b"[" * 5000 + b"]" * 5000 + b', "readings": []}',
+        b"[" * 5000 + b"]" * 5000,
+    ],
+    ids=["unterminated", "deep-unknown-field", "deep-top-level"],
+)
+def test_deeply_nested_json_is_a_400_problem_not_a_crash(client: TestClient, body: bytes) -> None:  # type: ignore[type-arg]
+    response = client.post("/readings", content=body, headers={"content-type": "application/json"})
     assert_problem(response, 400)
 
 
@@ -115,5 +130,5 @@ def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None
 
 
 def test_a_body_over_the_limit_is_413(client: TestClient) -> None:  # type: ignore[type-arg]
-    big = b'{"readings": [' + b'{"pain_level": 1},' * 200 + b'{"pain_level": 1}]}'
+    big = b'{"readings": [' + b'{"pain_level": 1},' * 1000 + b'{"pain_level": 1}]}'
     assert_problem(client.post("/readings", content=big, headers={"content-type": "application/json"}), 413)

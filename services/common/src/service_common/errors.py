@@ -67,6 +67,7 @@ class ServiceUnavailableError(DomainError):
 
 
 _encoder = msgspec.json.Encoder()
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # msgspec reports the failing location as "... - at `$.frames[0].landmark_x`"; Litestar keeps the message.
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 
@@ -119,29 +120,45 @@ def _on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[by
 
 def _on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     errors = _field_errors(exc.extra)
-    malformed = not errors and "malformed" in (exc.detail or "").lower()
-    if malformed:
-        problem = Problem(
-            type=_problem_type("malformed-body"),
-            title="The request body is not valid JSON",
-            status=HTTPStatus.BAD_REQUEST,
-            detail=exc.detail,
-        )
-    else:
-        problem = Problem(
+    if not errors and "malformed" in (exc.detail or "").lower():
+        return _malformed_body(exc.detail)
+    return problem_response(
+        Problem(
             type=_problem_type("validation-error"),
             title="The request did not validate",
-            status=HTTPStatus.BAD_REQUEST,
+            status=HTTPStatus.UNPROCESSABLE_ENTITY,
             detail="; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail,
             errors=errors or None,
         )
-    return problem_response(problem)
+    )
 
 
-def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def _on_recursion_error(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    # msgspec recurses into nested JSON it skips or decodes; a few KB of brackets exhaust the stack.
+    # That is bad input when a body was sent; anywhere else it is a bug.
+    if request.method in _METHODS_WITH_BODY:
+        return _malformed_body("The JSON is nested too deeply.")
+    return _on_unexpected(request, exc)
+
+
+def _malformed_body(detail: str | None) -> Response[bytes]:
+    return problem_response(
+        Problem(
+            type=_problem_type("malformed-body"),
+            title="The request body is not valid JSON",
+            status=HTTPStatus.BAD_REQUEST,
+            detail=detail,
+        )
+    )
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        return _on_unexpected(_, exc)
+        return _on_unexpected(request, exc)
+    if status == HTTPStatus.BAD_REQUEST and request.method in _METHODS_WITH_BODY:
+        # Litestar reports a body it cannot parse as a bare 400 ("Input data was truncated", ...).
+        return _malformed_body(exc.detail)
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     return problem_response(
         Problem(type="about:blank", title=phrase, status=status, detail=exc.detail or None),
@@ -166,6 +183,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     return {
         DomainError: _on_domain_error,
         ValidationException: _on_validation_error,
+        RecursionError: _on_recursion_error,
         HTTPException: _on_http_exception,
         Exception: _on_unexpected,
     }
