@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: help install run migrate openapi lint test bench clean
+.PHONY: help install run migrate openapi lint test bench clean token
 
 help:
 	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
@@ -23,6 +23,8 @@ help:
 	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
+	@echo "make token ROLE=specialist ORG=1 USER_ID=5 [PATIENT=123]"
+	@echo "             print a bearer token signed with the development key (.data/dev-keys)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,6 +55,11 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# USER_ID, not USER: make imports the shell's USER (the login name) as a variable.
+token: install
+	@$(if $(and $(ROLE),$(ORG),$(USER_ID)),,$(error usage: make token ROLE=specialist ORG=1 USER_ID=5 [PATIENT=123]))
+	@$(BIN)/python -m tools.tokens --role $(ROLE) --org $(ORG) --user $(USER_ID) $(if $(PATIENT),--patient $(PATIENT))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -20,11 +20,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from core_api.app import create_app as create_core_api
 from core_api.db.migrate import migrate
+from core_api.settings import DatabaseSettings, MigrationSettings
+from core_api.settings import HttpSettings as CoreApiHttpSettings
+from core_api.settings import Settings as CoreApiSettings
+from litestar.testing import TestClient
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
 from telemetry.clickhouse.embedded import EmbeddedStore
 from telemetry.clickhouse.server import ServerStore
 from telemetry.clickhouse.store import ClickHouseStore
 
+from tests.core_api.seed import Org, seed_organization
 from tools.databases import (
     ClickHouseServer,
     ClickHouseUnavailable,
@@ -32,6 +40,7 @@ from tools.databases import (
     free_port,
     start_local_postgres,
 )
+from tools.tokens import ensure_dev_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +48,19 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A development signing key and its JWKS; tokens minted with it pass the services' verification."""
+    directory = tmp_path_factory.mktemp("dev-keys")
+    ensure_dev_keys(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def auth_settings(dev_keys: Path) -> AuthSettings:
+    return AuthSettings(jwks_file=str(dev_keys / "jwks.json"))
 
 
 @pytest.fixture(scope="session")
@@ -137,17 +159,19 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def core_api_url(postgres: PostgresUrls) -> Iterator[str]:
+def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
     """core-api as a real process on the test PostgreSQL."""
-    base_url, process = start_service("core_api", {"DATABASE_URL": postgres.app})
+    env = {"DATABASE_URL": postgres.app, "AUTH_JWKS_FILE": str(dev_keys / "jwks.json")}
+    base_url, process = start_service("core_api", env)
     yield base_url
     stop_service(process)
 
 
 @pytest.fixture(scope="session")
-def telemetry_url(clickhouse_server: ClickHouseServerInfo) -> Iterator[str]:
+def telemetry_url(clickhouse_server: ClickHouseServerInfo, dev_keys: Path) -> Iterator[str]:
     """telemetry as a real process on the test ClickHouse server, migrated first."""
     env = {
+        "AUTH_JWKS_FILE": str(dev_keys / "jwks.json"),
         "CLICKHOUSE_URL": clickhouse_server.url,
         "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,
         "CLICKHOUSE_DATABASE": "telemetry_http",
@@ -158,3 +182,29 @@ def telemetry_url(clickhouse_server: ClickHouseServerInfo) -> Iterator[str]:
     base_url, process = start_service("telemetry", env)
     yield base_url
     stop_service(process)
+
+
+@pytest.fixture
+def org(superuser: psycopg.Connection, dev_keys: Path) -> Org:
+    """A freshly seeded organization (see tests/core_api/seed.py)."""
+    return seed_organization(superuser, dev_keys, "Clinic A")
+
+
+@pytest.fixture
+def other_org(superuser: psycopg.Connection, dev_keys: Path) -> Org:
+    """A second organization, for cross-tenant checks."""
+    return seed_organization(superuser, dev_keys, "Clinic B")
+
+
+@pytest.fixture
+def core_api(postgres: PostgresUrls, auth_settings: AuthSettings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """core-api in process on the test PostgreSQL, lifespan and all."""
+    settings = CoreApiSettings(
+        database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=4),
+        migrations=MigrationSettings(),
+        http=CoreApiHttpSettings(),
+        log=LogSettings(format="json", level="warning"),
+        auth=auth_settings,
+    )
+    with TestClient(create_core_api(settings)) as client:
+        yield client

@@ -31,6 +31,16 @@ def _environment() -> tuple[dict[str, str], object | None]:
         env["DATABASE_URL"] = urls.app
         env["MIGRATIONS_DATABASE_URL"] = urls.owner
         print(f"PostgreSQL (pgserver) with data in {ROOT / '.data' / 'postgres'}", flush=True)
+    if not env.get("AUTH_JWKS_URL"):
+        from tools.tokens import ensure_dev_keys
+
+        keys = ROOT / ".data" / "dev-keys"
+        ensure_dev_keys(keys)
+        env.setdefault("AUTH_JWKS_FILE", str(keys / "jwks.json"))
+        print(
+            f"Development signing key in {keys}: `make token ROLE=admin ORG=1 USER_ID=1` mints a token",
+            flush=True,
+        )
     if not env.get("CLICKHOUSE_URL"):
         env.setdefault("CLICKHOUSE_DATA_DIR", str(ROOT / ".data" / "clickhouse"))
         print(f"ClickHouse embedded (chdb) with data in {env['CLICKHOUSE_DATA_DIR']}", flush=True)

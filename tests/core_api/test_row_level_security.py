@@ -86,9 +86,8 @@ def two_organizations(superuser: psycopg.Connection) -> tuple[int, int]:
         assert row is not None
         ids.append(row[0])
         superuser.execute(
-            "INSERT INTO users (organization_id, role, identity_subject, display_name) "
-            "VALUES (%s, 'specialist', %s, %s)",
-            (row[0], f"subject-{row[0]}", f"Specialist of {name}"),
+            "INSERT INTO users (organization_id, role, display_name) VALUES (%s, 'specialist', %s)",
+            (row[0], f"Specialist of {name}"),
         )
     return ids[0], ids[1]
 
@@ -120,8 +119,8 @@ async def test_app_role_cannot_write_into_another_organization(
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             async with scoped_transaction(pool, organization_id=org_a, user_id=1, role="admin") as conn:
                 await conn.execute(
-                    "INSERT INTO users (organization_id, role, identity_subject, display_name) "
-                    "VALUES (%s, 'patient', 'intruder', 'Intruder')",
+                    "INSERT INTO users (organization_id, role, display_name) "
+                    "VALUES (%s, 'patient', 'Intruder')",
                     (org_b,),
                 )
         async with scoped_transaction(pool, organization_id=org_a, user_id=1, role="admin") as conn:

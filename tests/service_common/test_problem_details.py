@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -11,8 +12,11 @@ from litestar import get, post
 from litestar.params import FromPath, JSONBody
 from litestar.testing import TestClient
 from service_common.app import service_app
+from service_common.auth import AuthSettings, TokenVerifier
 from service_common.errors import ConflictError, NotFoundError
 from service_common.logging import LogSettings
+
+from tools.tokens import mint_token
 
 
 class Reading(msgspec.Struct, forbid_unknown_fields=True):
@@ -39,7 +43,7 @@ def get_plan(plan_id: FromPath[int]) -> dict[str, int]:
 
 
 @pytest.fixture
-def client() -> Iterator[TestClient]:  # type: ignore[type-arg]
+def client(dev_keys: Path) -> Iterator[TestClient]:  # type: ignore[type-arg]
     app = service_app(
         title="t",
         version="0",
@@ -49,8 +53,11 @@ def client() -> Iterator[TestClient]:  # type: ignore[type-arg]
         state={},
         log_settings=LogSettings(format="json"),
         max_body_bytes=16_384,
+        verifier=TokenVerifier(AuthSettings(jwks_file=str(dev_keys / "jwks.json"))),
     )
     with TestClient(app) as test_client:
+        token = mint_token(dev_keys, user_id=1, role="admin", organization_id=1)
+        test_client.headers["Authorization"] = f"Bearer {token}"
         yield test_client
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar.testing import TestClient
+from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings
@@ -14,7 +15,9 @@ from tools.databases import free_port
 
 
 def settings_for(clickhouse: ClickHouseSettings) -> Settings:
-    return Settings(clickhouse=clickhouse, http=HttpSettings(), log=LogSettings(format="json"))
+    return Settings(
+        clickhouse=clickhouse, http=HttpSettings(), log=LogSettings(format="json"), auth=AuthSettings()
+    )
 
 
 def test_ready_on_a_clickhouse_server(clickhouse_server: ClickHouseServerInfo) -> None:

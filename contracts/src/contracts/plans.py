@@ -257,3 +257,93 @@ class TreatmentPlanDetail(msgspec.Struct, frozen=True, kw_only=True):
     created_by_user_id: IntId
     created_at: Timestamp
     updated_at: Timestamp
+
+
+# Publishing, versions, clone and promote ----------------------------------------------------------------
+
+
+class PublishResult(msgspec.Struct, frozen=True):
+    """``POST /v1/treatment-plans/{id}/publish``."""
+
+    id: PlanId
+    version: _Positive
+    status: PlanStatus
+    published: bool
+    published_at: Timestamp
+
+
+class PlanVersionSummary(msgspec.Struct, frozen=True):
+    """One item of ``GET /v1/treatment-plans/{id}/versions``, newest first."""
+
+    id: IntId
+    version: _Positive
+    name: ShortText
+    type: PlanType
+    frequency_per_week: FrequencyPerWeek
+    duration_weeks: DurationWeeks
+    sessions_count: _NonNegative
+    created_by_user_id: IntId | None
+    created_at: Timestamp
+
+
+class PlanVersionList(msgspec.Struct, frozen=True):
+    versions: list[PlanVersionSummary]
+
+
+class PlanVersionDetail(msgspec.Struct, frozen=True):
+    """``GET /v1/treatment-plans/{id}/versions/{version}``: the version with the plan as it was published."""
+
+    id: IntId
+    treatment_plan_id: PlanId
+    version: _Positive
+    name: ShortText
+    type: PlanType
+    frequency_per_week: FrequencyPerWeek
+    duration_weeks: DurationWeeks
+    sessions_count: _NonNegative
+    created_by_user_id: IntId | None
+    created_at: Timestamp
+    sessions_snapshot: list[PlanSession]
+    plan_snapshot: TreatmentPlanDetail
+
+
+class PlanClone(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/treatment-plans/{id}/clone``; without a name the copy keeps the source's."""
+
+    name: ShortText | None = None
+    created_for_patient_id: IntId | None = None
+
+
+class PlanPromote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/treatment-plans/{id}/promote``; without a visibility the plan keeps its own."""
+
+    visibility: PlanVisibility | None = None
+
+
+# The patient library --------------------------------------------------------------------------------------
+
+
+class LibraryPlan(msgspec.Struct, frozen=True):
+    """One item of ``GET /v1/treatment-plans/library``."""
+
+    id: PlanId
+    name: ShortText
+    description: LongText | None
+    type: PlanType
+    scope: PlanScope
+    condition_tags: list[ConditionTag]
+    frequency_per_week: FrequencyPerWeek
+    duration_weeks: DurationWeeks
+    total_sessions: _Positive
+    specialty: SpecialtyRef | None
+    sessions_count: _NonNegative
+    # The hardest exercise in the plan's latest published version; null when it has none.
+    difficulty_level: Difficulty | None
+
+
+class LibraryPage(msgspec.Struct, frozen=True):
+    treatment_plans: list[LibraryPlan]
+    total: _NonNegative
+    page: Page
+    limit: _Positive
+    total_pages: _NonNegative

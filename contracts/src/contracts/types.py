@@ -9,6 +9,7 @@ JSON is always finite. ``msgspec.convert`` from Python objects and the msgpack d
 through an unbounded ``float``; every float alias here has both bounds, and a NaN fails a bound check.
 """
 
+import re
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -60,10 +61,12 @@ ShortText = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
 LongText = Annotated[str, Meta(max_length=5000)]
 
 # A lowercase slug (condition tags, categories); slugs are matched exactly, so case is fixed here.
-Slug = Annotated[str, Meta(pattern=r"^[a-z0-9_]{1,64}$")]
+SLUG_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")
+Slug = Annotated[str, Meta(pattern=SLUG_PATTERN.pattern)]
 
 # A condition or body-area tag such as ``post_acl`` or ``shoulder_pain``.
 ConditionTag = Slug
+CONDITION_TAG_PATTERN = SLUG_PATTERN
 
 # An absolute http(s) URL, bounded to what browsers and CDNs accept.
 Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://")]

@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
+from service_common.auth import TokenVerifier, auth_middleware, bearer_security_components
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
 from service_common.requests import request_context_middleware
@@ -34,16 +35,18 @@ def service_app(
     state: dict[str, Any],
     log_settings: LogSettings,
     max_body_bytes: int,
+    verifier: TokenVerifier,
     cors_origins: Sequence[str] = (),
 ) -> Litestar:
-    """A Litestar app with problem+json errors, request ids, JSON logs and OpenAPI UI at ``/schema``."""
+    """A Litestar app with problem+json errors, request ids, JSON logs, bearer-token authentication on
+    every route but the health and schema paths, and OpenAPI UI at ``/schema``."""
     configure_logging(log_settings)
     return Litestar(
         route_handlers=route_handlers,
         lifespan=list(lifespan),
         state=State(state),
         exception_handlers=exception_handlers(),
-        middleware=[request_context_middleware],
+        middleware=[request_context_middleware, auth_middleware(verifier)],
         openapi_config=OpenAPIConfig(
             title=title,
             version=version,
@@ -51,6 +54,9 @@ def service_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             use_handler_docstrings=True,
+            # Each authenticated controller names the scheme (``security = bearer_security()``);
+            # the health routes stay open.
+            components=bearer_security_components(),
         ),
         cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
         request_max_body_size=max_body_bytes,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from service_common.app import service_app
+from service_common.auth import TokenVerifier
 from service_common.health import healthz, readiness_route
 
 from core_api.db.pool import check_database, create_pool, pool_lifespan
+from core_api.domain.plans.controller import TreatmentPlanController
 from core_api.settings import Settings, load_settings
 
 VERSION = "0.1.0"
@@ -26,10 +28,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         version=VERSION,
         description="Clinical API of the telerehabilitation platform: treatment plans, enrollments, "
         "session execution, adherence, consent and audit.",
-        route_handlers=[healthz, readiness_route({"database": _database_ready})],
+        route_handlers=[healthz, readiness_route({"database": _database_ready}), TreatmentPlanController],
         lifespan=[pool_lifespan(pool)],
         state={"pool": pool, "settings": settings},
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
+        verifier=TokenVerifier(settings.auth),
         cors_origins=settings.http.cors_origins,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
 from service_common.settings import from_env
 
@@ -45,6 +46,7 @@ class Settings(msgspec.Struct, frozen=True):
     migrations: MigrationSettings
     http: HttpSettings
     log: LogSettings
+    auth: AuthSettings
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -52,6 +54,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "MIGRATIONS_": MigrationSettings,
     "HTTP_": HttpSettings,
     "LOG_": LogSettings,
+    "AUTH_": AuthSettings,
 }
 
 
@@ -62,4 +65,5 @@ def load_settings() -> Settings:
         migrations=from_env(MigrationSettings, "MIGRATIONS_"),
         http=from_env(HttpSettings, "HTTP_"),
         log=from_env(LogSettings, "LOG_"),
+        auth=from_env(AuthSettings, "AUTH_"),
     )

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from service_common.app import service_app
+from service_common.auth import TokenVerifier
 from service_common.health import healthz, readiness_route
 
 from telemetry.clickhouse.open import open_store
@@ -43,5 +44,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state={"settings": settings},
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
+        verifier=TokenVerifier(settings.auth),
         cors_origins=settings.http.cors_origins,
     )

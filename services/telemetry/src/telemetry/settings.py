@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
 from service_common.settings import from_env
 
@@ -36,12 +37,14 @@ class Settings(msgspec.Struct, frozen=True):
     clickhouse: ClickHouseSettings
     http: HttpSettings
     log: LogSettings
+    auth: AuthSettings
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "CLICKHOUSE_": ClickHouseSettings,
     "HTTP_": HttpSettings,
     "LOG_": LogSettings,
+    "AUTH_": AuthSettings,
 }
 
 
@@ -51,4 +54,5 @@ def load_settings() -> Settings:
         clickhouse=from_env(ClickHouseSettings, "CLICKHOUSE_"),
         http=from_env(HttpSettings, "HTTP_"),
         log=from_env(LogSettings, "LOG_"),
+        auth=from_env(AuthSettings, "AUTH_"),
     )

@@ -23,8 +23,10 @@ def create_pool(settings: DatabaseSettings) -> AsyncConnectionPool[AsyncConnecti
     """A closed pool for ``settings``; :func:`pool_lifespan` opens and closes it."""
 
     async def configure(conn: AsyncConnection) -> None:
+        # UTC so timestamps built into JSON by queries carry +00:00 whatever the server's default is.
         await conn.execute(
-            "SELECT set_config('statement_timeout', %s, false)", (str(settings.statement_timeout_ms),)
+            "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false)",
+            (str(settings.statement_timeout_ms),),
         )
         await conn.commit()
 

@@ -15,8 +15,24 @@ CREATE FUNCTION app_role() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT nullif(current_setting('app.role', true), '') $$;
 
+-- The patient the request acts for when the actor is a patient; NULL for staff.
+CREATE FUNCTION app_patient_id() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT nullif(current_setting('app.patient_id', true), '')::bigint $$;
+
+-- Platform administrators may write global rows (organization_id IS NULL); nobody else can.
+CREATE FUNCTION app_is_platform_admin() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(nullif(current_setting('app.platform_admin', true), '')::boolean, false) $$;
+
+-- A patient sees only rows about themself; staff see every row of their organization.
+CREATE FUNCTION app_may_see_patient(patient bigint) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT app_role() IS DISTINCT FROM 'patient' OR patient = app_patient_id() $$;
+
 GRANT USAGE ON SCHEMA public TO rehab_app;
-GRANT EXECUTE ON FUNCTION app_organization_id(), app_user_id(), app_role() TO rehab_app;
+GRANT EXECUTE ON FUNCTION app_organization_id(), app_user_id(), app_role(), app_patient_id(),
+    app_is_platform_admin(), app_may_see_patient(bigint) TO rehab_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO rehab_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO rehab_app;
 
@@ -39,7 +55,6 @@ CREATE TABLE users (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     organization_id bigint NOT NULL REFERENCES organizations (id),
     role text NOT NULL CHECK (role IN ('admin', 'specialist', 'patient')),
-    identity_subject text NOT NULL UNIQUE,
     display_name text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 200),
     email text CHECK (email IS NULL OR length(email) <= 320),
     created_at timestamptz NOT NULL DEFAULT now(),

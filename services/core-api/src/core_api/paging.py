@@ -1,0 +1,22 @@
+"""Page/limit bounds shared by every list endpoint."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from litestar.params import QueryParameter
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+
+PageParam = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page number")]
+LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="items per page, at most 100")]
+
+
+def offset(page: int, limit: int) -> int:
+    return (page - 1) * limit
+
+
+def total_pages(total: int, limit: int) -> int:
+    return math.ceil(total / limit) if total else 0
