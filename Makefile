@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: help install run migrate openapi lint test bench clean token
+.PHONY: help install run migrate openapi lint test bench clean token demo
 
 help:
 	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
@@ -23,6 +23,7 @@ help:
 	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
+	@echo "make demo     load the spec's example clinic into the running services (after make run)"
 	@echo "make token ROLE=specialist ORG=1 USER_ID=5 [PATIENT=123]"
 	@echo "             print a bearer token signed with the development key (.data/dev-keys)"
 
@@ -60,6 +61,9 @@ bench: install
 token: install
 	@$(if $(and $(ROLE),$(ORG),$(USER_ID)),,$(error usage: make token ROLE=specialist ORG=1 USER_ID=5 [PATIENT=123]))
 	@$(BIN)/python -m tools.tokens --role $(ROLE) --org $(ORG) --user $(USER_ID) $(if $(PATIENT),--patient $(PATIENT))
+
+demo: install
+	$(BIN)/python -m tools.demo
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

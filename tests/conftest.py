@@ -176,9 +176,7 @@ def telemetry_url(clickhouse_server: ClickHouseServerInfo, dev_keys: Path) -> It
         "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,
         "CLICKHOUSE_DATABASE": "telemetry_http",
     }
-    subprocess.run(
-        [sys.executable, "-m", "telemetry.clickhouse.migrate"], env={**os.environ, **env}, check=True
-    )
+    subprocess.run([sys.executable, "-m", "telemetry.clickhouse.migrate"], env={**os.environ, **env}, check=True)
     base_url, process = start_service("telemetry", env)
     yield base_url
     stop_service(process)

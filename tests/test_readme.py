@@ -20,9 +20,7 @@ ALL_SETTINGS: list[tuple[str, type[msgspec.Struct]]] = sorted(
 
 
 @pytest.mark.parametrize(("prefix", "settings"), ALL_SETTINGS)
-def test_every_variable_is_in_the_readme_with_its_default(
-    prefix: str, settings: type[msgspec.Struct]
-) -> None:
+def test_every_variable_is_in_the_readme_with_its_default(prefix: str, settings: type[msgspec.Struct]) -> None:
     for name, default in documented_variables(settings, prefix).items():
         row = next((line for line in README.splitlines() if line.startswith(f"| `{name}`")), None)
         assert row is not None, f"README.md does not document {name}"

@@ -162,9 +162,7 @@ class ClickHouseServer:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise ClickHouseUnavailable(
-            f"clickhouse-server did not answer in {timeout_seconds}s: {self._log_tail()}"
-        )
+        raise ClickHouseUnavailable(f"clickhouse-server did not answer in {timeout_seconds}s: {self._log_tail()}")
 
     def _log_tail(self) -> str:
         log = self.root / "error.log"

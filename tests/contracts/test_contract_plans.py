@@ -244,9 +244,7 @@ def test_create_request_takes_tags_and_visibility() -> None:
     assert create.visibility is PlanVisibility.LIBRARY
 
 
-@pytest.mark.parametrize(
-    "field", ["organization_id", "status", "version", "published", "id", "created_by_user_id"]
-)
+@pytest.mark.parametrize("field", ["organization_id", "status", "version", "published", "id", "created_by_user_id"])
 def test_create_rejects_server_owned_fields(field: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=f"unknown field `{field}`"):
         decode_create({**CREATE_REQUEST, field: 1})

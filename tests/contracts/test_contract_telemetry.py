@@ -428,14 +428,10 @@ def test_bad_error_reports_are_rejected_at_their_path(change: dict[str, Any], me
 # Arbitrary bytes rarely get past the JSON syntax; a valid sample with one value swapped or removed
 # reaches the constraint checks and __post_init__, which is where an unexpected exception could hide.
 
-JSON_SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-)
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda children: (
-        st.lists(children, max_size=40) | st.dictionaries(st.text(max_size=20), children, max_size=5)
-    ),
+    lambda children: st.lists(children, max_size=40) | st.dictionaries(st.text(max_size=20), children, max_size=5),
     max_leaves=50,
 )
 REMOVE = object()
@@ -480,9 +476,7 @@ MUTATION_TARGETS: list[tuple[BodyDecoder[Any], Any]] = [
 )
 @settings(max_examples=200)
 @given(data=st.data())
-def test_mutated_samples_raise_only_msgspec_errors(
-    decoder: BodyDecoder[Any], sample: Any, data: st.DataObject
-) -> None:
+def test_mutated_samples_raise_only_msgspec_errors(decoder: BodyDecoder[Any], sample: Any, data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(value_paths(sample)))
     replacement = data.draw(st.just(REMOVE) | JSON_VALUES)
     body = encode(mutated(sample, path, replacement))

@@ -93,8 +93,7 @@ def seed_organization(conn: psycopg.Connection, keys: Path, name: str = "Clinic"
     patient, other_patient = (
         _one(
             conn,
-            "INSERT INTO patients (organization_id, user_id, name, time_zone) "
-            "VALUES (%s, %s, %s, %s) RETURNING id",
+            "INSERT INTO patients (organization_id, user_id, name, time_zone) VALUES (%s, %s, %s, %s) RETURNING id",
             org,
             user_id,
             patient_name,
@@ -104,8 +103,7 @@ def seed_organization(conn: psycopg.Connection, keys: Path, name: str = "Clinic"
     )
     form_template = _one(
         conn,
-        "INSERT INTO form_templates (organization_id, title) VALUES (%s, 'Pain & Mobility Questionnaire') "
-        "RETURNING id",
+        "INSERT INTO form_templates (organization_id, title) VALUES (%s, 'Pain & Mobility Questionnaire') RETURNING id",
         org,
     )
     service_plan = _one(
@@ -136,8 +134,7 @@ def seed_organization(conn: psycopg.Connection, keys: Path, name: str = "Clinic"
     ]
     draft_exercise = _one(
         conn,
-        "INSERT INTO exercises (organization_id, name, published) "
-        "VALUES (%s, 'Prone Hang', false) RETURNING id",
+        "INSERT INTO exercises (organization_id, name, published) VALUES (%s, 'Prone Hang', false) RETURNING id",
         org,
     )
     return Org(

@@ -41,9 +41,7 @@ def test_applies_to_an_empty_database_then_finds_nothing_to_do(empty_database: s
     assert second == []
     with psycopg.connect(empty_database) as conn:
         recorded = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
-        tables = {
-            row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        }
+        tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert recorded == first
     assert {"organizations", "users", "schema_migrations"} <= tables
 
@@ -81,9 +79,7 @@ def test_a_migration_edited_after_it_was_applied_is_refused(
         migrate(empty_database)
 
 
-def test_a_failing_migration_leaves_nothing_behind(
-    empty_database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_migration_leaves_nothing_behind(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     migrate(empty_database)
     broken = Migration(9999, "broken", "CREATE TABLE half_done (id int); SELECT 1/0;")
     monkeypatch.setattr(migrate_module, "discover", lambda: [*discover(), broken])

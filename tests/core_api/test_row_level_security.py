@@ -52,9 +52,7 @@ def test_every_org_owned_table_enables_and_forces_rls(superuser: psycopg.Connect
 
 
 def test_every_table_is_owned_by_the_owner_role(superuser: psycopg.Connection) -> None:
-    owners = superuser.execute(
-        "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
-    ).fetchall()
+    owners = superuser.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'").fetchall()
     assert owners == [(OWNER_ROLE,)]
 
 
@@ -80,9 +78,7 @@ def test_every_policy_reads_the_tenant_through_the_null_safe_helpers(superuser: 
 def two_organizations(superuser: psycopg.Connection) -> tuple[int, int]:
     ids = []
     for name in ("Clinic A", "Clinic B"):
-        row = superuser.execute(
-            "INSERT INTO organizations (name) VALUES (%s) RETURNING id", (name,)
-        ).fetchone()
+        row = superuser.execute("INSERT INTO organizations (name) VALUES (%s) RETURNING id", (name,)).fetchone()
         assert row is not None
         ids.append(row[0])
         superuser.execute(
@@ -93,9 +89,7 @@ def two_organizations(superuser: psycopg.Connection) -> tuple[int, int]:
 
 
 @pytest.mark.anyio
-async def test_app_role_sees_only_its_organization(
-    postgres: PostgresUrls, two_organizations: tuple[int, int]
-) -> None:
+async def test_app_role_sees_only_its_organization(postgres: PostgresUrls, two_organizations: tuple[int, int]) -> None:
     org_a, _ = two_organizations
     async with AsyncConnectionPool(postgres.app, min_size=1, max_size=1, open=False) as pool:
         async with scoped_transaction(pool, organization_id=org_a, user_id=1, role="admin") as conn:
@@ -119,8 +113,7 @@ async def test_app_role_cannot_write_into_another_organization(
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             async with scoped_transaction(pool, organization_id=org_a, user_id=1, role="admin") as conn:
                 await conn.execute(
-                    "INSERT INTO users (organization_id, role, display_name) "
-                    "VALUES (%s, 'patient', 'Intruder')",
+                    "INSERT INTO users (organization_id, role, display_name) VALUES (%s, 'patient', 'Intruder')",
                     (org_b,),
                 )
         async with scoped_transaction(pool, organization_id=org_a, user_id=1, role="admin") as conn:

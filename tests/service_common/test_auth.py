@@ -118,9 +118,7 @@ class DevKeys:
 
     def signed(self, **overrides: Any) -> str:
         """A token of :meth:`claims` with ``overrides`` (any JSON, even what PyJWT refuses), signed."""
-        return crafted(
-            {"alg": "EdDSA", "typ": "JWT", "kid": self.kid}, self.claims(**overrides), self.private_key.sign
-        )
+        return crafted({"alg": "EdDSA", "typ": "JWT", "kid": self.kid}, self.claims(**overrides), self.private_key.sign)
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
@@ -290,9 +288,7 @@ def _public_pem(keys: DevKeys) -> bytes:
 
 
 def _raw_public_key(keys: DevKeys) -> bytes:
-    return keys.private_key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    return keys.private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 REFUSED: dict[str, Callable[[DevKeys], dict[str, str]]] = {
@@ -302,9 +298,7 @@ REFUSED: dict[str, Callable[[DevKeys], dict[str, str]]] = {
     "nbf in the future": lambda keys: bearer(keys.token(nbf=int(time.time()) + 3600)),
     "wrong issuer": lambda keys: bearer(keys.token(issuer="someone-else")),
     "wrong audience": lambda keys: bearer(keys.token(audience="another-api")),
-    "alg none": lambda keys: bearer(
-        crafted({"alg": "none", "typ": "JWT", "kid": keys.kid}, keys.claims(), None)
-    ),
+    "alg none": lambda keys: bearer(crafted({"alg": "none", "typ": "JWT", "kid": keys.kid}, keys.claims(), None)),
     "alg none without kid": lambda keys: bearer(crafted({"alg": "none"}, keys.claims(), None)),
     "HS256 with the public key PEM": lambda keys: bearer(
         crafted({"alg": "HS256", "kid": keys.kid}, keys.claims(), _hs256_with(_public_pem(keys)))
@@ -342,9 +336,7 @@ REFUSED: dict[str, Callable[[DevKeys], dict[str, str]]] = {
 
 
 @pytest.mark.parametrize("case", REFUSED)
-def test_a_bad_token_is_a_401_problem_with_a_challenge(
-    client: TestClient[Litestar], keys: DevKeys, case: str
-) -> None:
+def test_a_bad_token_is_a_401_problem_with_a_challenge(client: TestClient[Litestar], keys: DevKeys, case: str) -> None:
     response = client.get("/me", headers=REFUSED[case](keys))
     body = assert_problem(response, 401, UNAUTHENTICATED)
     assert body["title"] == "Authentication required"
@@ -534,9 +526,7 @@ def test_an_unknown_kid_makes_the_verifier_refetch_the_jwks_once(
         assert jwks_server.fetches == 3
 
 
-def test_an_unreachable_identity_provider_is_a_503_until_it_answers(
-    jwks_server: JwksServer, keys: DevKeys
-) -> None:
+def test_an_unreachable_identity_provider_is_a_503_until_it_answers(jwks_server: JwksServer, keys: DevKeys) -> None:
     clock = FakeClock()
     jwks_server.publish(keys.jwks_file)
     jwks_server.status = 500
@@ -561,9 +551,7 @@ def test_an_unreachable_identity_provider_is_a_503_until_it_answers(
 
 
 def test_settings_come_from_auth_variables() -> None:
-    loaded = from_env(
-        AuthSettings, "AUTH_", {"AUTH_JWKS_URL": "https://idp.example/jwks", "AUTH_LEEWAY_SECONDS": "5"}
-    )
+    loaded = from_env(AuthSettings, "AUTH_", {"AUTH_JWKS_URL": "https://idp.example/jwks", "AUTH_LEEWAY_SECONDS": "5"})
     assert loaded == AuthSettings(jwks_url="https://idp.example/jwks", leeway_seconds=5)
     with pytest.raises(SettingsError, match="AUTH_LEEWAY_SECONDS"):
         from_env(AuthSettings, "AUTH_", {"AUTH_LEEWAY_SECONDS": "-1"})

@@ -19,8 +19,7 @@ async def test_apply_twice_on_each_engine(store: ClickHouseStore) -> None:
     assert first == [m.version for m in discover()]
     assert second == []
     tables = {
-        row["name"]
-        for row in await store.select(f"SELECT name FROM system.tables WHERE database = '{store.database}'")
+        row["name"] for row in await store.select(f"SELECT name FROM system.tables WHERE database = '{store.database}'")
     }
     assert {"schema_migrations", "media_events", "pose_frames"} <= tables
 
@@ -36,8 +35,7 @@ async def test_retention_and_precision_follow_the_engine(store: ClickHouseStore)
     types = {
         row["name"]: row["type"]
         for row in await store.select(
-            "SELECT name, type FROM system.columns "
-            f"WHERE database = '{store.database}' AND table = 'media_events'"
+            f"SELECT name, type FROM system.columns WHERE database = '{store.database}' AND table = 'media_events'"
         )
     }
     if store.backend == "embedded":
@@ -60,9 +58,7 @@ def test_statements_marked_with_a_feature_are_skipped_on_older_engines() -> None
 def test_macros_expand_per_engine() -> None:
     statement = Statement("CREATE TABLE t (at {timestamp_ms}, k {lc_string}) ENGINE = Log", requires=None)
     assert render(statement, OLD) == "CREATE TABLE t (at DateTime('UTC'), k String) ENGINE = Log"
-    assert render(statement, NEW) == (
-        "CREATE TABLE t (at DateTime64(3, 'UTC'), k LowCardinality(String)) ENGINE = Log"
-    )
+    assert render(statement, NEW) == ("CREATE TABLE t (at DateTime64(3, 'UTC'), k LowCardinality(String)) ENGINE = Log")
 
 
 def test_unknown_features_and_macros_are_errors() -> None:

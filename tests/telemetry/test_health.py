@@ -15,15 +15,11 @@ from tools.databases import free_port
 
 
 def settings_for(clickhouse: ClickHouseSettings) -> Settings:
-    return Settings(
-        clickhouse=clickhouse, http=HttpSettings(), log=LogSettings(format="json"), auth=AuthSettings()
-    )
+    return Settings(clickhouse=clickhouse, http=HttpSettings(), log=LogSettings(format="json"), auth=AuthSettings())
 
 
 def test_ready_on_a_clickhouse_server(clickhouse_server: ClickHouseServerInfo) -> None:
-    settings = settings_for(
-        ClickHouseSettings(url=clickhouse_server.url, http_url=clickhouse_server.http_url)
-    )
+    settings = settings_for(ClickHouseSettings(url=clickhouse_server.url, http_url=clickhouse_server.http_url))
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     assert response.status_code == 200
@@ -32,9 +28,7 @@ def test_ready_on_a_clickhouse_server(clickhouse_server: ClickHouseServerInfo) -
 
 def test_not_ready_but_alive_when_clickhouse_is_unreachable() -> None:
     port = free_port()
-    settings = settings_for(
-        ClickHouseSettings(url=f"clickhouse://default@127.0.0.1:{port}", query_timeout_seconds=2.0)
-    )
+    settings = settings_for(ClickHouseSettings(url=f"clickhouse://default@127.0.0.1:{port}", query_timeout_seconds=2.0))
     with TestClient(create_app(settings)) as client:
         ready = client.get("/readyz")
         alive = client.get("/healthz")

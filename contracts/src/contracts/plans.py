@@ -254,7 +254,7 @@ class TreatmentPlanDetail(msgspec.Struct, frozen=True, kw_only=True):
     version: _Positive
     published: bool
     sessions: list[PlanSession]
-    created_by_user_id: IntId
+    created_by_user_id: IntId | None
     created_at: Timestamp
     updated_at: Timestamp
 

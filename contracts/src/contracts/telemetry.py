@@ -152,9 +152,7 @@ MediaEvent = (
 
 # A client flushing its queue sends an array; one that reports as it goes sends a single object.
 MEDIA_EVENT_BATCH_MAX = 500
-MediaEventBatch = (
-    MediaEvent | Annotated[list[MediaEvent], Meta(min_length=1, max_length=MEDIA_EVENT_BATCH_MAX)]
-)
+MediaEventBatch = MediaEvent | Annotated[list[MediaEvent], Meta(min_length=1, max_length=MEDIA_EVENT_BATCH_MAX)]
 
 # Pose frames --------------------------------------------------------------------------------------------
 

@@ -54,11 +54,14 @@ Timestamp = Annotated[datetime, Meta(tz=True)]
 
 # Text ---------------------------------------------------------------------------------------------------
 
+# Text never holds a NUL character: PostgreSQL text cannot store it, and no person types one.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
 # A name or title; the pattern demands one visible character so "   " is not a name.
-ShortText = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+ShortText = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
 
 # A description or note.
-LongText = Annotated[str, Meta(max_length=5000)]
+LongText = Annotated[str, Meta(max_length=5000, pattern=NO_NUL_PATTERN)]
 
 # A lowercase slug (condition tags, categories); slugs are matched exactly, so case is fixed here.
 SLUG_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -69,7 +72,7 @@ ConditionTag = Slug
 CONDITION_TAG_PATTERN = SLUG_PATTERN
 
 # An absolute http(s) URL, bounded to what browsers and CDNs accept.
-Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://")]
+Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://[^\u0000]*$")]
 
 # Pagination ---------------------------------------------------------------------------------------------
 

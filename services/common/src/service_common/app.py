@@ -20,7 +20,9 @@ from litestar.types import ControllerRouterHandler
 from service_common.auth import TokenVerifier, auth_middleware, bearer_security_components
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
+from service_common.openapi import use_msgspec_component_schemas
 from service_common.requests import request_context_middleware
+from service_common.strict_requests import enforce_strict_request
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
@@ -41,11 +43,12 @@ def service_app(
     """A Litestar app with problem+json errors, request ids, JSON logs, bearer-token authentication on
     every route but the health and schema paths, and OpenAPI UI at ``/schema``."""
     configure_logging(log_settings)
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=list(lifespan),
         state=State(state),
         exception_handlers=exception_handlers(),
+        before_request=enforce_strict_request,
         middleware=[request_context_middleware, auth_middleware(verifier)],
         openapi_config=OpenAPIConfig(
             title=title,
@@ -62,3 +65,5 @@ def service_app(
         request_max_body_size=max_body_bytes,
         debug=False,
     )
+    use_msgspec_component_schemas(app)
+    return app

@@ -267,9 +267,7 @@ _REJECTIONS: tuple[tuple[type[PyJWTError], str], ...] = (
 def _rejection(exc: PyJWTError) -> str:
     if isinstance(exc, MissingRequiredClaimError):
         return f"The token lacks the `{exc.claim}` claim."
-    return next(
-        (message for kind, message in _REJECTIONS if isinstance(exc, kind)), "The token is malformed."
-    )
+    return next((message for kind, message in _REJECTIONS if isinstance(exc, kind)), "The token is malformed.")
 
 
 class TokenVerifier:
@@ -347,17 +345,15 @@ def _bearer_token(scope: Scope) -> str:
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             token = credentials.strip()
             if scheme.lower() != "bearer" or not token:
-                raise AuthenticationError(
-                    "The Authorization header must read `Bearer <token>`.", token_sent=False
-                )
+                raise AuthenticationError("The Authorization header must read `Bearer <token>`.", token_sent=False)
             return token
-    raise AuthenticationError(
-        "This operation needs a bearer token in the Authorization header.", token_sent=False
-    )
+    raise AuthenticationError("This operation needs a bearer token in the Authorization header.", token_sent=False)
 
 
-def _is_public_path(scope: Scope) -> bool:
-    return _PUBLIC_PATHS.match(scope["path"]) is not None
+def _needs_no_token(scope: Scope) -> bool:
+    # OPTIONS is answered by the framework (Allow, CORS preflight) without running a handler, and
+    # browsers send preflights without credentials.
+    return scope.get("method") == "OPTIONS" or _PUBLIC_PATHS.match(scope["path"]) is not None
 
 
 class BearerAuthMiddleware(ASGIMiddleware):
@@ -371,7 +367,7 @@ class BearerAuthMiddleware(ASGIMiddleware):
 
     def __init__(self, verifier: TokenVerifier) -> None:
         self.verifier = verifier
-        self.should_bypass_for_scope = _is_public_path
+        self.should_bypass_for_scope = _needs_no_token
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         try:
@@ -419,7 +415,10 @@ def allow_roles(*roles: Role) -> Guard:
         raise ValueError(f"allow_roles needs roles among {get_args(Role)}, got {roles}")
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # A controller's guards also cover Litestar's automatic OPTIONS handler, which needs no token.
+        if connection.scope.get("method") == "OPTIONS":
+            return
         if current_actor(connection).role not in allowed:
             raise ForbiddenError(f"This operation is for the roles {', '.join(sorted(allowed))}.")
 

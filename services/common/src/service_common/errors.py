@@ -99,7 +99,7 @@ def _field_errors(extra: Any) -> list[FieldError]:
             message = message[: match.start()]
             nested = match.group("path")
             field = f"{field}.{nested}" if field and nested and not nested.startswith("[") else field + nested
-        source = item.get("source")
+        source = getattr(item.get("source"), "value", item.get("source"))
         if source and source != "body":
             field = f"{source}:{field}" if field else str(source)
         errors.append(FieldError(field=field or "body", message=message))
@@ -190,7 +190,10 @@ def exception_handlers() -> ExceptionHandlersMap:
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI response entries documenting that a route answers ``statuses`` with problem details."""
+    """OpenAPI response entries documenting that a route answers ``statuses`` with problem details.
+
+    400 (a body or parameter that cannot be parsed) is always included: any route can receive one.
+    """
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -198,7 +201,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({HTTPStatus.BAD_REQUEST, *statuses})
     }
 
 

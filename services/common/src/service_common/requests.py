@@ -30,6 +30,24 @@ def _incoming_request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def _with_full_allow(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Headers with ``Allow`` listing every method of the matched path.
+
+    Litestar 2.25's automatic OPTIONS handler lists only the methods of the first handler registered for
+    a path (its closure keeps the route object from before the others were merged in), so a path with GET
+    and POST answers ``Allow: GET, OPTIONS``. The app's method map is complete; read it instead.
+    """
+    handler = scope.get("route_handler")
+    app = scope.get("litestar_app") or scope.get("app")
+    method_map = getattr(app, "route_handler_method_map", None)
+    paths = getattr(handler, "paths", None)
+    if not method_map or not paths:
+        return headers
+    methods = set(method_map.get(next(iter(paths)), {})) | {"OPTIONS"}
+    allow = ", ".join(sorted(methods)).encode("ascii")
+    return [(name, value) for name, value in headers if name.lower() != b"allow"] + [(b"allow", allow)]
+
+
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """Wrap ``app`` so every HTTP request gets a request id and a completion log event."""
 
@@ -49,6 +67,8 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+                if scope.get("method") == "OPTIONS":
+                    headers = _with_full_allow(scope, headers)
                 message["headers"] = headers
             await send(message)
 

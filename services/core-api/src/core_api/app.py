@@ -10,6 +10,8 @@ from service_common.health import healthz, readiness_route
 
 from core_api.db.pool import check_database, create_pool, pool_lifespan
 from core_api.domain.plans.controller import TreatmentPlanController
+from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
+from core_api.domain.sessions.controller import SessionExerciseController, TreatmentPlanSessionController
 from core_api.settings import Settings, load_settings
 
 VERSION = "0.1.0"
@@ -28,7 +30,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         version=VERSION,
         description="Clinical API of the telerehabilitation platform: treatment plans, enrollments, "
         "session execution, adherence, consent and audit.",
-        route_handlers=[healthz, readiness_route({"database": _database_ready}), TreatmentPlanController],
+        route_handlers=[
+            healthz,
+            readiness_route({"database": _database_ready}),
+            TreatmentPlanController,
+            *REFERENCE_CONTROLLERS,
+            TreatmentPlanSessionController,
+            SessionExerciseController,
+        ],
         lifespan=[pool_lifespan(pool)],
         state={"pool": pool, "settings": settings},
         log_settings=settings.log,

@@ -57,8 +57,7 @@ class EmbeddedStore:
         rows: list[dict[str, Any]] = pyarrow.parquet.read_table(io.BytesIO(result.bytes())).to_pylist()
         # Parquet carries String and Enum as binary; the server store's reads give str.
         return [
-            {key: value.decode() if isinstance(value, bytes) else value for key, value in row.items()}
-            for row in rows
+            {key: value.decode() if isinstance(value, bytes) else value for key, value in row.items()} for row in rows
         ]
 
     async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
@@ -67,8 +66,7 @@ class EmbeddedStore:
             return 0
         names = list(columns)
         body = b"\n".join(
-            _json.encode(dict(zip(names, values, strict=True)))
-            for values in zip(*columns.values(), strict=True)
+            _json.encode(dict(zip(names, values, strict=True))) for values in zip(*columns.values(), strict=True)
         )
         statement = (
             f"INSERT INTO {identifier(table)} ({', '.join(identifier(n) for n in names)}) "

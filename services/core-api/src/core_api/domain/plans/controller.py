@@ -27,7 +27,7 @@ from contracts.types import CONDITION_TAG_PATTERN
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import UnprocessableError, problem_responses
 
@@ -55,9 +55,7 @@ def parse_condition_tags(raw: list[str] | None) -> list[str] | None:
     if bad or len(tags) > 20:
         raise UnprocessableError(
             "condition_tags must be at most 20 lowercase slugs",
-            errors=[
-                FieldError("query:condition_tags", f"not a condition tag: {tag[:64]!r}") for tag in bad[:5]
-            ]
+            errors=[FieldError("query:condition_tags", f"not a condition tag: {tag[:64]!r}") for tag in bad[:5]]
             or [FieldError("query:condition_tags", "more than 20 tags")],
         )
     return tags or None
@@ -187,7 +185,11 @@ class TreatmentPlanController(Controller):
         await _service(state).delete(current_actor(request), plan_id)
 
     @post(
-        "/{plan_id:uuid}/publish", operation_id="PublishTreatmentPlan", guards=[STAFF], responses=WRITE_ERRORS
+        "/{plan_id:uuid}/publish",
+        operation_id="PublishTreatmentPlan",
+        status_code=HTTP_200_OK,
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
     )
     async def publish_plan(
         self,
@@ -232,6 +234,7 @@ class TreatmentPlanController(Controller):
     @post(
         "/{plan_id:uuid}/rollback/{version:int}",
         operation_id="RollbackTreatmentPlan",
+        status_code=HTTP_200_OK,
         guards=[STAFF],
         responses=WRITE_ERRORS,
     )
@@ -265,6 +268,7 @@ class TreatmentPlanController(Controller):
     @post(
         "/{plan_id:uuid}/promote",
         operation_id="PromoteTreatmentPlan",
+        status_code=HTTP_200_OK,
         guards=[allow_roles("admin")],
         responses=WRITE_ERRORS,
     )

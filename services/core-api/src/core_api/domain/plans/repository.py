@@ -164,9 +164,7 @@ async def session_exercise_counts(conn: AsyncConnection, plan_id: UUID) -> list[
 
 
 async def insert_version(conn: AsyncConnection, plan_id: UUID, snapshot: Any, user_id: int) -> None:
-    await conn.execute(
-        QUERIES.insert_version, {"id": plan_id, "snapshot": Jsonb(snapshot), "user_id": user_id}
-    )
+    await conn.execute(QUERIES.insert_version, {"id": plan_id, "snapshot": Jsonb(snapshot), "user_id": user_id})
 
 
 async def mark_published(conn: AsyncConnection, plan_id: UUID, status: PlanStatus) -> PublishResult:
@@ -185,18 +183,14 @@ async def list_versions(conn: AsyncConnection, plan_id: UUID) -> list[PlanVersio
 
 
 async def version_detail(conn: AsyncConnection, plan_id: UUID, version: int) -> PlanVersionDetail | None:
-    return await fetch_json(
-        conn, QUERIES.version_detail, {"id": plan_id, "version": version}, PlanVersionDetail
-    )
+    return await fetch_json(conn, QUERIES.version_detail, {"id": plan_id, "version": version}, PlanVersionDetail)
 
 
 async def version_snapshot(conn: AsyncConnection, plan_id: UUID, version: int) -> Any:
     return await fetch_value(conn, QUERIES.version_snapshot, {"id": plan_id, "version": version})
 
 
-async def replace_sessions(
-    conn: AsyncConnection, plan_id: UUID, organization_id: int | None, sessions: Any
-) -> None:
+async def replace_sessions(conn: AsyncConnection, plan_id: UUID, organization_id: int | None, sessions: Any) -> None:
     """Delete the plan's sessions and recreate them from a snapshot's ``sessions`` array."""
     await conn.execute(QUERIES.delete_sessions, {"id": plan_id})
     await conn.execute(
@@ -205,9 +199,7 @@ async def replace_sessions(
     )
 
 
-async def set_version_and_status(
-    conn: AsyncConnection, plan_id: UUID, version: int, status: PlanStatus
-) -> None:
+async def set_version_and_status(conn: AsyncConnection, plan_id: UUID, version: int, status: PlanStatus) -> None:
     await conn.execute(QUERIES.set_version_and_status, {"id": plan_id, "version": version, "status": status})
 
 

@@ -42,6 +42,7 @@ from core_api import audit
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.enrollments.repository import get_enrollment
 from core_api.domain.plans import repository as repo
+from core_api.domain.plans.locking import lock_for_change
 from core_api.paging import offset, total_pages
 
 # Published states: editing such a plan opens a new draft version instead of changing it in place.
@@ -131,7 +132,7 @@ class PlanService:
     async def update(self, actor: Actor, plan_id: UUID, data: TreatmentPlanUpdate) -> TreatmentPlanDetail:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         async with actor_transaction(self._pool, actor) as conn:
-            current = await _lock(conn, plan_id)
+            current = await lock_for_change(conn, plan_id)
             before = await _detail(conn, plan_id)
             values = msgspec.structs.asdict(current) | changes
             values["description"] = values["description"] or ""
@@ -153,26 +154,22 @@ class PlanService:
 
     async def delete(self, actor: Actor, plan_id: UUID) -> None:
         async with actor_transaction(self._pool, actor) as conn:
-            await _lock(conn, plan_id)
+            await lock_for_change(conn, plan_id)
             before = await _detail(conn, plan_id)
             # Enrollments keep their frozen version: deleting a plan cancels nobody's program.
             await repo.soft_delete_plan(conn, plan_id)
-            await audit.record(
-                conn, actor, "treatment_plan.deleted", "treatment_plan", plan_id, before=before
-            )
+            await audit.record(conn, actor, "treatment_plan.deleted", "treatment_plan", plan_id, before=before)
 
     # Publishing and versions ----------------------------------------------------------------------------
 
     async def publish(self, actor: Actor, plan_id: UUID) -> PublishResult:
         async with actor_transaction(self._pool, actor) as conn:
-            current = await _lock(conn, plan_id)
+            current = await lock_for_change(conn, plan_id)
             if current.status != PlanStatus.DRAFT:
                 raise ConflictError(f"only a draft can be published; this plan is {current.status}")
             await _check_publishable(conn, plan_id)
             result = await repo.mark_published(conn, plan_id, status_after_publish(current.requires_approval))
-            await repo.insert_version(
-                conn, plan_id, await repo.plan_detail_json(conn, plan_id), actor.user_id
-            )
+            await repo.insert_version(conn, plan_id, await repo.plan_detail_json(conn, plan_id), actor.user_id)
             await audit.record(
                 conn,
                 actor,
@@ -186,7 +183,7 @@ class PlanService:
 
     async def rollback(self, actor: Actor, plan_id: UUID, version: int) -> TreatmentPlanDetail:
         async with actor_transaction(self._pool, actor) as conn:
-            current = await _lock(conn, plan_id)
+            current = await lock_for_change(conn, plan_id)
             snapshot = await repo.version_snapshot(conn, plan_id, version)
             if snapshot is None:
                 raise NotFoundError(f"treatment plan {plan_id} has no published version {version}")
@@ -197,9 +194,7 @@ class PlanService:
             await repo.replace_sessions(conn, plan_id, current.organization_id, snapshot["sessions"])
             await repo.set_version_and_status(conn, plan_id, next_version, PlanStatus.DRAFT)
             await repo.mark_published(conn, plan_id, status_after_publish(current.requires_approval))
-            await repo.insert_version(
-                conn, plan_id, await repo.plan_detail_json(conn, plan_id), actor.user_id
-            )
+            await repo.insert_version(conn, plan_id, await repo.plan_detail_json(conn, plan_id), actor.user_id)
             plan = await _detail(conn, plan_id)
             await audit.record(
                 conn,
@@ -248,7 +243,7 @@ class PlanService:
 
     async def promote(self, actor: Actor, plan_id: UUID, data: PlanPromote) -> TreatmentPlanDetail:
         async with actor_transaction(self._pool, actor) as conn:
-            current = await _lock(conn, plan_id)
+            current = await lock_for_change(conn, plan_id)
             if current.created_for_patient_id is None:
                 raise ConflictError("only a custom plan (made for one patient) can be promoted")
             before = await _detail(conn, plan_id)
@@ -334,16 +329,6 @@ async def _detail(conn: AsyncConnection, plan_id: UUID) -> TreatmentPlanDetail:
     return plan
 
 
-async def _lock(conn: AsyncConnection, plan_id: UUID) -> repo.LockedPlan:
-    """Lock the plan for a change; 404 when the caller cannot see it, 403 when it is a global plan."""
-    current = await repo.lock_plan(conn, plan_id)
-    if current is not None:
-        return current
-    if await repo.plan_detail(conn, plan_id) is not None:
-        raise ForbiddenError("global treatment plans can only be changed by platform administrators")
-    raise NotFoundError(f"treatment plan {plan_id} does not exist")
-
-
 async def _check_references(conn: AsyncConnection, values: dict[str, Any]) -> None:
     unusable = await repo.unusable_references(conn, {name: values[name] for name in REFERENCE_FIELDS})
     if unusable:
@@ -365,8 +350,7 @@ async def _check_publishable(conn: AsyncConnection, plan_id: UUID) -> None:
         raise UnprocessableError(
             "every session needs at least one exercise to be published",
             errors=[
-                FieldError(f"sessions[{number - 1}].exercises", "the session has no exercises")
-                for number in empty
+                FieldError(f"sessions[{number - 1}].exercises", "the session has no exercises") for number in empty
             ],
         )
 

@@ -1,0 +1,160 @@
+-- Plan sessions and the exercises each prescribes.
+-- Row-level security limits every query to the caller's organization plus global rows. The service locks
+-- the plan row before any write here, so the numbering read at the start of a change stays true until it
+-- commits. Renumbering runs with the unique constraints deferred: a statement may pass through duplicate
+-- numbers on its way to the final order, which only has to be unique when the transaction commits.
+
+-- Sessions ------------------------------------------------------------------------------------------------
+
+-- name: plan_exists
+SELECT EXISTS (SELECT 1 FROM treatment_plans WHERE id = %(plan_id)s AND deleted_at IS NULL)
+
+-- name: list_sessions
+SELECT s.id, s.session_number, s.name, s.description, s.estimated_duration_minutes,
+       (SELECT count(*) FROM treatment_plan_session_exercises se WHERE se.session_id = s.id) AS exercises_count
+FROM treatment_plan_sessions s
+WHERE s.treatment_plan_id = %(plan_id)s
+ORDER BY s.session_number
+
+-- name: get_session
+SELECT s.id, s.session_number, s.name, s.description, s.estimated_duration_minutes,
+       (SELECT count(*) FROM treatment_plan_session_exercises se WHERE se.session_id = s.id) AS exercises_count
+FROM treatment_plan_sessions s
+WHERE s.id = %(id)s AND s.treatment_plan_id = %(plan_id)s
+
+-- name: session_count
+SELECT count(*) FROM treatment_plan_sessions WHERE treatment_plan_id = %(plan_id)s
+
+-- name: insert_session
+INSERT INTO treatment_plan_sessions (
+    organization_id, treatment_plan_id, session_number, name, description, estimated_duration_minutes)
+VALUES (%(organization_id)s, %(plan_id)s, %(session_number)s, %(name)s, %(description)s,
+        %(estimated_duration_minutes)s)
+RETURNING id
+
+-- name: update_session
+UPDATE treatment_plan_sessions
+SET name = %(name)s, description = %(description)s, estimated_duration_minutes = %(estimated_duration_minutes)s
+WHERE id = %(id)s
+
+-- name: delete_session
+-- Its exercises go with it (ON DELETE CASCADE).
+DELETE FROM treatment_plan_sessions WHERE id = %(id)s
+
+-- name: defer_session_numbers
+SET CONSTRAINTS treatment_plan_sessions_number_key DEFERRED
+
+-- name: open_session_number
+-- Make room at %(number)s: that session and every later one move up by one.
+UPDATE treatment_plan_sessions
+SET session_number = session_number + 1
+WHERE treatment_plan_id = %(plan_id)s AND session_number >= %(number)s
+
+-- name: close_session_number
+-- Close the gap a deleted session left at %(number)s: every later session moves down by one.
+UPDATE treatment_plan_sessions
+SET session_number = session_number - 1
+WHERE treatment_plan_id = %(plan_id)s AND session_number > %(number)s
+
+-- name: move_session
+-- Move the session at %(source)s to %(target)s; the sessions in between shift by one towards the gap.
+UPDATE treatment_plan_sessions
+SET session_number = CASE
+    WHEN session_number = %(source)s THEN %(target)s
+    WHEN %(target)s < %(source)s THEN session_number + 1
+    ELSE session_number - 1
+END
+WHERE treatment_plan_id = %(plan_id)s
+  AND session_number BETWEEN least(%(source)s, %(target)s) AND greatest(%(source)s, %(target)s)
+
+-- name: reorder_sessions
+-- Number the sessions 1..n in the order of %(ids)s, which the service checked is a permutation of them.
+UPDATE treatment_plan_sessions s
+SET session_number = o.position
+FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS o(id, position)
+WHERE s.id = o.id AND s.treatment_plan_id = %(plan_id)s AND s.session_number <> o.position
+
+-- Session exercises ----------------------------------------------------------------------------------------
+
+-- name: session_plan_id
+-- The plan of a session the caller can see, unless the plan is deleted.
+SELECT s.treatment_plan_id
+FROM treatment_plan_sessions s
+JOIN treatment_plans p ON p.id = s.treatment_plan_id AND p.deleted_at IS NULL
+WHERE s.id = %(session_id)s
+
+-- name: session_exercises
+-- A session's exercises by sort_order; with %(id)s only that one.
+SELECT se.id, se.exercise_id, se.sort_order,
+       json_build_object(
+           'id', e.id, 'name', e.name, 'video_url', e.video_url, 'video_thumbnail_url', e.video_thumbnail_url,
+           'difficulty', e.difficulty, 'estimated_duration_seconds', e.estimated_duration_seconds
+       ) AS exercise,
+       se.mode, se.sets, se.reps, se.hold_seconds, se.duration_seconds, se.rest_between_sets_seconds,
+       se.rest_after_exercise_seconds, se.notes
+FROM treatment_plan_session_exercises se
+JOIN exercises e ON e.id = se.exercise_id
+WHERE se.session_id = %(session_id)s AND (%(id)s::bigint IS NULL OR se.id = %(id)s)
+ORDER BY se.sort_order
+
+-- name: session_exercise_count
+SELECT count(*) FROM treatment_plan_session_exercises WHERE session_id = %(session_id)s
+
+-- name: exercise_published
+-- Whether a usable exercise (own or global, not deleted) is published; no row when there is none.
+SELECT published FROM exercises WHERE id = %(exercise_id)s AND deleted_at IS NULL
+
+-- name: insert_session_exercise
+INSERT INTO treatment_plan_session_exercises (
+    organization_id, session_id, exercise_id, sort_order, mode, sets, reps, hold_seconds, duration_seconds,
+    rest_between_sets_seconds, rest_after_exercise_seconds, notes)
+VALUES (%(organization_id)s, %(session_id)s, %(exercise_id)s, %(sort_order)s, %(mode)s, %(sets)s, %(reps)s,
+        %(hold_seconds)s, %(duration_seconds)s, %(rest_between_sets_seconds)s,
+        %(rest_after_exercise_seconds)s, %(notes)s)
+RETURNING id
+
+-- name: update_session_exercise
+-- Writes every prescription column but sort_order (moves have their own query); the service merges the
+-- request into the current values first.
+UPDATE treatment_plan_session_exercises
+SET exercise_id = %(exercise_id)s, mode = %(mode)s, sets = %(sets)s, reps = %(reps)s,
+    hold_seconds = %(hold_seconds)s, duration_seconds = %(duration_seconds)s,
+    rest_between_sets_seconds = %(rest_between_sets_seconds)s,
+    rest_after_exercise_seconds = %(rest_after_exercise_seconds)s, notes = %(notes)s
+WHERE id = %(id)s
+
+-- name: delete_session_exercise
+DELETE FROM treatment_plan_session_exercises WHERE id = %(id)s
+
+-- name: defer_sort_orders
+SET CONSTRAINTS treatment_plan_session_exercises_order_key DEFERRED
+
+-- name: open_sort_order
+-- Make room at %(position)s: that exercise and every later one move down by one.
+UPDATE treatment_plan_session_exercises
+SET sort_order = sort_order + 1
+WHERE session_id = %(session_id)s AND sort_order >= %(position)s
+
+-- name: close_sort_order
+-- Close the gap a removed exercise left at %(position)s: every later exercise moves up by one.
+UPDATE treatment_plan_session_exercises
+SET sort_order = sort_order - 1
+WHERE session_id = %(session_id)s AND sort_order > %(position)s
+
+-- name: move_session_exercise
+-- Move the exercise at %(source)s to %(target)s; the exercises in between shift by one towards the gap.
+UPDATE treatment_plan_session_exercises
+SET sort_order = CASE
+    WHEN sort_order = %(source)s THEN %(target)s
+    WHEN %(target)s < %(source)s THEN sort_order + 1
+    ELSE sort_order - 1
+END
+WHERE session_id = %(session_id)s
+  AND sort_order BETWEEN least(%(source)s, %(target)s) AND greatest(%(source)s, %(target)s)
+
+-- name: reorder_session_exercises
+-- Order the exercises 0..n-1 as in %(ids)s, which the service checked is a permutation of them.
+UPDATE treatment_plan_session_exercises se
+SET sort_order = o.position - 1
+FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS o(id, position)
+WHERE se.id = o.id AND se.session_id = %(session_id)s AND se.sort_order <> o.position - 1
