@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from contracts.plans import PlanType
+from contracts.plans import PlanType, SpecialistRef
 from contracts.types import IntId, PlanId, ShortText, Timestamp
 
 _NonNegative = Annotated[int, Meta(ge=0)]
@@ -34,11 +34,6 @@ class EnrolledPlanRef(msgspec.Struct, frozen=True):
     type: PlanType
 
 
-class SpecialistSummary(msgspec.Struct, frozen=True):
-    id: IntId
-    name: ShortText
-
-
 class SelfAssign(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``POST /v1/treatment-plans/{id}/self-assign``."""
 
@@ -52,7 +47,7 @@ class PatientTreatmentPlan(msgspec.Struct, frozen=True):
     patient: PatientRef
     treatment_plan: EnrolledPlanRef
     treatment_plan_version: _Positive
-    assigned_by_specialist: SpecialistSummary | None
+    assigned_by_specialist: SpecialistRef | None
     self_assigned: bool
     start_date: date
     end_date: date
