@@ -134,6 +134,43 @@ def mint_token(
     )
 
 
+def mint_telemetry_token(
+    directory: Path,
+    *,
+    actor_hash: str,
+    org_hash: str,
+    consent_level: int,
+    biometric: bool = False,
+    ttl_seconds: int = 900,
+    issuer: str = _DEFAULTS.issuer,
+    audience: str = _DEFAULTS.audience,
+    **overrides: Any,
+) -> str:
+    """A telemetry token (keyed-hash ``sub`` and ``org``, ``consent_level``, ``biometric``) signed with the
+    development key in ``directory``, standing in for the one core-api will issue. ``overrides`` work as
+    in :func:`mint_token`."""
+    ensure_dev_keys(directory)
+    private_key = _load_private_key(directory / PRIVATE_KEY_FILE)
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": actor_hash,
+        "org": org_hash,
+        "consent_level": consent_level,
+        "biometric": biometric,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    claims.update(overrides)
+    return jwt.encode(
+        {name: value for name, value in claims.items() if value is not None},
+        private_key,
+        algorithm="EdDSA",
+        headers={"kid": public_jwk(private_key)["kid"]},
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = from_env(AuthSettings, "AUTH_")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

@@ -18,6 +18,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tests.core_api.seed import seed_organization
 from tools.databases import PostgresUrls
+from tools.tokens import mint_telemetry_token
 
 OPENAPI = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
 
@@ -66,9 +67,33 @@ def test_core_api(case: schemathesis.Case, core_api_url: str, admin_token: None)
     case.call_and_validate(base_url=core_api_url)
 
 
+class TelemetryToken:
+    """Schemathesis's auth provider for telemetry: a patient's telemetry token with full consent (level 3
+    and biometric), so every ingest route reaches its handler."""
+
+    authorization = ""
+
+    def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+        return self.authorization
+
+    def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        case.headers["Authorization"] = data
+
+
+telemetry_schema.auth(TelemetryToken)
+
+
+@pytest.fixture(scope="module")
+def telemetry_token(dev_keys: Path) -> None:
+    token = mint_telemetry_token(
+        dev_keys, actor_hash="schemathesis_actor", org_hash="schemathesis_org", consent_level=3, biometric=True
+    )
+    TelemetryToken.authorization = f"Bearer {token}"
+
+
 @telemetry_schema.parametrize()
 @SETTINGS
-def test_telemetry(case: schemathesis.Case, telemetry_url: str) -> None:
+def test_telemetry(case: schemathesis.Case, telemetry_url: str, telemetry_token: None) -> None:
     case.call_and_validate(base_url=telemetry_url)
 
 

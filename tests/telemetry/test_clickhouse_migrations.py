@@ -21,7 +21,14 @@ async def test_apply_twice_on_each_engine(store: ClickHouseStore) -> None:
     tables = {
         row["name"] for row in await store.select(f"SELECT name FROM system.tables WHERE database = '{store.database}'")
     }
-    assert {"schema_migrations", "media_events", "pose_frames"} <= tables
+    assert {
+        "schema_migrations",
+        "media_events",
+        "pose_tracking_frames",
+        "analytics_events",
+        "error_reports",
+        "ingest_batches",
+    } <= tables
 
 
 async def test_retention_and_precision_follow_the_engine(store: ClickHouseStore) -> None:
@@ -40,11 +47,14 @@ async def test_retention_and_precision_follow_the_engine(store: ClickHouseStore)
     }
     if store.backend == "embedded":
         assert "toIntervalYear(2)" in engines["media_events"]
-        assert "toIntervalMonth(6)" in engines["pose_frames"]
+        assert "toIntervalMonth(6)" in engines["pose_tracking_frames"]
+        assert "toIntervalYear(2)" in engines["analytics_events"]
+        assert "toIntervalDay(90)" in engines["error_reports"]
+        assert "toIntervalDay(7)" in engines["ingest_batches"]
         assert types["event_time"] == "DateTime64(3, 'UTC')"
         assert types["connection_type"] == "LowCardinality(String)"
     else:
-        assert "TTL" not in engines["media_events"]
+        assert not any("TTL" in engine for engine in engines.values())
         assert types["event_time"] == "DateTime('UTC')"
         assert types["connection_type"] == "String"
 
@@ -75,3 +85,25 @@ def test_every_shipped_statement_splits_with_its_requirement() -> None:
         for statement in statements:
             assert not statement.sql.rstrip().endswith(";")
             assert statement.requires in (None, "ttl")
+
+
+async def test_every_ingest_table_is_partitioned_by_month_of_arrival(store: ClickHouseStore) -> None:
+    await migrate(store)
+    rows = await store.select(
+        f"SELECT name, partition_key FROM system.tables WHERE database = '{store.database}' "
+        "AND name IN ('media_events', 'pose_tracking_frames', 'analytics_events', 'error_reports')"
+        if store.backend == "embedded"
+        else f"SELECT name, engine_full AS partition_key FROM system.tables WHERE database = '{store.database}' "
+        "AND name IN ('media_events', 'pose_tracking_frames', 'analytics_events', 'error_reports')"
+    )
+    assert len(rows) == 4
+    assert all("toYYYYMM(received_at)" in row["partition_key"] for row in rows)
+    batch_columns = await store.select(
+        f"SELECT table FROM system.columns WHERE database = '{store.database}' AND name = 'batch_id'"
+    )
+    assert {row["table"] for row in batch_columns} >= {
+        "media_events",
+        "pose_tracking_frames",
+        "analytics_events",
+        "error_reports",
+    }

@@ -35,3 +35,5 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     instance: str | None = None
     # Present on validation problems: every field at fault, so a form can mark them all at once.
     errors: list[FieldError] | None = None
+    # Present on illegal-transition problems: the statuses the resource may move to from its current one.
+    allowed_transitions: list[str] | None = None

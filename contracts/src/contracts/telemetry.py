@@ -232,6 +232,20 @@ class ErrorReport(msgspec.Struct, frozen=True, kw_only=True):
     stack: Annotated[str, Meta(max_length=20_000)] | None = None
 
 
+# Acknowledgement --------------------------------------------------------------------------------------
+
+
+class IngestAck(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to an accepted ingest request (202): what was stored under which batch."""
+
+    accepted: Annotated[int, Meta(ge=0)]
+    """Rows stored by this request; 0 when ``duplicate``."""
+    batch_id: UUID
+    """The batch the rows carry; derived from the ``Idempotency-Key`` header when one was sent."""
+    duplicate: bool = False
+    """True when a batch with the same ``Idempotency-Key`` was already stored, so nothing was stored again."""
+
+
 # Decoders -----------------------------------------------------------------------------------------------
 # Built once: a Decoder resolves its type at construction, so reusing one skips that work per request.
 

@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
-from service_common.auth import TokenVerifier, auth_middleware, bearer_security_components
+from service_common.auth import Verifier, auth_middleware, bearer_security_components
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
 from service_common.openapi import use_msgspec_component_schemas
@@ -37,7 +37,7 @@ def service_app(
     state: dict[str, Any],
     log_settings: LogSettings,
     max_body_bytes: int,
-    verifier: TokenVerifier,
+    verifier: Verifier,
     cors_origins: Sequence[str] = (),
 ) -> Litestar:
     """A Litestar app with problem+json errors, request ids, JSON logs, bearer-token authentication on

@@ -270,8 +270,20 @@ def _rejection(exc: PyJWTError) -> str:
     return next((message for kind, message in _REJECTIONS if isinstance(exc, kind)), "The token is malformed.")
 
 
-class TokenVerifier:
-    """Checks bearer tokens against the configured JWKS and says who sent them."""
+class Verifier(Protocol):
+    """Turns a bearer token into the caller it authenticates, or raises :class:`AuthenticationError`."""
+
+    async def verify(self, token: str) -> object:
+        """The caller ``token`` authenticates; :class:`BearerAuthMiddleware` stores it as ``scope["user"]``."""
+        ...
+
+
+class JwtVerifier:
+    """Checks a bearer JWT against the configured JWKS and returns its verified claims.
+
+    Services whose tokens carry other claims (telemetry's consent tokens) subclass it and build their
+    own caller from :meth:`claims`, so the key handling exists once.
+    """
 
     def __init__(self, settings: AuthSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
         """``clock`` (monotonic seconds) times the remote key cache; tests pass a fake one."""
@@ -282,12 +294,12 @@ class TokenVerifier:
             else _FileKeys(Path(settings.jwks_file))
         )
 
-    async def verify(self, token: str) -> Actor:
-        """The actor ``token`` authenticates.
+    async def claims(self, token: str) -> dict[str, Any]:
+        """The claims of ``token`` once its signature, issuer, audience and lifetime check out.
 
         Raises :class:`AuthenticationError` for any token that is malformed, not signed by a known key
-        with an accepted algorithm, expired or not yet valid, for another issuer or audience, or whose
-        claims do not describe an actor; :class:`ServiceUnavailableError` when no keys can be fetched.
+        with an accepted algorithm, expired or not yet valid, or for another issuer or audience;
+        :class:`ServiceUnavailableError` when no keys can be fetched.
         """
         try:
             header = jwt.get_unverified_header(token)
@@ -316,7 +328,19 @@ class TokenVerifier:
             )
         except PyJWTError as exc:
             raise AuthenticationError(_rejection(exc)) from exc
-        return _actor(claims)
+        return claims
+
+
+class TokenVerifier(JwtVerifier):
+    """Checks bearer tokens against the configured JWKS and says who sent them."""
+
+    async def verify(self, token: str) -> Actor:
+        """The actor ``token`` authenticates.
+
+        Raises :class:`AuthenticationError` as :meth:`JwtVerifier.claims` does, and also when the claims
+        do not describe an actor; :class:`ServiceUnavailableError` when no keys can be fetched.
+        """
+        return _actor(await self.claims(token))
 
 
 def _actor(claims: dict[str, Any]) -> Actor:
@@ -357,7 +381,8 @@ def _needs_no_token(scope: Scope) -> bool:
 
 
 class BearerAuthMiddleware(ASGIMiddleware):
-    """Authenticates every request but the public paths; sets ``scope["user"]`` to the :class:`Actor`.
+    """Authenticates every request but the public paths; sets ``scope["user"]`` to what the verifier
+    returns (an :class:`Actor` for :class:`TokenVerifier`).
 
     Handlers opt out with ``opt={"exclude_from_auth": True}``.
     """
@@ -365,7 +390,7 @@ class BearerAuthMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
     exclude_opt_key = "exclude_from_auth"
 
-    def __init__(self, verifier: TokenVerifier) -> None:
+    def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
         self.should_bypass_for_scope = _needs_no_token
 
@@ -391,7 +416,7 @@ class BearerAuthMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
-def auth_middleware(verifier: TokenVerifier) -> BearerAuthMiddleware:
+def auth_middleware(verifier: Verifier) -> BearerAuthMiddleware:
     """The middleware to list in ``Litestar(middleware=[...])``, after the request-id middleware."""
     return BearerAuthMiddleware(verifier)
 
@@ -451,8 +476,10 @@ __all__ = [
     "AuthSettings",
     "AuthenticationError",
     "BearerAuthMiddleware",
+    "JwtVerifier",
     "Role",
     "TokenVerifier",
+    "Verifier",
     "allow_roles",
     "auth_middleware",
     "bearer_security",

@@ -60,6 +60,17 @@ class UnprocessableError(DomainError):
     title = "The request breaks a rule"
 
 
+class IllegalTransitionError(ConflictError):
+    """A status change the resource's lifecycle forbids; the problem lists the statuses it may move to."""
+
+    slug = "illegal-transition"
+    title = "The status change is not allowed from the current status"
+
+    def __init__(self, detail: str, *, allowed_transitions: list[str]) -> None:
+        super().__init__(detail)
+        self.allowed_transitions = allowed_transitions
+
+
 class ServiceUnavailableError(DomainError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     slug = "service-unavailable"
@@ -114,6 +125,7 @@ def _on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[by
             status=int(exc.status),
             detail=exc.detail,
             errors=exc.errors,
+            allowed_transitions=exc.allowed_transitions if isinstance(exc, IllegalTransitionError) else None,
         )
     )
 
@@ -209,6 +221,7 @@ __all__ = [
     "ConflictError",
     "DomainError",
     "ForbiddenError",
+    "IllegalTransitionError",
     "NotFoundError",
     "ServiceUnavailableError",
     "UnprocessableError",

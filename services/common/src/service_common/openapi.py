@@ -34,6 +34,24 @@ class _DocumentSchema(Schema):
         return self.document
 
 
+def add_msgspec_components(app: Litestar, *types: Any) -> None:
+    """Add the component schemas msgspec generates for ``types`` and every type they reference to
+    ``app``'s document.
+
+    For routes that read their body raw and decode it themselves: Litestar knows no body type for them,
+    so the request body their ``operation_class`` documents names components only this adds.
+    """
+    _, generated = msgspec.json.schema_components(types, ref_template=REF_TEMPLATE)
+    schemas = app.openapi_schema.components.schemas
+    for name, document in generated.items():
+        schemas[name] = _DocumentSchema(document=document)
+
+
+def schema_document(document: dict[str, Any]) -> Schema:
+    """A ``Schema`` that renders as ``document``, a ready JSON Schema (from msgspec)."""
+    return _DocumentSchema(document=document)
+
+
 def _contract_types() -> dict[str, type]:
     """Every msgspec Struct and enum of the ``contracts`` package, by name."""
     found: dict[str, type] = {}

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from service_common.app import service_app
-from service_common.auth import TokenVerifier
 from service_common.health import healthz, readiness_route
+from service_common.openapi import add_msgspec_components
 
 from telemetry.clickhouse.open import open_store
+from telemetry.identity import TelemetryVerifier
+from telemetry.ingest.controller import BODY_TYPES, IngestController
 from telemetry.settings import Settings, load_settings
 
 VERSION = "0.1.0"
@@ -34,16 +36,18 @@ async def _clickhouse_ready(state: State) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The telemetry app for ``settings`` (default: read from the environment)."""
     settings = settings or load_settings()
-    return service_app(
+    app = service_app(
         title="telemetry",
         version=VERSION,
         description="Telemetry ingestion of the telerehabilitation platform: media events, pose frames, "
         "analytics events and error reports, stored in ClickHouse under hashed actor ids.",
-        route_handlers=[healthz, readiness_route({"clickhouse": _clickhouse_ready})],
+        route_handlers=[healthz, readiness_route({"clickhouse": _clickhouse_ready}), IngestController],
         lifespan=[_clickhouse],
         state={"settings": settings},
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
-        verifier=TokenVerifier(settings.auth),
+        verifier=TelemetryVerifier(settings.auth),
         cors_origins=settings.http.cors_origins,
     )
+    add_msgspec_components(app, *BODY_TYPES)
+    return app

@@ -33,11 +33,20 @@ class HttpSettings(msgspec.Struct, frozen=True):
     """Frontend origins allowed by CORS, comma-separated (HTTP_CORS_ORIGINS)."""
 
 
+class IngestSettings(msgspec.Struct, frozen=True):
+    """Ingest behaviour (environment prefix ``TELEMETRY_``)."""
+
+    country_header: str = "CF-IPCountry"
+    """Request header in which the edge (CDN, load balancer) puts the client's ISO 3166-1 alpha-2 country
+    code (TELEMETRY_COUNTRY_HEADER). Telemetry stores that code and never the client's IP address."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     clickhouse: ClickHouseSettings
     http: HttpSettings
     log: LogSettings
     auth: AuthSettings
+    ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -45,6 +54,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "HTTP_": HttpSettings,
     "LOG_": LogSettings,
     "AUTH_": AuthSettings,
+    "TELEMETRY_": IngestSettings,
 }
 
 
@@ -55,4 +65,5 @@ def load_settings() -> Settings:
         http=from_env(HttpSettings, "HTTP_"),
         log=from_env(LogSettings, "LOG_"),
         auth=from_env(AuthSettings, "AUTH_"),
+        ingest=from_env(IngestSettings, "TELEMETRY_"),
     )

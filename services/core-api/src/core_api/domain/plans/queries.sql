@@ -316,16 +316,3 @@ FROM treatment_plan_versions
 WHERE treatment_plan_id = %(id)s
 ORDER BY version DESC
 LIMIT 1
-
--- name: insert_self_enrollment
-INSERT INTO patient_treatment_plans (
-    organization_id, patient_id, treatment_plan_id, treatment_plan_version_id, treatment_plan_version,
-    patient_service_plan_id, self_assigned, start_date, end_date, frequency_per_week, sessions_total, status)
-VALUES (
-    %(organization_id)s, %(patient_id)s, %(plan_id)s, %(version_id)s, %(version)s, %(patient_service_plan_id)s,
-    true, %(start_date)s, %(end_date)s, %(frequency_per_week)s, %(sessions_total)s, 'active')
-RETURNING id
-
--- name: insert_automation_event
-INSERT INTO automation_events (organization_id, event_type, entity_type, entity_id, payload)
-VALUES (%(organization_id)s, %(event_type)s, %(entity_type)s, %(entity_id)s, %(payload)s)

@@ -3,7 +3,7 @@ service."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -249,53 +249,3 @@ async def active_library_access(conn: AsyncConnection, patient_id: int) -> int |
 
 async def latest_version(conn: AsyncConnection, plan_id: UUID) -> VersionRef | None:
     return await fetch_one(conn, QUERIES.latest_version, {"id": plan_id}, VersionRef)
-
-
-async def insert_self_enrollment(
-    conn: AsyncConnection,
-    *,
-    organization_id: int,
-    patient_id: int,
-    plan_id: UUID,
-    version: VersionRef,
-    patient_service_plan_id: int,
-    start_date: date,
-    end_date: date,
-) -> int:
-    enrollment_id: int = await fetch_value(
-        conn,
-        QUERIES.insert_self_enrollment,
-        {
-            "organization_id": organization_id,
-            "patient_id": patient_id,
-            "plan_id": plan_id,
-            "version_id": version.id,
-            "version": version.version,
-            "patient_service_plan_id": patient_service_plan_id,
-            "start_date": start_date,
-            "end_date": end_date,
-            "frequency_per_week": version.frequency_per_week,
-            "sessions_total": version.frequency_per_week * version.duration_weeks,
-        },
-    )
-    return enrollment_id
-
-
-async def insert_automation_event(
-    conn: AsyncConnection,
-    organization_id: int,
-    event_type: str,
-    entity_type: str,
-    entity_id: object,
-    payload: Any,
-) -> None:
-    await conn.execute(
-        QUERIES.insert_automation_event,
-        {
-            "organization_id": organization_id,
-            "event_type": event_type,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "payload": Jsonb(payload),
-        },
-    )

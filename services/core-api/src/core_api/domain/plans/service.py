@@ -12,12 +12,11 @@ run one after the other, and writes its audit row in the same transaction.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from contracts.enrollments import PatientTreatmentPlan, SelfAssign
+from contracts.enrollments import EnrollmentStatus, PatientTreatmentPlan, SelfAssign
 from contracts.plans import (
     LibraryPage,
     PlanClone,
@@ -40,7 +39,7 @@ from service_common.errors import ConflictError, ForbiddenError, NotFoundError, 
 
 from core_api import audit
 from core_api.db.tenancy import actor_transaction
-from core_api.domain.enrollments.repository import get_enrollment
+from core_api.domain.enrollments.service import enroll
 from core_api.domain.plans import repository as repo
 from core_api.domain.plans.locking import lock_for_change
 from core_api.paging import offset, total_pages
@@ -282,37 +281,23 @@ class PlanService:
             version = await repo.latest_version(conn, plan_id)
             if version is None:
                 raise NotFoundError(f"treatment plan {plan_id} is not in the library")
-            enrollment_id = await repo.insert_self_enrollment(
+            enrollment = await enroll(
                 conn,
-                organization_id=actor.organization_id,
+                actor,
                 patient_id=actor.patient_id,
                 plan_id=plan_id,
                 version=version,
-                patient_service_plan_id=service_plan_id,
                 start_date=data.start_date,
-                end_date=data.start_date + timedelta(days=7 * version.duration_weeks),
+                status=EnrollmentStatus.ACTIVE,
+                patient_service_plan_id=service_plan_id,
+                self_assigned=True,
             )
-            await repo.insert_automation_event(
-                conn,
-                actor.organization_id,
-                "treatment_plan.assigned",
-                "patient_treatment_plan",
-                enrollment_id,
-                {
-                    "patient_treatment_plan_id": enrollment_id,
-                    "treatment_plan_id": str(plan_id),
-                    "treatment_plan_version": version.version,
-                    "self_assigned": True,
-                },
-            )
-            enrollment = await get_enrollment(conn, enrollment_id)
-            assert enrollment is not None
             await audit.record(
                 conn,
                 actor,
                 "patient_treatment_plan.self_assigned",
                 "patient_treatment_plan",
-                enrollment_id,
+                enrollment.id,
                 after=enrollment,
             )
         return enrollment

@@ -4,11 +4,14 @@
 -- Macros: {timestamp_ms} is DateTime64(3, 'UTC') where the engine has it, else DateTime('UTC');
 -- {lc_string} is LowCardinality(String) where it needs no experimental setting, else String.
 -- A statement after "-- requires: ttl" runs only on engines with TTL (19.6+).
+-- batch_id names the request a row came in with (from its Idempotency-Key when it sent one), so a
+-- retried batch can be recognised and counted once (see docs/telemetry.md).
 
 -- Video and audio playback lifecycle, one row per event.
 -- Sort key (org_hash, media_id, session_id, event_time) serves per-exercise-video aggregates (watch %,
 -- milestones, quality) within an organization and per-view QoE, which reads one session's events in order.
 CREATE TABLE IF NOT EXISTS media_events (
+    batch_id UUID,
     org_hash String,
     actor_hash String,
     session_id UUID,
@@ -39,7 +42,8 @@ CREATE TABLE IF NOT EXISTS media_events (
     dropped_frames UInt32,
     total_frames UInt32,
     milestone_percent UInt8,
-    completed UInt8
+    completed UInt8,
+    reason {lc_string} COMMENT 'quality_change: abr, user or network; session_end: the exit reason'
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (org_hash, media_id, session_id, event_time);
@@ -50,7 +54,8 @@ ALTER TABLE media_events MODIFY TTL received_at + INTERVAL 2 YEAR;
 -- MediaPipe pose frames, one row per frame; landmarks as parallel arrays (up to 33 each).
 -- Sort key (org_hash, session_id, frame_number) serves per-session form-score and ROM trends and rep
 -- counts, which read one session's frames in order.
-CREATE TABLE IF NOT EXISTS pose_frames (
+CREATE TABLE IF NOT EXISTS pose_tracking_frames (
+    batch_id UUID,
     org_hash String,
     actor_hash String,
     session_id UUID,
@@ -65,14 +70,14 @@ CREATE TABLE IF NOT EXISTS pose_frames (
     pose_confidence Float32,
     landmarks_detected UInt8,
     rep_count UInt16,
-    form_score Float32,
-    rom_degrees Float32,
+    form_score Nullable(Float32) COMMENT 'NULL when no body was in view',
+    rom_degrees Nullable(Float32),
     active_exercise_phase {lc_string},
     camera_resolution {lc_string},
-    processing_time_ms UInt16
+    processing_time_ms Float32
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (org_hash, session_id, frame_number);
 
 -- requires: ttl
-ALTER TABLE pose_frames MODIFY TTL received_at + INTERVAL 6 MONTH;
+ALTER TABLE pose_tracking_frames MODIFY TTL received_at + INTERVAL 6 MONTH;

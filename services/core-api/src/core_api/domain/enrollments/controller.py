@@ -1,0 +1,155 @@
+"""HTTP routes of enrollments: list, assign, read, approve, change status, and a patient's plans.
+
+Staff (admins and specialists) use every route; a patient reads their own enrollments and may pause and
+resume them. Another patient's enrollment is a 404, never a 403, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from contracts.enrollments import (
+    EnrollmentAssign,
+    EnrollmentStatus,
+    EnrollmentStatusChange,
+    PatientTreatmentPlanDetail,
+    PatientTreatmentPlanList,
+)
+from contracts.plans import PlanType
+from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.errors import problem_responses
+
+from core_api.domain.enrollments.service import EnrollmentFilters, EnrollmentService
+from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+
+# Serial ids stay below 2**53 (JSON numbers are doubles; see domain/reference/controller.py).
+MAX_ID = 2**53 - 1
+IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+
+STAFF = allow_roles("admin", "specialist")
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+
+def _service(state: State) -> EnrollmentService:
+    return EnrollmentService(state.pool)
+
+
+class PatientTreatmentPlanController(Controller):
+    path = "/v1/patient-treatment-plans"
+    tags = ["enrollments"]
+    security = bearer_security()
+
+    @get("/", operation_id="ListPatientTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
+    async def list_enrollments(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_id: IdQuery = None,
+        treatment_plan_id: FromQuery[UUID | None] = None,
+        status: FromQuery[EnrollmentStatus | None] = None,
+        type: FromQuery[PlanType | None] = None,
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> PatientTreatmentPlanList:
+        """The organization's enrollments, newest first, filtered and paged."""
+        filters = EnrollmentFilters(
+            patient_id=patient_id,
+            treatment_plan_id=treatment_plan_id,
+            status=status,
+            type=type,
+            page=page,
+            limit=limit,
+        )
+        return await _service(state).list(current_actor(request), filters)
+
+    @post(
+        "/",
+        operation_id="AssignTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def assign(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        data: JSONBody[EnrollmentAssign],
+    ) -> PatientTreatmentPlanDetail:
+        """Enroll a patient in the plan's latest published version: pending_approval when the plan
+        requires approval, else active. Telerehab plans need an active service plan with telerehab access
+        (409 otherwise)."""
+        return await _service(state).assign(current_actor(request), data)
+
+    @get("/{enrollment_id:int}", operation_id="GetPatientTreatmentPlan", responses=READ_ERRORS)
+    async def get_enrollment(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> PatientTreatmentPlanDetail:
+        """One enrollment with its frozen plan version, progress, status history and session history.
+        Staff see the organization's; a patient only their own."""
+        return await _service(state).get(current_actor(request), enrollment_id)
+
+    @post(
+        "/{enrollment_id:int}/approve",
+        operation_id="ApprovePatientTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_200_OK,
+    )
+    async def approve(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> PatientTreatmentPlanDetail:
+        """Activate a pending_approval enrollment; any other status is a 409 naming the allowed moves."""
+        return await _service(state).approve(current_actor(request), enrollment_id)
+
+    @put(
+        "/{enrollment_id:int}/status",
+        operation_id="ChangePatientTreatmentPlanStatus",
+        responses=WRITE_ERRORS,
+    )
+    async def change_status(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+        data: JSONBody[EnrollmentStatusChange],
+    ) -> PatientTreatmentPlanDetail:
+        """Move the enrollment along its lifecycle, with a reason. A move the lifecycle forbids is a 409
+        whose ``allowed_transitions`` lists the legal ones. Patients may only pause and resume their own."""
+        return await _service(state).change_status(current_actor(request), enrollment_id, data)
+
+
+class PatientEnrollmentsController(Controller):
+    path = "/v1/patients"
+    tags = ["enrollments"]
+    security = bearer_security()
+
+    @get("/{patient_id:int}/treatment-plans", operation_id="ListPatientsTreatmentPlans", responses=READ_ERRORS)
+    async def list_patient_plans(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_id: IdPath,
+        status: FromQuery[EnrollmentStatus | None] = None,
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> PatientTreatmentPlanList:
+        """The patient's enrollments, newest first: staff see any patient of the organization, a patient
+        only themself."""
+        filters = EnrollmentFilters(status=status, page=page, limit=limit)
+        return await _service(state).list_for_patient(current_actor(request), patient_id, filters)
+
+
+ENROLLMENT_CONTROLLERS = [PatientTreatmentPlanController, PatientEnrollmentsController]

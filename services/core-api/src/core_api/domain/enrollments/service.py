@@ -1,0 +1,294 @@
+"""The rules of enrollments: assigning a plan to a patient, approval, status changes and expiry.
+
+An enrollment follows one frozen published version of a plan: its sessions_total (frequency times weeks),
+frequency_per_week and end_date (start_date + 7 * duration_weeks) are fixed when it is created, whatever
+happens to the plan later. Status moves follow ``lifecycle``; each one writes a history row with its
+reason and an audit row in the transaction that makes it. See docs/enrollments.md.
+
+Expiry is lazy as well as scheduled: every enrollment read first expires the overdue enrollments it is
+about to show, in the reader's own transaction and under the reader's row-level security, so nobody ever
+sees an active enrollment whose end_date has passed, whether or not the job has run yet.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from contracts.enrollments import (
+    EnrollmentAssign,
+    EnrollmentStatus,
+    EnrollmentStatusChange,
+    PatientTreatmentPlan,
+    PatientTreatmentPlanDetail,
+    PatientTreatmentPlanList,
+)
+from contracts.plans import PlanType
+from contracts.problems import FieldError
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from service_common.auth import Actor
+from service_common.errors import (
+    ConflictError,
+    ForbiddenError,
+    IllegalTransitionError,
+    NotFoundError,
+    UnprocessableError,
+)
+
+from core_api import audit, automation
+from core_api.db.tenancy import actor_transaction
+from core_api.domain.enrollments import repository as repo
+from core_api.domain.enrollments.lifecycle import Action, IllegalTransition, TransitionNotPermitted, check_transition
+from core_api.domain.plans.repository import VersionRef, latest_version
+from core_api.paging import offset, total_pages
+
+ENTITY = "patient_treatment_plan"
+APPROVAL_REASON = "approved"
+
+
+class EnrollmentFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """The list filters, already validated by the controller."""
+
+    patient_id: int | None = None
+    treatment_plan_id: UUID | None = None
+    status: EnrollmentStatus | None = None
+    type: PlanType | None = None
+    page: int = 1
+    limit: int = 25
+
+    def params(self) -> dict[str, Any]:
+        values = msgspec.structs.asdict(self)
+        del values["page"]
+        values["id"] = None
+        values["offset"] = offset(self.page, self.limit)
+        return values
+
+
+def end_date_for(start_date: date, duration_weeks: int) -> date:
+    """The day an enrollment of ``duration_weeks`` weeks starting on ``start_date`` ends."""
+    return start_date + timedelta(days=7 * duration_weeks)
+
+
+async def enroll(
+    conn: AsyncConnection,
+    actor: Actor,
+    *,
+    patient_id: int,
+    plan_id: UUID,
+    version: VersionRef,
+    start_date: date,
+    status: EnrollmentStatus,
+    patient_service_plan_id: int | None,
+    assigned_by_specialist_id: int | None = None,
+    self_assigned: bool = False,
+) -> PatientTreatmentPlan:
+    """Create an enrollment frozen on ``version`` and fire ``treatment_plan.assigned``, both in ``conn``'s
+    transaction; the caller has checked the patient may follow the plan."""
+    enrollment_id = await repo.insert_enrollment(
+        conn,
+        repo.NewEnrollment(
+            organization_id=actor.organization_id,
+            patient_id=patient_id,
+            plan_id=plan_id,
+            version_id=version.id,
+            version=version.version,
+            patient_service_plan_id=patient_service_plan_id,
+            assigned_by_specialist_id=assigned_by_specialist_id,
+            self_assigned=self_assigned,
+            start_date=start_date,
+            end_date=end_date_for(start_date, version.duration_weeks),
+            frequency_per_week=version.frequency_per_week,
+            sessions_total=version.frequency_per_week * version.duration_weeks,
+            status=status,
+        ),
+    )
+    await automation.fire(
+        conn,
+        actor.organization_id,
+        "treatment_plan.assigned",
+        ENTITY,
+        enrollment_id,
+        {
+            "patient_treatment_plan_id": enrollment_id,
+            "treatment_plan_id": str(plan_id),
+            "treatment_plan_version": version.version,
+            "self_assigned": self_assigned,
+        },
+    )
+    enrollment = await repo.get_enrollment(conn, enrollment_id)
+    assert enrollment is not None
+    return enrollment
+
+
+class EnrollmentService:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+        self._pool = pool
+
+    # Reads --------------------------------------------------------------------------------------------
+
+    async def list(self, actor: Actor, filters: EnrollmentFilters) -> PatientTreatmentPlanList:
+        async with actor_transaction(self._pool, actor) as conn:
+            return await _page(conn, filters)
+
+    async def list_for_patient(
+        self, actor: Actor, patient_id: int, filters: EnrollmentFilters
+    ) -> PatientTreatmentPlanList:
+        async with actor_transaction(self._pool, actor) as conn:
+            # Row-level security hides other patients (and other organizations' patients) from the caller.
+            if not await repo.patient_visible(conn, patient_id):
+                raise NotFoundError(f"patient {patient_id} does not exist")
+            return await _page(conn, msgspec.structs.replace(filters, patient_id=patient_id))
+
+    async def get(self, actor: Actor, enrollment_id: int) -> PatientTreatmentPlanDetail:
+        async with actor_transaction(self._pool, actor) as conn:
+            await repo.expire_overdue(conn, enrollment_id=enrollment_id)
+            return await _detail(conn, enrollment_id)
+
+    # Assignment ----------------------------------------------------------------------------------------
+
+    async def assign(self, actor: Actor, data: EnrollmentAssign) -> PatientTreatmentPlanDetail:
+        async with actor_transaction(self._pool, actor) as conn:
+            unusable = await repo.unusable_assignment_references(conn, msgspec.structs.asdict(data))
+            if unusable:
+                raise UnprocessableError(
+                    "the assignment refers to records this organization does not have",
+                    errors=[FieldError(name, _UNUSABLE[name]) for name in unusable],
+                )
+            plan = await repo.plan_for_assignment(conn, data.treatment_plan_id)
+            version = await latest_version(conn, data.treatment_plan_id)
+            if plan is None or version is None:
+                raise ConflictError(f"treatment plan {data.treatment_plan_id} has no published version to assign")
+            service_plan_id = data.patient_service_plan_id
+            if plan.type == PlanType.TELEREHAB:
+                service_plan_id = await repo.active_telerehab_service_plan(
+                    conn, data.patient_id, data.patient_service_plan_id
+                )
+                if service_plan_id is None:
+                    raise ConflictError(
+                        "a telerehab plan needs the patient to hold a service plan with telerehab access "
+                        "that is active today"
+                        + (" (the one named is not)" if data.patient_service_plan_id is not None else "")
+                    )
+            status = EnrollmentStatus.PENDING_APPROVAL if plan.requires_approval else EnrollmentStatus.ACTIVE
+            enrollment = await enroll(
+                conn,
+                actor,
+                patient_id=data.patient_id,
+                plan_id=data.treatment_plan_id,
+                version=version,
+                start_date=data.start_date,
+                status=status,
+                patient_service_plan_id=service_plan_id,
+                assigned_by_specialist_id=data.assigned_by_specialist_id,
+            )
+            await audit.record(conn, actor, "patient_treatment_plan.assigned", ENTITY, enrollment.id, after=enrollment)
+            return await _detail(conn, enrollment.id)
+
+    # Lifecycle -----------------------------------------------------------------------------------------
+
+    async def approve(self, actor: Actor, enrollment_id: int) -> PatientTreatmentPlanDetail:
+        async with actor_transaction(self._pool, actor) as conn:
+            await repo.expire_overdue(conn, enrollment_id=enrollment_id)
+            current = await _lock(conn, enrollment_id)
+            _check(current.status, EnrollmentStatus.ACTIVE, Action.APPROVE, actor)
+            before = await repo.get_enrollment(conn, enrollment_id)
+            await repo.record_status_change(
+                conn, current, EnrollmentStatus.ACTIVE, APPROVAL_REASON, actor, approve=True
+            )
+            after = await repo.get_enrollment(conn, enrollment_id)
+            await automation.fire(
+                conn,
+                current.organization_id,
+                "treatment_plan.activated",
+                ENTITY,
+                enrollment_id,
+                {"patient_treatment_plan_id": enrollment_id, "approved_by_user_id": actor.user_id},
+            )
+            await audit.record(
+                conn, actor, "patient_treatment_plan.approved", ENTITY, enrollment_id, before=before, after=after
+            )
+            return await _detail(conn, enrollment_id)
+
+    async def change_status(
+        self, actor: Actor, enrollment_id: int, data: EnrollmentStatusChange
+    ) -> PatientTreatmentPlanDetail:
+        async with actor_transaction(self._pool, actor) as conn:
+            await repo.expire_overdue(conn, enrollment_id=enrollment_id)
+            current = await _lock(conn, enrollment_id)
+            _check(current.status, data.status, Action.STATUS_CHANGE, actor)
+            before = await repo.get_enrollment(conn, enrollment_id)
+            await repo.record_status_change(conn, current, data.status, data.reason, actor)
+            after = await repo.get_enrollment(conn, enrollment_id)
+            await audit.record(
+                conn,
+                actor,
+                "patient_treatment_plan.status_changed",
+                ENTITY,
+                enrollment_id,
+                before=before,
+                after={"enrollment": after, "reason": data.reason},
+            )
+            return await _detail(conn, enrollment_id)
+
+
+_UNUSABLE = {
+    "patient_id": "no such patient in this organization",
+    "assigned_by_specialist_id": "no such specialist in this organization",
+    "patient_service_plan_id": "no such service plan of this patient",
+    "treatment_plan_id": "no such treatment plan for this patient in this organization",
+}
+
+
+def _check(current: EnrollmentStatus, target: EnrollmentStatus, action: Action, actor: Actor) -> None:
+    try:
+        check_transition(current, target, action, patient=actor.role == "patient")
+    except IllegalTransition as exc:
+        allowed = [str(status) for status in exc.allowed]
+        raise IllegalTransitionError(
+            f"{exc.why}; allowed from {current}: {', '.join(allowed) or 'none'}", allowed_transitions=allowed
+        ) from None
+    except TransitionNotPermitted as exc:
+        raise ForbiddenError(str(exc)) from None
+
+
+async def _lock(conn: AsyncConnection, enrollment_id: int) -> repo.LockedEnrollment:
+    current = await repo.lock_enrollment(conn, enrollment_id)
+    if current is None:
+        raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+    return current
+
+
+async def expire_overdue(conn: AsyncConnection) -> int:
+    """Expire every enrollment visible in ``conn``'s tenant whose end_date is before the patient's today
+    (active or paused ones), with history and audit rows; the number expired."""
+    return await repo.expire_overdue(conn)
+
+
+async def _page(conn: AsyncConnection, filters: EnrollmentFilters) -> PatientTreatmentPlanList:
+    await repo.expire_overdue(conn, patient_id=filters.patient_id)
+    rows = await repo.list_enrollments(conn, filters.params())
+    total = rows[0][1] if rows else 0
+    return PatientTreatmentPlanList(
+        patient_treatment_plans=[enrollment for enrollment, _ in rows],
+        total=total,
+        page=filters.page,
+        limit=filters.limit,
+        total_pages=total_pages(total, filters.limit),
+    )
+
+
+async def _detail(conn: AsyncConnection, enrollment_id: int) -> PatientTreatmentPlanDetail:
+    base = await repo.get_enrollment(conn, enrollment_id)
+    extras = await repo.detail_extras(conn, enrollment_id)
+    if base is None or extras is None:
+        raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+    return PatientTreatmentPlanDetail(
+        **msgspec.structs.asdict(base),
+        plan_version=extras.plan_version,
+        progress=extras.progress,
+        status_history=extras.status_history,
+        session_history=await repo.session_history(conn, enrollment_id),
+    )

@@ -1,0 +1,359 @@
+"""The rules of session execution: today's session, starting, logging exercises, completing, skipping.
+
+Rotation: an enrollment's sessions are offered in the order of its frozen version, cycling: with three
+sessions the next one after ``n`` completed sessions is ``n % 3 + 1`` (1, 2, 3, 1, 2, 3, ...). Skipped
+sessions do not advance the rotation: the skipped session is offered again.
+
+Weeks: week 1 of an enrollment is its start date and the six days after it, as calendar days in the
+patient's IANA time zone; "sessions this week" counts sessions completed in the current week's local
+days.
+
+Starting is idempotent: every start, completion and skip of an enrollment first locks the enrollment
+row, so two starts run one after the other and the second returns the session the first began. A
+partial unique index (one ``in_progress`` completion per enrollment) is the backstop.
+
+Every write records an audit row in its own transaction. See docs/session-execution.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from contracts.enrollments import EnrollmentStatus
+from contracts.execution import (
+    ExerciseLog,
+    ExerciseLogList,
+    ExerciseLogUpdate,
+    NoSessionReason,
+    SessionComplete,
+    SessionCompletion,
+    SessionCompletionStatus,
+    SessionSkip,
+    SessionStart,
+    TodayPlan,
+    TodayPlanRef,
+    TodayProgress,
+    TodaySessions,
+)
+from contracts.plans import PlanSession
+from contracts.problems import FieldError
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from service_common.auth import Actor
+from service_common.errors import ConflictError, NotFoundError, UnprocessableError
+
+from core_api import audit
+from core_api.db.tenancy import actor_transaction
+from core_api.domain.execution import repository as repo
+
+_sessions_decoder = msgspec.json.Decoder(list[PlanSession])
+
+PLAN_COMPLETED_REASON = "every session of the plan is completed"
+
+
+class PlanWeek(msgspec.Struct, frozen=True):
+    """A week of an enrollment: its 1-based number (0 before the start date) and its local-midnight
+    bounds, ``starts_at`` inclusive and ``ends_at`` exclusive."""
+
+    number: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def patient_zone(name: str) -> ZoneInfo:
+    """The patient's zone; UTC when the stored name is unknown to this server's zone database."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def plan_week(start_date: date, now: datetime, zone: ZoneInfo) -> PlanWeek:
+    """The enrollment week ``now`` falls in, counted in local calendar days of ``zone``."""
+    days = (now.astimezone(zone).date() - start_date).days
+    number = days // 7 + 1 if days >= 0 else 0
+    first_day = start_date + timedelta(days=7 * max(number - 1, 0))
+    starts_at = datetime.combine(first_day, time(), tzinfo=zone)
+    ends_at = datetime.combine(first_day + timedelta(days=7), time(), tzinfo=zone)
+    if number == 0:
+        ends_at = starts_at
+    return PlanWeek(number=number, starts_at=starts_at, ends_at=ends_at)
+
+
+def next_session_number(sessions_completed: int, session_count: int) -> int:
+    """The session offered after ``sessions_completed`` completed ones, cycling through the sessions."""
+    return sessions_completed % session_count + 1
+
+
+def no_session_reason(status: str, local_date: date, start_date: date, end_date: date) -> NoSessionReason | None:
+    """Why the enrollment offers no session on ``local_date``, or ``None`` when it offers one."""
+    if status != EnrollmentStatus.ACTIVE:
+        return NoSessionReason(status)
+    if local_date < start_date:
+        return NoSessionReason.NOT_STARTED
+    if local_date > end_date:
+        # The expiry job (or the lazy expiry of a read) has not caught up yet; the outcome is the same.
+        return NoSessionReason.EXPIRED
+    return None
+
+
+def _today_plan(row: repo.TodayEnrollment, now: datetime, zone: ZoneInfo) -> TodayPlan:
+    sessions = _sessions_decoder.decode(row.sessions_json)
+    week = plan_week(row.start_date, now, zone)
+    reason = no_session_reason(row.status, now.astimezone(zone).date(), row.start_date, row.end_date)
+    next_session = None
+    if reason is None and sessions:
+        number = next_session_number(row.sessions_completed, len(sessions))
+        next_session = next((s for s in sessions if s.session_number == number), sessions[0])
+    return TodayPlan(
+        patient_treatment_plan_id=row.id,
+        treatment_plan=TodayPlanRef(id=row.treatment_plan_id, name=row.plan_name),
+        enrollment_status=EnrollmentStatus(row.status),
+        next_session=next_session,
+        no_session_reason=reason,
+        in_progress_session_completion_id=row.in_progress_id,
+        progress=TodayProgress(
+            sessions_completed=row.sessions_completed,
+            sessions_skipped=row.sessions_skipped,
+            sessions_total=row.sessions_total,
+            current_week=min(week.number, row.duration_weeks),
+            total_weeks=row.duration_weeks,
+            sessions_this_week=sum(1 for at in row.completed_at if week.starts_at <= at < week.ends_at),
+            frequency_per_week=row.frequency_per_week,
+            completion_percentage=round(100 * row.sessions_completed / row.sessions_total, 2),
+        ),
+    )
+
+
+class ExecutionService:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+        self._pool = pool
+
+    # Reads --------------------------------------------------------------------------------------------
+
+    async def today(self, actor: Actor, patient_id: int) -> TodaySessions:
+        async with actor_transaction(self._pool, actor) as conn:
+            zone_name = await repo.patient_time_zone(conn, patient_id)
+            if zone_name is None:
+                raise NotFoundError(f"patient {patient_id} does not exist")
+            rows = await repo.today_enrollments(conn, patient_id)
+        now = datetime.now(UTC)
+        zone = patient_zone(zone_name)
+        return TodaySessions(
+            patient_id=patient_id,
+            time_zone=zone.key,
+            local_date=now.astimezone(zone).date(),
+            treatment_plans=[_today_plan(row, now, zone) for row in rows],
+        )
+
+    async def get(self, actor: Actor, completion_id: int) -> SessionCompletion:
+        async with actor_transaction(self._pool, actor) as conn:
+            return await _completion(conn, completion_id)
+
+    async def exercise_logs(self, actor: Actor, completion_id: int) -> ExerciseLogList:
+        async with actor_transaction(self._pool, actor) as conn:
+            if await repo.completion_enrollment_id(conn, completion_id) is None:
+                raise NotFoundError(f"session completion {completion_id} does not exist")
+            return ExerciseLogList(exercise_logs=await repo.exercise_logs(conn, completion_id=completion_id))
+
+    # Writes -------------------------------------------------------------------------------------------
+
+    async def start(
+        self, actor: Actor, enrollment_id: int, session_number: int, data: SessionStart
+    ) -> tuple[SessionCompletion, bool]:
+        """The started session and whether it is new; an already started one is returned as it is."""
+        async with actor_transaction(self._pool, actor) as conn:
+            enrollment = await repo.lock_enrollment(conn, enrollment_id)
+            if enrollment is None:
+                raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+            existing = await repo.in_progress_completion(conn, enrollment_id)
+            if existing is not None:
+                return await _completion(conn, existing), False
+            local_date = datetime.now(UTC).astimezone(patient_zone(enrollment.time_zone)).date()
+            reason = no_session_reason(enrollment.status, local_date, enrollment.start_date, enrollment.end_date)
+            if reason is not None:
+                raise ConflictError(f"no session can be started: the enrollment is {reason}")
+            sessions = _sessions_decoder.decode(enrollment.sessions_json)
+            session = next((s for s in sessions if s.session_number == session_number), None)
+            if session is None:
+                raise NotFoundError(f"the enrollment's plan version has no session {session_number}")
+            completion_id = await repo.insert_completion(
+                conn,
+                {
+                    "organization_id": enrollment.organization_id,
+                    "patient_id": enrollment.patient_id,
+                    "enrollment_id": enrollment_id,
+                    "session_number": session_number,
+                    "pain_level_before": data.pain_level_before,
+                    "exercises_total": len(session.exercises),
+                },
+            )
+            await repo.insert_exercise_logs(conn, completion_id)
+            started = await _completion(conn, completion_id)
+            await audit.record(
+                conn,
+                actor,
+                "patient_session_completion.started",
+                "patient_session_completion",
+                completion_id,
+                after=started,
+            )
+        return started, True
+
+    async def update_log(self, actor: Actor, log_id: int, data: ExerciseLogUpdate) -> ExerciseLog:
+        changes: dict[str, Any] = {
+            name: None if value is msgspec.UNSET else value for name, value in msgspec.structs.asdict(data).items()
+        }
+        async with actor_transaction(self._pool, actor) as conn:
+            session = await repo.lock_log_completion(conn, log_id)
+            if session is None:
+                raise NotFoundError(f"exercise log {log_id} does not exist")
+            if session.status != SessionCompletionStatus.IN_PROGRESS:
+                raise ConflictError(f"the session is {session.status}; its exercise logs are read-only")
+            [before] = await repo.exercise_logs(conn, log_id=log_id)
+            _check_log_update(before, changes)
+            await repo.update_exercise_log(conn, changes | {"id": log_id})
+            [after] = await repo.exercise_logs(conn, log_id=log_id)
+            action = (
+                "patient_exercise_log.skipped"
+                if after.skipped and not before.skipped
+                else "patient_exercise_log.updated"
+            )
+            await audit.record(conn, actor, action, "patient_exercise_log", log_id, before=before, after=after)
+        return after
+
+    async def complete(self, actor: Actor, completion_id: int, data: SessionComplete) -> SessionCompletion:
+        async with actor_transaction(self._pool, actor) as conn:
+            enrollment = await _lock_in_progress(conn, completion_id, "completed")
+            await repo.finish_completion(
+                conn,
+                {
+                    "id": completion_id,
+                    "pain_level_after": data.pain_level_after,
+                    "perceived_difficulty": data.perceived_difficulty,
+                    "notes": data.notes,
+                },
+            )
+            status_after = await repo.count_completed_session(conn, enrollment.id)
+            plan_completed = enrollment.status != status_after
+            if plan_completed:
+                await repo.record_status_change(
+                    conn,
+                    {
+                        "id": enrollment.id,
+                        "from_status": enrollment.status,
+                        "reason": PLAN_COMPLETED_REASON,
+                        "user_id": actor.user_id,
+                        "role": actor.role,
+                    },
+                )
+            if enrollment.post_session_form_template_id is not None:
+                await repo.insert_form_instance(conn, completion_id, enrollment.post_session_form_template_id)
+            completed = await _completion(conn, completion_id)
+            await _fire_completion_events(conn, enrollment, completed, plan_completed=plan_completed)
+            await audit.record(
+                conn,
+                actor,
+                "patient_session_completion.completed",
+                "patient_session_completion",
+                completion_id,
+                after=completed,
+            )
+            if plan_completed:
+                await audit.record(
+                    conn,
+                    actor,
+                    "patient_treatment_plan.completed",
+                    "patient_treatment_plan",
+                    enrollment.id,
+                    before={"status": enrollment.status},
+                    after={"status": status_after, "reason": PLAN_COMPLETED_REASON},
+                )
+        return completed
+
+    async def skip(self, actor: Actor, completion_id: int, data: SessionSkip) -> SessionCompletion:
+        async with actor_transaction(self._pool, actor) as conn:
+            enrollment = await _lock_in_progress(conn, completion_id, "skipped")
+            await repo.skip_completion(conn, completion_id, data.reason)
+            await repo.count_skipped_session(conn, enrollment.id)
+            skipped = await _completion(conn, completion_id)
+            await audit.record(
+                conn,
+                actor,
+                "patient_session_completion.skipped",
+                "patient_session_completion",
+                completion_id,
+                after=skipped,
+            )
+        return skipped
+
+
+async def _completion(conn: AsyncConnection, completion_id: int) -> SessionCompletion:
+    found = await repo.completion(conn, completion_id)
+    if found is None:
+        raise NotFoundError(f"session completion {completion_id} does not exist")
+    return found
+
+
+async def _lock_in_progress(conn: AsyncConnection, completion_id: int, verb: str) -> repo.LockedEnrollment:
+    """Lock the enrollment, then the completion (the order starts use too), and check the completion is
+    still in progress; the locked enrollment."""
+    enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
+    if enrollment_id is None:
+        raise NotFoundError(f"session completion {completion_id} does not exist")
+    enrollment = await repo.lock_enrollment(conn, enrollment_id)
+    session = await repo.lock_completion(conn, completion_id)
+    if enrollment is None or session is None:
+        raise NotFoundError(f"session completion {completion_id} does not exist")
+    if session.status != SessionCompletionStatus.IN_PROGRESS:
+        raise ConflictError(f"the session is already {session.status}; only a session in progress can be {verb}")
+    return enrollment
+
+
+def _check_log_update(before: ExerciseLog, changes: dict[str, Any]) -> None:
+    started = changes["started_at"] or before.started_at
+    completed = changes["completed_at"] or before.completed_at
+    errors = []
+    if started is not None and completed is not None and completed < started:
+        errors.append(FieldError("completed_at", "completed_at is before started_at"))
+    skipped = before.skipped if changes["skipped"] is None else changes["skipped"]
+    if changes["skip_reason"] is not None and not skipped:
+        errors.append(FieldError("skip_reason", "a skip reason needs skipped: true"))
+    if errors:
+        raise UnprocessableError("the exercise log update is inconsistent", errors=errors)
+
+
+async def _fire_completion_events(
+    conn: AsyncConnection, enrollment: repo.LockedEnrollment, completed: SessionCompletion, *, plan_completed: bool
+) -> None:
+    """Steps 7-8: the automation triggers, written in the completion's transaction (the outbox)."""
+    progress = completed.plan_progress
+    await repo.insert_automation_event(
+        conn,
+        enrollment.organization_id,
+        "treatment_plan.session_completed",
+        ("patient_session_completion", completed.id),
+        {
+            "patient_treatment_plan_id": enrollment.id,
+            "session_completion_id": completed.id,
+            "session_number": completed.session_number,
+            "sessions_completed": progress.sessions_completed,
+            "sessions_total": progress.sessions_total,
+            "post_session_form_id": completed.post_session_form_id,
+        },
+    )
+    if plan_completed:
+        await repo.insert_automation_event(
+            conn,
+            enrollment.organization_id,
+            "treatment_plan.completed",
+            ("patient_treatment_plan", enrollment.id),
+            {
+                "patient_treatment_plan_id": enrollment.id,
+                "sessions_completed": progress.sessions_completed,
+                "sessions_total": progress.sessions_total,
+            },
+        )

@@ -1,0 +1,1 @@
+"""Scheduled jobs of core-api, each runnable as ``python -m core_api.jobs.<name>``."""

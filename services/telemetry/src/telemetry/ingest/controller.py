@@ -1,0 +1,196 @@
+"""``POST /v1/media/events``, ``/v1/pose/frames``, ``/v1/analytics/track`` and ``/v1/errors/report``.
+
+Each route reads its body raw and decodes it once with the contracts' decoder (Litestar's ``data``
+parameter would decode it a second time, and the strict-request hook a third). Consent guards run
+before the body is read, so a refused request stores nothing. 202 with an :class:`IngestAck` on success.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from contracts.telemetry import (
+    AnalyticsEvent,
+    ErrorReport,
+    IngestAck,
+    MediaEventBatch,
+    PoseFrameBatch,
+    analytics_event_decoder,
+    decode_media_events,
+    error_report_decoder,
+    pose_batch_decoder,
+)
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.exceptions import ClientException, ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
+from litestar.params import HeaderParameter, RawBody
+from litestar.status_codes import HTTP_202_ACCEPTED
+from service_common.auth import bearer_security
+from service_common.errors import problem_responses
+from service_common.openapi import REF_TEMPLATE, schema_document
+
+from telemetry.identity import ANALYTICS, ERRORS_ONLY, require_consent, telemetry_actor
+from telemetry.ingest.writer import (
+    Batch,
+    IngestWriter,
+    analytics_event_columns,
+    error_report_columns,
+    media_event_columns,
+    pose_frame_columns,
+)
+from telemetry.settings import Settings
+
+T = TypeVar("T")
+
+# Every body these routes accept is documented by the contracts' types, listed here for the app to add
+# their component schemas to the OpenAPI document.
+BODY_TYPES: tuple[Any, ...] = (MediaEventBatch, PoseFrameBatch, AnalyticsEvent, ErrorReport)
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Codes edges use for "not a country": Cloudflare's unknown (XX) and Tor (T1, already not two letters).
+_NOT_A_COUNTRY = frozenset({"XX"})
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="A key the client keeps for this batch across retries; a retry with the same key is "
+        "acknowledged (`duplicate: true`) without storing the batch again.",
+    ),
+]
+
+
+def raw_json_body(type_: Any, description: str) -> type[Operation]:
+    """An ``operation_class`` documenting a JSON request body of ``type_`` for a route that reads its
+    body raw; the component schemas it refers to are added by the app (:data:`BODY_TYPES`)."""
+    (schema,), _ = msgspec.json.schema_components([type_], ref_template=REF_TEMPLATE)
+
+    @dataclass
+    class RawJsonBodyOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = RequestBody(
+                content={"application/json": OpenAPIMediaType(schema=schema_document(schema))},
+                description=description,
+                required=True,
+            )
+
+    return RawJsonBodyOperation
+
+
+def decode_body(decode: Callable[[bytes], T], body: bytes) -> T:
+    """``body`` decoded by ``decode``: malformed JSON is a 400, a value breaking the contract a 422 naming
+    the field (msgspec's path, such as ``frames[3].landmark_x``)."""
+    try:
+        return decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(
+            detail="The request body did not validate.",
+            extra=[{"message": str(exc), "key": "", "source": "body"}],
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise ClientException(detail=f"The body is not valid JSON: {exc}") from exc
+
+
+def country_code(request: Request[Any, Any, Any], header: str) -> str:
+    """The edge's two-letter country code for the client, or '' when absent or not a country code."""
+    value = request.headers.get(header, "").strip().upper()
+    return value if _COUNTRY.match(value) and value not in _NOT_A_COUNTRY else ""
+
+
+def _batch(request: Request[Any, Any, Any], state: State, endpoint: str, idempotency_key: str | None) -> Batch:
+    settings: Settings = state.settings
+    return Batch.start(
+        telemetry_actor(request), endpoint, idempotency_key, country_code(request, settings.ingest.country_header)
+    )
+
+
+_ERRORS = problem_responses(401, 403, 413, 422, 503)
+
+
+class IngestController(Controller):
+    """Telemetry ingestion from patient devices, under the caller's consent."""
+
+    path = "/v1"
+    tags = ["ingest"]
+    security = bearer_security()
+
+    @post(
+        "/media/events",
+        operation_id="IngestMediaEvents",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[require_consent(ANALYTICS)],
+        operation_class=raw_json_body(MediaEventBatch, "One media event, or an array of up to 500."),
+        responses=_ERRORS,
+    )
+    async def ingest_media_events(
+        self, request: Request[Any, Any, Any], state: State, body: RawBody, idempotency_key: IdempotencyKey = None
+    ) -> IngestAck:
+        """Store video and audio playback lifecycle events (consent level 2+)."""
+        events = decode_body(decode_media_events, body)
+        batch = _batch(request, state, "media_events", idempotency_key)
+        return await IngestWriter(state.store).write(
+            "media_events", "media_events", media_event_columns(events, batch), batch
+        )
+
+    @post(
+        "/pose/frames",
+        operation_id="IngestPoseFrames",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[require_consent(ANALYTICS, biometric=True)],
+        operation_class=raw_json_body(PoseFrameBatch, "A batch of up to 300 MediaPipe frames of one session."),
+        responses=_ERRORS,
+    )
+    async def ingest_pose_frames(
+        self, request: Request[Any, Any, Any], state: State, body: RawBody, idempotency_key: IdempotencyKey = None
+    ) -> IngestAck:
+        """Store pose-tracking frames (consent level 2+ and biometric consent)."""
+        payload = decode_body(pose_batch_decoder.decode, body)
+        batch = _batch(request, state, "pose_frames", idempotency_key)
+        return await IngestWriter(state.store).write(
+            "pose_frames", "pose_tracking_frames", pose_frame_columns(payload, batch), batch
+        )
+
+    @post(
+        "/analytics/track",
+        operation_id="TrackAnalyticsEvent",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[require_consent(ANALYTICS)],
+        operation_class=raw_json_body(AnalyticsEvent, "One product analytics event."),
+        responses=_ERRORS,
+    )
+    async def track_analytics_event(
+        self, request: Request[Any, Any, Any], state: State, body: RawBody, idempotency_key: IdempotencyKey = None
+    ) -> IngestAck:
+        """Store a product analytics event such as ``treatment_plan.session_started`` (consent level 2+)."""
+        event = decode_body(analytics_event_decoder.decode, body)
+        batch = _batch(request, state, "analytics_events", idempotency_key)
+        return await IngestWriter(state.store).write(
+            "analytics_events", "analytics_events", analytics_event_columns(event, batch), batch
+        )
+
+    @post(
+        "/errors/report",
+        operation_id="ReportClientError",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[require_consent(ERRORS_ONLY)],
+        operation_class=raw_json_body(ErrorReport, "One client-side error."),
+        responses=_ERRORS,
+    )
+    async def report_client_error(
+        self, request: Request[Any, Any, Any], state: State, body: RawBody, idempotency_key: IdempotencyKey = None
+    ) -> IngestAck:
+        """Store a client-side error report, scrubbed of personal data (consent level 1+)."""
+        report = decode_body(error_report_decoder.decode, body)
+        batch = _batch(request, state, "error_reports", idempotency_key)
+        return await IngestWriter(state.store).write(
+            "error_reports", "error_reports", error_report_columns(report, batch), batch
+        )

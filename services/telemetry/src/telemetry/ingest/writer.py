@@ -1,0 +1,292 @@
+"""Turn decoded ingest bodies into columns and write them, once per batch, into ClickHouse.
+
+One columnar insert per request. Rows are not buffered: a durable spool with group commit and a
+background batching writer is the next step (see docs/telemetry.md), so today a request is acknowledged
+only after ClickHouse has its rows.
+
+Deduplication: a request that sends an ``Idempotency-Key`` gets a batch id derived from the caller and
+the key. The batch's rows are inserted, then a row in ``ingest_batches``; a retry whose batch id is
+already there is acknowledged as a duplicate and stores nothing. This works the same on ClickHouse 18.16
+(where a non-replicated MergeTree does not deduplicate inserts) and on newer engines. It is
+at-least-once, not exactly-once: a crash between the two inserts, or two concurrent retries, can store
+a batch twice, which queries can still collapse by ``batch_id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import structlog
+from contracts.telemetry import (
+    AnalyticsEvent,
+    ErrorReport,
+    IngestAck,
+    MediaBufferingEnd,
+    MediaBufferingStart,
+    MediaEvent,
+    MediaHeartbeat,
+    MediaMilestone,
+    MediaQualityChange,
+    MediaSessionEnd,
+    MediaSessionStart,
+    PoseFrameBatch,
+)
+from service_common.errors import ServiceUnavailableError
+
+from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
+from telemetry.identity import TelemetryActor
+from telemetry.ingest.scrub import scrub
+
+log = structlog.get_logger("ingest")
+
+Columns = dict[str, list[Any]]
+
+# Batch ids of idempotent requests are UUIDv5 names in this namespace (a random constant of this service).
+_BATCH_NAMESPACE = uuid.UUID("6f1c3c2e-8d3b-4d8e-9a57-2f0b9c1d7e41")
+_json = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What every row of one request shares."""
+
+    batch_id: uuid.UUID
+    idempotent: bool
+    actor: TelemetryActor
+    country_code: str
+    received_at: datetime
+
+    @classmethod
+    def start(cls, actor: TelemetryActor, endpoint: str, idempotency_key: str | None, country_code: str) -> Batch:
+        """A batch for a request to ``endpoint``; its id is derived from the key when one was sent, so a
+        retry of the same request by the same caller gets the same id."""
+        if idempotency_key is None:
+            batch_id, idempotent = uuid.uuid4(), False
+        else:
+            name = f"{actor.org_hash}\n{actor.actor_hash}\n{endpoint}\n{idempotency_key}"
+            batch_id, idempotent = uuid.uuid5(_BATCH_NAMESPACE, name), True
+        return cls(batch_id, idempotent, actor, country_code, datetime.now(UTC).replace(microsecond=0))
+
+    def common(self, rows: int) -> Columns:
+        """The batch, actor and arrival columns for ``rows`` rows."""
+        return {
+            "batch_id": [self.batch_id] * rows,
+            "org_hash": [self.actor.org_hash] * rows,
+            "actor_hash": [self.actor.actor_hash] * rows,
+            "received_at": [self.received_at] * rows,
+        }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+# Media events -------------------------------------------------------------------------------------------
+
+# Every media_events column an event type does not set; 0 and '' mean "not reported by this event".
+_MEDIA_DEFAULTS: dict[str, Any] = {
+    "connection_type": "",
+    "cdn": "",
+    "position_seconds": 0.0,
+    "watched_duration_seconds": 0.0,
+    "completion_percent": 0.0,
+    "total_duration_seconds": 0.0,
+    "ttfb_ms": 0,
+    "video_load_time_ms": 0,
+    "cdn_response_time_ms": 0,
+    "effective_bandwidth_mbps": 0.0,
+    "rtt_ms": 0,
+    "buffering_count": 0,
+    "buffering_duration_ms": 0,
+    "bitrate": 0,
+    "resolution": "",
+    "previous_bitrate": 0,
+    "previous_resolution": "",
+    "dropped_frames": 0,
+    "total_frames": 0,
+    "milestone_percent": 0,
+    "completed": 0,
+    "reason": "",
+}
+
+
+def _media_values(event: MediaEvent) -> dict[str, Any]:
+    """The event-specific columns of one media event."""
+    values: dict[str, Any]
+    match event:
+        case MediaSessionStart(data=data):
+            values = {
+                "total_duration_seconds": data.total_duration_seconds,
+                "ttfb_ms": data.ttfb_ms,
+                "video_load_time_ms": data.video_load_time_ms,
+                "cdn_response_time_ms": data.cdn_response_time_ms,
+                "connection_type": data.connection_type,
+                "effective_bandwidth_mbps": data.effective_bandwidth or 0.0,
+                "rtt_ms": data.rtt_ms or 0,
+            }
+        case MediaHeartbeat(data=data):
+            values = {
+                "position_seconds": data.position_seconds,
+                "watched_duration_seconds": data.watched_duration_seconds,
+                "completion_percent": data.completion_percent,
+                "buffering_count": data.buffering_count,
+                "buffering_duration_ms": data.buffering_duration_ms,
+                "bitrate": data.current_bitrate,
+                "resolution": data.current_resolution or "",
+                "dropped_frames": data.dropped_frames or 0,
+                "total_frames": data.total_frames or 0,
+            }
+        case MediaBufferingStart(data=data):
+            values = {"position_seconds": data.position_seconds}
+        case MediaBufferingEnd(data=data):
+            values = {"position_seconds": data.position_seconds, "buffering_duration_ms": data.duration_ms}
+        case MediaQualityChange(data=data):
+            values = {
+                "bitrate": data.to_bitrate,
+                "resolution": data.to_resolution or "",
+                "previous_bitrate": data.from_bitrate,
+                "previous_resolution": data.from_resolution or "",
+                "reason": data.reason,
+            }
+        case MediaMilestone(data=data):
+            values = {"milestone_percent": data.percent, "position_seconds": data.position_seconds}
+        case MediaSessionEnd(data=data):
+            values = {
+                "watched_duration_seconds": data.watched_duration_seconds,
+                "completion_percent": data.completion_percent,
+                "buffering_count": data.buffering_count,
+                "buffering_duration_ms": data.buffering_duration_ms,
+                "completed": int(data.completed),
+                "reason": data.exit_reason,
+            }
+        case _:  # pragma: no cover - the union is closed
+            raise TypeError(f"unknown media event {type(event).__name__}")
+    return values
+
+
+def media_event_columns(events: Sequence[MediaEvent], batch: Batch) -> Columns:
+    """``media_events`` columns for ``events``, one row each."""
+    columns = batch.common(len(events))
+    columns["country_code"] = [batch.country_code] * len(events)
+    shared: Columns = {name: [] for name in ("session_id", "media_id", "media_type", "event", "event_time")}
+    specific: Columns = {name: [] for name in _MEDIA_DEFAULTS}
+    for event in events:
+        shared["session_id"].append(event.session_id)
+        shared["media_id"].append(event.media_id or "")
+        shared["media_type"].append(event.media_type)
+        shared["event"].append(type(event).__struct_config__.tag)
+        shared["event_time"].append(_utc(event.timestamp))
+        values = _media_values(event)
+        for name, default in _MEDIA_DEFAULTS.items():
+            specific[name].append(values.get(name, default))
+    return {**columns, **shared, **specific}
+
+
+# Pose frames --------------------------------------------------------------------------------------------
+
+_POSE_FIELDS = (
+    "frame_number",
+    "elapsed_ms",
+    "landmark_x",
+    "landmark_y",
+    "landmark_z",
+    "landmark_visibility",
+    "pose_confidence",
+    "landmarks_detected",
+    "rep_count",
+    "form_score",
+    "rom_degrees",
+    "active_exercise_phase",
+    "camera_resolution",
+    "processing_time_ms",
+)
+
+
+def pose_frame_columns(payload: PoseFrameBatch, batch: Batch) -> Columns:
+    """``pose_tracking_frames`` columns, one row per frame."""
+    frames = payload.frames
+    columns = batch.common(len(frames))
+    columns["session_id"] = [payload.session_id] * len(frames)
+    columns["media_id"] = [payload.media_id] * len(frames)
+    for name in _POSE_FIELDS:
+        columns[name] = [getattr(frame, name) for frame in frames]
+    return columns
+
+
+# Analytics events and error reports ---------------------------------------------------------------------
+
+
+def analytics_event_columns(event: AnalyticsEvent, batch: Batch) -> Columns:
+    """``analytics_events`` columns for one event; property values become JSON text."""
+    return {
+        **batch.common(1),
+        "country_code": [batch.country_code],
+        "event_name": [event.event_name],
+        "event_category": [event.event_category],
+        "event_time": [_utc(event.timestamp)],
+        "resource_type": [event.resource_type],
+        "resource_id": [event.resource_id],
+        "property_keys": [list(event.properties)],
+        "property_values": [[_json.encode(value).decode() for value in event.properties.values()]],
+    }
+
+
+def error_report_columns(report: ErrorReport, batch: Batch) -> Columns:
+    """``error_reports`` columns for one report, its free text scrubbed of personal data."""
+    return {
+        **batch.common(1),
+        "country_code": [batch.country_code],
+        "error_type": [report.error_type],
+        "message": [scrub(report.message)],
+        "stack": [scrub(report.stack or "")],
+        "app_version": [report.app_version],
+        "platform": [report.platform],
+        "event_time": [_utc(report.timestamp)],
+    }
+
+
+# Writing ------------------------------------------------------------------------------------------------
+
+
+class IngestWriter:
+    """Writes one request's rows to its table, skipping a batch already stored under the same id."""
+
+    def __init__(self, store: ClickHouseStore) -> None:
+        self._store = store
+
+    async def write(self, endpoint: str, table: str, columns: Mapping[str, Sequence[Any]], batch: Batch) -> IngestAck:
+        """Store ``columns`` in ``table`` unless ``batch`` is a retry of a stored one.
+
+        Raises :class:`ServiceUnavailableError` (503) when ClickHouse refuses or cannot be reached.
+        """
+        try:
+            if batch.idempotent and await self._stored(batch.batch_id):
+                log.info("ingest.duplicate", endpoint=endpoint, batch_id=str(batch.batch_id))
+                return IngestAck(accepted=0, batch_id=batch.batch_id, duplicate=True)
+            rows = await self._store.insert(table, columns)
+            if batch.idempotent:
+                await self._store.insert(
+                    "ingest_batches",
+                    {
+                        "batch_id": [batch.batch_id],
+                        "endpoint": [endpoint],
+                        "row_count": [rows],
+                        "received_at": [batch.received_at],
+                    },
+                )
+        except ClickHouseError as exc:
+            log.error("ingest.store_failed", endpoint=endpoint, table=table, code=exc.code, error=str(exc))
+            raise ServiceUnavailableError("The telemetry store is unavailable; retry with the same key.") from exc
+        return IngestAck(accepted=rows, batch_id=batch.batch_id)
+
+    async def _stored(self, batch_id: uuid.UUID) -> bool:
+        # batch_id is a UUID this service made, so its text is safe to place in the query.
+        rows = await self._store.select(
+            f"SELECT count() AS batches FROM ingest_batches WHERE batch_id = toUUID('{batch_id}')"
+        )
+        return int(rows[0]["batches"]) > 0

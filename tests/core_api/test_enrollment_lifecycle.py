@@ -1,0 +1,156 @@
+"""Property tests of the enrollment lifecycle: the pure transition table, and the API that enforces it.
+
+Whatever sequence of approvals and status changes is tried, the status only ever moves along the table,
+final statuses stay final, every refused step is a 409 (or a 403 for a patient's move the table allows
+but a patient may not make), and the counters stay within 0..sessions_total.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from contracts.enrollments import EnrollmentStatus
+from core_api.domain.enrollments.lifecycle import (
+    FINAL_STATUSES,
+    PATIENT_MOVES,
+    TRANSITIONS,
+    Action,
+    IllegalTransition,
+    TransitionNotPermitted,
+    allowed_targets,
+    check_transition,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.core_api.seed import Org
+from tests.core_api.test_enrollments import assign
+from tests.core_api.test_plans import published_plan
+
+Client = TestClient[Litestar]
+
+statuses = st.sampled_from(list(EnrollmentStatus))
+steps = st.lists(st.tuples(st.sampled_from(list(Action)), statuses, st.booleans()), max_size=25)
+
+
+def attempt(current: EnrollmentStatus, action: Action, target: EnrollmentStatus, patient: bool) -> str:
+    """What the table says of the step: ``ok``, ``illegal`` or ``forbidden``."""
+    try:
+        check_transition(current, target, action, patient=patient)
+    except IllegalTransition:
+        return "illegal"
+    except TransitionNotPermitted:
+        return "forbidden"
+    return "ok"
+
+
+@given(start=st.sampled_from([EnrollmentStatus.PENDING_APPROVAL, EnrollmentStatus.ACTIVE]), sequence=steps)
+def test_no_sequence_leaves_the_table(
+    start: EnrollmentStatus, sequence: list[tuple[Action, EnrollmentStatus, bool]]
+) -> None:
+    current = start
+    for action, target, patient in sequence:
+        outcome = attempt(current, action, target, patient)
+        if outcome != "ok":
+            continue
+        assert target in TRANSITIONS[current]
+        assert current not in FINAL_STATUSES
+        if action is Action.APPROVE:
+            assert (current, target) == (EnrollmentStatus.PENDING_APPROVAL, EnrollmentStatus.ACTIVE)
+        elif current == EnrollmentStatus.PENDING_APPROVAL:
+            assert target != EnrollmentStatus.ACTIVE, "only approval activates a pending enrollment"
+        if patient:
+            assert (current, target) in PATIENT_MOVES
+        current = target
+
+
+@given(current=statuses, target=statuses, action=st.sampled_from(list(Action)), patient=st.booleans())
+def test_final_statuses_refuse_everything_and_refusals_name_the_way_out(
+    current: EnrollmentStatus, target: EnrollmentStatus, action: Action, patient: bool
+) -> None:
+    outcome = attempt(current, action, target, patient)
+    if outcome == "illegal":
+        with pytest.raises(IllegalTransition) as refused:
+            check_transition(current, target, action, patient=patient)
+        assert refused.value.allowed == allowed_targets(current, Action.STATUS_CHANGE)
+        assert target not in allowed_targets(current, action)
+    elif outcome == "forbidden":
+        assert patient
+    else:
+        assert current not in FINAL_STATUSES
+    if current in FINAL_STATUSES:
+        assert allowed_targets(current, action) == []
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    requires_approval=st.booleans(),
+    sequence=st.lists(
+        st.tuples(st.sampled_from(list(Action)), statuses, st.sampled_from(["admin", "specialist", "patient"])),
+        max_size=8,
+    ),
+)
+def test_the_api_follows_the_table(
+    core_api: Client,
+    org: Org,
+    superuser: psycopg.Connection,
+    requires_approval: bool,
+    sequence: list[tuple[Action, EnrollmentStatus, str]],
+) -> None:
+    plan = _plans(core_api, superuser, org)[requires_approval]
+    response = assign(core_api, org, plan)
+    assert response.status_code == 201, response.text
+    enrollment_id = response.json()["id"]
+    predicted = EnrollmentStatus.PENDING_APPROVAL if requires_approval else EnrollmentStatus.ACTIVE
+    path = f"/v1/patient-treatment-plans/{enrollment_id}"
+    for action, wanted, role in sequence:
+        if action is Action.APPROVE:
+            if role == "patient":
+                continue  # a guard refuses patients before any rule runs; covered in test_enrollments
+            response = core_api.post(f"{path}/approve", headers=org.headers(role))
+            target = EnrollmentStatus.ACTIVE
+        else:
+            target = wanted
+            response = core_api.put(
+                f"{path}/status", json={"status": target, "reason": "property test"}, headers=org.headers(role)
+            )
+        outcome = attempt(predicted, action, target, role == "patient")
+        if outcome == "ok":
+            assert response.status_code == 200, response.text
+            predicted = target
+        elif outcome == "illegal":
+            assert response.status_code == 409, response.text
+            assert response.json()["allowed_transitions"] == allowed_targets(predicted, Action.STATUS_CHANGE)
+        else:
+            assert response.status_code == 403, response.text
+        row = superuser.execute(
+            "SELECT status, sessions_completed, sessions_skipped, sessions_total "
+            "FROM patient_treatment_plans WHERE id = %s",
+            (enrollment_id,),
+        ).fetchone()
+        assert row is not None
+        status, completed, skipped, total = row
+        assert status == predicted
+        assert 0 <= completed <= total
+        assert 0 <= skipped <= total
+        assert completed + skipped <= total
+
+
+_PLANS: dict[int, dict[bool, str]] = {}
+
+
+def _plans(client: Client, conn: psycopg.Connection, org: Org) -> dict[bool, Any]:
+    """One published plan with and one without approval per organization, made once per example run."""
+    if org.id not in _PLANS:
+        _PLANS[org.id] = {
+            flag: published_plan(client, conn, org, requires_approval=flag)["id"] for flag in (False, True)
+        }
+    return _PLANS[org.id]
