@@ -199,7 +199,3 @@ RETURNING id
 
 -- name: link_form_instance
 UPDATE patient_session_completions SET post_session_form_id = %(form_id)s WHERE id = %(id)s
-
--- name: insert_automation_event
-INSERT INTO automation_events (organization_id, event_type, entity_type, entity_id, payload)
-VALUES (%(organization_id)s, %(event_type)s, %(entity_type)s, %(entity_id)s, %(payload)s)

@@ -10,7 +10,6 @@ from uuid import UUID
 import msgspec
 from contracts.execution import ExerciseLog, PlanProgress, SessionCompletion
 from psycopg import AsyncConnection, errors
-from psycopg.types.json import Jsonb
 from service_common.errors import ConflictError
 
 from core_api.db.queries import load_queries
@@ -201,24 +200,3 @@ async def insert_form_instance(conn: AsyncConnection, completion_id: int, form_t
     )
     await conn.execute(QUERIES.link_form_instance, {"id": completion_id, "form_id": form_id})
     return form_id
-
-
-async def insert_automation_event(
-    conn: AsyncConnection,
-    organization_id: int,
-    event_type: str,
-    entity: tuple[str, int],
-    payload: dict[str, Any],
-) -> None:
-    """An automation trigger (outbox row) about ``entity`` (type, id), delivered later by the dispatcher."""
-    entity_type, entity_id = entity
-    await conn.execute(
-        QUERIES.insert_automation_event,
-        {
-            "organization_id": organization_id,
-            "event_type": event_type,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "payload": Jsonb(payload),
-        },
-    )

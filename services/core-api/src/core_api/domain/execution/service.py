@@ -45,7 +45,7 @@ from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor
 from service_common.errors import ConflictError, NotFoundError, UnprocessableError
 
-from core_api import audit
+from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.execution import repository as repo
 
@@ -331,11 +331,12 @@ async def _fire_completion_events(
 ) -> None:
     """Steps 7-8: the automation triggers, written in the completion's transaction (the outbox)."""
     progress = completed.plan_progress
-    await repo.insert_automation_event(
+    await automation.fire(
         conn,
         enrollment.organization_id,
         "treatment_plan.session_completed",
-        ("patient_session_completion", completed.id),
+        "patient_session_completion",
+        completed.id,
         {
             "patient_treatment_plan_id": enrollment.id,
             "session_completion_id": completed.id,
@@ -346,11 +347,12 @@ async def _fire_completion_events(
         },
     )
     if plan_completed:
-        await repo.insert_automation_event(
+        await automation.fire(
             conn,
             enrollment.organization_id,
             "treatment_plan.completed",
-            ("patient_treatment_plan", enrollment.id),
+            "patient_treatment_plan",
+            enrollment.id,
             {
                 "patient_treatment_plan_id": enrollment.id,
                 "sessions_completed": progress.sessions_completed,
