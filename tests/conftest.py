@@ -168,9 +168,12 @@ def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def telemetry_url(clickhouse_server: ClickHouseServerInfo, dev_keys: Path) -> Iterator[str]:
-    """telemetry as a real process on the test ClickHouse server, migrated first."""
+def telemetry_url(
+    clickhouse_server: ClickHouseServerInfo, dev_keys: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """telemetry as a real process on the test ClickHouse server, migrated first, spooling to a temp folder."""
     env = {
+        "SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
         "AUTH_JWKS_FILE": str(dev_keys / "jwks.json"),
         "CLICKHOUSE_URL": clickhouse_server.url,
         "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,

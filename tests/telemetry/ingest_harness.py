@@ -16,7 +16,7 @@ from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.open import open_store
-from telemetry.settings import ClickHouseSettings, HttpSettings, IngestSettings, Settings
+from telemetry.settings import ClickHouseSettings, HttpSettings, IngestSettings, Settings, SpoolSettings
 
 from tests.conftest import ClickHouseServerInfo
 from tools.tokens import mint_telemetry_token
@@ -66,7 +66,14 @@ class Ingest:
         )
         return {"Authorization": f"Bearer {token}"}
 
+    def flush(self) -> int:
+        """Insert everything the spool holds; the rows inserted."""
+        inserted: int = self.client.blocking_portal.call(self.client.app.state.spool_writer.drain)
+        return inserted
+
     def rows(self, query: str) -> list[dict[str, Any]]:
+        """``query``'s rows once every acknowledged row is in ClickHouse."""
+        self.flush()
         store = self.client.app.state.store
         result: list[dict[str, Any]] = self.client.blocking_portal.call(store.select, query)
         return result
@@ -89,6 +96,7 @@ def ingest_app(request: pytest.FixtureRequest, backend: str, chdb_dir: Path, dev
         log=LogSettings(format="json", level="warning"),
         auth=AuthSettings(jwks_file=str(dev_keys / "jwks.json")),
         ingest=IngestSettings(country_header=COUNTRY_HEADER),
+        spool=SpoolSettings(dir=str(request.getfixturevalue("tmp_path_factory").mktemp("spool"))),
     )
     with TestClient(create_app(settings)) as client:
         yield Ingest(client, backend, dev_keys)

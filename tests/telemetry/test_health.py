@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from litestar.testing import TestClient
 from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app
-from telemetry.settings import ClickHouseSettings, HttpSettings, Settings
+from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
 
 from tests.conftest import ClickHouseServerInfo
 from tools.databases import free_port
 
 
 def settings_for(clickhouse: ClickHouseSettings) -> Settings:
-    return Settings(clickhouse=clickhouse, http=HttpSettings(), log=LogSettings(format="json"), auth=AuthSettings())
+    return Settings(
+        clickhouse=clickhouse,
+        http=HttpSettings(),
+        log=LogSettings(format="json"),
+        auth=AuthSettings(),
+        spool=SpoolSettings(dir=tempfile.mkdtemp(prefix="spool-")),
+    )
 
 
 def test_ready_on_a_clickhouse_server(clickhouse_server: ClickHouseServerInfo) -> None:

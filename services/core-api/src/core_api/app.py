@@ -9,9 +9,11 @@ from service_common.auth import TokenVerifier
 from service_common.health import healthz, readiness_route
 
 from core_api.db.pool import check_database, create_pool, pool_lifespan
+from core_api.domain.adherence.controller import ADHERENCE_CONTROLLERS
 from core_api.domain.enrollments.controller import ENROLLMENT_CONTROLLERS
 from core_api.domain.execution.controller import EXECUTION_CONTROLLERS
 from core_api.domain.plans.controller import TreatmentPlanController
+from core_api.domain.progress.controller import PROGRESS_CONTROLLERS
 from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
 from core_api.domain.sessions.controller import SessionExerciseController, TreatmentPlanSessionController
 from core_api.settings import Settings, load_settings
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SessionExerciseController,
             *ENROLLMENT_CONTROLLERS,
             *EXECUTION_CONTROLLERS,
+            *PROGRESS_CONTROLLERS,
+            *ADHERENCE_CONTROLLERS,
         ],
         lifespan=[pool_lifespan(pool)],
         state={"pool": pool, "settings": settings},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -14,6 +15,9 @@ from service_common.openapi import add_msgspec_components
 from telemetry.clickhouse.open import open_store
 from telemetry.identity import TelemetryVerifier
 from telemetry.ingest.controller import BODY_TYPES, IngestController
+from telemetry.ingest.spool import Spool, SpoolWriter
+from telemetry.ingest.writer import IngestWriter
+from telemetry.media.controller import MediaStatsController
 from telemetry.settings import Settings, load_settings
 
 VERSION = "0.1.0"
@@ -29,6 +33,35 @@ async def _clickhouse(app: Litestar) -> AsyncIterator[None]:
         await app.state.store.close()
 
 
+@asynccontextmanager
+async def _spool(app: Litestar) -> AsyncIterator[None]:
+    """Open the spool (replaying what a previous process left), run its writer, and on shutdown (SIGTERM
+    included) insert what it can before closing."""
+    settings: Settings = app.state.settings
+    spool = Spool(
+        Path(settings.spool.dir),
+        max_bytes=settings.spool.max_bytes,
+        segment_bytes=settings.spool.segment_bytes,
+        retry_after_seconds=settings.spool.retry_after_seconds,
+    )
+    spool.open()
+    writer = SpoolWriter(
+        spool,
+        app.state.store,
+        flush_rows=settings.spool.flush_rows,
+        flush_interval_seconds=settings.spool.flush_interval_seconds,
+    )
+    app.state.spool, app.state.spool_writer = spool, writer
+    app.state.ingest_writer = IngestWriter(spool, app.state.store)
+    writer.start()
+    try:
+        yield
+    finally:
+        await spool.stop_appends()
+        await writer.stop()
+        await spool.close()
+
+
 async def _clickhouse_ready(state: State) -> None:
     await state.store.server_version()
 
@@ -41,8 +74,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         version=VERSION,
         description="Telemetry ingestion of the telerehabilitation platform: media events, pose frames, "
         "analytics events and error reports, stored in ClickHouse under hashed actor ids.",
-        route_handlers=[healthz, readiness_route({"clickhouse": _clickhouse_ready}), IngestController],
-        lifespan=[_clickhouse],
+        route_handlers=[
+            healthz,
+            readiness_route({"clickhouse": _clickhouse_ready}),
+            IngestController,
+            MediaStatsController,
+        ],
+        lifespan=[_clickhouse, _spool],
         state={"settings": settings},
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,

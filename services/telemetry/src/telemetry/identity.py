@@ -2,16 +2,17 @@
 
 core-api issues the token (until the privacy work builds the real issuer, it is signed with the same
 keys as the API tokens, see ``tools/tokens.py``). Its claims carry keyed hashes, never a patient id:
-``sub`` is the actor's hash, ``org`` the organization's, ``consent_level`` 0-3 and ``biometric`` whether
-pose tracking is allowed. Verification (keys, algorithms, ``iss``/``aud``/``exp``) is
-:class:`service_common.auth.JwtVerifier`'s; this module turns the claims into a :class:`TelemetryActor`
-and provides the consent guards the ingest routes run before they read a body, so a refused request
-stores nothing.
+``sub`` is the actor's hash, ``org`` the organization's, ``consent_level`` 0-3, ``biometric`` whether
+pose tracking is allowed and ``role`` (``patient`` by default, ``staff`` for the read routes).
+Verification (keys, algorithms, ``iss``/``aud``/``exp``) is :class:`service_common.auth.JwtVerifier`'s;
+this module turns the claims into a :class:`TelemetryActor` and provides the consent guards the ingest
+routes run before they read a body, so a refused request stores nothing, and the staff guard of the read
+routes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from contracts.types import ConsentLevel, HashedId
@@ -35,6 +36,8 @@ class TelemetryActor(msgspec.Struct, frozen=True, kw_only=True):
     org_hash: str
     consent_level: int
     biometric: bool
+    role: str = "patient"
+    """``staff`` (specialists and admins, who may read their organization's aggregates) or ``patient``."""
 
 
 class _TelemetryClaims(msgspec.Struct, frozen=True):
@@ -42,6 +45,7 @@ class _TelemetryClaims(msgspec.Struct, frozen=True):
     org: HashedId
     consent_level: ConsentLevel
     biometric: bool = False
+    role: Literal["patient", "staff"] = "patient"
 
 
 class TelemetryVerifier(JwtVerifier):
@@ -59,6 +63,7 @@ class TelemetryVerifier(JwtVerifier):
             org_hash=parsed.org,
             consent_level=parsed.consent_level,
             biometric=parsed.biometric,
+            role=parsed.role,
         )
 
 
@@ -68,6 +73,14 @@ def telemetry_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Telemetry
     if not isinstance(actor, TelemetryActor):
         raise ImproperlyConfiguredException("no telemetry actor: the route is not behind the telemetry verifier")
     return actor
+
+
+async def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard refusing (403) callers whose token does not carry ``role: staff``."""
+    if connection.scope.get("method") == "OPTIONS":
+        return
+    if telemetry_actor(connection).role != "staff":
+        raise ForbiddenError("Only staff of the organization may read telemetry aggregates.")
 
 
 def require_consent(level: int, *, biometric: bool = False) -> Guard:

@@ -41,12 +41,31 @@ class IngestSettings(msgspec.Struct, frozen=True):
     code (TELEMETRY_COUNTRY_HEADER). Telemetry stores that code and never the client's IP address."""
 
 
+class SpoolSettings(msgspec.Struct, frozen=True):
+    """The write-ahead spool between the ingest routes and ClickHouse (environment prefix ``SPOOL_``)."""
+
+    dir: str = ".data/spool"
+    """Folder of the spool's segment files and checkpoint; one telemetry process per folder (SPOOL_DIR)."""
+    max_bytes: int = 1_073_741_824
+    """Spool size (bytes not yet in ClickHouse) above which ingest answers 503 with Retry-After
+    (SPOOL_MAX_BYTES)."""
+    segment_bytes: int = 67_108_864
+    """Size at which the spool starts a new segment file; finished segments are deleted (SPOOL_SEGMENT_BYTES)."""
+    flush_rows: int = 10_000
+    """Rows that make the background writer insert a block before its interval is up (SPOOL_FLUSH_ROWS)."""
+    flush_interval_seconds: float = 1.0
+    """Longest a committed row waits before the background writer inserts it (SPOOL_FLUSH_INTERVAL_SECONDS)."""
+    retry_after_seconds: int = 5
+    """Retry-After of the 503 sent while the spool is full (SPOOL_RETRY_AFTER_SECONDS)."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     clickhouse: ClickHouseSettings
     http: HttpSettings
     log: LogSettings
     auth: AuthSettings
     ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
+    spool: SpoolSettings = msgspec.field(default_factory=SpoolSettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -55,6 +74,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "LOG_": LogSettings,
     "AUTH_": AuthSettings,
     "TELEMETRY_": IngestSettings,
+    "SPOOL_": SpoolSettings,
 }
 
 
@@ -66,4 +86,5 @@ def load_settings() -> Settings:
         log=from_env(LogSettings, "LOG_"),
         auth=from_env(AuthSettings, "AUTH_"),
         ingest=from_env(IngestSettings, "TELEMETRY_"),
+        spool=from_env(SpoolSettings, "SPOOL_"),
     )

@@ -2,7 +2,8 @@
 
 Each route reads its body raw and decodes it once with the contracts' decoder (Litestar's ``data``
 parameter would decode it a second time, and the strict-request hook a third). Consent guards run
-before the body is read, so a refused request stores nothing. 202 with an :class:`IngestAck` on success.
+before the body is read, so a refused request stores nothing. 202 with an :class:`IngestAck` once the
+rows are durable in the spool; 503 with Retry-After while the spool is full.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
+from contracts.problems import PROBLEM_TYPE_BASE, Problem
 from contracts.telemetry import (
     AnalyticsEvent,
     ErrorReport,
@@ -24,17 +26,18 @@ from contracts.telemetry import (
     error_report_decoder,
     pose_batch_decoder,
 )
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import HeaderParameter, RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 from service_common.auth import bearer_security
-from service_common.errors import problem_responses
+from service_common.errors import problem_response, problem_responses
 from service_common.openapi import REF_TEMPLATE, schema_document
 
 from telemetry.identity import ANALYTICS, ERRORS_ONLY, require_consent, telemetry_actor
+from telemetry.ingest.spool import SpoolFullError
 from telemetry.ingest.writer import (
     Batch,
     IngestWriter,
@@ -113,6 +116,23 @@ def _batch(request: Request[Any, Any, Any], state: State, endpoint: str, idempot
     )
 
 
+def _writer(state: State) -> IngestWriter:
+    writer: IngestWriter = state.ingest_writer
+    return writer
+
+
+def _spool_full(_: Request[Any, Any, Any], exc: SpoolFullError) -> Response[bytes]:
+    return problem_response(
+        Problem(
+            type=f"{PROBLEM_TYPE_BASE}{exc.slug}",
+            title=exc.title,
+            status=int(exc.status),
+            detail=exc.detail,
+        ),
+        headers={"Retry-After": str(exc.retry_after_seconds)},
+    )
+
+
 _ERRORS = problem_responses(401, 403, 413, 422, 503)
 
 
@@ -122,6 +142,7 @@ class IngestController(Controller):
     path = "/v1"
     tags = ["ingest"]
     security = bearer_security()
+    exception_handlers = {SpoolFullError: _spool_full}
 
     @post(
         "/media/events",
@@ -137,9 +158,7 @@ class IngestController(Controller):
         """Store video and audio playback lifecycle events (consent level 2+)."""
         events = decode_body(decode_media_events, body)
         batch = _batch(request, state, "media_events", idempotency_key)
-        return await IngestWriter(state.store).write(
-            "media_events", "media_events", media_event_columns(events, batch), batch
-        )
+        return await _writer(state).write("media_events", "media_events", media_event_columns(events, batch), batch)
 
     @post(
         "/pose/frames",
@@ -155,7 +174,7 @@ class IngestController(Controller):
         """Store pose-tracking frames (consent level 2+ and biometric consent)."""
         payload = decode_body(pose_batch_decoder.decode, body)
         batch = _batch(request, state, "pose_frames", idempotency_key)
-        return await IngestWriter(state.store).write(
+        return await _writer(state).write(
             "pose_frames", "pose_tracking_frames", pose_frame_columns(payload, batch), batch
         )
 
@@ -173,7 +192,7 @@ class IngestController(Controller):
         """Store a product analytics event such as ``treatment_plan.session_started`` (consent level 2+)."""
         event = decode_body(analytics_event_decoder.decode, body)
         batch = _batch(request, state, "analytics_events", idempotency_key)
-        return await IngestWriter(state.store).write(
+        return await _writer(state).write(
             "analytics_events", "analytics_events", analytics_event_columns(event, batch), batch
         )
 
@@ -191,6 +210,4 @@ class IngestController(Controller):
         """Store a client-side error report, scrubbed of personal data (consent level 1+)."""
         report = decode_body(error_report_decoder.decode, body)
         batch = _batch(request, state, "error_reports", idempotency_key)
-        return await IngestWriter(state.store).write(
-            "error_reports", "error_reports", error_report_columns(report, batch), batch
-        )
+        return await _writer(state).write("error_reports", "error_reports", error_report_columns(report, batch), batch)

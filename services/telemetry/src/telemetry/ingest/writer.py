@@ -1,20 +1,20 @@
-"""Turn decoded ingest bodies into columns and write them, once per batch, into ClickHouse.
+"""Turn decoded ingest bodies into columns and append them, one record per request, to the spool.
 
-One columnar insert per request. Rows are not buffered: a durable spool with group commit and a
-background batching writer is the next step (see docs/telemetry.md), so today a request is acknowledged
-only after ClickHouse has its rows.
+A request is acknowledged once its record is durable in the write-ahead spool (``ingest/spool.py``),
+whose background writer inserts large blocks into ClickHouse.
 
 Deduplication: a request that sends an ``Idempotency-Key`` gets a batch id derived from the caller and
-the key. The batch's rows are inserted, then a row in ``ingest_batches``; a retry whose batch id is
-already there is acknowledged as a duplicate and stores nothing. This works the same on ClickHouse 18.16
-(where a non-replicated MergeTree does not deduplicate inserts) and on newer engines. It is
-at-least-once, not exactly-once: a crash between the two inserts, or two concurrent retries, can store
-a batch twice, which queries can still collapse by ``batch_id``.
+the key. A retry whose batch id this process spooled recently, or which is in the ``ingest_batches``
+ledger, is acknowledged as a duplicate and spooled again not at all; the spool's writer also skips
+ledgered batches and repeats within a block, and writes the ledger after the rows. This works the same
+on ClickHouse 18.16 (where a non-replicated MergeTree does not deduplicate inserts) and on newer engines.
+It is at-least-once, not exactly-once (see the spool's docstring for the window).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,11 +36,11 @@ from contracts.telemetry import (
     MediaSessionStart,
     PoseFrameBatch,
 )
-from service_common.errors import ServiceUnavailableError
 
 from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
 from telemetry.identity import TelemetryActor
 from telemetry.ingest.scrub import scrub
+from telemetry.ingest.spool import Spool, SpoolRecord
 
 log = structlog.get_logger("ingest")
 
@@ -252,41 +252,54 @@ def error_report_columns(report: ErrorReport, batch: Batch) -> Columns:
 
 # Writing ------------------------------------------------------------------------------------------------
 
+_RECENT_BATCHES = 100_000
+
 
 class IngestWriter:
-    """Writes one request's rows to its table, skipping a batch already stored under the same id."""
+    """Appends one request's rows to the spool; the spool's writer moves them into ClickHouse."""
 
-    def __init__(self, store: ClickHouseStore) -> None:
+    def __init__(self, spool: Spool, store: ClickHouseStore) -> None:
+        self._spool = spool
         self._store = store
+        # Idempotent batch ids spooled by this process, newest last, so a retry that arrives before its
+        # batch reached the ledger is still recognised. Bounded; the writer checks the ledger again.
+        self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
 
     async def write(self, endpoint: str, table: str, columns: Mapping[str, Sequence[Any]], batch: Batch) -> IngestAck:
-        """Store ``columns`` in ``table`` unless ``batch`` is a retry of a stored one.
+        """Make ``columns`` durable in the spool for ``table`` unless ``batch`` is a known retry.
 
-        Raises :class:`ServiceUnavailableError` (503) when ClickHouse refuses or cannot be reached.
+        Raises :class:`SpoolFullError` (503 with Retry-After) when the spool is full.
         """
-        try:
-            if batch.idempotent and await self._stored(batch.batch_id):
-                log.info("ingest.duplicate", endpoint=endpoint, batch_id=str(batch.batch_id))
-                return IngestAck(accepted=0, batch_id=batch.batch_id, duplicate=True)
-            rows = await self._store.insert(table, columns)
-            if batch.idempotent:
-                await self._store.insert(
-                    "ingest_batches",
-                    {
-                        "batch_id": [batch.batch_id],
-                        "endpoint": [endpoint],
-                        "row_count": [rows],
-                        "received_at": [batch.received_at],
-                    },
-                )
-        except ClickHouseError as exc:
-            log.error("ingest.store_failed", endpoint=endpoint, table=table, code=exc.code, error=str(exc))
-            raise ServiceUnavailableError("The telemetry store is unavailable; retry with the same key.") from exc
-        return IngestAck(accepted=rows, batch_id=batch.batch_id)
-
-    async def _stored(self, batch_id: uuid.UUID) -> bool:
-        # batch_id is a UUID this service made, so its text is safe to place in the query.
-        rows = await self._store.select(
-            f"SELECT count() AS batches FROM ingest_batches WHERE batch_id = toUUID('{batch_id}')"
+        if batch.idempotent and await self._known(endpoint, batch.batch_id):
+            log.info("ingest.duplicate", endpoint=endpoint, batch_id=str(batch.batch_id))
+            return IngestAck(accepted=0, batch_id=batch.batch_id, duplicate=True)
+        lists = {name: list(values) for name, values in columns.items()}
+        record = SpoolRecord(
+            endpoint=endpoint,
+            table=table,
+            batch_id=batch.batch_id,
+            idempotent=batch.idempotent,
+            received_at=batch.received_at,
+            columns=lists,
+            uuid_columns=[name for name, values in lists.items() if values and isinstance(values[0], uuid.UUID)],
         )
+        await self._spool.append(record)
+        if batch.idempotent:
+            self._recent[batch.batch_id] = None
+            if len(self._recent) > _RECENT_BATCHES:
+                self._recent.popitem(last=False)
+        return IngestAck(accepted=record.rows, batch_id=batch.batch_id)
+
+    async def _known(self, endpoint: str, batch_id: uuid.UUID) -> bool:
+        if batch_id in self._recent:
+            return True
+        try:
+            # batch_id is a UUID this service made, so its text is safe to place in the query.
+            rows = await self._store.select(
+                f"SELECT count() AS batches FROM ingest_batches WHERE batch_id = toUUID('{batch_id}')"
+            )
+        except ClickHouseError as exc:
+            # ClickHouse down must not stop ingestion; the spool's writer checks the ledger again.
+            log.warning("ingest.ledger_unavailable", endpoint=endpoint, code=exc.code)
+            return False
         return int(rows[0]["batches"]) > 0

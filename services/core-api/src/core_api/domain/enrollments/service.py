@@ -40,6 +40,7 @@ from service_common.errors import (
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
+from core_api.domain.adherence.service import recompute_weekly
 from core_api.domain.enrollments import repository as repo
 from core_api.domain.enrollments.lifecycle import Action, IllegalTransition, TransitionNotPermitted, check_transition
 from core_api.domain.plans.repository import VersionRef, latest_version
@@ -210,6 +211,7 @@ class EnrollmentService:
             await audit.record(
                 conn, actor, "patient_treatment_plan.approved", ENTITY, enrollment_id, before=before, after=after
             )
+            await recompute_weekly(conn, enrollment_id)
             return await _detail(conn, enrollment_id)
 
     async def change_status(
@@ -231,6 +233,7 @@ class EnrollmentService:
                 before=before,
                 after={"enrollment": after, "reason": data.reason},
             )
+            await recompute_weekly(conn, enrollment_id)
             return await _detail(conn, enrollment_id)
 
 

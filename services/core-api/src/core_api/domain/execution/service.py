@@ -47,6 +47,7 @@ from service_common.errors import ConflictError, NotFoundError, UnprocessableErr
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
+from core_api.domain.adherence.service import recompute_weekly
 from core_api.domain.execution import repository as repo
 
 _sessions_decoder = msgspec.json.Decoder(list[PlanSession])
@@ -192,6 +193,7 @@ class ExecutionService:
                 },
             )
             await repo.insert_exercise_logs(conn, completion_id)
+            await recompute_weekly(conn, enrollment_id)
             started = await _completion(conn, completion_id)
             await audit.record(
                 conn,
@@ -253,6 +255,7 @@ class ExecutionService:
             if enrollment.post_session_form_template_id is not None:
                 await repo.insert_form_instance(conn, completion_id, enrollment.post_session_form_template_id)
             completed = await _completion(conn, completion_id)
+            await recompute_weekly(conn, enrollment.id)
             await _fire_completion_events(conn, enrollment, completed, plan_completed=plan_completed)
             await audit.record(
                 conn,
@@ -280,6 +283,7 @@ class ExecutionService:
             await repo.skip_completion(conn, completion_id, data.reason)
             await repo.count_skipped_session(conn, enrollment.id)
             skipped = await _completion(conn, completion_id)
+            await recompute_weekly(conn, enrollment.id)
             await audit.record(
                 conn,
                 actor,

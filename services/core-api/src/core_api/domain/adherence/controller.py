@@ -1,0 +1,113 @@
+"""HTTP routes of adherence reports: one enrollment's event stream and week, and the organization's page.
+
+Staff read every enrollment of their organization; a patient only their own (another's is a 404, as
+everywhere). The organization routes are for staff; a specialist sees only the enrollments they assigned.
+Reports are computed as of now: the spec keeps "today" fixed, and tests move the enrollment's dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from contracts.adherence import AdherenceStats, EventStreamReport, OrganizationWeeklyAdherence, WeeklyAdherenceReport
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.params import PathParameter, QueryParameter
+from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.errors import problem_responses
+
+from core_api.domain.adherence.service import AdherenceService, OrganizationFilters
+from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+
+MAX_ID = 2**53 - 1
+IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+PercentQuery = Annotated[int | None, QueryParameter(ge=0, le=100, description="inclusive bound on adherence %")]
+
+STAFF = allow_roles("admin", "specialist")
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+
+
+def _service(state: State) -> AdherenceService:
+    return AdherenceService(state.pool)
+
+
+class EnrollmentAdherenceController(Controller):
+    path = "/v1/patient-treatment-plans"
+    tags = ["adherence"]
+    security = bearer_security()
+
+    @get("/{enrollment_id:int}/adherence", operation_id="GetEnrollmentAdherence", responses=READ_ERRORS)
+    async def event_stream(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> EventStreamReport:
+        """Every expected session slot of the enrollment by week, with its window, state and the session
+        that decided it, and adherence and noncompliance overall and per week, as of now."""
+        return await _service(state).event_stream(current_actor(request), enrollment_id)
+
+    @get("/{enrollment_id:int}/adherence/weekly", operation_id="GetEnrollmentWeeklyAdherence", responses=READ_ERRORS)
+    async def weekly(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+        day: Annotated[
+            date | None,
+            QueryParameter(name="date", description="a local date in the week; today in the patient's zone"),
+        ] = None,
+    ) -> WeeklyAdherenceReport:
+        """The seven days of the plan week containing ``date``, the slots opening on each, and the week's
+        percentages; outside the plan, the date the next week with slots starts."""
+        return await _service(state).weekly(current_actor(request), enrollment_id, day)
+
+
+class OrganizationAdherenceController(Controller):
+    path = "/v1/adherence"
+    tags = ["adherence"]
+    security = bearer_security()
+    guards = [STAFF]
+
+    @get("/weekly", operation_id="ListWeeklyAdherence", responses=READ_ERRORS)
+    async def weekly(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        week: Annotated[
+            date | None,
+            QueryParameter(description="a date; each enrollment's plan week containing it (default today)"),
+        ] = None,
+        min_percent: PercentQuery = None,
+        max_percent: PercentQuery = None,
+        specialist_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
+        q: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="patient name")] = None,
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> OrganizationWeeklyAdherence:
+        """One row per active enrollment with its week's percentages and day grid, lowest adherence
+        first. Specialists see only the enrollments they assigned."""
+        filters = OrganizationFilters(
+            week=week,
+            min_percent=min_percent,
+            max_percent=max_percent,
+            specialist_id=specialist_id,
+            q=q,
+            page=page,
+            limit=limit,
+        )
+        return await _service(state).organization_weekly(current_actor(request), filters)
+
+    @get("/stats", operation_id="GetAdherenceStats", responses=READ_ERRORS)
+    async def stats(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+    ) -> AdherenceStats:
+        """Active enrollments, and how many are compliant or noncompliant (adherence to date strictly
+        below the organization's threshold), overall and per plan."""
+        return await _service(state).stats(current_actor(request))
+
+
+ADHERENCE_CONTROLLERS = [EnrollmentAdherenceController, OrganizationAdherenceController]

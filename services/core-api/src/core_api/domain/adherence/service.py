@@ -1,0 +1,372 @@
+"""Adherence reports: the engine's slots arranged by week and by day, for one enrollment or an organization.
+
+Every state and percentage comes from ``engine``; this module only loads what it needs (the enrollments,
+their status history and their sessions: three queries whatever the number of enrollments or weeks),
+calls it as of now, and arranges the slots. Weekly reports are also kept as history in
+weekly_adherence_reports by :func:`recompute_weekly`. See docs/adherence.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from contracts.adherence import (
+    AdherenceDay,
+    AdherenceSlot,
+    AdherenceStats,
+    AdherenceSummary,
+    AdherenceWeek,
+    EventStreamReport,
+    OrganizationWeeklyAdherence,
+    OrganizationWeeklyRow,
+    PlanAdherenceStats,
+    SlotState,
+    WeeklyAdherenceReport,
+)
+from contracts.enrollments import EnrolledPlanRef, PatientRef
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from service_common.auth import Actor
+from service_common.errors import NotFoundError
+
+from core_api.db.tenancy import actor_transaction
+from core_api.domain.adherence import engine
+from core_api.domain.adherence import repository as repo
+from core_api.paging import offset, total_pages
+
+_encoder = msgspec.json.Encoder()
+
+
+class OrganizationFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """The organization page's filters, already validated by the controller."""
+
+    week: date | None = None
+    min_percent: int | None = None
+    max_percent: int | None = None
+    specialist_id: int | None = None
+    q: str | None = None
+    page: int = 1
+    limit: int = 25
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """An enrollment with everything the engine needs, and its slots as of ``as_of``."""
+
+    row: repo.EnrollmentRow
+    zone: ZoneInfo
+    slots: list[engine.Slot]
+    as_of: datetime
+
+    @property
+    def below_threshold(self) -> bool:
+        return _summary(self.slots).adherence_percent < self.row.threshold_percent
+
+
+# Loading and computing ---------------------------------------------------------------------------------
+
+
+def patient_zone(name: str) -> ZoneInfo:
+    """The stored zone; UTC when this server's zone database does not know it (as session execution)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _duration_weeks(row: repo.EnrollmentRow) -> int:
+    return row.sessions_total // row.frequency_per_week
+
+
+def _history(row: repo.EnrollmentRow, changes: list[repo.StatusChangeRow]) -> list[engine.StatusChange]:
+    """The engine's history: the status the enrollment was created with (the first change's from_status,
+    or its current status when it never changed), then every change."""
+    initial = changes[0].from_status if changes else row.status
+    return [engine.StatusChange(at=row.created_at, status=str(initial))] + [
+        engine.StatusChange(at=change.created_at, status=change.to_status) for change in changes
+    ]
+
+
+def _completion(row: repo.CompletionRow) -> engine.Completion:
+    return engine.Completion(
+        id=row.id,
+        started_at=row.started_at,
+        status=engine.CompletionStatus(row.status),
+        ended_at=row.ended_at,
+    )
+
+
+async def load(conn: AsyncConnection, rows: list[repo.EnrollmentRow], as_of: datetime) -> list[Enrollment]:
+    """Compute the slots of ``rows`` as of ``as_of``, with two more queries for all of them."""
+    ids = [row.id for row in rows]
+    changes: dict[int, list[repo.StatusChangeRow]] = defaultdict(list)
+    sessions: dict[int, list[engine.Completion]] = defaultdict(list)
+    if ids:
+        for change in await repo.status_changes(conn, ids):
+            changes[change.patient_treatment_plan_id].append(change)
+        for completion in await repo.completions(conn, ids):
+            sessions[completion.patient_treatment_plan_id].append(_completion(completion))
+    loaded = []
+    for row in rows:
+        zone = patient_zone(row.time_zone)
+        schedule = engine.Schedule(
+            start_date=row.start_date,
+            duration_weeks=_duration_weeks(row),
+            frequency_per_week=row.frequency_per_week,
+            time_zone=zone.key,
+        )
+        slots = engine.compute_slots(schedule, _history(row, changes[row.id]), sessions[row.id], as_of)
+        loaded.append(Enrollment(row=row, zone=zone, slots=slots, as_of=as_of))
+    return loaded
+
+
+async def _one(conn: AsyncConnection, enrollment_id: int, as_of: datetime) -> Enrollment:
+    rows = await repo.enrollments(conn, enrollment_id=enrollment_id)
+    if not rows:
+        raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+    [enrollment] = await load(conn, rows, as_of)
+    return enrollment
+
+
+# Arranging ---------------------------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int, empty: float) -> float:
+    return round(100 * part / whole, 1) if whole else empty
+
+
+def _summary(slots: list[engine.Slot]) -> AdherenceSummary:
+    counts = engine.percentages([slot.state for slot in slots])
+    return AdherenceSummary(
+        adherence_percent=counts.adherence_percent,
+        noncompliance_percent=counts.noncompliance_percent,
+        rate=_rate(counts.compliant, counts.offered, 100.0),
+        noncompliance_rate=_rate(counts.noncompliant, counts.offered, 0.0),
+        compliant=counts.compliant,
+        noncompliant=counts.noncompliant,
+        unknown=counts.unknown,
+        offered=counts.offered,
+    )
+
+
+def _slot(slot: engine.Slot, zone: ZoneInfo) -> AdherenceSlot:
+    return AdherenceSlot(
+        week=slot.week + 1,
+        index_in_week=slot.index_in_week + 1,
+        opens_at=slot.opens_at,
+        closes_at=slot.closes_at,
+        opens_at_local=slot.opens_at.astimezone(zone),
+        closes_at_local=slot.closes_at.astimezone(zone),
+        state=SlotState(slot.state.value),
+        completion_id=slot.completion_id,
+    )
+
+
+def event_stream(enrollment: Enrollment) -> EventStreamReport:
+    row = enrollment.row
+    by_week: dict[int, list[engine.Slot]] = defaultdict(list)
+    for slot in enrollment.slots:
+        by_week[slot.week].append(slot)
+    weeks = [
+        AdherenceWeek(
+            week=week + 1,
+            start_date=row.start_date + timedelta(days=7 * week),
+            end_date=row.start_date + timedelta(days=7 * week + 6),
+            summary=_summary(slots),
+            slots=[_slot(slot, enrollment.zone) for slot in slots],
+        )
+        for week, slots in sorted(by_week.items())
+    ]
+    summary = _summary(enrollment.slots)
+    return EventStreamReport(
+        patient_treatment_plan_id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        time_zone=enrollment.zone.key,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        frequency_per_week=row.frequency_per_week,
+        as_of=enrollment.as_of,
+        threshold_percent=row.threshold_percent,
+        below_threshold=summary.adherence_percent < row.threshold_percent,
+        summary=summary,
+        weeks=weeks,
+    )
+
+
+def plan_week_index(start_date: date, day: date) -> int:
+    """The 0-based plan week containing ``day`` (negative before the start, past the end after it)."""
+    return math.floor((day - start_date).days / 7)
+
+
+def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
+    """The plan week of ``enrollment`` that contains the local date ``day``: its seven days, the slots that
+    open on each, and the week's percentages."""
+    row = enrollment.row
+    index = plan_week_index(row.start_date, day)
+    week_start = row.start_date + timedelta(days=7 * index)
+    slots = [slot for slot in enrollment.slots if slot.week == index]
+    by_day: dict[date, list[AdherenceSlot]] = defaultdict(list)
+    for slot in slots:
+        by_day[slot.opens_at.astimezone(enrollment.zone).date()].append(_slot(slot, enrollment.zone))
+    days = [week_start + timedelta(days=offset_days) for offset_days in range(7)]
+    in_plan = 0 <= index < _duration_weeks(row)
+    summary = _summary(slots)
+    return WeeklyAdherenceReport(
+        patient_treatment_plan_id=row.id,
+        patient_id=row.patient_id,
+        time_zone=enrollment.zone.key,
+        date=day,
+        week=index + 1 if in_plan else None,
+        week_start=week_start,
+        week_end=days[-1],
+        as_of=enrollment.as_of,
+        threshold_percent=row.threshold_percent,
+        below_threshold=summary.adherence_percent < row.threshold_percent,
+        summary=summary,
+        days=[AdherenceDay(date=each, slots=by_day.get(each, [])) for each in days],
+        next_slot_date=row.start_date if index < 0 else None,
+    )
+
+
+def _local_today(zone: ZoneInfo, as_of: datetime) -> date:
+    return as_of.astimezone(zone).date()
+
+
+# History -----------------------------------------------------------------------------------------------
+
+
+async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: datetime | None = None) -> None:
+    """Store the weekly report of the plan week containing ``as_of`` (default now; in the patient's zone), and finalize
+    the week before it: a row computed before its week closed is refreshed, one computed after is final
+    and never changes. Runs in ``conn``'s transaction and row-level security; does nothing for an
+    enrollment the caller cannot see."""
+    as_of = as_of or datetime.now(UTC)
+    rows = await repo.enrollments(conn, enrollment_id=enrollment_id)
+    if not rows:
+        return
+    [enrollment] = await load(conn, rows, as_of)
+    row = enrollment.row
+    current = plan_week_index(row.start_date, _local_today(enrollment.zone, as_of))
+    for index in (current - 1, current):
+        if not 0 <= index < _duration_weeks(row):
+            continue
+        week_start = row.start_date + timedelta(days=7 * index)
+        report = weekly(enrollment, week_start)
+        closes_at = max(slot.closes_at for slot in enrollment.slots if slot.week == index)
+        await repo.upsert_weekly_report(
+            conn,
+            repo.WeeklyReportRow(
+                id=row.id,
+                week_start=week_start,
+                week_number=index + 1,
+                closes_at=closes_at,
+                adherence_percent=report.summary.adherence_percent,
+                noncompliance_percent=report.summary.noncompliance_percent,
+                report=_encoder.encode(report).decode(),
+                computed_at=as_of,
+            ),
+        )
+
+
+# The service -------------------------------------------------------------------------------------------
+
+
+class AdherenceService:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+        self._pool = pool
+
+    async def event_stream(self, actor: Actor, enrollment_id: int) -> EventStreamReport:
+        async with actor_transaction(self._pool, actor) as conn:
+            return event_stream(await _one(conn, enrollment_id, datetime.now(UTC)))
+
+    async def weekly(self, actor: Actor, enrollment_id: int, day: date | None) -> WeeklyAdherenceReport:
+        async with actor_transaction(self._pool, actor) as conn:
+            enrollment = await _one(conn, enrollment_id, datetime.now(UTC))
+            return weekly(enrollment, day or _local_today(enrollment.zone, enrollment.as_of))
+
+    async def organization_weekly(self, actor: Actor, filters: OrganizationFilters) -> OrganizationWeeklyAdherence:
+        as_of = datetime.now(UTC)
+        async with actor_transaction(self._pool, actor) as conn:
+            settings = await repo.organization_settings(conn)
+            if settings is None:
+                raise NotFoundError("the organization does not exist")
+            week = filters.week or _local_today(patient_zone(settings.time_zone), as_of)
+            enrollments = await load(conn, await self._active(conn, actor, filters.specialist_id, filters.q), as_of)
+        rows = [_organization_row(enrollment, week) for enrollment in enrollments]
+        rows = [
+            row
+            for row in rows
+            if (filters.min_percent is None or row.summary.adherence_percent >= filters.min_percent)
+            and (filters.max_percent is None or row.summary.adherence_percent <= filters.max_percent)
+        ]
+        rows.sort(key=lambda row: (row.summary.adherence_percent, row.patient_treatment_plan_id))
+        start = offset(filters.page, filters.limit)
+        return OrganizationWeeklyAdherence(
+            week=week,
+            threshold_percent=settings.adherence_threshold_percent,
+            rows=rows[start : start + filters.limit],
+            total=len(rows),
+            page=filters.page,
+            limit=filters.limit,
+            total_pages=total_pages(len(rows), filters.limit),
+        )
+
+    async def stats(self, actor: Actor) -> AdherenceStats:
+        as_of = datetime.now(UTC)
+        async with actor_transaction(self._pool, actor) as conn:
+            settings = await repo.organization_settings(conn)
+            if settings is None:
+                raise NotFoundError("the organization does not exist")
+            enrollments = await load(conn, await self._active(conn, actor, None, None), as_of)
+        plans: dict[str, tuple[EnrolledPlanRef, list[bool]]] = {}
+        for enrollment in enrollments:
+            row = enrollment.row
+            ref = EnrolledPlanRef(id=row.treatment_plan_id, name=row.plan_name, type=row.plan_type)
+            plans.setdefault(str(row.treatment_plan_id), (ref, []))[1].append(enrollment.below_threshold)
+        flags = [enrollment.below_threshold for enrollment in enrollments]
+        return AdherenceStats(
+            threshold_percent=settings.adherence_threshold_percent,
+            active=len(flags),
+            compliant=flags.count(False),
+            noncompliant=flags.count(True),
+            plans=[
+                PlanAdherenceStats(
+                    treatment_plan=ref, active=len(below), compliant=below.count(False), noncompliant=below.count(True)
+                )
+                for ref, below in sorted(plans.values(), key=lambda item: (item[0].name, str(item[0].id)))
+            ],
+        )
+
+    async def _active(
+        self, conn: AsyncConnection, actor: Actor, specialist_id: int | None, q: str | None
+    ) -> list[repo.EnrollmentRow]:
+        """The organization's active enrollments the actor may list: a specialist only those they
+        assigned (nothing when asking for another specialist's), an admin all."""
+        if actor.role == "specialist":
+            own = await repo.specialist_of_user(conn, actor.user_id)
+            if own is None or (specialist_id is not None and specialist_id != own):
+                return []
+            specialist_id = own
+        return await repo.enrollments(conn, active_only=True, specialist_id=specialist_id, q=q)
+
+
+def _organization_row(enrollment: Enrollment, week: date) -> OrganizationWeeklyRow:
+    row = enrollment.row
+    report = weekly(enrollment, week)
+    return OrganizationWeeklyRow(
+        patient_treatment_plan_id=row.id,
+        patient=PatientRef(id=row.patient_id, name=row.patient_name),
+        treatment_plan=EnrolledPlanRef(id=row.treatment_plan_id, name=row.plan_name, type=row.plan_type),
+        assigned_by_specialist_id=row.assigned_by_specialist_id,
+        week=report.week,
+        week_start=report.week_start,
+        below_threshold=report.below_threshold,
+        summary=report.summary,
+        days=report.days,
+    )

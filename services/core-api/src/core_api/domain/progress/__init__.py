@@ -1,0 +1,1 @@
+"""Progress and analytics reports: an enrollment's progress and analytics, the organization dashboard."""

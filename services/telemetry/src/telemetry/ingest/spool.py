@@ -1,0 +1,483 @@
+"""The write-ahead spool between the ingest routes and ClickHouse, and the writer that drains it.
+
+A request's rows become one :class:`SpoolRecord` (table, columns, batch id), appended to the current
+segment file as ``length | crc32 | msgpack``. Appends are group-committed: a committer task takes every
+append waiting, writes them with one ``write`` and makes them durable with one ``fsync``; each request
+awaits its own future and is acknowledged (202) only after that fsync. So a 2xx means the rows are on
+disk, and many concurrent requests share one fsync.
+
+:class:`SpoolWriter`, a background task, reads committed records after the durable checkpoint, merges
+them per table into blocks (``flush_rows`` rows, or whatever is there after ``flush_interval_seconds``),
+inserts each block with one columnar insert, writes the batch-id ledger for idempotent batches, then
+moves the checkpoint (written to a temporary file, fsynced, renamed) and deletes finished segments.
+ClickHouse unavailable: the records stay in the spool and the writer retries; requests keep being
+accepted until the spool holds ``max_bytes``, then get 503 with Retry-After. A process that starts on a
+spool folder replays everything after the checkpoint; a torn record at the end of a segment (a write
+cut short by a crash, so never acknowledged) fails its length or checksum and is skipped.
+
+Delivery is at-least-once. A crash after a block's insert and before the checkpoint replays the block:
+idempotent batches (sent with an ``Idempotency-Key``) are then found in the ``ingest_batches`` ledger and
+skipped, unless the crash also came before the ledger insert; batches without a key are inserted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import struct
+import uuid
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgspec
+import structlog
+from service_common.errors import ServiceUnavailableError
+
+from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
+
+log = structlog.get_logger("spool")
+
+_FRAME = struct.Struct("<II")  # payload length, crc32 of the payload
+_SEGMENT_PREFIX = "segment-"
+_SEGMENT_SUFFIX = ".log"
+_CHECKPOINT = "checkpoint"
+_LOCK = "lock"
+
+
+class SpoolRecord(msgspec.Struct, array_like=True, frozen=True):
+    """One request's rows for one table, as the spool stores them."""
+
+    endpoint: str
+    table: str
+    batch_id: uuid.UUID
+    idempotent: bool
+    received_at: datetime
+    columns: dict[str, list[Any]]
+    uuid_columns: list[str] = []
+    """Columns holding UUIDs: msgpack carries them as text, the stores need :class:`uuid.UUID`."""
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.columns.values()), []))
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(SpoolRecord)
+_position_decoder = msgspec.msgpack.Decoder(tuple[int, int])
+
+
+def encode_record(record: SpoolRecord) -> bytes:
+    """``record`` framed for a segment file: length, crc32, msgpack payload."""
+    payload = _encoder.encode(record)
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _restore_uuids(record: SpoolRecord) -> SpoolRecord:
+    for name in record.uuid_columns:
+        record.columns[name] = [uuid.UUID(value) for value in record.columns[name]]
+    return record
+
+
+class SpoolFullError(ServiceUnavailableError):
+    """The spool holds its maximum size; the client should retry after ``retry_after_seconds``."""
+
+    slug = "spool-full"
+    title = "Telemetry ingestion is saturated"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A place in the spool: segment number and byte offset in it."""
+
+    segment: int
+    offset: int
+
+
+@dataclass
+class _Pending:
+    frame: bytes
+    done: asyncio.Future[None]
+
+
+@dataclass
+class ReadResult:
+    """Committed records read from the spool and the position just after the last one."""
+
+    records: list[SpoolRecord] = field(default_factory=list)
+    end: Position = Position(0, 0)
+
+
+class Spool:
+    """Segment files under ``directory``: durable group-committed appends, reads from a checkpoint."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int,
+        segment_bytes: int = 67_108_864,
+        retry_after_seconds: int = 5,
+        on_fsync: Callable[[int], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.retry_after_seconds = retry_after_seconds
+        self.on_fsync = on_fsync
+        """Called after each fsync with the number of records it made durable (tests, metrics)."""
+        self.fsyncs = 0
+        self.checkpoint = Position(0, 0)
+        self.committed = Position(0, 0)
+        self.appended_rows = 0
+        """Rows committed since the writer last took them; wakes the writer at ``flush_rows``."""
+        self.committed_event = asyncio.Event()
+        self._pending: list[_Pending] = []
+        self._pending_bytes = 0
+        self._spooled_bytes = 0
+        self._wake = asyncio.Event()
+        self._file: BinaryIO | None = None
+        self._lock_file: BinaryIO | None = None
+        self._committer: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # Opening and closing ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Lock the folder (one process per spool), read the checkpoint and start a new segment; records of
+        earlier segments after the checkpoint are read back by the writer (the replay)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.directory / _LOCK).open("wb")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._lock_file.close()
+            raise RuntimeError(f"another process is using the spool in {self.directory}") from exc
+        checkpoint_file = self.directory / _CHECKPOINT
+        if checkpoint_file.exists():
+            self.checkpoint = Position(*_position_decoder.decode(checkpoint_file.read_bytes()))
+        segments = self._segments()
+        current = max([*segments, self.checkpoint.segment]) + 1
+        self._file = self._segment_path(current).open("ab")
+        _fsync_dir(self.directory)
+        self.committed = Position(current, 0)
+        self._spooled_bytes = self._measure()
+        self._committer = asyncio.get_running_loop().create_task(self._commit_loop(), name="spool-commit")
+
+    async def stop_appends(self) -> None:
+        """Commit what is waiting and stop the committer; later appends get 503."""
+        self._closing = True
+        self._wake.set()
+        if self._committer is not None:
+            await self._committer
+
+    async def close(self) -> None:
+        """Stop appends, close the segment and release the folder."""
+        await self.stop_appends()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    # Appending ---------------------------------------------------------------------------------------------
+
+    @property
+    def spooled_bytes(self) -> int:
+        """Bytes appended (or waiting to be) and not yet checkpointed."""
+        return self._spooled_bytes + self._pending_bytes
+
+    async def append(self, record: SpoolRecord) -> None:
+        """Return once ``record`` is durable; raise :class:`SpoolFullError` when the spool is full."""
+        if self._closing or self._committer is None:
+            raise ServiceUnavailableError("The telemetry service is shutting down; retry.")
+        frame = encode_record(record)
+        if self.spooled_bytes + len(frame) > self.max_bytes:
+            raise SpoolFullError(
+                "Telemetry storage is behind and its spool is full; retry later with the same key.",
+                self.retry_after_seconds,
+            )
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(frame, done))
+        self._pending_bytes += len(frame)
+        self._wake.set()
+        await asyncio.shield(done)
+        self.appended_rows += record.rows
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._pending:
+                batch, self._pending = self._pending, []
+                size = sum(len(item.frame) for item in batch)
+                self._pending_bytes -= size
+                try:
+                    await asyncio.to_thread(self._write, b"".join(item.frame for item in batch))
+                except OSError as exc:
+                    log.error("spool.write_failed", error=str(exc))
+                    for item in batch:
+                        item.done.set_exception(ServiceUnavailableError("The telemetry spool cannot be written."))
+                    continue
+                self._spooled_bytes += size
+                self.fsyncs += 1
+                if self.on_fsync is not None:
+                    self.on_fsync(len(batch))
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_result(None)
+                self.committed_event.set()
+            if self._closing and not self._pending:
+                return
+
+    def _write(self, data: bytes) -> None:
+        """Runs in a worker thread: append, fsync, rotate the segment when it is large."""
+        assert self._file is not None
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError:
+            # Cut off a partial write so the next append starts where the committed data ends.
+            with contextlib.suppress(OSError):
+                self._file.truncate(self.committed.offset)
+            raise
+        offset = self.committed.offset + len(data)
+        if offset >= self.segment_bytes:
+            self._file.close()
+            self._file = self._segment_path(self.committed.segment + 1).open("ab")
+            _fsync_dir(self.directory)
+            self.committed = Position(self.committed.segment + 1, 0)
+        else:
+            self.committed = Position(self.committed.segment, offset)
+
+    # Reading and checkpointing ----------------------------------------------------------------------------
+
+    def read(self, start: Position, max_rows: int) -> ReadResult:
+        """Committed records from ``start`` until about ``max_rows`` rows (at least one record), skipping a
+        torn record at the end of an earlier segment."""
+        result = ReadResult(end=start)
+        rows = 0
+        committed = self.committed
+        for segment in [number for number in self._segments() if number >= start.segment]:
+            if segment > committed.segment:
+                break
+            limit = committed.offset if segment == committed.segment else None
+            offset = start.offset if segment == start.segment else 0
+            with self._segment_path(segment).open("rb") as source:
+                source.seek(offset)
+                while limit is None or offset < limit:
+                    header = source.read(_FRAME.size)
+                    if len(header) < _FRAME.size:
+                        break
+                    length, checksum = _FRAME.unpack(header)
+                    payload = source.read(length)
+                    if len(payload) < length or zlib.crc32(payload) != checksum:
+                        log.warning("spool.torn_record", segment=segment, offset=offset)
+                        break
+                    try:
+                        record = _restore_uuids(_decoder.decode(payload))
+                    except (msgspec.DecodeError, ValueError):
+                        log.warning("spool.unreadable_record", segment=segment, offset=offset)
+                        break
+                    offset += _FRAME.size + length
+                    result.records.append(record)
+                    result.end = Position(segment, offset)
+                    rows += record.rows
+                    if rows >= max_rows:
+                        return result
+            if segment < committed.segment:
+                # An earlier segment is finished (its tail, if torn, was never acknowledged).
+                result.end = Position(segment + 1, 0)
+        return result
+
+    def advance(self, position: Position) -> None:
+        """Make ``position`` the durable checkpoint and delete the segments wholly before it."""
+        if position <= self.checkpoint:
+            return
+        temporary = self.directory / f"{_CHECKPOINT}.tmp"
+        with temporary.open("wb") as target:
+            target.write(_encoder.encode((position.segment, position.offset)))
+            target.flush()
+            os.fsync(target.fileno())
+        temporary.replace(self.directory / _CHECKPOINT)
+        _fsync_dir(self.directory)
+        self.checkpoint = position
+        for segment in self._segments():
+            if segment < position.segment:
+                with contextlib.suppress(FileNotFoundError):
+                    self._segment_path(segment).unlink()
+        self._spooled_bytes = self._measure()
+
+    @property
+    def drained(self) -> bool:
+        """Whether everything committed is behind the checkpoint."""
+        return self.read(self.checkpoint, 1).end == self.checkpoint and not self._pending
+
+    def _measure(self) -> int:
+        total = 0
+        for segment in self._segments():
+            if segment >= self.checkpoint.segment:
+                total += self._segment_path(segment).stat().st_size
+        return max(total - (self.checkpoint.offset if self.checkpoint.segment in self._segments() else 0), 0)
+
+    def _segments(self) -> list[int]:
+        numbers = []
+        for path in self.directory.glob(f"{_SEGMENT_PREFIX}*{_SEGMENT_SUFFIX}"):
+            with contextlib.suppress(ValueError):
+                numbers.append(int(path.name[len(_SEGMENT_PREFIX) : -len(_SEGMENT_SUFFIX)]))
+        return sorted(numbers)
+
+    def _segment_path(self, number: int) -> Path:
+        return self.directory / f"{_SEGMENT_PREFIX}{number:012d}{_SEGMENT_SUFFIX}"
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+# The background writer -----------------------------------------------------------------------------------
+
+
+def merge_blocks(records: Sequence[SpoolRecord]) -> dict[str, dict[str, list[Any]]]:
+    """``records``' columns concatenated per table, in spool order."""
+    blocks: dict[str, dict[str, list[Any]]] = {}
+    for record in records:
+        block = blocks.setdefault(record.table, {name: [] for name in record.columns})
+        for name, values in record.columns.items():
+            block[name].extend(values)
+    return blocks
+
+
+class SpoolWriter:
+    """Moves committed spool records into ClickHouse as large blocks, then advances the checkpoint."""
+
+    def __init__(self, spool: Spool, store: ClickHouseStore, *, flush_rows: int, flush_interval_seconds: float) -> None:
+        self._spool = spool
+        self._store = store
+        self._flush_rows = flush_rows
+        self._interval = flush_interval_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self.inserts = 0
+        """Columnar inserts of data blocks made so far (ledger inserts not counted)."""
+
+    def start(self) -> None:
+        """Start the background task; it first replays whatever the spool holds after its checkpoint."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="spool-writer")
+
+    async def stop(self, deadline_seconds: float = 10.0) -> None:
+        """Stop the task and insert what the spool holds, for at most ``deadline_seconds``; what cannot be
+        inserted (ClickHouse down) stays in the spool for the next start."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        try:
+            await asyncio.wait_for(self.drain(), deadline_seconds)
+        except (ClickHouseError, TimeoutError) as exc:
+            log.warning("spool.shutdown_left_rows", error=str(exc), spooled_bytes=self._spool.spooled_bytes)
+
+    async def drain(self) -> int:
+        """Insert everything committed so far; return the rows inserted. Raises :class:`ClickHouseError`."""
+        total = 0
+        while True:
+            inserted, more = await self.flush_once()
+            total += inserted
+            if not more:
+                return total
+
+    async def flush_once(self) -> tuple[int, bool]:
+        """Insert one block of up to about ``flush_rows`` rows per table from the checkpoint on; return the
+        rows inserted and whether records remain. Raises :class:`ClickHouseError`."""
+        async with self._flush_lock:
+            spool = self._spool
+            start = spool.checkpoint
+            spool.appended_rows = 0
+            result = await asyncio.to_thread(spool.read, start, self._flush_rows)
+            if result.end == start:
+                return 0, False
+            records = await self._not_yet_stored(result.records)
+            inserted = 0
+            for table, columns in merge_blocks(records).items():
+                inserted += await self._store.insert(table, columns)
+                self.inserts += 1
+            ledger = [record for record in records if record.idempotent]
+            if ledger:
+                await self._store.insert(
+                    "ingest_batches",
+                    {
+                        "batch_id": [record.batch_id for record in ledger],
+                        "endpoint": [record.endpoint for record in ledger],
+                        "row_count": [record.rows for record in ledger],
+                        "received_at": [record.received_at for record in ledger],
+                    },
+                )
+            await asyncio.to_thread(spool.advance, result.end)
+            return inserted, not spool.drained
+
+    async def _not_yet_stored(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
+        """``records`` without idempotent batches already in the ledger or earlier in ``records``."""
+        ids = {record.batch_id for record in records if record.idempotent}
+        stored: set[uuid.UUID] = set()
+        if ids:
+            # The ids are UUIDs this service made, so their text is safe in the query.
+            listed = ", ".join(f"toUUID('{batch_id}')" for batch_id in ids)
+            rows = await self._store.select(
+                f"SELECT DISTINCT batch_id FROM ingest_batches WHERE batch_id IN ({listed})"
+            )
+            stored = {uuid.UUID(str(row["batch_id"])) for row in rows}
+        kept: list[SpoolRecord] = []
+        for record in records:
+            if record.idempotent:
+                if record.batch_id in stored:
+                    log.info("spool.duplicate_skipped", batch_id=str(record.batch_id))
+                    continue
+                stored.add(record.batch_id)
+            kept.append(record)
+        return kept
+
+    async def _run(self) -> None:
+        backoff = self._interval
+        while not self._stopping.is_set():
+            await self._wait_for_rows(backoff)
+            if self._stopping.is_set():
+                return
+            try:
+                await self.drain()
+                backoff = self._interval
+            except ClickHouseError as exc:
+                log.error("spool.insert_failed", code=exc.code, error=str(exc), spooled_bytes=self._spool.spooled_bytes)
+                backoff = min(backoff * 2, 30.0)
+            except Exception:
+                log.exception("spool.writer_failed")
+                backoff = min(backoff * 2, 30.0)
+
+    async def _wait_for_rows(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less once ``flush_rows`` rows are committed or on stop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self._stopping.is_set() and self._spool.appended_rows < self._flush_rows:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._spool.committed_event.clear()
+            stop = asyncio.ensure_future(self._stopping.wait())
+            committed = asyncio.ensure_future(self._spool.committed_event.wait())
+            await asyncio.wait({stop, committed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            committed.cancel()

@@ -1,0 +1,1 @@
+"""Read routes over the media events: per-view QoE and bandwidth statistics for staff."""

@@ -1,0 +1,64 @@
+"""``GET /v1/media/bandwidth/stats`` and ``GET /v1/media/sessions/{session_id}/qoe``: staff only, scoped to
+the organization hash of the caller's token."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+from litestar.params import PathParameter, QueryParameter
+from service_common.auth import bearer_security
+from service_common.errors import problem_responses
+
+from telemetry.identity import require_staff, telemetry_actor
+from telemetry.media.stats import BandwidthStats, ViewQoE, bandwidth_stats, period_hours, view_qoe
+
+GroupBy = Literal["country_code", "connection_type", "cdn", "resolution"]
+
+
+class MediaStatsController(Controller):
+    """Video delivery quality for specialists and admins of an organization."""
+
+    path = "/v1/media"
+    tags = ["media"]
+    security = bearer_security()
+    guards = [require_staff]
+
+    @get(
+        "/bandwidth/stats",
+        operation_id="GetBandwidthStats",
+        responses=problem_responses(401, 403, 422, 503),
+    )
+    async def get_bandwidth_stats(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        period: Annotated[
+            str,
+            QueryParameter(pattern=r"^[1-9][0-9]{0,3}[hd]$", description="How far back, e.g. 7d or 24h; at most 90d."),
+        ] = "7d",
+        group_by: Annotated[GroupBy, QueryParameter(description="The column views are grouped by.")] = "country_code",
+    ) -> BandwidthStats:
+        """Sessions, median and p90 bandwidth, TTFB, startup time, rebuffer ratio, average bitrate and a
+        recommended maximum rendition per group of the organization's views (staff only)."""
+        try:
+            period_hours(period)
+        except ValueError as exc:
+            raise ValidationException(
+                detail=str(exc), extra=[{"message": str(exc), "key": "period", "source": "query"}]
+            ) from exc
+        return await bandwidth_stats(state.store, telemetry_actor(request).org_hash, period, group_by)
+
+    @get(
+        "/sessions/{session_id:uuid}/qoe",
+        operation_id="GetViewQoE",
+        responses=problem_responses(401, 403, 404, 503),
+    )
+    async def get_view_qoe(
+        self, request: Request[Any, Any, Any], state: State, session_id: Annotated[uuid.UUID, PathParameter()]
+    ) -> ViewQoE:
+        """Startup time, rebuffering, exits before start and playback failure of one view (staff only)."""
+        return await view_qoe(state.store, telemetry_actor(request).org_hash, session_id)

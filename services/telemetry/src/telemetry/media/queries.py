@@ -1,0 +1,135 @@
+"""ClickHouse SQL for the media read routes; runs on ClickHouse 18.16 and chdb's 26.x alike.
+
+Only functions 18.16 has: ``anyIf``, ``maxIf``, ``countIf``, ``sumIf``, ``avgIf``, ``argMaxIf``,
+``quantileExactIf``, ``multiIf``. Placeholders are filled by :func:`per_view_query` and
+:func:`bandwidth_query` from values that are validated first (an organization hash matching ``HashedId``,
+a UUID, an integer, a group column from a whitelist); the store has no server-side parameters.
+
+Figures of one view (a ``session_id``):
+
+- ``startup_time_ms``: ``video_load_time_ms`` of its ``session_start`` (request to first frame);
+  ``ttfb_ms`` and ``bandwidth_mbps`` (the device's effective bandwidth) from the same event.
+- ``rebuffer_count`` / ``rebuffer_duration_ms``: its ``buffering_end`` events and their durations.
+- ``rebuffer_percent``: stall time over stall time plus watched time, times 100.
+- ``exited_before_start``: it ended with nothing watched and no heartbeat.
+- ``playback_failed``: it ended with exit reason ``error``.
+- ``average_bitrate``: mean bitrate of its heartbeats (sampled every heartbeat, so about time-weighted).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from telemetry.clickhouse.server import identifier
+
+# One row per view of the organization that arrived in the period. Aliases never repeat a column's name:
+# ClickHouse resolves such an alias inside the aggregate that defines it.
+_PER_VIEW = """
+SELECT
+    toString(session_id) AS view_id,
+    anyIf(media_id, event = 'session_start') AS view_media_id,
+    anyIf(country_code, event = 'session_start') AS view_country_code,
+    anyIf(connection_type, event = 'session_start') AS view_connection_type,
+    anyIf(cdn, event = 'session_start') AS view_cdn,
+    argMaxIf(resolution, event_time, event = 'heartbeat') AS view_resolution,
+    maxIf(effective_bandwidth_mbps, event = 'session_start') AS view_bandwidth_mbps,
+    maxIf(ttfb_ms, event = 'session_start') AS view_ttfb_ms,
+    maxIf(video_load_time_ms, event = 'session_start') AS view_startup_time_ms,
+    countIf(event = 'buffering_end') AS view_rebuffer_count,
+    sumIf(buffering_duration_ms, event = 'buffering_end') AS view_rebuffer_duration_ms,
+    max(watched_duration_seconds) AS view_watched_seconds,
+    if(view_watched_seconds * 1000 + view_rebuffer_duration_ms > 0,
+       view_rebuffer_duration_ms * 100 / (view_watched_seconds * 1000 + view_rebuffer_duration_ms), 0)
+        AS view_rebuffer_percent,
+    if(countIf(event = 'heartbeat' AND bitrate > 0) > 0, avgIf(bitrate, event = 'heartbeat' AND bitrate > 0), 0)
+        AS view_average_bitrate,
+    countIf(event = 'session_end') > 0 AND view_watched_seconds = 0 AND countIf(event = 'heartbeat') = 0
+        AS view_exited_before_start,
+    countIf(event = 'session_end' AND reason = 'error') > 0 AS view_playback_failed
+FROM media_events
+WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR {session_filter}
+GROUP BY session_id
+"""
+
+PER_VIEW_FIELDS = {
+    "session_id": "view_id",
+    "media_id": "view_media_id",
+    "country_code": "view_country_code",
+    "connection_type": "view_connection_type",
+    "resolution": "view_resolution",
+    "bandwidth_mbps": "view_bandwidth_mbps",
+    "ttfb_ms": "view_ttfb_ms",
+    "startup_time_ms": "view_startup_time_ms",
+    "rebuffer_count": "view_rebuffer_count",
+    "rebuffer_duration_ms": "view_rebuffer_duration_ms",
+    "watched_seconds": "view_watched_seconds",
+    "rebuffer_percent": "view_rebuffer_percent",
+    "average_bitrate": "view_average_bitrate",
+    "exited_before_start": "view_exited_before_start",
+    "playback_failed": "view_playback_failed",
+}
+"""Response field → per-view column."""
+
+# Groups of views; the recommended maximum rendition is the highest rung of the ladder whose bitrate fits
+# in 80 % of the group's median bandwidth (headroom for variation), one rung lower when the group
+# rebuffers more than 2 % of the time.
+_BANDWIDTH = """
+SELECT
+    toString(group_key) AS group_value,
+    group_sessions AS sessions,
+    group_median_bandwidth AS median_bandwidth_mbps,
+    group_p90_bandwidth AS p90_bandwidth_mbps,
+    group_median_ttfb AS median_ttfb_ms,
+    group_median_startup AS median_startup_time_ms,
+    group_rebuffer_ratio AS rebuffer_ratio,
+    group_average_bitrate AS average_bitrate,
+    multiIf(rung >= 4, '1080p', rung = 3, '720p', rung = 2, '480p', rung = 1, '360p', '240p')
+        AS recommended_max_rendition
+FROM (
+    SELECT
+        {group_column} AS group_key,
+        count() AS group_sessions,
+        quantileExactIf(0.5)(view_bandwidth_mbps, view_bandwidth_mbps > 0) AS group_median_bandwidth,
+        quantileExactIf(0.9)(view_bandwidth_mbps, view_bandwidth_mbps > 0) AS group_p90_bandwidth,
+        quantileExactIf(0.5)(view_ttfb_ms, view_ttfb_ms > 0) AS group_median_ttfb,
+        quantileExactIf(0.5)(view_startup_time_ms, view_startup_time_ms > 0) AS group_median_startup,
+        if(sum(view_watched_seconds) * 1000 + sum(view_rebuffer_duration_ms) > 0,
+           sum(view_rebuffer_duration_ms) / (sum(view_watched_seconds) * 1000 + sum(view_rebuffer_duration_ms)), 0)
+            AS group_rebuffer_ratio,
+        if(countIf(view_average_bitrate > 0) > 0, avgIf(view_average_bitrate, view_average_bitrate > 0), 0)
+            AS group_average_bitrate,
+        multiIf(group_median_bandwidth * 0.8 >= 5.0, 4, group_median_bandwidth * 0.8 >= 2.5, 3,
+                group_median_bandwidth * 0.8 >= 1.2, 2, group_median_bandwidth * 0.8 >= 0.7, 1, 0)
+            - if(group_rebuffer_ratio > 0.02, 1, 0) AS rung
+    FROM ({per_view})
+    GROUP BY group_key
+)
+ORDER BY sessions DESC, group_value
+"""
+
+GROUP_COLUMNS = ("country_code", "connection_type", "cdn", "resolution")
+"""The ``group_by`` values the bandwidth statistics accept, each a column of the per-view rows."""
+
+_HASHED_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def _org(org_hash: str) -> str:
+    # Verified against HashedId when the token was read; checked again because it is placed in SQL.
+    if not _HASHED_ID.match(org_hash):
+        raise ValueError("not a hashed id")
+    return org_hash
+
+
+def per_view_query(org_hash: str, hours: int, session_id: uuid.UUID | None = None) -> str:
+    """Per-view QoE rows of ``org_hash`` received in the last ``hours``, or of one view."""
+    session_filter = f"AND session_id = toUUID('{session_id}')" if session_id is not None else ""
+    return _PER_VIEW.format(org_hash=_org(org_hash), hours=int(hours), session_filter=session_filter)
+
+
+def bandwidth_query(org_hash: str, hours: int, group_by: str) -> str:
+    """Bandwidth statistics of ``org_hash``'s views of the last ``hours``, grouped by ``group_by``."""
+    if group_by not in GROUP_COLUMNS:
+        raise ValueError(f"cannot group by {group_by!r}")
+    column = identifier(f"view_{group_by}")
+    return _BANDWIDTH.format(group_column=column, per_view=per_view_query(org_hash, hours))

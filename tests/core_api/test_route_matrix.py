@@ -1,0 +1,184 @@
+"""Every core-api route against every role, generated from the app's own route table.
+
+``ROUTES`` says which roles may call each route; the first test fails when the app has a route the table
+does not list (or the table lists one the app no longer has), so a new route cannot slip past the checks:
+no token is a 401 on every route, and a role the table leaves out is a 403 before anything is read.
+Ownership (a patient's own rows, another organization's objects) is checked by each area's tests and by
+row-level security; this matrix is about authentication and roles.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from core_api.app import create_app
+from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings, Settings
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from litestar.testing import TestClient
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
+
+from tests.core_api.seed import Org, seed_organization
+from tools.databases import PostgresUrls
+
+STAFF = frozenset({"admin", "specialist"})
+ADMIN = frozenset({"admin"})
+PATIENT = frozenset({"patient"})
+EVERYONE = frozenset({"admin", "specialist", "patient"})
+
+ROUTES: dict[tuple[str, str], frozenset[str]] = {
+    # Treatment plans
+    ("GET", "/v1/treatment-plans"): STAFF,
+    ("POST", "/v1/treatment-plans"): STAFF,
+    ("GET", "/v1/treatment-plans/library"): EVERYONE,
+    ("GET", "/v1/treatment-plans/{plan_id:uuid}"): EVERYONE,
+    ("PUT", "/v1/treatment-plans/{plan_id:uuid}"): STAFF,
+    ("DELETE", "/v1/treatment-plans/{plan_id:uuid}"): STAFF,
+    ("POST", "/v1/treatment-plans/{plan_id:uuid}/publish"): STAFF,
+    ("GET", "/v1/treatment-plans/{plan_id:uuid}/versions"): STAFF,
+    ("GET", "/v1/treatment-plans/{plan_id:uuid}/versions/{version:int}"): STAFF,
+    ("POST", "/v1/treatment-plans/{plan_id:uuid}/rollback/{version:int}"): STAFF,
+    ("POST", "/v1/treatment-plans/{plan_id:uuid}/clone"): STAFF,
+    ("POST", "/v1/treatment-plans/{plan_id:uuid}/promote"): ADMIN,
+    ("POST", "/v1/treatment-plans/{plan_id:uuid}/self-assign"): PATIENT,
+    # Sessions and their exercises
+    ("GET", "/v1/treatment-plans/{plan_id:uuid}/sessions"): STAFF,
+    ("POST", "/v1/treatment-plans/{plan_id:uuid}/sessions"): STAFF,
+    ("PUT", "/v1/treatment-plans/{plan_id:uuid}/sessions/reorder"): STAFF,
+    ("PUT", "/v1/treatment-plans/{plan_id:uuid}/sessions/{session_id:int}"): STAFF,
+    ("DELETE", "/v1/treatment-plans/{plan_id:uuid}/sessions/{session_id:int}"): STAFF,
+    ("GET", "/v1/treatment-plan-sessions/{session_id:int}/exercises"): STAFF,
+    ("POST", "/v1/treatment-plan-sessions/{session_id:int}/exercises"): STAFF,
+    ("PUT", "/v1/treatment-plan-sessions/{session_id:int}/exercises/reorder"): STAFF,
+    ("PUT", "/v1/treatment-plan-sessions/{session_id:int}/exercises/{session_exercise_id:int}"): STAFF,
+    ("DELETE", "/v1/treatment-plan-sessions/{session_id:int}/exercises/{session_exercise_id:int}"): STAFF,
+    # Reference data
+    ("POST", "/v1/users"): ADMIN,
+    ("GET", "/v1/users/{user_id:int}"): STAFF,
+    ("GET", "/v1/specialties"): STAFF,
+    ("POST", "/v1/specialties"): ADMIN,
+    ("GET", "/v1/specialists"): STAFF,
+    ("POST", "/v1/specialists"): ADMIN,
+    ("GET", "/v1/specialists/{specialist_id:int}"): STAFF,
+    ("GET", "/v1/patients"): STAFF,
+    ("POST", "/v1/patients"): STAFF,
+    ("GET", "/v1/patients/{patient_id:int}"): EVERYONE,
+    ("PUT", "/v1/patients/{patient_id:int}"): STAFF,
+    ("GET", "/v1/patients/{patient_id:int}/service-plans"): EVERYONE,
+    ("POST", "/v1/patients/{patient_id:int}/service-plans"): ADMIN,
+    ("GET", "/v1/exercises"): STAFF,
+    ("POST", "/v1/exercises"): STAFF,
+    ("GET", "/v1/exercises/{exercise_id:uuid}"): STAFF,
+    ("PUT", "/v1/exercises/{exercise_id:uuid}"): STAFF,
+    ("GET", "/v1/form-templates"): STAFF,
+    ("POST", "/v1/form-templates"): ADMIN,
+    ("GET", "/v1/service-plans"): STAFF,
+    ("POST", "/v1/service-plans"): ADMIN,
+    # Enrollments
+    ("GET", "/v1/patient-treatment-plans"): STAFF,
+    ("POST", "/v1/patient-treatment-plans"): STAFF,
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}"): EVERYONE,
+    ("POST", "/v1/patient-treatment-plans/{enrollment_id:int}/approve"): STAFF,
+    ("PUT", "/v1/patient-treatment-plans/{enrollment_id:int}/status"): EVERYONE,
+    ("GET", "/v1/patients/{patient_id:int}/treatment-plans"): EVERYONE,
+    # Session execution
+    ("GET", "/v1/patients/{patient_id:int}/treatment-plans/today"): EVERYONE,
+    ("POST", "/v1/patient-treatment-plans/{enrollment_id:int}/sessions/{session_number:int}/start"): EVERYONE,
+    ("PUT", "/v1/patient-exercise-logs/{log_id:int}"): EVERYONE,
+    ("GET", "/v1/patient-session-completions/{completion_id:int}"): EVERYONE,
+    ("GET", "/v1/patient-session-completions/{completion_id:int}/exercise-logs"): EVERYONE,
+    ("POST", "/v1/patient-session-completions/{completion_id:int}/complete"): EVERYONE,
+    ("POST", "/v1/patient-session-completions/{completion_id:int}/skip"): EVERYONE,
+    # Progress, analytics, dashboards
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/progress"): EVERYONE,
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/analytics"): EVERYONE,
+    ("GET", "/v1/dashboards/organization"): STAFF,
+    # Adherence
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence"): EVERYONE,
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence/weekly"): EVERYONE,
+    ("GET", "/v1/adherence/weekly"): STAFF,
+    ("GET", "/v1/adherence/stats"): STAFF,
+}
+
+PUBLIC = re.compile(r"^/(healthz|readyz)$|^/schema")
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, but OPTIONS and the public health and schema paths."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or PUBLIC.match(route.path):
+            continue
+        for handler in route.route_handlers:
+            found.update((method, route.path) for method in handler.http_methods if method != "OPTIONS")
+    return found
+
+
+def concrete(path: str) -> str:
+    """The path with a made-up value for each parameter: ids that exist nowhere."""
+    path = re.sub(r"\{[a-z_]+:uuid\}", str(uuid.uuid4()), path)
+    return re.sub(r"\{[a-z_]+:int\}", "987654321", path)
+
+
+def call(client: TestClient[Litestar], method: str, path: str, headers: dict[str, str]) -> Any:
+    body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
+    return client.request(method, concrete(path), headers=headers, json=body)
+
+
+@pytest.fixture(scope="module")
+def client(postgres: PostgresUrls, auth_settings: AuthSettings) -> Iterator[TestClient[Litestar]]:
+    """One app for the whole matrix: the checks read nothing, so they need no fresh state."""
+    settings = Settings(
+        database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=4),
+        migrations=MigrationSettings(),
+        http=HttpSettings(),
+        log=LogSettings(format="json", level="warning"),
+        auth=auth_settings,
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def matrix_org(postgres: PostgresUrls, dev_keys: Path) -> Org:
+    with psycopg.connect(postgres.superuser, autocommit=True) as conn:
+        return seed_organization(conn, dev_keys, "Matrix Clinic")
+
+
+def test_the_matrix_lists_exactly_the_apps_routes() -> None:
+    served = app_routes(create_app())
+    assert sorted(served - ROUTES.keys()) == [], "routes missing from the matrix"
+    assert sorted(ROUTES.keys() - served) == [], "the matrix lists routes the app does not serve"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
+def test_no_token_is_401(client: TestClient[Litestar], method: str, path: str) -> None:
+    response = call(client, method, path, {})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
+def test_a_token_signed_by_another_key_is_401(client: TestClient[Litestar], method: str, path: str) -> None:
+    forged = "Bearer eyJhbGciOiJFZERTQSIsImtpZCI6Im5vcGUifQ.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+    assert call(client, method, path, {"Authorization": forged}).status_code == 401
+
+
+FORBIDDEN = sorted((method, path, role) for (method, path), roles in ROUTES.items() for role in EVERYONE - roles)
+
+
+@pytest.mark.parametrize(("method", "path", "role"), FORBIDDEN)
+def test_roles_the_matrix_leaves_out_get_403(
+    client: TestClient[Litestar], matrix_org: Org, method: str, path: str, role: str
+) -> None:
+    response = call(client, method, path, matrix_org.headers(role))
+    assert response.status_code == 403, response.text
+    assert response.json()["type"] == "https://problems.telerehab.example/forbidden"

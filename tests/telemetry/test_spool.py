@@ -1,0 +1,393 @@
+"""The write-ahead spool: an acknowledged row survives a crash, a torn tail, ClickHouse going away and a
+full spool, and concurrent requests share fsyncs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
+from telemetry.app import create_app
+from telemetry.clickhouse.migrate import migrate
+from telemetry.clickhouse.server import ServerStore
+from telemetry.clickhouse.store import ClickHouseError
+from telemetry.ingest.spool import Spool, SpoolFullError, SpoolRecord, SpoolWriter, encode_record
+from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
+
+from tests.conftest import ClickHouseServerInfo
+from tools.databases import ClickHouseServer, ClickHouseUnavailable
+from tools.tokens import mint_telemetry_token
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def record(number: int, *, idempotent: bool = False, rows: int = 2) -> SpoolRecord:
+    batch_id = uuid.uuid5(uuid.NAMESPACE_OID, f"batch-{number}") if idempotent else uuid.uuid4()
+    return SpoolRecord(
+        endpoint="analytics_events",
+        table="analytics_events",
+        batch_id=batch_id,
+        idempotent=idempotent,
+        received_at=datetime(2026, 2, 16, 9, 0, tzinfo=UTC),
+        columns={"batch_id": [batch_id] * rows, "n": [number] * rows, "xs": [[0.5, 0.25]] * rows},
+        uuid_columns=["batch_id"],
+    )
+
+
+class RecordingStore:
+    """Just enough of a ClickHouse store to see what the spool writer inserts; ``down`` makes it fail."""
+
+    backend = "fake"
+    database = "fake"
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, list[Any]]] = {}
+        self.inserts = 0
+        self.down = False
+
+    async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
+        if self.down:
+            raise ClickHouseError("Connection refused", 210)
+        self.inserts += 1
+        block = self.tables.setdefault(table, {name: [] for name in columns})
+        for name, values in columns.items():
+            block[name].extend(values)
+        return len(next(iter(columns.values())))
+
+    async def select(self, query: str) -> list[dict[str, Any]]:
+        if self.down:
+            raise ClickHouseError("Connection refused", 210)
+        ledger = self.tables.get("ingest_batches", {}).get("batch_id", [])
+        return [{"batch_id": batch_id} for batch_id in ledger if str(batch_id) in query]
+
+    async def server_version(self) -> str:
+        return "0.0"
+
+    async def execute(self, statement: str) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def column(self, table: str, name: str) -> list[Any]:
+        return self.tables.get(table, {}).get(name, [])
+
+
+async def drain_into(directory: Path, store: RecordingStore, flush_rows: int = 10_000) -> int:
+    spool = Spool(directory, max_bytes=1 << 30)
+    spool.open()
+    try:
+        return await SpoolWriter(spool, store, flush_rows=flush_rows, flush_interval_seconds=1.0).drain()
+    finally:
+        await spool.close()
+
+
+_CRASHING_WRITER = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from telemetry.ingest.spool import Spool
+from tests.telemetry.test_spool import record
+
+async def main() -> None:
+    spool = Spool(Path(sys.argv[1]), max_bytes=1 << 30)
+    spool.open()
+    await asyncio.gather(*(spool.append(record(n, idempotent=n % 2 == 0)) for n in range(int(sys.argv[2]))))
+    print("acknowledged", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+def segments(directory: Path) -> list[Path]:
+    return sorted(directory.glob("segment-*.log"))
+
+
+def append_then_kill_9(directory: Path, records: int) -> subprocess.CompletedProcess[str]:
+    """Another process appends ``records`` records, waits for their acknowledgement and kills itself."""
+    return subprocess.run(
+        [sys.executable, "-c", _CRASHING_WRITER, str(directory), str(records)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+
+
+@pytest.mark.anyio
+async def test_acknowledged_records_survive_kill_9_and_are_delivered_once(tmp_path: Path) -> None:
+    crashed = append_then_kill_9(tmp_path, 40)
+    assert crashed.returncode == -9, crashed.stderr
+    assert crashed.stdout.strip() == "acknowledged"
+    store = RecordingStore()
+
+    delivered = await drain_into(tmp_path, store, flush_rows=25)
+    again = await drain_into(tmp_path, store)
+
+    assert delivered == 80
+    assert again == 0
+    assert sorted(store.column("analytics_events", "n")) == sorted([n for n in range(40) for _ in range(2)])
+    assert len(store.column("ingest_batches", "batch_id")) == 20
+    assert isinstance(store.column("analytics_events", "batch_id")[0], uuid.UUID)
+
+
+@pytest.mark.anyio
+async def test_a_replayed_block_whose_ledger_row_landed_is_not_inserted_twice(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    await spool.append(record(1, idempotent=True))
+    await spool.close()
+    store = RecordingStore()
+    # A crash after the insert and the ledger row, before the checkpoint: the ledger already has the batch.
+    store.tables["ingest_batches"] = {"batch_id": [record(1, idempotent=True).batch_id]}
+
+    assert await drain_into(tmp_path, store) == 0
+    assert store.column("analytics_events", "n") == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("damage", ["truncated", "bad_checksum"])
+async def test_a_torn_tail_record_is_skipped_and_earlier_ones_kept(tmp_path: Path, damage: str) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    for number in range(3):
+        await spool.append(record(number))
+    await spool.close()
+    (segment,) = segments(tmp_path)
+    frame = bytearray(encode_record(record(99)))
+    if damage == "truncated":
+        frame = frame[: len(frame) // 2]
+    else:
+        frame[-1] ^= 0xFF
+    with segment.open("ab") as target:
+        target.write(bytes(frame))
+    store = RecordingStore()
+
+    delivered = await drain_into(tmp_path, store)
+
+    assert delivered == 6
+    assert sorted(set(store.column("analytics_events", "n"))) == [0, 1, 2]
+
+
+@pytest.mark.anyio
+async def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
+    batches: list[int] = []
+    spool = Spool(tmp_path, max_bytes=1 << 30, on_fsync=batches.append)
+    spool.open()
+    try:
+        await asyncio.gather(*(spool.append(record(number)) for number in range(100)))
+    finally:
+        await spool.close()
+
+    assert sum(batches) == 100
+    assert spool.fsyncs == len(batches)
+    assert spool.fsyncs < 10
+
+
+@pytest.mark.anyio
+async def test_clickhouse_down_keeps_records_until_it_is_back(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    store = RecordingStore()
+    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
+    try:
+        await spool.append(record(1))
+        store.down = True
+        with pytest.raises(ClickHouseError):
+            await writer.drain()
+        await spool.append(record(2))
+        store.down = False
+        assert await writer.drain() == 4
+    finally:
+        await spool.close()
+    assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2]
+    assert len(segments(tmp_path)) == 1
+
+
+@pytest.mark.anyio
+async def test_the_writer_inserts_one_block_per_table(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=2_000)
+    spool.open()
+    store = RecordingStore()
+    try:
+        await asyncio.gather(*(spool.append(record(number)) for number in range(200)))
+        inserted = await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+    finally:
+        await spool.close()
+
+    assert inserted == 400
+    assert store.inserts == 1  # 200 requests over several segments, one insert
+    assert len(segments(tmp_path)) == 1
+
+
+@pytest.mark.anyio
+async def test_a_full_spool_refuses_appends(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=2 * len(encode_record(record(0))) + 10, retry_after_seconds=7)
+    spool.open()
+    try:
+        await spool.append(record(1))
+        await spool.append(record(2))
+        with pytest.raises(SpoolFullError) as refused:
+            await spool.append(record(3))
+    finally:
+        await spool.close()
+    assert refused.value.retry_after_seconds == 7
+    assert spool.spooled_bytes == 2 * len(encode_record(record(0)))
+
+
+# Through the app ------------------------------------------------------------------------------------------
+
+
+def _settings(clickhouse: ClickHouseSettings, dev_keys: Path, spool: SpoolSettings) -> Settings:
+    return Settings(
+        clickhouse=clickhouse,
+        http=HttpSettings(),
+        log=LogSettings(format="json", level="error"),
+        auth=AuthSettings(jwks_file=str(dev_keys / "jwks.json")),
+        spool=spool,
+    )
+
+
+def _event(marker: int) -> bytes:
+    return msgspec.json.encode(
+        {
+            "event_name": "treatment_plan.session_started",
+            "event_category": "treatment_plan",
+            "timestamp": "2026-02-16T09:30:00Z",
+            "resource_type": "session",
+            "resource_id": str(marker),
+            "properties": {},
+        }
+    )
+
+
+def _headers(dev_keys: Path, actor: str, key: str | None = None) -> dict[str, str]:
+    token = mint_telemetry_token(dev_keys, actor_hash=actor, org_hash="org_h4sh", consent_level=3)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+def _migrated(clickhouse: ClickHouseSettings) -> ClickHouseSettings:
+    async def run() -> None:
+        store = ServerStore(clickhouse.url, clickhouse.http_url, clickhouse.database)
+        try:
+            await migrate(store)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    return clickhouse
+
+
+@pytest.fixture
+def clickhouse(clickhouse_server: ClickHouseServerInfo) -> ClickHouseSettings:
+    """A freshly migrated database on the session's ClickHouse 18.16 server."""
+    database = f"spool_{uuid.uuid4().hex[:12]}"
+    return _migrated(
+        ClickHouseSettings(url=clickhouse_server.url, http_url=clickhouse_server.http_url, database=database)
+    )
+
+
+def _count(settings: ClickHouseSettings, table: str) -> int:
+    async def run() -> int:
+        store = ServerStore(settings.url, settings.http_url, settings.database)
+        try:
+            rows = await store.select(f"SELECT count() AS n FROM {table}")
+        finally:
+            await store.close()
+        return int(rows[0]["n"])
+
+    return asyncio.run(run())
+
+
+def test_a_full_spool_answers_503_with_retry_after(
+    clickhouse: ClickHouseSettings, tmp_path: Path, dev_keys: Path
+) -> None:
+    settings = _settings(clickhouse, dev_keys, SpoolSettings(dir=str(tmp_path), max_bytes=1, retry_after_seconds=9))
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/v1/analytics/track", content=_event(1), headers=_headers(dev_keys, "actor_full"))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "9"
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("spool-full")
+    assert _count(clickhouse, "analytics_events") == 0
+
+
+def test_shutdown_inserts_what_the_spool_holds(clickhouse: ClickHouseSettings, tmp_path: Path, dev_keys: Path) -> None:
+    settings = _settings(clickhouse, dev_keys, SpoolSettings(dir=str(tmp_path), flush_interval_seconds=3600.0))
+    with TestClient(create_app(settings)) as client:
+        for marker in range(5):
+            response = client.post(
+                "/v1/analytics/track", content=_event(marker), headers=_headers(dev_keys, "actor_shutdown")
+            )
+            assert response.status_code == 202
+        assert _count(clickhouse, "analytics_events") == 0
+    # The interval is an hour: only the lifespan's shutdown (what uvicorn runs on SIGTERM) inserted them.
+    assert _count(clickhouse, "analytics_events") == 5
+
+
+@pytest.fixture
+def own_clickhouse(tmp_path: Path) -> Iterator[ClickHouseServer]:
+    """A ClickHouse server of this test's own, which it may stop and start again on the same data."""
+    server = ClickHouseServer(tmp_path / "clickhouse")
+    try:
+        server.start()
+    except ClickHouseUnavailable as exc:
+        pytest.skip(f"no ClickHouse server: {exc}")
+    yield server
+    server.stop()
+
+
+def test_clickhouse_stopped_mid_stream_loses_no_acknowledged_event(
+    own_clickhouse: ClickHouseServer, tmp_path: Path, dev_keys: Path
+) -> None:
+    clickhouse = _migrated(
+        ClickHouseSettings(
+            url=own_clickhouse.url, http_url=own_clickhouse.http_url, database="spool", query_timeout_seconds=3.0
+        )
+    )
+    spool_settings = SpoolSettings(dir=str(tmp_path / "spool"), flush_interval_seconds=0.05)
+    acknowledged: list[str] = []
+    with TestClient(create_app(_settings(clickhouse, dev_keys, spool_settings))) as client:
+
+        def send(marker: int) -> None:
+            key = f"k-{marker}" if marker % 2 == 0 else None
+            response = client.post(
+                "/v1/analytics/track", content=_event(marker), headers=_headers(dev_keys, "actor_down", key)
+            )
+            assert response.status_code == 202, response.text
+            acknowledged.append(response.json()["batch_id"])
+
+        for marker in range(10):
+            send(marker)
+        own_clickhouse.stop()
+        for marker in range(10, 30):
+            send(marker)
+        assert client.app.state.spool.spooled_bytes > 0
+        own_clickhouse.start()
+        # A retry of an acknowledged idempotent batch after recovery stores nothing more.
+        send(12)
+        client.blocking_portal.call(client.app.state.spool_writer.drain)
+        rows = client.blocking_portal.call(
+            client.app.state.store.select,
+            "SELECT toString(batch_id) AS batch_id, resource_id FROM analytics_events ORDER BY resource_id",
+        )
+
+    assert len(acknowledged) == 31
+    assert sorted(int(row["resource_id"]) for row in rows) == list(range(30))
+    assert {row["batch_id"] for row in rows} == set(acknowledged)
