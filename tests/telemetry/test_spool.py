@@ -55,6 +55,8 @@ class RecordingStore:
         self.tables: dict[str, dict[str, list[Any]]] = {}
         self.inserts = 0
         self.down = False
+        # The next data insert lands but its answer is lost (the connection drops after the server wrote it).
+        self.lose_next_answer = False
 
     async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
         if self.down:
@@ -63,13 +65,17 @@ class RecordingStore:
         block = self.tables.setdefault(table, {name: [] for name in columns})
         for name, values in columns.items():
             block[name].extend(values)
+        if self.lose_next_answer and table != "ingest_batches":
+            self.lose_next_answer = False
+            raise ClickHouseError("Connection reset by peer", 210)
         return len(next(iter(columns.values())))
 
     async def select(self, query: str) -> list[dict[str, Any]]:
         if self.down:
             raise ClickHouseError("Connection refused", 210)
-        ledger = self.tables.get("ingest_batches", {}).get("batch_id", [])
-        return [{"batch_id": batch_id} for batch_id in ledger if str(batch_id) in query]
+        table = query.split(" FROM ", 1)[1].split(maxsplit=1)[0]
+        stored = set(self.tables.get(table, {}).get("batch_id", []))
+        return [{"batch_id": batch_id} for batch_id in stored if str(batch_id) in query]
 
     async def server_version(self) -> str:
         return "0.0"
@@ -214,6 +220,27 @@ async def test_clickhouse_down_keeps_records_until_it_is_back(tmp_path: Path) ->
         await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2]
     assert len(segments(tmp_path)) == 1
+
+
+@pytest.mark.anyio
+async def test_a_block_whose_insert_answer_was_lost_is_not_inserted_again(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    store = RecordingStore()
+    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
+    try:
+        await spool.append(record(1, idempotent=True))
+        await spool.append(record(2))
+        store.lose_next_answer = True
+        with pytest.raises(ClickHouseError):
+            await writer.drain()
+        await spool.append(record(3))
+        assert await writer.drain() == 2
+    finally:
+        await spool.close()
+    assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2, 3, 3]
+    # The idempotent batch also reached the ledger, so a client's retry of it is recognised.
+    assert len(store.column("ingest_batches", "batch_id")) == 1
 
 
 @pytest.mark.anyio

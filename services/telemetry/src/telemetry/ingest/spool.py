@@ -15,9 +15,13 @@ accepted until the spool holds ``max_bytes``, then get 503 with Retry-After. A p
 spool folder replays everything after the checkpoint; a torn record at the end of a segment (a write
 cut short by a crash, so never acknowledged) fails its length or checksum and is skipped.
 
-Delivery is at-least-once. A crash after a block's insert and before the checkpoint replays the block:
-idempotent batches (sent with an ``Idempotency-Key``) are then found in the ``ingest_batches`` ledger and
-skipped, unless the crash also came before the ledger insert; batches without a key are inserted again.
+Replays store each batch once. Whenever the writer cannot be sure what the last attempt left in
+ClickHouse (after a start, and after any failed flush: an insert may land although its answer was lost,
+or the ledger insert after it may fail), it first asks each target table which of the block's batch ids it
+already holds and drops those records; every row carries its batch id, and one block insert lands whole
+or not at all. In steady state that lookup is skipped. Retries by clients (the same ``Idempotency-Key``)
+are caught by the ``ingest_batches`` ledger. What remains at-least-once: a block whose rows fall into two
+monthly partitions and whose insert failed after the first one was written.
 """
 
 from __future__ import annotations
@@ -374,6 +378,9 @@ class SpoolWriter:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._flush_lock = asyncio.Lock()
+        # True until a flush has succeeded since the start or since the last failure: then what ClickHouse
+        # already holds of the next records is unknown and must be looked up.
+        self._uncertain = True
         self.inserts = 0
         """Columnar inserts of data blocks made so far (ledger inserts not counted)."""
 
@@ -411,24 +418,46 @@ class SpoolWriter:
             result = await asyncio.to_thread(spool.read, start, self._flush_rows)
             if result.end == start:
                 return 0, False
-            records = await self._not_yet_stored(result.records)
-            inserted = 0
-            for table, columns in merge_blocks(records).items():
-                inserted += await self._store.insert(table, columns)
-                self.inserts += 1
-            ledger = [record for record in records if record.idempotent]
-            if ledger:
-                await self._store.insert(
-                    "ingest_batches",
-                    {
-                        "batch_id": [record.batch_id for record in ledger],
-                        "endpoint": [record.endpoint for record in ledger],
-                        "row_count": [record.rows for record in ledger],
-                        "received_at": [record.received_at for record in ledger],
-                    },
-                )
+            try:
+                pending = await self._not_yet_stored(result.records)
+                missing = await self._not_in_tables(pending) if self._uncertain else pending
+                inserted = 0
+                for table, columns in merge_blocks(missing).items():
+                    inserted += await self._store.insert(table, columns)
+                    self.inserts += 1
+                # Every pending idempotent batch is stored by now, also those a lost answer had stored.
+                ledger = [record for record in pending if record.idempotent]
+                if ledger:
+                    await self._store.insert(
+                        "ingest_batches",
+                        {
+                            "batch_id": [record.batch_id for record in ledger],
+                            "endpoint": [record.endpoint for record in ledger],
+                            "row_count": [record.rows for record in ledger],
+                            "received_at": [record.received_at for record in ledger],
+                        },
+                    )
+            except BaseException:
+                self._uncertain = True
+                raise
+            self._uncertain = False
             await asyncio.to_thread(spool.advance, result.end)
             return inserted, not spool.drained
+
+    async def _not_in_tables(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
+        """``records`` without the batches their target table already holds (one lookup per table)."""
+        by_table: dict[str, set[uuid.UUID]] = {}
+        for record in records:
+            by_table.setdefault(record.table, set()).add(record.batch_id)
+        present: set[uuid.UUID] = set()
+        for table, ids in by_table.items():
+            # Table names come from the ingest code and ids are UUIDs this service made: safe as text.
+            listed = ", ".join(f"toUUID('{batch_id}')" for batch_id in ids)
+            rows = await self._store.select(f"SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN ({listed})")
+            present.update(uuid.UUID(str(row["batch_id"])) for row in rows)
+        if present:
+            log.info("spool.replay_skipped", batches=len(present))
+        return [record for record in records if record.batch_id not in present]
 
     async def _not_yet_stored(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
         """``records`` without idempotent batches already in the ledger or earlier in ``records``."""
