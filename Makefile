@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: help install run migrate openapi lint test bench clean token demo
+.PHONY: help install run migrate openapi lint test bench clean token demo adherence-job
 
 help:
 	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
@@ -23,6 +23,7 @@ help:
 	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
+	@echo "make adherence-job  roll every active enrollment's weekly adherence forward (nightly job)"
 	@echo "make demo     load the spec's example clinic into the running services (after make run)"
 	@echo "make token ROLE=specialist ORG=1 USER_ID=5 [PATIENT=123]"
 	@echo "             print a bearer token signed with the development key (.data/dev-keys)"
@@ -64,6 +65,9 @@ token: install
 
 demo: install
 	$(BIN)/python -m tools.demo
+
+adherence-job: install
+	$(BIN)/python -m core_api.jobs.adherence_rollforward
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

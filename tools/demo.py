@@ -154,14 +154,14 @@ SESSIONS: list[tuple[Item, list[tuple[str, Item]]]] = [
 
 FORM_SCHEMA: Item = {
     "questions": [
-        {"id": "pain_level", "type": "scale", "label": "Pain right now", "min": 0, "max": 10},
+        {"id": "pain_level", "type": "scale", "prompt": "Pain right now", "min": 0, "max": 10},
         {
             "id": "knee_bend",
             "type": "choice",
-            "label": "Knee bend compared with last session",
+            "prompt": "Knee bend compared with last session",
             "options": ["worse", "same", "better"],
         },
-        {"id": "comments", "type": "text", "label": "Anything else?", "required": False},
+        {"id": "comments", "type": "text", "prompt": "Anything else?", "required": False},
     ]
 }
 

@@ -13,8 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from tools.tokens import mint_token
+
+# The seeded post-session form: one question of each type, the last one optional.
+POST_SESSION_FORM: dict[str, Any] = {
+    "questions": [
+        {"type": "scale", "id": "pain_level", "prompt": "Pain right now", "min": 0, "max": 10},
+        {"type": "choice", "id": "knee_bend", "prompt": "Knee bend", "options": ["worse", "same", "better"]},
+        {
+            "type": "choice",
+            "id": "hard_parts",
+            "prompt": "What was hard?",
+            "options": ["balance", "strength", "range"],
+            "multiple": True,
+            "required": False,
+        },
+        {"type": "text", "id": "comments", "prompt": "Anything else?", "max_length": 20, "required": False},
+    ]
+}
 
 
 @dataclass
@@ -103,8 +121,10 @@ def seed_organization(conn: psycopg.Connection, keys: Path, name: str = "Clinic"
     )
     form_template = _one(
         conn,
-        "INSERT INTO form_templates (organization_id, title) VALUES (%s, 'Pain & Mobility Questionnaire') RETURNING id",
+        "INSERT INTO form_templates (organization_id, title, schema) "
+        "VALUES (%s, 'Pain & Mobility Questionnaire', %s) RETURNING id",
         org,
+        Jsonb(POST_SESSION_FORM),
     )
     service_plan = _one(
         conn,

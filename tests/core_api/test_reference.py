@@ -493,7 +493,11 @@ def test_exercise_update_is_partial(core_api: Client, org: Org, other_org: Org, 
 FORM = {
     "title": "Knee Function Intake",
     "kind": "intake",
-    "schema": {"questions": [{"id": "pain", "type": "scale", "min": 0, "max": 10}]},
+    "schema": {
+        "questions": [
+            {"type": "scale", "id": "pain", "prompt": "Pain", "required": True, "min": 0, "max": 10, "labels": []}
+        ]
+    },
 }
 
 
@@ -609,13 +613,16 @@ def test_patient_service_plan_rules(core_api: Client, org: Org, other_org: Org) 
 # Every list ------------------------------------------------------------------------------------------------
 
 
+NUL_FORM = FORM | {"schema": {"questions": [{"id": "q", "type": "text", "prompt": "Why\u0000"}]}}
+
+
 def test_text_postgresql_cannot_store_is_refused(core_api: Client, org: Org, superuser: psycopg.Connection) -> None:
     headers = org.headers("admin")
     rejects(core_api.post("/v1/service-plans", json={"name": "Basic\u0000"}, headers=headers), "name")
     rejects(
         core_api.post("/v1/users", json={"role": "admin", "display_name": "A\u0000"}, headers=headers), "display_name"
     )
-    rejects(core_api.post("/v1/form-templates", json=FORM | {"schema": {"q": "\u0000"}}, headers=headers), "body")
+    rejects(core_api.post("/v1/form-templates", json=NUL_FORM, headers=headers), "prompt")
     rejects(core_api.post("/v1/patients", json=PATIENT | {"email": "a\u0000@b"}, headers=headers), "email")
     rejects(core_api.post("/v1/exercises", json=EXERCISE | {"instructions": "\u0000"}, headers=headers), "instructions")
     assert query_fields(core_api.get("/v1/exercises?q=a%00", headers=headers)) == {"q"}

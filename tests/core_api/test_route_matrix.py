@@ -96,6 +96,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/patient-session-completions/{completion_id:int}/exercise-logs"): EVERYONE,
     ("POST", "/v1/patient-session-completions/{completion_id:int}/complete"): EVERYONE,
     ("POST", "/v1/patient-session-completions/{completion_id:int}/skip"): EVERYONE,
+    # Forms
+    ("GET", "/v1/form-instances/{instance_id:int}"): EVERYONE,
+    ("POST", "/v1/form-instances/{instance_id:int}/submit"): EVERYONE,
+    ("GET", "/v1/patients/{patient_id:int}/form-instances"): EVERYONE,
     # Progress, analytics, dashboards
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/progress"): EVERYONE,
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/analytics"): EVERYONE,
@@ -103,8 +107,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # Adherence
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence"): EVERYONE,
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence/weekly"): EVERYONE,
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence/trend"): EVERYONE,
     ("GET", "/v1/adherence/weekly"): STAFF,
     ("GET", "/v1/adherence/stats"): STAFF,
+    ("PUT", "/v1/organizations/current/settings"): ADMIN,
 }
 
 PUBLIC = re.compile(r"^/(healthz|readyz)$|^/schema")

@@ -152,3 +152,35 @@ class AdherenceStats(msgspec.Struct, frozen=True):
     compliant: _Count
     noncompliant: _Count
     plans: list[PlanAdherenceStats]
+
+
+class AdherenceTrendWeek(msgspec.Struct, frozen=True):
+    """One stored plan week of an enrollment. ``final`` once it was computed after the week closed;
+    otherwise the week is current and its numbers may still change."""
+
+    week_start: date
+    week_number: _WeekNumber
+    adherence_percent: _IntPercent
+    noncompliance_percent: _IntPercent
+    final: bool
+    computed_at: Timestamp
+
+
+class AdherenceTrend(msgspec.Struct, frozen=True):
+    """``GET /v1/patient-treatment-plans/{id}/adherence/trend``: the stored weekly series, by week."""
+
+    patient_treatment_plan_id: IntId
+    weeks: list[AdherenceTrendWeek]
+
+
+class OrganizationSettingsUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``PUT /v1/organizations/current/settings``: an enrollment is below threshold (and alerts) when its
+    adherence % is strictly below this."""
+
+    adherence_threshold_percent: Annotated[int, Meta(ge=1, le=100)]
+
+
+class OrganizationSettings(msgspec.Struct, frozen=True):
+    """The organization's adherence settings."""
+
+    adherence_threshold_percent: _IntPercent

@@ -9,12 +9,13 @@ may create or change such rows.
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from contracts.forms import FormKind, FormSchema, StoredFormSchema
 from contracts.plans import Difficulty, SpecialtyRef
 from contracts.types import NO_NUL_PATTERN, IntId, LongText, Page, ShortText, Timestamp, Url
 
@@ -41,13 +42,6 @@ class UserRole(StrEnum):
     ADMIN = "admin"
     SPECIALIST = "specialist"
     PATIENT = "patient"
-
-
-class FormKind(StrEnum):
-    POST_SESSION = "post_session"
-    CONSENT = "consent"
-    INTAKE = "intake"
-    OTHER = "other"
 
 
 # Users ------------------------------------------------------------------------------------------------------
@@ -226,12 +220,11 @@ class ExerciseList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FormTemplateCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``POST /v1/form-templates``. ``schema`` describes the form's questions; the service stores it as
-    given (the forms feature interprets it)."""
+    """``POST /v1/form-templates``. ``schema`` holds the form's typed questions (see ``contracts.forms``)."""
 
     title: ShortText
     kind: FormKind = FormKind.POST_SESSION
-    schema: dict[str, Any] = msgspec.field(default_factory=dict)
+    schema: FormSchema
     is_global: bool = msgspec.field(default=False, name="global")
 
 
@@ -239,7 +232,7 @@ class FormTemplate(msgspec.Struct, frozen=True, kw_only=True):
     id: IntId
     title: ShortText
     kind: FormKind
-    schema: dict[str, Any]
+    schema: StoredFormSchema
     is_global: bool = msgspec.field(name="global")
     created_at: Timestamp
 

@@ -12,6 +12,7 @@ from core_api.db.pool import check_database, create_pool, pool_lifespan
 from core_api.domain.adherence.controller import ADHERENCE_CONTROLLERS
 from core_api.domain.enrollments.controller import ENROLLMENT_CONTROLLERS
 from core_api.domain.execution.controller import EXECUTION_CONTROLLERS
+from core_api.domain.forms.controller import FORM_CONTROLLERS
 from core_api.domain.plans.controller import TreatmentPlanController
 from core_api.domain.progress.controller import PROGRESS_CONTROLLERS
 from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SessionExerciseController,
             *ENROLLMENT_CONTROLLERS,
             *EXECUTION_CONTROLLERS,
+            *FORM_CONTROLLERS,
             *PROGRESS_CONTROLLERS,
             *ADHERENCE_CONTROLLERS,
         ],

@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from contracts.adherence import AdherenceStats, EventStreamReport, OrganizationWeeklyAdherence, WeeklyAdherenceReport
-from litestar import Controller, Request, get
+from contracts.adherence import (
+    AdherenceStats,
+    AdherenceTrend,
+    EventStreamReport,
+    OrganizationSettings,
+    OrganizationSettingsUpdate,
+    OrganizationWeeklyAdherence,
+    WeeklyAdherenceReport,
+)
+from litestar import Controller, Request, get, put
 from litestar.datastructures import State
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
@@ -26,6 +34,7 @@ PercentQuery = Annotated[int | None, QueryParameter(ge=0, le=100, description="i
 
 STAFF = allow_roles("admin", "specialist")
 READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 422)
 
 
 def _service(state: State) -> AdherenceService:
@@ -62,6 +71,17 @@ class EnrollmentAdherenceController(Controller):
         """The seven days of the plan week containing ``date``, the slots opening on each, and the week's
         percentages; outside the plan, the date the next week with slots starts."""
         return await _service(state).weekly(current_actor(request), enrollment_id, day)
+
+    @get("/{enrollment_id:int}/adherence/trend", operation_id="GetEnrollmentAdherenceTrend", responses=READ_ERRORS)
+    async def trend(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> AdherenceTrend:
+        """The enrollment's stored weekly series (weekly_adherence_reports), by week: each week's
+        adherence and noncompliance and whether it is final (computed after the week closed) or current."""
+        return await _service(state).trend(current_actor(request), enrollment_id)
 
 
 class OrganizationAdherenceController(Controller):
@@ -110,4 +130,22 @@ class OrganizationAdherenceController(Controller):
         return await _service(state).stats(current_actor(request))
 
 
-ADHERENCE_CONTROLLERS = [EnrollmentAdherenceController, OrganizationAdherenceController]
+class OrganizationSettingsController(Controller):
+    path = "/v1/organizations"
+    tags = ["adherence"]
+    security = bearer_security()
+    guards = [allow_roles("admin")]
+
+    @put("/current/settings", operation_id="UpdateOrganizationSettings", responses=WRITE_ERRORS)
+    async def update_settings(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        data: JSONBody[OrganizationSettingsUpdate],
+    ) -> OrganizationSettings:
+        """Set the caller's organization's adherence threshold (1-100): an enrollment whose adherence % is
+        strictly below it is flagged and alerts. Admins only; the change is audited."""
+        return await _service(state).update_settings(current_actor(request), data)
+
+
+ADHERENCE_CONTROLLERS = [EnrollmentAdherenceController, OrganizationAdherenceController, OrganizationSettingsController]

@@ -56,3 +56,48 @@ SET adherence_percent = excluded.adherence_percent,
     computed_at = excluded.computed_at
 WHERE weekly_adherence_reports.computed_at < weekly_adherence_reports.closes_at
   AND excluded.computed_at > weekly_adherence_reports.computed_at
+
+-- name: trend
+-- An enrollment's stored weekly series, by week; one row with null weeks when nothing is stored yet, and
+-- no row at all when the enrollment does not exist or is not the caller's to see.
+SELECT ptp.id AS patient_treatment_plan_id, w.week_start, w.week_number, w.adherence_percent,
+       w.noncompliance_percent, w.computed_at >= w.closes_at AS final, w.computed_at
+FROM patient_treatment_plans ptp
+LEFT JOIN weekly_adherence_reports w ON w.patient_treatment_plan_id = ptp.id
+WHERE ptp.id = %(id)s
+ORDER BY w.week_start
+
+-- name: insert_alert
+-- Record an alert unless the enrollment already has one of this kind for the week; returns a row only
+-- when it was inserted (the caller then writes the outbox event).
+INSERT INTO adherence_alerts (organization_id, patient_id, patient_treatment_plan_id, kind, week_start, evidence)
+SELECT ptp.organization_id, ptp.patient_id, ptp.id, %(kind)s, %(week_start)s, %(evidence)s::jsonb
+FROM patient_treatment_plans ptp
+WHERE ptp.id = %(id)s
+ON CONFLICT (patient_treatment_plan_id, kind, week_start) DO NOTHING
+RETURNING id, organization_id, patient_treatment_plan_id, kind, week_start, evidence
+
+-- name: completion_pain
+-- A completed session's pain after it, its plan's start and the patient's zone, and the enrollment's
+-- previous completed session that recorded a pain level after it.
+SELECT c.id, c.patient_treatment_plan_id, c.pain_level_after, c.started_at, ptp.start_date, pa.time_zone,
+       prev.id AS previous_id, prev.pain_level_after AS previous_pain_level_after
+FROM patient_session_completions c
+JOIN patient_treatment_plans ptp ON ptp.id = c.patient_treatment_plan_id
+JOIN patients pa ON pa.id = c.patient_id
+LEFT JOIN LATERAL (
+    SELECT p.id, p.pain_level_after
+    FROM patient_session_completions p
+    WHERE p.patient_treatment_plan_id = c.patient_treatment_plan_id
+      AND p.status = 'completed' AND p.pain_level_after IS NOT NULL AND p.id <> c.id
+      AND (p.completed_at, p.id) < (c.completed_at, c.id)
+    ORDER BY p.completed_at DESC, p.id DESC
+    LIMIT 1
+) prev ON true
+WHERE c.id = %(id)s AND c.status = 'completed'
+
+-- name: lock_organization_settings
+SELECT adherence_threshold_percent FROM organizations WHERE id = app_organization_id() FOR UPDATE
+
+-- name: update_organization_threshold
+UPDATE organizations SET adherence_threshold_percent = %(percent)s WHERE id = app_organization_id()

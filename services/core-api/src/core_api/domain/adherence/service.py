@@ -20,8 +20,12 @@ from contracts.adherence import (
     AdherenceSlot,
     AdherenceStats,
     AdherenceSummary,
+    AdherenceTrend,
+    AdherenceTrendWeek,
     AdherenceWeek,
     EventStreamReport,
+    OrganizationSettings,
+    OrganizationSettingsUpdate,
     OrganizationWeeklyAdherence,
     OrganizationWeeklyRow,
     PlanAdherenceStats,
@@ -34,6 +38,7 @@ from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor
 from service_common.errors import NotFoundError
 
+from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence import engine
 from core_api.domain.adherence import repository as repo
@@ -241,26 +246,19 @@ def _local_today(zone: ZoneInfo, as_of: datetime) -> date:
 # History -----------------------------------------------------------------------------------------------
 
 
-async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: datetime | None = None) -> None:
-    """Store the weekly report of the plan week containing ``as_of`` (default now; in the patient's zone), and finalize
-    the week before it: a row computed before its week closed is refreshed, one computed after is final
-    and never changes. Runs in ``conn``'s transaction and row-level security; does nothing for an
-    enrollment the caller cannot see."""
-    as_of = as_of or datetime.now(UTC)
-    rows = await repo.enrollments(conn, enrollment_id=enrollment_id)
-    if not rows:
-        return
-    [enrollment] = await load(conn, rows, as_of)
+def week_rows(enrollment: Enrollment) -> list[repo.WeeklyReportRow]:
+    """The stored rows of the plan week containing ``enrollment.as_of`` (in the patient's zone) and of the
+    week before it, those within the plan."""
     row = enrollment.row
-    current = plan_week_index(row.start_date, _local_today(enrollment.zone, as_of))
+    current = plan_week_index(row.start_date, _local_today(enrollment.zone, enrollment.as_of))
+    rows = []
     for index in (current - 1, current):
         if not 0 <= index < _duration_weeks(row):
             continue
         week_start = row.start_date + timedelta(days=7 * index)
         report = weekly(enrollment, week_start)
         closes_at = max(slot.closes_at for slot in enrollment.slots if slot.week == index)
-        await repo.upsert_weekly_report(
-            conn,
+        rows.append(
             repo.WeeklyReportRow(
                 id=row.id,
                 week_start=week_start,
@@ -269,9 +267,137 @@ async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: dat
                 adherence_percent=report.summary.adherence_percent,
                 noncompliance_percent=report.summary.noncompliance_percent,
                 report=_encoder.encode(report).decode(),
-                computed_at=as_of,
-            ),
+                computed_at=enrollment.as_of,
+            )
         )
+    return rows
+
+
+def threshold_alerts(enrollment: Enrollment, rows: list[repo.WeeklyReportRow]) -> list[repo.Alert]:
+    """``below_threshold`` alerts for the weeks of ``rows`` whose adherence is strictly below the
+    organization's threshold and that already missed a session (a noncompliant slot): a week whose
+    first window is merely still open is not an alert."""
+    alerts = []
+    for week in rows:
+        slots = [slot for slot in enrollment.slots if slot.week == week.week_number - 1]
+        summary = _summary(slots)
+        if summary.adherence_percent < enrollment.row.threshold_percent and summary.noncompliant > 0:
+            alerts.append(
+                repo.Alert(
+                    id=enrollment.row.id,
+                    kind="below_threshold",
+                    week_start=week.week_start,
+                    evidence={
+                        "patient_treatment_plan_id": enrollment.row.id,
+                        "patient_id": enrollment.row.patient_id,
+                        "week_start": week.week_start.isoformat(),
+                        "week_number": week.week_number,
+                        "adherence_percent": summary.adherence_percent,
+                        "noncompliance_percent": summary.noncompliance_percent,
+                        "threshold_percent": enrollment.row.threshold_percent,
+                        "compliant": summary.compliant,
+                        "noncompliant": summary.noncompliant,
+                        "offered": summary.offered,
+                        "as_of": enrollment.as_of.isoformat(),
+                    },
+                )
+            )
+    return alerts
+
+
+ALERT_EVENTS = {"below_threshold": "adherence.below_threshold", "pain": "pain.alert"}
+
+
+async def raise_alerts(conn: AsyncConnection, alerts: list[repo.Alert]) -> int:
+    """Record the alerts and write the outbox event of each one that is new for its enrollment, kind and
+    week; returns how many were new."""
+    inserted = await repo.insert_alerts(conn, alerts)
+    for alert in inserted:
+        await automation.fire(
+            conn,
+            alert.organization_id,
+            ALERT_EVENTS[alert.kind],
+            "patient_treatment_plan",
+            alert.patient_treatment_plan_id,
+            alert.evidence,
+        )
+    return len(inserted)
+
+
+async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: datetime | None = None) -> None:
+    """Store the weekly report of the plan week containing ``as_of`` (default now; in the patient's zone), and finalize
+    the week before it: a row computed before its week closed is refreshed, one computed after is final
+    and never changes. Raises the ``below_threshold`` alert of either week (once per week). Runs in
+    ``conn``'s transaction and row-level security; does nothing for an enrollment the caller cannot see."""
+    as_of = as_of or datetime.now(UTC)
+    rows = await repo.enrollments(conn, enrollment_id=enrollment_id)
+    if not rows:
+        return
+    [enrollment] = await load(conn, rows, as_of)
+    weeks = week_rows(enrollment)
+    for week in weeks:
+        await repo.upsert_weekly_report(conn, week)
+    await raise_alerts(conn, threshold_alerts(enrollment, weeks))
+
+
+PAIN_HIGH = 7
+PAIN_RISE = 2
+
+
+async def check_pain(conn: AsyncConnection, completion_id: int) -> None:
+    """The pain rule on a completed session: pain after it of at least 7, or a rise of at least 2 over
+    the enrollment's previous completed session, raises ``pain.alert`` (once per plan week)."""
+    found = await repo.completion_pain(conn, completion_id)
+    if found is None or found.pain_level_after is None:
+        return
+    pain = found.pain_level_after
+    previous = found.previous_pain_level_after
+    rise = None if previous is None else pain - previous
+    reasons = [
+        reason for reason, hit in (("high", pain >= PAIN_HIGH), ("rise", rise is not None and rise >= PAIN_RISE)) if hit
+    ]
+    if not reasons:
+        return
+    zone = patient_zone(found.time_zone)
+    index = plan_week_index(found.start_date, _local_today(zone, found.started_at))
+    week_start = found.start_date + timedelta(days=7 * index)
+    evidence = {
+        "patient_treatment_plan_id": found.patient_treatment_plan_id,
+        "week_start": week_start.isoformat(),
+        "reasons": reasons,
+        "session_completion_id": found.id,
+        "pain_level_after": pain,
+        "previous_session_completion_id": found.previous_id,
+        "previous_pain_level_after": previous,
+        "rise": rise,
+    }
+    alert = repo.Alert(id=found.patient_treatment_plan_id, kind="pain", week_start=week_start, evidence=evidence)
+    await raise_alerts(conn, [alert])
+
+
+async def trend(conn: AsyncConnection, enrollment_id: int) -> AdherenceTrend:
+    rows = await repo.trend(conn, enrollment_id)
+    if not rows:
+        raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+    return AdherenceTrend(
+        patient_treatment_plan_id=enrollment_id,
+        weeks=[
+            AdherenceTrendWeek(
+                week_start=row.week_start,
+                week_number=row.week_number,
+                adherence_percent=row.adherence_percent,
+                noncompliance_percent=row.noncompliance_percent,
+                final=bool(row.final),
+                computed_at=row.computed_at,
+            )
+            for row in rows
+            if row.week_start is not None
+            and row.week_number is not None
+            and row.adherence_percent is not None
+            and row.noncompliance_percent is not None
+            and row.computed_at is not None
+        ],
+    )
 
 
 # The service -------------------------------------------------------------------------------------------
@@ -289,6 +415,29 @@ class AdherenceService:
         async with actor_transaction(self._pool, actor) as conn:
             enrollment = await _one(conn, enrollment_id, datetime.now(UTC))
             return weekly(enrollment, day or _local_today(enrollment.zone, enrollment.as_of))
+
+    async def trend(self, actor: Actor, enrollment_id: int) -> AdherenceTrend:
+        async with actor_transaction(self._pool, actor) as conn:
+            return await trend(conn, enrollment_id)
+
+    async def update_settings(self, actor: Actor, data: OrganizationSettingsUpdate) -> OrganizationSettings:
+        """Set the organization's adherence threshold, with an audit row of the change."""
+        async with actor_transaction(self._pool, actor) as conn:
+            before = await repo.lock_threshold(conn)
+            if before is None:
+                raise NotFoundError("the organization does not exist")
+            await repo.update_threshold(conn, data.adherence_threshold_percent)
+            after = OrganizationSettings(adherence_threshold_percent=data.adherence_threshold_percent)
+            await audit.record(
+                conn,
+                actor,
+                "organization.settings_updated",
+                "organization",
+                actor.organization_id,
+                before=OrganizationSettings(adherence_threshold_percent=before),
+                after=after,
+            )
+        return after
 
     async def organization_weekly(self, actor: Actor, filters: OrganizationFilters) -> OrganizationWeeklyAdherence:
         as_of = datetime.now(UTC)

@@ -47,7 +47,7 @@ from service_common.errors import ConflictError, NotFoundError, UnprocessableErr
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
-from core_api.domain.adherence.service import recompute_weekly
+from core_api.domain.adherence.service import check_pain, recompute_weekly
 from core_api.domain.execution import repository as repo
 
 _sessions_decoder = msgspec.json.Decoder(list[PlanSession])
@@ -256,6 +256,7 @@ class ExecutionService:
                 await repo.insert_form_instance(conn, completion_id, enrollment.post_session_form_template_id)
             completed = await _completion(conn, completion_id)
             await recompute_weekly(conn, enrollment.id)
+            await check_pain(conn, completion_id)
             await _fire_completion_events(conn, enrollment, completed, plan_completed=plan_completed)
             await audit.record(
                 conn,

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from contracts.forms import FormKind
 from contracts.plans import Difficulty
 from contracts.reference import (
     Exercise,
     ExerciseCreate,
     ExerciseList,
     ExerciseUpdate,
-    FormKind,
     FormTemplate,
     FormTemplateCreate,
     FormTemplateList,

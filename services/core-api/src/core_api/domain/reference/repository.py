@@ -219,9 +219,8 @@ async def list_form_templates(conn: AsyncConnection, params: Params) -> tuple[li
 
 async def insert_form_template(conn: AsyncConnection, values: dict[str, Any]) -> FormTemplate:
     async with write_errors("form template"):
-        template = await fetch_one(
-            conn, QUERIES.insert_form_template, values | {"schema": Jsonb(values["schema"])}, FormTemplate
-        )
+        schema = Jsonb(msgspec.to_builtins(values["schema"]))
+        template = await fetch_one(conn, QUERIES.insert_form_template, values | {"schema": schema}, FormTemplate)
     assert template is not None
     return template
 

@@ -1,0 +1,1 @@
+"""Form instances: reading a patient's forms and submitting responses validated against the template."""

@@ -1,0 +1,160 @@
+"""The rules of forms: who reads an instance, and what a valid submission is.
+
+An instance belongs to a patient: row-level security shows it to the organization's staff and to that
+patient only, so anyone else gets a 404. A submission answers the template's questions once: every
+required question answered, each answer of its question's shape, no answer to a question the template
+does not ask. The first valid submission wins; a second one is a 409. See docs/forms.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.forms import (
+    Answer,
+    BooleanQuestion,
+    ChoiceQuestion,
+    FormInstance,
+    FormInstanceList,
+    FormInstanceStatus,
+    FormSubmit,
+    Question,
+    ScaleQuestion,
+    TextQuestion,
+)
+from contracts.problems import FieldError
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from service_common.auth import Actor
+from service_common.errors import ConflictError, NotFoundError, UnprocessableError
+
+from core_api import audit, automation
+from core_api.db.tenancy import actor_transaction
+from core_api.domain.forms import repository as repo
+from core_api.paging import offset, total_pages
+
+SUBMITTED_EVENT = "form.submitted"
+
+
+def _is_blank(value: Answer) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _scale_problem(question: ScaleQuestion, value: Answer) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "must be an integer"
+    if not question.min <= value <= question.max:
+        return f"must be between {question.min} and {question.max}"
+    return None
+
+
+def _choice_problem(question: ChoiceQuestion, value: Answer) -> str | None:
+    if not question.multiple:
+        return None if isinstance(value, str) and value in question.options else f"must be one of {question.options}"
+    if not isinstance(value, list):
+        return "must be a list of options"
+    if any(choice not in question.options for choice in value):
+        return f"every choice must be one of {question.options}"
+    return "a choice is given twice" if len(set(value)) != len(value) else None
+
+
+def _text_problem(question: TextQuestion, value: Answer) -> str | None:
+    if not isinstance(value, str):
+        return "must be text"
+    if len(value) > question.max_length:
+        return f"must be at most {question.max_length} characters"
+    # PostgreSQL cannot store NUL in JSON text.
+    return "must not contain NUL characters" if "\x00" in value else None
+
+
+def _answer_problem(question: Question, value: Answer) -> str | None:
+    """Why ``value`` does not answer ``question``, or ``None`` when it does."""
+    match question:
+        case ScaleQuestion():
+            return _scale_problem(question, value)
+        case ChoiceQuestion():
+            return _choice_problem(question, value)
+        case TextQuestion():
+            return _text_problem(question, value)
+        case BooleanQuestion():
+            return None if isinstance(value, bool) else "must be true or false"
+
+
+def check_responses(questions: list[Question], responses: dict[str, Answer]) -> list[FieldError]:
+    """Every way ``responses`` fails to answer ``questions``, each naming ``responses.<question id>``."""
+    asked = {question.id: question for question in questions}
+    errors = [FieldError(f"responses.{key}", "the form has no such question") for key in responses if key not in asked]
+    for question in questions:
+        value = responses.get(question.id)
+        if _is_blank(value):
+            if question.required:
+                errors.append(FieldError(f"responses.{question.id}", "an answer is required"))
+            if value is None:
+                continue
+        problem = _answer_problem(question, value)
+        if problem is not None:
+            errors.append(FieldError(f"responses.{question.id}", problem))
+    return errors
+
+
+class FormService:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+        self._pool = pool
+
+    async def get(self, actor: Actor, instance_id: int) -> FormInstance:
+        async with actor_transaction(self._pool, actor) as conn:
+            instance = await repo.get_instance(conn, instance_id)
+        if instance is None:
+            raise NotFoundError(f"form instance {instance_id} does not exist")
+        return instance
+
+    async def list_for_patient(
+        self, actor: Actor, patient_id: int, status: FormInstanceStatus | None, page: int, limit: int
+    ) -> FormInstanceList:
+        params: dict[str, Any] = {
+            "patient_id": patient_id,
+            "status": status,
+            "limit": limit,
+            "offset": offset(page, limit),
+        }
+        async with actor_transaction(self._pool, actor) as conn:
+            if not await repo.patient_exists(conn, patient_id):
+                raise NotFoundError(f"patient {patient_id} does not exist")
+            items, total = await repo.list_patient_instances(conn, params)
+        return FormInstanceList(
+            form_instances=items, total=total, page=page, limit=limit, total_pages=total_pages(total, limit)
+        )
+
+    async def submit(self, actor: Actor, instance_id: int, data: FormSubmit) -> FormInstance:
+        """Validate ``data`` against the template, store it, audit it and queue ``form.submitted``."""
+        async with actor_transaction(self._pool, actor) as conn:
+            before = await repo.lock_instance(conn, instance_id)
+            if before is None:
+                raise NotFoundError(f"form instance {instance_id} does not exist")
+            if before.status != FormInstanceStatus.PENDING:
+                raise ConflictError(f"form instance {instance_id} is already submitted")
+            errors = check_responses(before.questions, data.responses)
+            if errors:
+                raise UnprocessableError("the responses do not answer the form's questions", errors=errors)
+            answered = {key: value for key, value in data.responses.items() if value is not None}
+            await repo.submit(conn, instance_id, answered)
+            after = await repo.get_instance(conn, instance_id)
+            assert after is not None
+            await audit.record(
+                conn, actor, "form_instance.submitted", "form_instance", instance_id, before=before, after=after
+            )
+            await automation.fire(
+                conn,
+                actor.organization_id,
+                SUBMITTED_EVENT,
+                "form_instance",
+                instance_id,
+                {
+                    "form_instance_id": instance_id,
+                    "form_template_id": after.form_template_id,
+                    "kind": after.kind,
+                    "patient_id": after.patient_id,
+                    "session_completion_id": after.session_completion_id,
+                },
+            )
+        return after

@@ -1,0 +1,84 @@
+"""Roll every active enrollment's weekly adherence forward: ``python -m core_api.jobs.adherence_rollforward``.
+
+Nightly, so weeks without any activity still get their rows (and are finalized once closed) and their
+``adherence.below_threshold`` alerts. Like ``expire_enrollments`` it works one organization at a time as
+the owner role with that tenant set (role ``system``), each organization in its own transaction. Loading
+is set-based: the organization's active enrollments, their status history and their sessions in three
+queries; the engine runs per enrollment in Python; the week rows are written in one pipelined batch and
+the alerts in another. Running it twice changes nothing but ``computed_at`` of weeks still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from psycopg import AsyncConnection, sql
+from service_common.logging import configure_logging
+
+from core_api.domain.adherence import repository as repo
+from core_api.domain.adherence.service import load, raise_alerts, threshold_alerts, week_rows
+from core_api.jobs.expire_enrollments import ORGANIZATIONS, SET_TENANT
+from core_api.settings import load_settings
+
+log = structlog.get_logger("jobs.adherence_rollforward")
+
+
+@dataclass(frozen=True)
+class Rolled:
+    enrollments: int
+    weeks: int
+    alerts: int
+
+
+async def roll_organization(conn: AsyncConnection, as_of: datetime) -> Rolled:
+    """Write the current and previous week of every active enrollment visible on ``conn``."""
+    enrollments = await load(conn, await repo.enrollments(conn, active_only=True), as_of)
+    weeks = []
+    alerts = []
+    for enrollment in enrollments:
+        rows = week_rows(enrollment)
+        weeks.extend(rows)
+        alerts.extend(threshold_alerts(enrollment, rows))
+    await repo.upsert_weekly_reports(conn, weeks)
+    raised = await raise_alerts(conn, alerts)
+    return Rolled(enrollments=len(enrollments), weeks=len(weeks), alerts=raised)
+
+
+async def roll_all(conninfo: str, owner_role: str = "rehab_owner", as_of: datetime | None = None) -> dict[int, Rolled]:
+    """Roll every organization forward; organization id → what was written."""
+    as_of = as_of or datetime.now(UTC)
+    rolled: dict[int, Rolled] = {}
+    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner_role)))
+        organizations = [row[0] for row in await (await conn.execute(ORGANIZATIONS)).fetchall()]
+        for organization_id in organizations:
+            try:
+                async with conn.transaction():
+                    await conn.execute(SET_TENANT, {"organization_id": str(organization_id)})
+                    rolled[organization_id] = await roll_organization(conn, as_of)
+            except Exception:
+                log.exception("adherence_rollforward.organization_failed", organization_id=organization_id)
+    return rolled
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log)
+    url = settings.migrations.database_url or settings.database.url
+    if not url:
+        raise SystemExit("set MIGRATIONS_DATABASE_URL or DATABASE_URL")
+    rolled = asyncio.run(roll_all(url, settings.migrations.owner_role))
+    log.info(
+        "adherence_rollforward.done",
+        organizations=len(rolled),
+        enrollments=sum(each.enrollments for each in rolled.values()),
+        weeks=sum(each.weeks for each in rolled.values()),
+        alerts=sum(each.alerts for each in rolled.values()),
+    )
+
+
+if __name__ == "__main__":
+    main()
