@@ -63,6 +63,8 @@ def service_app(
         ),
         cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
         request_max_body_size=max_body_bytes,
+        # Logging is ours (structlog, configured above); Litestar would otherwise install its own format.
+        logging_config=None,
         debug=False,
     )
     use_msgspec_component_schemas(app)
