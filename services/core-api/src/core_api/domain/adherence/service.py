@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 from contracts.adherence import (
@@ -43,6 +43,7 @@ from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence import engine
 from core_api.domain.adherence import repository as repo
 from core_api.paging import offset, total_pages
+from core_api.time_zones import patient_zone
 
 _encoder = msgspec.json.Encoder()
 
@@ -74,14 +75,6 @@ class Enrollment:
 
 
 # Loading and computing ---------------------------------------------------------------------------------
-
-
-def patient_zone(name: str) -> ZoneInfo:
-    """The stored zone; UTC when this server's zone database does not know it (as session execution)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _duration_weeks(row: repo.EnrollmentRow) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 from contracts.enrollments import EnrollmentStatus
@@ -49,6 +49,7 @@ from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence.service import check_pain, recompute_weekly
 from core_api.domain.execution import repository as repo
+from core_api.time_zones import patient_zone
 
 _sessions_decoder = msgspec.json.Decoder(list[PlanSession])
 
@@ -62,14 +63,6 @@ class PlanWeek(msgspec.Struct, frozen=True):
     number: int
     starts_at: datetime
     ends_at: datetime
-
-
-def patient_zone(name: str) -> ZoneInfo:
-    """The patient's zone; UTC when the stored name is unknown to this server's zone database."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def plan_week(start_date: date, now: datetime, zone: ZoneInfo) -> PlanWeek:

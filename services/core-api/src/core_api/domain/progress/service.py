@@ -48,8 +48,9 @@ from core_api.domain.adherence.engine import (
     compute_slots,
     percentages,
 )
-from core_api.domain.execution.service import patient_zone, plan_week
+from core_api.domain.execution.service import plan_week
 from core_api.domain.progress import repository as repo
+from core_api.time_zones import patient_zone
 
 # A trend needs the later half of the pose scores to differ from the earlier half by this many points.
 TREND_THRESHOLD_POINTS = 5.0
