@@ -24,6 +24,7 @@ from core_api.app import create_app as create_core_api
 from core_api.db.migrate import migrate
 from core_api.settings import DatabaseSettings, MigrationSettings
 from core_api.settings import HttpSettings as CoreApiHttpSettings
+from core_api.settings import AutomationSettings
 from core_api.settings import Settings as CoreApiSettings
 from litestar.testing import TestClient
 from service_common.auth import AuthSettings
@@ -206,6 +207,8 @@ def core_api(postgres: PostgresUrls, auth_settings: AuthSettings) -> Iterator[Te
         http=CoreApiHttpSettings(),
         log=LogSettings(format="json", level="warning"),
         auth=auth_settings,
+        # Tests receive webhooks on loopback, without TLS.
+        automation=AutomationSettings(allow_http_webhooks=True),
     )
     with TestClient(create_core_api(settings)) as client:
         yield client

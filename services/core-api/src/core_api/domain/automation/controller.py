@@ -1,0 +1,117 @@
+"""HTTP routes of automations: an organization's rules, and the state of their deliveries (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from contracts.automation import (
+    AutomationDelivery,
+    AutomationDeliveryList,
+    AutomationEvent,
+    AutomationRule,
+    AutomationRuleCreate,
+    AutomationRuleCreated,
+    AutomationRuleList,
+    AutomationRuleUpdate,
+    DeliveryStatus,
+)
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.errors import problem_responses
+
+from core_api.domain.automation.service import AutomationService
+from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+
+# Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
+MAX_ID = 2**53 - 1
+IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+RuleIdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="only this rule's deliveries")]
+
+
+def _service(state: State) -> AutomationService:
+    return AutomationService(state.pool, state.settings.automation)
+
+
+class AutomationRuleController(Controller):
+    path = "/v1/automation/rules"
+    tags = ["automation"]
+    security = bearer_security()
+    guards = [allow_roles("admin")]
+
+    @post(
+        "/",
+        operation_id="CreateAutomationRule",
+        status_code=HTTP_201_CREATED,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def create_rule(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        data: JSONBody[AutomationRuleCreate],
+    ) -> AutomationRuleCreated:
+        """Add a rule: on ``event_type``, call a webhook (its signing secret is in this response only) or run a
+        built-in action (``require_form``: give the event's patient a pending form of ``form_template_id``)."""
+        return await _service(state).create_rule(current_actor(request), data)
+
+    @get("/", operation_id="ListAutomationRules", responses=problem_responses(401, 403))
+    async def list_rules(self, request: Request, state: State) -> AutomationRuleList:  # type: ignore[type-arg]
+        """The organization's rules, oldest first."""
+        return await _service(state).list_rules(current_actor(request))
+
+    @patch("/{rule_id:int}", operation_id="UpdateAutomationRule", responses=problem_responses(401, 403, 404, 422))
+    async def update_rule(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        rule_id: IdPath,
+        data: JSONBody[AutomationRuleUpdate],
+    ) -> AutomationRule:
+        """Enable or disable a rule; a disabled rule gets no deliveries for events that happen meanwhile."""
+        return await _service(state).update_rule(current_actor(request), rule_id, data)
+
+
+class AutomationDeliveryController(Controller):
+    path = "/v1/automation/deliveries"
+    tags = ["automation"]
+    security = bearer_security()
+    guards = [allow_roles("admin")]
+
+    @get("/", operation_id="ListAutomationDeliveries", responses=problem_responses(401, 403, 422))
+    async def list_deliveries(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        status: FromQuery[DeliveryStatus | None] = None,
+        rule_id: RuleIdQuery = None,
+        event_type: FromQuery[AutomationEvent | None] = None,
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> AutomationDeliveryList:
+        """Deliveries, newest first: pending (with attempts so far and when the next is due), delivered, or
+        dead (every attempt failed; the last error and HTTP status say why)."""
+        return await _service(state).list_deliveries(
+            current_actor(request), status=status, rule_id=rule_id, event_type=event_type, page=page, limit=limit
+        )
+
+    @post(
+        "/{delivery_id:int}/retry",
+        operation_id="RetryAutomationDelivery",
+        status_code=HTTP_200_OK,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def retry_delivery(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        delivery_id: IdPath,
+    ) -> AutomationDelivery:
+        """Send a dead delivery back to the queue with fresh attempts (409 unless it is dead). Later events of
+        the same enrollment may already have been delivered: a retried one arrives out of order."""
+        return await _service(state).retry_delivery(current_actor(request), delivery_id)
+
+
+AUTOMATION_CONTROLLERS = [AutomationRuleController, AutomationDeliveryController]

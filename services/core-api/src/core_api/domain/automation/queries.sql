@@ -1,0 +1,144 @@
+-- Automation rules and deliveries. Every statement runs with one organization's tenant set, so row-level
+-- security keeps it inside that organization; only organizations_with_work looks across them (migration 0007).
+
+-- name: insert_rule
+INSERT INTO automation_rules (
+    organization_id, event_type, action, webhook_url, signing_secret, form_template_id, enabled,
+    created_by_user_id)
+VALUES (app_organization_id(), %(event_type)s, %(action)s, %(webhook_url)s, %(signing_secret)s,
+        %(form_template_id)s, %(enabled)s, app_user_id())
+RETURNING id, event_type, action, webhook_url, form_template_id, enabled, created_at
+
+-- name: list_rules
+SELECT id, event_type, action, webhook_url, form_template_id, enabled, created_at
+FROM automation_rules
+ORDER BY id
+
+-- name: get_rule
+SELECT id, event_type, action, webhook_url, form_template_id, enabled, created_at
+FROM automation_rules
+WHERE id = %(id)s
+
+-- name: set_rule_enabled
+UPDATE automation_rules SET enabled = %(enabled)s WHERE id = %(id)s
+RETURNING id, event_type, action, webhook_url, form_template_id, enabled, created_at
+
+-- name: form_template_usable
+-- The organization's own templates and the global ones, not deleted.
+SELECT EXISTS (SELECT 1 FROM form_templates WHERE id = %(id)s AND deleted_at IS NULL)
+
+-- name: list_deliveries
+WITH matched AS (
+    SELECT d.id, d.event_id, e.event_type, e.entity_type, e.entity_id, d.rule_id, r.action, d.status,
+           d.attempts, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+           d.last_status_code, d.last_error, d.delivered_at, e.created_at AS event_created_at, d.created_at
+    FROM automation_deliveries d
+    JOIN automation_events e ON e.id = d.event_id
+    JOIN automation_rules r ON r.id = d.rule_id
+    WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
+      AND (%(rule_id)s::bigint IS NULL OR d.rule_id = %(rule_id)s)
+      AND (%(event_type)s::text IS NULL OR e.event_type = %(event_type)s)
+)
+SELECT (SELECT count(*) FROM matched) AS total,
+       (SELECT coalesce(json_agg(to_json(page) ORDER BY page.id DESC), '[]'::json)
+        FROM (SELECT * FROM matched ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s) page)::text AS items
+
+-- name: get_delivery
+SELECT d.id, d.event_id, e.event_type, e.entity_type, e.entity_id, d.rule_id, r.action, d.status,
+       d.attempts, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+       d.last_status_code, d.last_error, d.delivered_at, e.created_at AS event_created_at, d.created_at
+FROM automation_deliveries d
+JOIN automation_events e ON e.id = d.event_id
+JOIN automation_rules r ON r.id = d.rule_id
+WHERE d.id = %(id)s
+
+-- name: requeue_dead
+UPDATE automation_deliveries
+SET status = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL
+WHERE id = %(id)s AND status = 'dead'
+
+-- Dispatcher ---------------------------------------------------------------------------------------------
+
+-- name: organizations_with_work
+SELECT organization_id FROM automation_organizations_with_work() AS work (organization_id) ORDER BY 1
+
+-- name: fan_out
+-- One delivery per enabled rule that matches each new event, oldest events first; the events are then
+-- marked dispatched. SKIP LOCKED lets two dispatchers fan out different events at once.
+WITH new_events AS (
+    SELECT id, organization_id, event_type, ordering_key
+    FROM automation_events
+    WHERE dispatched_at IS NULL
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), deliveries AS (
+    INSERT INTO automation_deliveries (organization_id, event_id, rule_id, ordering_key)
+    SELECT e.organization_id, e.id, r.id, e.ordering_key
+    FROM new_events e
+    JOIN automation_rules r ON r.organization_id = e.organization_id AND r.event_type = e.event_type AND r.enabled
+    ORDER BY e.id, r.id
+    ON CONFLICT (event_id, rule_id) DO NOTHING
+)
+UPDATE automation_events SET dispatched_at = now()
+WHERE id IN (SELECT id FROM new_events)
+
+-- name: claim_due
+-- Due deliveries whose lease (if any) has ended and that have no earlier pending delivery of the same rule
+-- and ordering key: so one enrollment's events reach a rule in event order. Each gets a lease and an attempt.
+WITH due AS (
+    SELECT d.id
+    FROM automation_deliveries d
+    WHERE d.status = 'pending'
+      AND d.next_attempt_at <= now()
+      AND (d.leased_until IS NULL OR d.leased_until <= now())
+      AND NOT EXISTS (
+          SELECT 1 FROM automation_deliveries earlier
+          WHERE earlier.rule_id = d.rule_id
+            AND earlier.ordering_key = d.ordering_key
+            AND earlier.status = 'pending'
+            AND earlier.event_id < d.event_id)
+    ORDER BY d.event_id, d.rule_id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE automation_deliveries d
+SET leased_until = now() + make_interval(secs => %(lease_seconds)s), attempts = d.attempts + 1
+FROM due, automation_events e, automation_rules r
+WHERE d.id = due.id AND e.id = d.event_id AND r.id = d.rule_id
+RETURNING d.id, d.attempts, d.rule_id, r.action, r.webhook_url, r.signing_secret, r.form_template_id,
+          e.id AS event_id, e.event_type, e.entity_type, e.entity_id, e.payload::text AS payload,
+          e.created_at AS event_created_at
+
+-- name: lock_claimed
+-- The claimed delivery, if this dispatcher still holds it (still pending, with this attempt's number).
+SELECT id FROM automation_deliveries
+WHERE id = %(id)s AND status = 'pending' AND attempts = %(attempts)s
+FOR UPDATE
+
+-- name: mark_delivered
+UPDATE automation_deliveries
+SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = %(status_code)s,
+    last_error = NULL
+WHERE id = %(id)s AND status = 'pending' AND attempts = %(attempts)s
+
+-- name: mark_failed
+-- Back to the queue after a backoff, or dead once the last attempt failed.
+UPDATE automation_deliveries
+SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'dead' ELSE 'pending' END,
+    next_attempt_at = now() + make_interval(secs => %(backoff_seconds)s),
+    leased_until = NULL, last_status_code = %(status_code)s, last_error = left(%(error)s, 500)
+WHERE id = %(id)s AND status = 'pending' AND attempts = %(attempts)s
+
+-- name: event_patient
+-- The patient an event is about: its enrollment's patient, or the patient it names.
+SELECT coalesce(
+    (SELECT ptp.patient_id FROM patient_treatment_plans ptp
+     WHERE ptp.id = (%(payload)s::jsonb ->> 'patient_treatment_plan_id')::bigint),
+    (SELECT p.id FROM patients p WHERE p.id = (%(payload)s::jsonb ->> 'patient_id')::bigint AND p.deleted_at IS NULL))
+
+-- name: give_form
+INSERT INTO form_instances (organization_id, patient_id, form_template_id, automation_delivery_id)
+VALUES (app_organization_id(), %(patient_id)s, %(form_template_id)s, %(delivery_id)s)
+ON CONFLICT (automation_delivery_id) DO NOTHING
+RETURNING id

@@ -1,0 +1,479 @@
+"""Automations: rules, the dispatcher's deliveries (webhooks and require_form), retries, order and crashes.
+
+Webhooks go to a real HTTP server on loopback that records what it receives and fails on command; the
+dispatcher runs against the test PostgreSQL as the app role, one pass at a time in process, or as the real
+``python -m core_api.dispatcher`` process for the crash test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import psycopg
+import pytest
+from contracts.automation import AutomationRuleCreate
+from core_api.domain.automation.dispatch import PassResult, backoff_seconds, dispatch_once
+from core_api.domain.automation.service import _rule_errors
+from core_api.settings import AutomationSettings, DatabaseSettings, DispatcherSettings
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from tests.core_api.seed import Org
+from tests.core_api.test_execution import Client, complete, enroll, ok, start
+from tools.databases import PostgresUrls
+
+FAST = AutomationSettings(backoff_base_seconds=0.05, backoff_max_seconds=0.2, allow_http_webhooks=True)
+DISPATCHER = DispatcherSettings(lease_seconds=5.0)
+
+
+# A webhook receiver ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    message_id: str
+    timestamp: str
+    signature: str
+    body: bytes
+    answered: int
+
+    @property
+    def event_id(self) -> int:
+        return int(self.message_id.removeprefix("evt_"))
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    url: str
+    received: list[Received] = field(default_factory=list)
+    fail_first: int = 0
+    """Answer 500 to this many requests before answering 204."""
+    always_fail: bool = False
+    delay_seconds: float = 0.0
+
+    def delivered_event_ids(self) -> list[int]:
+        return [each.event_id for each in self.received if each.answered == 204]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    lock = threading.Lock()
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            time.sleep(state.delay_seconds)
+            with lock:
+                failing = state.always_fail or state.fail_first > 0
+                state.fail_first = max(state.fail_first - 1, 0)
+                status = 500 if failing else 204
+                state.received.append(
+                    Received(
+                        self.headers["webhook-id"],
+                        self.headers["webhook-timestamp"],
+                        self.headers["webhook-signature"],
+                        body,
+                        status,
+                    )
+                )
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def signature_valid(secret: str, received: Received) -> bool:
+    """What a receiver checks (Standard Webhooks): HMAC-SHA256 of ``id.timestamp.body`` with the secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{received.message_id}.{received.timestamp}.".encode() + received.body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, received.signature)
+
+
+# Running the dispatcher -------------------------------------------------------------------------------------
+
+
+def drain(postgres: PostgresUrls, settings: AutomationSettings = FAST, seconds: float = 20.0) -> list[PassResult]:
+    """Dispatch passes until nothing is pending and due soon (waiting out backoffs), at most ``seconds``."""
+
+    async def run() -> list[PassResult]:
+        pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
+            DatabaseSettings(url=postgres.app).url, min_size=1, max_size=4, open=False
+        )
+        await pool.open()
+        passes = []
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    done = await dispatch_once(pool, client, settings, DISPATCHER)
+                    passes.append(done)
+                    if done.fanned_out == 0 and done.delivered == 0 and done.failed == 0:
+                        if not pending_soon(postgres):
+                            return passes
+                        await asyncio.sleep(0.05)
+        finally:
+            await pool.close()
+        raise AssertionError("deliveries still pending after the drain's time limit")
+
+    return asyncio.run(run())
+
+
+def pending_soon(postgres: PostgresUrls) -> bool:
+    with psycopg.connect(postgres.superuser) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM automation_deliveries WHERE status = 'pending' "
+            "AND next_attempt_at < now() + interval '5 seconds'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def add_rule(client: Client, org: Org, **body: Any) -> Any:
+    return ok(client.post("/v1/automation/rules", json=body, headers=org.headers("admin")), 201)
+
+
+def deliveries(client: Client, org: Org, **params: Any) -> list[Any]:
+    body = ok(client.get("/v1/automation/deliveries", params=params, headers=org.headers("admin")))
+    items: list[Any] = body["deliveries"]
+    return items
+
+
+def fire(conn: psycopg.Connection, org: Org, event_type: str, enrollment_id: int, **payload: Any) -> int:
+    """An outbox event about the enrollment, written as the product writes it."""
+    row = conn.execute(
+        "INSERT INTO automation_events (organization_id, event_type, entity_type, entity_id, payload) "
+        "VALUES (%s, %s, 'patient_treatment_plan', %s, %s) RETURNING id",
+        (org.id, event_type, str(enrollment_id), Jsonb({"patient_treatment_plan_id": enrollment_id, **payload})),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# Rules ------------------------------------------------------------------------------------------------------
+
+
+def test_admins_create_list_and_disable_rules(core_api: Client, org: Org, other_org: Org) -> None:
+    created = add_rule(
+        core_api, org, event_type="treatment_plan.assigned", action="webhook", webhook_url="http://127.0.0.1:9/x"
+    )
+    assert created["signing_secret"].startswith("whsec_")
+    assert len(base64.b64decode(created["signing_secret"].removeprefix("whsec_"))) == 32
+    listed = ok(core_api.get("/v1/automation/rules", headers=org.headers("admin")))["rules"]
+    assert [rule["id"] for rule in listed] == [created["id"]]
+    assert "signing_secret" not in listed[0]
+    disabled = ok(
+        core_api.patch(f"/v1/automation/rules/{created['id']}", json={"enabled": False}, headers=org.headers("admin"))
+    )
+    assert disabled["enabled"] is False
+    # Another organization neither sees nor changes it.
+    assert ok(core_api.get("/v1/automation/rules", headers=other_org.headers("admin")))["rules"] == []
+    response = core_api.patch(
+        f"/v1/automation/rules/{created['id']}", json={"enabled": True}, headers=other_org.headers("admin")
+    )
+    assert response.status_code == 404
+    for role in ("specialist", "patient"):
+        assert core_api.get("/v1/automation/rules", headers=org.headers(role)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field_name"),
+    [
+        ({"event_type": "treatment_plan.assigned", "action": "webhook"}, "webhook_url"),
+        ({"event_type": "treatment_plan.assigned", "action": "require_form"}, "form_template_id"),
+        (
+            {
+                "event_type": "treatment_plan.assigned",
+                "action": "require_form",
+                "form_template_id": 1,
+                "webhook_url": "https://example.org/hook",
+            },
+            "webhook_url",
+        ),
+        ({"event_type": "treatment_plan.renamed", "action": "webhook", "webhook_url": "https://x.org"}, "event_type"),
+        ({"event_type": "treatment_plan.assigned", "action": "email", "webhook_url": "https://x.org"}, "action"),
+        (
+            {"event_type": "treatment_plan.assigned", "action": "require_form", "form_template_id": 2**52},
+            "form_template_id",
+        ),
+    ],
+)
+def test_invalid_rules_are_422_naming_the_field(
+    core_api: Client, org: Org, body: dict[str, Any], field_name: str
+) -> None:
+    response = core_api.post("/v1/automation/rules", json=body, headers=org.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert field_name in response.text
+    assert ok(core_api.get("/v1/automation/rules", headers=org.headers("admin")))["rules"] == []
+
+
+def test_plain_http_webhooks_need_the_development_setting() -> None:
+    rule = msgspec.convert(
+        {"event_type": "treatment_plan.assigned", "action": "webhook", "webhook_url": "http://x.org/h"},
+        AutomationRuleCreate,
+    )
+    [error] = _rule_errors(rule, AutomationSettings())
+    assert error.field == "webhook_url"
+    assert _rule_errors(rule, AutomationSettings(allow_http_webhooks=True)) == []
+
+
+def test_backoff_doubles_up_to_the_cap_with_bounded_jitter() -> None:
+    settings = AutomationSettings(backoff_base_seconds=5, backoff_max_seconds=60)
+    for attempts, nominal in [(1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (9, 60)]:
+        delays = [backoff_seconds(attempts, settings) for _ in range(50)]
+        assert all(nominal * 0.8 <= delay <= nominal * 1.2 for delay in delays), (attempts, delays)
+
+
+# Delivery ---------------------------------------------------------------------------------------------------
+
+
+def test_the_flow_reaches_a_webhook_signed_and_in_order(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    rules = [
+        add_rule(core_api, org, event_type=event, action="webhook", webhook_url=receiver.url)
+        for event in ("treatment_plan.assigned", "treatment_plan.session_completed")
+    ]
+    enrollment = enroll(core_api, superuser, org)
+    for number in (1, 2):
+        started = ok(start(core_api, org, enrollment["id"], number, pain_level_before=3), 201)
+        ok(complete(core_api, org, started["id"], pain_level_after=2))
+    drain(postgres)
+
+    assert [each.answered for each in receiver.received] == [204, 204, 204]
+    bodies = [each.json() for each in receiver.received]
+    assert [body["type"] for body in bodies] == [
+        "treatment_plan.assigned",
+        "treatment_plan.session_completed",
+        "treatment_plan.session_completed",
+    ]
+    assert all(body["data"]["payload"]["patient_treatment_plan_id"] == enrollment["id"] for body in bodies)
+    assert [body["data"]["payload"].get("session_number") for body in bodies] == [None, 1, 2]
+    ids = receiver.delivered_event_ids()
+    assert ids == sorted(ids)
+    secrets_by_type = {rule["event_type"]: rule["signing_secret"] for rule in rules}
+    for each, body in zip(receiver.received, bodies, strict=True):
+        assert signature_valid(secrets_by_type[body["type"]], each)
+        assert not signature_valid(
+            secrets_by_type[body["type"]], Received(**{**each.__dict__, "body": each.body + b" "})
+        )
+
+    listed = deliveries(core_api, org)
+    assert [(d["status"], d["attempts"], d["last_status_code"]) for d in listed] == [("delivered", 1, 204)] * 3
+    assert {d["event_id"] for d in listed} == set(ids)
+    # Nothing is delivered twice: another pass finds no work.
+    drain(postgres)
+    assert len(receiver.received) == 3
+
+
+def test_failures_back_off_and_hold_back_later_events_of_the_same_enrollment(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    add_rule(core_api, org, event_type="treatment_plan.session_completed", action="webhook", webhook_url=receiver.url)
+    first = fire(superuser, org, "treatment_plan.session_completed", 900001, session_number=1)
+    second = fire(superuser, org, "treatment_plan.session_completed", 900001, session_number=2)
+    other = fire(superuser, org, "treatment_plan.session_completed", 900002, session_number=1)
+    receiver.fail_first = 3
+    drain(postgres)
+
+    attempts = [(each.event_id, each.answered) for each in receiver.received]
+    # The other enrollment is not held back by this one's failures; this one's second event waits for its first.
+    this_enrollment = [pair for pair in attempts if pair[0] in (first, second)]
+    first_ok = this_enrollment.index((first, 204))
+    assert all(event == first for event, _ in this_enrollment[: first_ok + 1])
+    assert this_enrollment[first_ok + 1 :] == [(second, 204)]
+    assert (other, 204) in attempts
+    by_event = {d["event_id"]: d for d in deliveries(core_api, org)}
+    assert by_event[first]["attempts"] == sum(1 for event, _ in attempts if event == first) >= 2
+    assert by_event[first]["last_status_code"] == 204
+    assert {d["status"] for d in by_event.values()} == {"delivered"}
+
+
+def test_a_delivery_dies_after_its_last_attempt_and_an_admin_can_retry_it(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    event = fire(superuser, org, "treatment_plan.completed", 900003)
+    receiver.always_fail = True
+    settings = AutomationSettings(
+        max_attempts=3, backoff_base_seconds=0.02, backoff_max_seconds=0.05, allow_http_webhooks=True
+    )
+    drain(postgres, settings)
+
+    [dead] = deliveries(core_api, org, status="dead")
+    assert (dead["event_id"], dead["attempts"], dead["last_status_code"], dead["last_error"]) == (
+        event,
+        3,
+        500,
+        "HTTP 500",
+    )
+    assert dead["next_attempt_at"] is None
+    assert len(receiver.received) == 3
+    assert deliveries(core_api, org, status="pending") == []
+
+    receiver.always_fail = False
+    retried = ok(core_api.post(f"/v1/automation/deliveries/{dead['id']}/retry", headers=org.headers("admin")))
+    assert (retried["status"], retried["attempts"]) == ("pending", 0)
+    again = core_api.post(f"/v1/automation/deliveries/{dead['id']}/retry", headers=org.headers("admin"))
+    assert again.status_code == 409
+    drain(postgres, settings)
+    [delivered] = deliveries(core_api, org)
+    assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
+    assert core_api.post("/v1/automation/deliveries/999999999/retry", headers=org.headers("admin")).status_code == 404
+
+
+def test_require_form_gives_the_patient_the_consent_form_once(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls
+) -> None:
+    consent = superuser.execute(
+        "INSERT INTO form_templates (organization_id, title, kind, schema) VALUES (%s, 'Biometric consent', "
+        "'consent', %s) RETURNING id",
+        (org.id, Jsonb({"questions": [{"type": "boolean", "id": "consent", "prompt": "I agree to pose tracking"}]})),
+    ).fetchone()
+    assert consent is not None
+    add_rule(core_api, org, event_type="treatment_plan.assigned", action="require_form", form_template_id=consent[0])
+    enrollment = enroll(core_api, superuser, org)
+    drain(postgres)
+    drain(postgres)
+
+    forms = ok(
+        core_api.get(
+            f"/v1/patients/{org.patient}/form-instances", params={"status": "pending"}, headers=org.headers("patient")
+        )
+    )["form_instances"]
+    given = [form for form in forms if form["form_template_id"] == consent[0]]
+    assert len(given) == 1
+    assert given[0]["kind"] == "consent"
+    [delivery] = deliveries(core_api, org)
+    assert (delivery["status"], delivery["action"], delivery["entity_id"]) == (
+        "delivered",
+        "require_form",
+        str(enrollment["id"]),
+    )
+    audit = superuser.execute(
+        "SELECT actor_role, actor_user_id, after ->> 'event_id' FROM audit_log "
+        "WHERE action = 'form_instance.required' AND entity_id = %s",
+        (str(given[0]["id"]),),
+    ).fetchall()
+    assert audit == [("system", None, str(delivery["event_id"]))]
+
+
+def test_an_event_without_a_patient_dies_at_once_for_require_form(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls
+) -> None:
+    add_rule(core_api, org, event_type="pain.alert", action="require_form", form_template_id=org.form_template)
+    fire(superuser, org, "pain.alert", 900004)  # no such enrollment
+    drain(postgres)
+    [dead] = deliveries(core_api, org)
+    assert (dead["status"], dead["attempts"], dead["last_error"]) == ("dead", 1, "the event names no patient")
+
+
+def test_disabled_rules_and_other_organizations_get_no_deliveries(
+    core_api: Client,
+    org: Org,
+    other_org: Org,
+    superuser: psycopg.Connection,
+    postgres: PostgresUrls,
+    receiver: Receiver,
+) -> None:
+    rule = add_rule(core_api, org, event_type="treatment_plan.activated", action="webhook", webhook_url=receiver.url)
+    ok(core_api.patch(f"/v1/automation/rules/{rule['id']}", json={"enabled": False}, headers=org.headers("admin")))
+    fire(superuser, org, "treatment_plan.activated", 900005)
+    fire(superuser, other_org, "treatment_plan.activated", 900006)
+    drain(postgres)
+    assert receiver.received == []
+    assert deliveries(core_api, org) == []
+    assert deliveries(core_api, other_org) == []
+
+
+# The dispatcher process ------------------------------------------------------------------------------------
+
+
+def start_dispatcher(postgres: PostgresUrls, heartbeat: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": postgres.app,
+        "DISPATCHER_POLL_INTERVAL_SECONDS": "0.1",
+        "DISPATCHER_LEASE_SECONDS": "2",
+        "DISPATCHER_BATCH_SIZE": "4",
+        "DISPATCHER_HEARTBEAT_FILE": str(heartbeat),
+        "AUTOMATION_BACKOFF_BASE_SECONDS": "0.1",
+        "AUTOMATION_ALLOW_HTTP_WEBHOOKS": "true",
+        "LOG_LEVEL": "warning",
+    }
+    return subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
+
+
+def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_keeps_the_order(
+    core_api: Client,
+    org: Org,
+    superuser: psycopg.Connection,
+    postgres: PostgresUrls,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    add_rule(core_api, org, event_type="treatment_plan.session_completed", action="webhook", webhook_url=receiver.url)
+    events = {
+        enrollment: [fire(superuser, org, "treatment_plan.session_completed", enrollment, n=n) for n in range(5)]
+        for enrollment in (900010, 900011, 900012)
+    }
+    receiver.delay_seconds = 0.3
+    heartbeat = tmp_path / "heartbeat"
+    dispatcher = start_dispatcher(postgres, heartbeat)
+    try:
+        deadline = time.monotonic() + 30
+        while len(receiver.received) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert heartbeat.exists()
+        dispatcher.send_signal(signal.SIGKILL)  # mid-delivery: requests are in flight
+        dispatcher.wait(timeout=10)
+        killed_after = len(receiver.received)
+        dispatcher = start_dispatcher(postgres, heartbeat)
+        expected = {event for ids in events.values() for event in ids}
+        while not expected <= set(receiver.delivered_event_ids()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        dispatcher.send_signal(signal.SIGTERM)
+        assert dispatcher.wait(timeout=15) == 0  # SIGTERM stops it cleanly
+    assert expected <= set(receiver.delivered_event_ids()), "an acknowledged event was never delivered"
+    assert killed_after < len(receiver.received)
+    # In order per enrollment: the first time each event arrives follows the event order.
+    for ids in events.values():
+        arrivals = [each.event_id for each in receiver.received if each.event_id in ids]
+        first_seen = list(dict.fromkeys(arrivals))
+        assert first_seen == ids, (ids, arrivals)
+    states = superuser.execute(
+        "SELECT status, count(*) FROM automation_deliveries WHERE organization_id = %s GROUP BY status", (org.id,)
+    ).fetchall()
+    assert states == [("delivered", 15)]
