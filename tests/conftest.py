@@ -22,9 +22,8 @@ import psycopg
 import pytest
 from core_api.app import create_app as create_core_api
 from core_api.db.migrate import migrate
-from core_api.settings import DatabaseSettings, MigrationSettings
+from core_api.settings import AutomationSettings, DatabaseSettings, MigrationSettings
 from core_api.settings import HttpSettings as CoreApiHttpSettings
-from core_api.settings import AutomationSettings
 from core_api.settings import Settings as CoreApiSettings
 from litestar.testing import TestClient
 from service_common.auth import AuthSettings

@@ -86,7 +86,9 @@ def test_every_policy_reads_the_tenant_through_the_null_safe_helpers(superuser: 
         if "app_organization_id()" not in text and (table, name) not in owner_only
     ] == []
     for _, name in owner_only:
-        roles = superuser.execute("SELECT roles::text[], cmd FROM pg_policies WHERE policyname = %s", (name,)).fetchone()
+        roles = superuser.execute(
+            "SELECT roles::text[], cmd FROM pg_policies WHERE policyname = %s", (name,)
+        ).fetchone()
         assert roles == (["rehab_owner"], "SELECT"), name
 
 

@@ -144,4 +144,3 @@ class AutomationService:
             )
             assert after is not None
             return after
-
