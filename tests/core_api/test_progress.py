@@ -317,6 +317,9 @@ def test_organization_dashboard_numbers(core_api: Client, org: Org, superuser: p
     superuser.execute("UPDATE patient_treatment_plans SET status = 'completed' WHERE id = %s", (done["id"],))
     cancelled = enroll(core_api, superuser, org)
     superuser.execute("UPDATE patient_treatment_plans SET status = 'cancelled' WHERE id = %s", (cancelled["id"],))
+    superuser.execute(
+        "UPDATE service_plans SET price_cents = 4900, currency = 'EUR' WHERE id = %s", (org.service_plan,)
+    )
 
     body = ok(core_api.get("/v1/dashboards/organization", headers=org.headers("admin")))
 
@@ -354,6 +357,8 @@ def test_organization_dashboard_numbers(core_api: Client, org: Org, superuser: p
     }
     # The seeded patient's enrollments are billed through their service plan.
     assert {row["service_plan_name"] for row in billing} == {"Telerehab Plus"}
+    # Its price, once per enrollment.
+    assert [(row["revenue_cents"], row["currency"]) for row in billing] == [(4900, "EUR")] * 3
 
     later = ok(
         core_api.get(

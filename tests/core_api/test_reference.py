@@ -555,6 +555,21 @@ def test_admin_creates_service_plans(core_api: Client, org: Org, other_org: Org,
     )
 
 
+def test_a_service_plan_price_has_an_amount_and_a_currency(core_api: Client, org: Org) -> None:
+    body = {"name": "Telerehab Monthly", "telerehab_access": True, "price_cents": 4900, "currency": "EUR"}
+    plan = created(core_api.post("/v1/service-plans", json=body, headers=org.headers("admin")))
+    assert (plan["price_cents"], plan["currency"]) == (4900, "EUR")
+    listed = ok(core_api.get("/v1/service-plans", headers=org.headers("admin")))["service_plans"]
+    assert {(p["name"], p["price_cents"], p["currency"]) for p in listed} >= {("Telerehab Monthly", 4900, "EUR")}
+    for bad, field in [
+        ({"price_cents": 4900}, "currency"),
+        ({"currency": "EUR"}, "price_cents"),
+        ({"price_cents": -1, "currency": "EUR"}, "price_cents"),
+        ({"price_cents": 100, "currency": "eur"}, "currency"),
+    ]:
+        rejects(core_api.post("/v1/service-plans", json={"name": "Bad"} | bad, headers=org.headers("admin")), field)
+
+
 def test_admin_gives_a_patient_a_service_plan(core_api: Client, org: Org, superuser: psycopg.Connection) -> None:
     today = date.today()
     path = f"/v1/patients/{org.other_patient}/service-plans"

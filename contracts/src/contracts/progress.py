@@ -169,6 +169,10 @@ class ServicePlanUsage(msgspec.Struct, frozen=True):
     enrollments: _Count
     active_enrollments: _Count
     sessions_completed: _Count
+    currency: str | None
+    """ISO 4217 code of ``revenue_cents``; ``None`` when the service plan has no price."""
+    revenue_cents: _Count | None
+    """The service plan's price once per enrollment, in minor units; ``None`` without a price."""
 
 
 class OrganizationDashboard(msgspec.Struct, frozen=True):

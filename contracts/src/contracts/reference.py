@@ -32,6 +32,10 @@ TimeZoneName = Annotated[
 ]
 
 # Step-by-step instructions may be longer than a description.
+# Money in minor units (cents), up to a billion in major units; ISO 4217 currency codes.
+PriceCents = Annotated[int, Meta(ge=0, le=100_000_000_000)]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+
 Instructions = Annotated[str, Meta(max_length=10_000, pattern=NO_NUL_PATTERN)]
 
 # How long one exercise takes, at most a day.
@@ -254,6 +258,9 @@ class ServicePlanCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     name: ShortText
     telerehab_access: bool = False
     library_access: bool = False
+    price_cents: PriceCents | None = None
+    """What one enrollment under the plan is charged, in minor units of ``currency``; give both or neither."""
+    currency: Currency | None = None
 
 
 class ServicePlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -261,6 +268,8 @@ class ServicePlan(msgspec.Struct, frozen=True, kw_only=True):
     name: ShortText
     telerehab_access: bool
     library_access: bool
+    price_cents: PriceCents | None
+    currency: Currency | None
     created_at: Timestamp
 
 

@@ -141,18 +141,21 @@ WHERE (%(from)s::date IS NULL OR ptp.end_date >= %(from)s::date)
 
 -- name: org_service_plan_usage
 -- Enrollments per treatment plan and the service plan that bills them: the patient's service plan the
--- enrollment was made under, else the plan's own.
+-- enrollment was made under, else the plan's own. Revenue: the service plan's price once per enrollment
+-- (NULL when the service plan has no price).
 SELECT tp.id AS treatment_plan_id, tp.name AS treatment_plan_name,
        sp.id AS service_plan_id, sp.name AS service_plan_name,
        count(*) AS enrollments,
        count(*) FILTER (WHERE ptp.status = 'active') AS active_enrollments,
-       coalesce(sum(ptp.sessions_completed), 0)::bigint AS sessions_completed
+       coalesce(sum(ptp.sessions_completed), 0)::bigint AS sessions_completed,
+       sp.currency,
+       sp.price_cents * count(*) AS revenue_cents
 FROM patient_treatment_plans ptp
 JOIN treatment_plans tp ON tp.id = ptp.treatment_plan_id
 LEFT JOIN patient_service_plans psp ON psp.id = ptp.patient_service_plan_id
 LEFT JOIN service_plans sp ON sp.id = coalesce(psp.service_plan_id, tp.service_plan_id)
 WHERE (%(from)s::date IS NULL OR ptp.end_date >= %(from)s::date)
   AND (%(to)s::date IS NULL OR ptp.start_date <= %(to)s::date)
-GROUP BY tp.id, tp.name, sp.id, sp.name
+GROUP BY tp.id, tp.name, sp.id, sp.name, sp.currency, sp.price_cents
 ORDER BY count(*) DESC, tp.name, tp.id, sp.id
 LIMIT 100

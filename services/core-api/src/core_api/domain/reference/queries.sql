@@ -176,7 +176,7 @@ RETURNING id, title, kind, schema, organization_id IS NULL AS "global", created_
 
 -- name: list_service_plans
 WITH matched AS (
-    SELECT id, name, telerehab_access, library_access, created_at
+    SELECT id, name, telerehab_access, library_access, price_cents, currency, created_at
     FROM service_plans
     WHERE deleted_at IS NULL
 )
@@ -186,9 +186,9 @@ SELECT (SELECT count(*) FROM matched) AS total,
        )::text AS items
 
 -- name: insert_service_plan
-INSERT INTO service_plans (organization_id, name, telerehab_access, library_access)
-VALUES (%(organization_id)s, %(name)s, %(telerehab_access)s, %(library_access)s)
-RETURNING id, name, telerehab_access, library_access, created_at
+INSERT INTO service_plans (organization_id, name, telerehab_access, library_access, price_cents, currency)
+VALUES (%(organization_id)s, %(name)s, %(telerehab_access)s, %(library_access)s, %(price_cents)s, %(currency)s)
+RETURNING id, name, telerehab_access, library_access, price_cents, currency, created_at
 
 -- name: service_plan_usable
 SELECT EXISTS (SELECT 1 FROM service_plans WHERE id = %(id)s AND deleted_at IS NULL)
@@ -198,7 +198,8 @@ SELECT EXISTS (SELECT 1 FROM service_plans WHERE id = %(id)s AND deleted_at IS N
 WITH matched AS (
     SELECT psp.id, psp.patient_id,
            json_build_object('id', sv.id, 'name', sv.name, 'telerehab_access', sv.telerehab_access,
-                             'library_access', sv.library_access, 'created_at', sv.created_at) AS service_plan,
+                             'library_access', sv.library_access, 'price_cents', sv.price_cents,
+                             'currency', sv.currency, 'created_at', sv.created_at) AS service_plan,
            psp.starts_on, psp.ends_on, psp.cancelled_at,
            (psp.cancelled_at IS NULL
             AND psp.starts_on <= (now() AT TIME ZONE pa.time_zone)::date

@@ -284,6 +284,12 @@ class ReferenceService:
         )
 
     async def create_service_plan(self, actor: Actor, data: ServicePlanCreate) -> ServicePlan:
+        if (data.price_cents is None) != (data.currency is None):
+            missing = "currency" if data.currency is None else "price_cents"
+            raise UnprocessableError(
+                "A price needs both an amount and a currency.",
+                errors=[FieldError(field=missing, message="give price_cents and currency together")],
+            )
         values = msgspec.structs.asdict(data) | {"organization_id": actor.organization_id}
         async with actor_transaction(self._pool, actor) as conn:
             plan = await repo.insert_service_plan(conn, values)
