@@ -22,13 +22,14 @@ from core_api.domain.enrollments.lifecycle import (
     allowed_targets,
     check_transition,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.core_api.seed import Org
 from tests.core_api.test_enrollments import assign
+from tests.core_api.test_execution import complete, enroll, start
 from tests.core_api.test_plans import published_plan
 
 Client = TestClient[Litestar]
@@ -154,3 +155,78 @@ def _plans(client: Client, conn: psycopg.Connection, org: Org) -> dict[bool, Any
             flag: published_plan(client, conn, org, requires_approval=flag)["id"] for flag in (False, True)
         }
     return _PLANS[org.id]
+
+
+# Sessions and status changes together ----------------------------------------------------------------------
+
+SESSION_STEPS = st.lists(
+    st.sampled_from(["complete", "skip", "start", "pause", "resume", "cancel"]), min_size=1, max_size=10
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sequence=SESSION_STEPS)
+@example(sequence=["skip", "skip", "skip"])
+@example(sequence=["complete", "start", "pause", "complete", "resume", "complete"])
+def test_sessions_and_status_changes_keep_counters_within_the_total(
+    core_api: Client, org: Org, superuser: psycopg.Connection, sequence: list[str]
+) -> None:
+    """Starting, completing and skipping sessions mixed with pauses, resumptions and cancellation: the
+    counters stay within 0..sessions_total, completed + skipped never pass it, the status moves only along
+    the table, and the enrollment is completed exactly when its last session is."""
+    enrollment = enroll(core_api, superuser, org, sessions=2, weeks=1, frequency=2)
+    enrollment_id = enrollment["id"]
+    path = f"/v1/patient-treatment-plans/{enrollment_id}"
+    for step in sequence:
+        if step in {"complete", "skip", "start"}:
+            started = start(core_api, org, enrollment_id, 1)
+            assert started.status_code in {200, 201, 409}, started.text
+            if started.status_code != 409 and step != "start":
+                completion_id = started.json()["id"]
+                if step == "complete":
+                    response = complete(core_api, org, completion_id)
+                else:
+                    response = core_api.post(
+                        f"/v1/patient-session-completions/{completion_id}/skip",
+                        json={"reason": "property test"},
+                        headers=org.headers("patient"),
+                    )
+                assert response.status_code in {200, 409}, response.text
+        else:
+            target = {"pause": "paused", "resume": "active", "cancel": "cancelled"}[step]
+            response = core_api.put(
+                f"{path}/status", json={"status": target, "reason": "property test"}, headers=org.headers("specialist")
+            )
+            assert response.status_code in {200, 409}, response.text
+        row = superuser.execute(
+            "SELECT status, sessions_completed, sessions_skipped, sessions_total "
+            "FROM patient_treatment_plans WHERE id = %s",
+            (enrollment_id,),
+        ).fetchone()
+        assert row is not None
+        status, completed, skipped, total = row
+        assert 0 <= completed <= total, (step, row)
+        assert 0 <= skipped <= total, (step, row)
+        assert completed + skipped <= total, (step, row)
+        current = EnrollmentStatus(status)
+        # The history is one chain of legal moves from active to the current status (a resumption that
+        # finds every session completed goes on to completed in the same request: two moves).
+        history = superuser.execute(
+            "SELECT from_status, to_status FROM patient_treatment_plan_status_changes "
+            "WHERE patient_treatment_plan_id = %s ORDER BY id",
+            (enrollment_id,),
+        ).fetchall()
+        chain = EnrollmentStatus.ACTIVE
+        for from_status, to_status in history:
+            assert EnrollmentStatus(from_status) == chain, history
+            assert EnrollmentStatus(to_status) in TRANSITIONS[chain], history
+            chain = EnrollmentStatus(to_status)
+        assert chain == current, (history, current)
+        if current == EnrollmentStatus.COMPLETED:
+            assert completed == total
+        elif current == EnrollmentStatus.ACTIVE:
+            assert completed < total

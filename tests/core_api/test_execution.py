@@ -461,3 +461,54 @@ def test_completing_the_last_session_completes_the_enrollment(
     [item] = today(core_api, org)["treatment_plans"]
     assert (item["next_session"], item["no_session_reason"]) == (None, "completed")
     problem(start(core_api, org, enrollment["id"], 1), 409)
+
+
+def test_skipped_sessions_use_up_the_plan_and_nothing_more_is_offered(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    enrollment = enroll(core_api, superuser, org, sessions=2, weeks=1, frequency=2)
+    for _ in range(2):
+        started = ok(start(core_api, org, enrollment["id"], 1), 201)
+        ok(
+            core_api.post(
+                f"/v1/patient-session-completions/{started['id']}/skip",
+                json={"reason": "knee swollen"},
+                headers=org.headers("patient"),
+            )
+        )
+    [item] = [p for p in today(core_api, org)["treatment_plans"] if p["patient_treatment_plan_id"] == enrollment["id"]]
+    assert (item["no_session_reason"], item["next_session"]) == ("all_sessions_done", None)
+    assert problem(start(core_api, org, enrollment["id"], 1), 409)["detail"].endswith("all_sessions_done")
+    counters = superuser.execute(
+        "SELECT status, sessions_completed, sessions_skipped FROM patient_treatment_plans WHERE id = %s",
+        (enrollment["id"],),
+    ).fetchone()
+    assert counters == ("active", 0, 2)
+
+
+def test_a_resumption_after_the_last_session_was_completed_in_a_pause_completes_the_plan(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    enrollment = enroll(core_api, superuser, org, sessions=1, weeks=1, frequency=1)
+    path = f"/v1/patient-treatment-plans/{enrollment['id']}/status"
+    started = ok(start(core_api, org, enrollment["id"], 1), 201)
+    ok(core_api.put(path, json={"status": "paused", "reason": "travel"}, headers=org.headers("patient")))
+    ok(complete(core_api, org, started["id"]))
+    paused = superuser.execute(
+        "SELECT status, sessions_completed FROM patient_treatment_plans WHERE id = %s", (enrollment["id"],)
+    ).fetchone()
+    assert paused == ("paused", 1)
+
+    resumed = ok(core_api.put(path, json={"status": "active", "reason": "back home"}, headers=org.headers("patient")))
+    assert resumed["status"] == "completed"
+    history = superuser.execute(
+        "SELECT from_status, to_status FROM patient_treatment_plan_status_changes "
+        "WHERE patient_treatment_plan_id = %s ORDER BY id",
+        (enrollment["id"],),
+    ).fetchall()
+    assert history == [("active", "paused"), ("paused", "active"), ("active", "completed")]
+    events = superuser.execute(
+        "SELECT event_type FROM automation_events WHERE entity_id = %s AND event_type = 'treatment_plan.completed'",
+        (str(enrollment["id"]),),
+    ).fetchall()
+    assert events == [("treatment_plan.completed",)]

@@ -48,6 +48,8 @@ class NoSessionReason(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    ALL_SESSIONS_DONE = "all_sessions_done"
+    """Every session of the plan was completed or skipped; the enrollment ends at its end date."""
 
 
 # Requests -----------------------------------------------------------------------------------------------

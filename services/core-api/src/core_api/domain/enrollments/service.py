@@ -47,6 +47,7 @@ from core_api.domain.plans.repository import VersionRef, latest_version
 from core_api.paging import offset, total_pages
 
 ENTITY = "patient_treatment_plan"
+ALL_SESSIONS_COMPLETED_REASON = "every session of the plan was completed"
 APPROVAL_REASON = "approved"
 
 
@@ -224,6 +225,27 @@ class EnrollmentService:
             before = await repo.get_enrollment(conn, enrollment_id)
             await repo.record_status_change(conn, current, data.status, data.reason, actor)
             after = await repo.get_enrollment(conn, enrollment_id)
+            assert after is not None
+            if data.status is EnrollmentStatus.ACTIVE and after.sessions_completed >= after.sessions_total:
+                # The last session, started before a pause, was completed during it: paused -> completed is
+                # not in the table, so the resumption goes on to completed (active -> completed) at once.
+                resumed = await _lock(conn, enrollment_id)
+                await repo.record_status_change(
+                    conn, resumed, EnrollmentStatus.COMPLETED, ALL_SESSIONS_COMPLETED_REASON, actor
+                )
+                await automation.fire(
+                    conn,
+                    current.organization_id,
+                    "treatment_plan.completed",
+                    ENTITY,
+                    enrollment_id,
+                    {
+                        "patient_treatment_plan_id": enrollment_id,
+                        "sessions_completed": after.sessions_completed,
+                        "sessions_total": after.sessions_total,
+                    },
+                )
+                after = await repo.get_enrollment(conn, enrollment_id)
             await audit.record(
                 conn,
                 actor,

@@ -33,6 +33,7 @@ LIMIT 50
 -- The enrollment a session belongs to, locked: starts, completions and skips of one enrollment run one
 -- after another.
 SELECT ptp.id, ptp.organization_id, ptp.patient_id, ptp.status, ptp.start_date, ptp.end_date,
+       ptp.sessions_completed + ptp.sessions_skipped AS sessions_done, ptp.sessions_total,
        pa.time_zone, (v.snapshot -> 'sessions')::text AS sessions_json,
        (v.snapshot -> 'post_session_form_template' ->> 'id')::bigint AS post_session_form_template_id
 FROM patient_treatment_plans ptp

@@ -44,6 +44,9 @@ class LockedEnrollment(msgspec.Struct, frozen=True):
     status: str
     start_date: date
     end_date: date
+    sessions_done: int
+    """Sessions completed or skipped."""
+    sessions_total: int
     time_zone: str
     sessions_json: str
     post_session_form_template_id: int | None

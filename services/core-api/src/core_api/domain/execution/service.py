@@ -82,8 +82,13 @@ def next_session_number(sessions_completed: int, session_count: int) -> int:
     return sessions_completed % session_count + 1
 
 
-def no_session_reason(status: str, local_date: date, start_date: date, end_date: date) -> NoSessionReason | None:
-    """Why the enrollment offers no session on ``local_date``, or ``None`` when it offers one."""
+def no_session_reason(
+    status: str, local_date: date, start_date: date, end_date: date, sessions_done: int, sessions_total: int
+) -> NoSessionReason | None:
+    """Why the enrollment offers no session on ``local_date``, or ``None`` when it offers one.
+
+    Each of the plan's ``sessions_total`` sessions is completed or skipped (declined) once, so when
+    ``sessions_done`` (completed + skipped) reaches the total nothing more is offered."""
     if status != EnrollmentStatus.ACTIVE:
         return NoSessionReason(status)
     if local_date < start_date:
@@ -91,13 +96,22 @@ def no_session_reason(status: str, local_date: date, start_date: date, end_date:
     if local_date > end_date:
         # The expiry job (or the lazy expiry of a read) has not caught up yet; the outcome is the same.
         return NoSessionReason.EXPIRED
+    if sessions_done >= sessions_total:
+        return NoSessionReason.ALL_SESSIONS_DONE
     return None
 
 
 def _today_plan(row: repo.TodayEnrollment, now: datetime, zone: ZoneInfo) -> TodayPlan:
     sessions = _sessions_decoder.decode(row.sessions_json)
     week = plan_week(row.start_date, now, zone)
-    reason = no_session_reason(row.status, now.astimezone(zone).date(), row.start_date, row.end_date)
+    reason = no_session_reason(
+        row.status,
+        now.astimezone(zone).date(),
+        row.start_date,
+        row.end_date,
+        row.sessions_completed + row.sessions_skipped,
+        row.sessions_total,
+    )
     next_session = None
     if reason is None and sessions:
         number = next_session_number(row.sessions_completed, len(sessions))
@@ -167,7 +181,14 @@ class ExecutionService:
             if existing is not None:
                 return await _completion(conn, existing), False
             local_date = datetime.now(UTC).astimezone(patient_zone(enrollment.time_zone)).date()
-            reason = no_session_reason(enrollment.status, local_date, enrollment.start_date, enrollment.end_date)
+            reason = no_session_reason(
+                enrollment.status,
+                local_date,
+                enrollment.start_date,
+                enrollment.end_date,
+                enrollment.sessions_done,
+                enrollment.sessions_total,
+            )
             if reason is not None:
                 raise ConflictError(f"no session can be started: the enrollment is {reason}")
             sessions = _sessions_decoder.decode(enrollment.sessions_json)
