@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from core_api.app import create_app as create_core_api
 from core_api.db.migrate import migrate
-from core_api.settings import AutomationSettings, DatabaseSettings, MigrationSettings
+from core_api.settings import AutomationSettings, DatabaseSettings, MigrationSettings, TelemetryTokenSettings
 from core_api.settings import HttpSettings as CoreApiHttpSettings
 from core_api.settings import Settings as CoreApiSettings
 from litestar.testing import TestClient
@@ -40,7 +40,12 @@ from tools.databases import (
     free_port,
     start_local_postgres,
 )
-from tools.tokens import ensure_dev_keys
+from tools.tokens import (
+    TELEMETRY_HASH_KEY_FILE,
+    TELEMETRY_SIGNING_KEY_FILE,
+    ensure_dev_keys,
+    ensure_telemetry_token_keys,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,12 +60,21 @@ def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A development signing key and its JWKS; tokens minted with it pass the services' verification."""
     directory = tmp_path_factory.mktemp("dev-keys")
     ensure_dev_keys(directory)
+    ensure_telemetry_token_keys(directory)
     return directory
 
 
 @pytest.fixture(scope="session")
 def auth_settings(dev_keys: Path) -> AuthSettings:
     return AuthSettings(jwks_file=str(dev_keys / "jwks.json"))
+
+
+def telemetry_token_settings(dev_keys: Path) -> TelemetryTokenSettings:
+    """core-api's telemetry token keys from the test key folder."""
+    return TelemetryTokenSettings(
+        signing_key_file=str(dev_keys / TELEMETRY_SIGNING_KEY_FILE),
+        hash_key_file=str(dev_keys / TELEMETRY_HASH_KEY_FILE),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +175,12 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
     """core-api as a real process on the test PostgreSQL."""
-    env = {"DATABASE_URL": postgres.app, "AUTH_JWKS_FILE": str(dev_keys / "jwks.json")}
+    env = {
+        "DATABASE_URL": postgres.app,
+        "AUTH_JWKS_FILE": str(dev_keys / "jwks.json"),
+        "TELEMETRY_TOKEN_SIGNING_KEY_FILE": str(dev_keys / TELEMETRY_SIGNING_KEY_FILE),
+        "TELEMETRY_TOKEN_HASH_KEY_FILE": str(dev_keys / TELEMETRY_HASH_KEY_FILE),
+    }
     base_url, process = start_service("core_api", env)
     yield base_url
     stop_service(process)
@@ -198,7 +217,7 @@ def other_org(superuser: psycopg.Connection, dev_keys: Path) -> Org:
 
 
 @pytest.fixture
-def core_api(postgres: PostgresUrls, auth_settings: AuthSettings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+def core_api(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """core-api in process on the test PostgreSQL, lifespan and all."""
     settings = CoreApiSettings(
         database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=4),
@@ -208,6 +227,7 @@ def core_api(postgres: PostgresUrls, auth_settings: AuthSettings) -> Iterator[Te
         auth=auth_settings,
         # Tests receive webhooks on loopback, without TLS.
         automation=AutomationSettings(allow_http_webhooks=True),
+        telemetry_token=telemetry_token_settings(dev_keys),
     )
     with TestClient(create_core_api(settings)) as client:
         yield client

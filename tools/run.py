@@ -32,6 +32,12 @@ def _environment() -> tuple[dict[str, str], object | None]:
         env["DATABASE_URL"] = urls.app
         env["MIGRATIONS_DATABASE_URL"] = urls.owner
         print(f"PostgreSQL (pgserver) with data in {ROOT / '.data' / 'postgres'}", flush=True)
+    if not env.get("TELEMETRY_TOKEN_SIGNING_KEY_FILE"):
+        from tools.tokens import ensure_telemetry_token_keys
+
+        signing, hash_key = ensure_telemetry_token_keys(ROOT / ".data" / "dev-keys")
+        env["TELEMETRY_TOKEN_SIGNING_KEY_FILE"] = str(signing)
+        env.setdefault("TELEMETRY_TOKEN_HASH_KEY_FILE", str(hash_key))
     if not env.get("AUTH_JWKS_URL"):
         from tools.tokens import ensure_dev_keys
 
@@ -59,10 +65,23 @@ def _serve(env: dict[str, str]) -> int:
         "core-api": ("core_api", env.get("CORE_API_PORT", "8000")),
         "telemetry": ("telemetry", env.get("TELEMETRY_PORT", "8001")),
     }
+    core_api_url = f"http://{host}:{services['core-api'][1]}"
+    # telemetry verifies the tokens core-api issues (POST /v1/telemetry/token) against core-api's keys.
+    telemetry_auth = {
+        "AUTH_JWKS_URL": f"{core_api_url}/.well-known/jwks.json",
+        "AUTH_ISSUER": env.get("TELEMETRY_TOKEN_ISSUER", "telerehab-core-api"),
+        "AUTH_AUDIENCE": env.get("TELEMETRY_TOKEN_AUDIENCE", "telerehab-telemetry"),
+    }
     children = {
         name: subprocess.Popen(
             [sys.executable, "-m", package],
-            env={**env, "SERVER_HOST": host, "SERVER_PORT": port, "SERVER_WORKERS": "1"},
+            env={
+                **env,
+                **(telemetry_auth if name == "telemetry" else {}),
+                "SERVER_HOST": host,
+                "SERVER_PORT": port,
+                "SERVER_WORKERS": "1",
+            },
         )
         for name, (package, port) in services.items()
     }

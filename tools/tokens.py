@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -89,6 +90,26 @@ def ensure_dev_keys(directory: Path) -> Path:
         staging.write_text(json.dumps({"keys": [*keys, jwk]}, indent=2) + "\n")
         staging.replace(jwks_path)
     return jwks_path
+
+
+TELEMETRY_SIGNING_KEY_FILE = "telemetry-signing.pem"
+TELEMETRY_HASH_KEY_FILE = "telemetry-hash.key"
+
+
+def ensure_telemetry_token_keys(directory: Path) -> tuple[Path, Path]:
+    """Create core-api's development telemetry token keys in ``directory`` unless they exist: the Ed25519
+    signing key and the secret of the keyed hashes (the defaults of TELEMETRY_TOKEN_SIGNING_KEY_FILE and
+    TELEMETRY_TOKEN_HASH_KEY_FILE under ``.data/dev-keys``)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    signing = directory / TELEMETRY_SIGNING_KEY_FILE
+    if not signing.exists():
+        _create_private_key(signing)
+    hash_key = directory / TELEMETRY_HASH_KEY_FILE
+    if not hash_key.exists():
+        descriptor = os.open(hash_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
+    return signing, hash_key
 
 
 def mint_token(

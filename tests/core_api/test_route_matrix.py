@@ -110,6 +110,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence/trend"): EVERYONE,
     ("GET", "/v1/adherence/weekly"): STAFF,
     ("GET", "/v1/adherence/stats"): STAFF,
+    # Consent and telemetry tokens
+    ("GET", "/v1/patients/{patient_id:int}/consent"): EVERYONE,
+    ("POST", "/v1/patients/{patient_id:int}/consent"): EVERYONE,
+    ("POST", "/v1/telemetry/token"): EVERYONE,
     # Automations
     ("POST", "/v1/automation/rules"): ADMIN,
     ("GET", "/v1/automation/rules"): ADMIN,
@@ -117,9 +121,11 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/automation/deliveries"): ADMIN,
     ("POST", "/v1/automation/deliveries/{delivery_id:int}/retry"): ADMIN,
     ("PUT", "/v1/organizations/current/settings"): ADMIN,
+    # Audit
+    ("GET", "/v1/audit/verify"): ADMIN,
 }
 
-PUBLIC = re.compile(r"^/(healthz|readyz)$|^/schema")
+PUBLIC = re.compile(r"^/(healthz|readyz)$|^/schema|^/\.well-known/")
 
 
 def app_routes(app: Litestar) -> set[tuple[str, str]]:

@@ -177,6 +177,9 @@ class SessionCompletion(msgspec.Struct, frozen=True):
     post_session_form_id: IntId | None
     plan_progress: PlanProgress
     exercise_logs: list[ExerciseLog]
+    pose_tracking_allowed: bool | None = None
+    """On start responses: whether the camera may track poses now (the patient's biometric consent and
+    analytics level 2+); ``null`` on other responses."""
 
 
 class TodayPlanRef(msgspec.Struct, frozen=True):
@@ -216,4 +219,7 @@ class TodaySessions(msgspec.Struct, frozen=True):
     patient_id: IntId
     time_zone: str
     local_date: date
+    pose_tracking_allowed: bool
+    """Whether the camera may track poses (biometric consent and analytics level 2+); a revocation shows
+    here at once and reaches telemetry within a token's lifetime."""
     treatment_plans: list[TodayPlan]

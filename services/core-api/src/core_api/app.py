@@ -10,7 +10,9 @@ from service_common.health import healthz, readiness_route
 
 from core_api.db.pool import check_database, create_pool, pool_lifespan
 from core_api.domain.adherence.controller import ADHERENCE_CONTROLLERS
+from core_api.domain.audit.controller import AuditController
 from core_api.domain.automation.controller import AUTOMATION_CONTROLLERS
+from core_api.domain.consent.controller import CONSENT_CONTROLLERS
 from core_api.domain.enrollments.controller import ENROLLMENT_CONTROLLERS
 from core_api.domain.execution.controller import EXECUTION_CONTROLLERS
 from core_api.domain.forms.controller import FORM_CONTROLLERS
@@ -19,6 +21,7 @@ from core_api.domain.progress.controller import PROGRESS_CONTROLLERS
 from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
 from core_api.domain.sessions.controller import SessionExerciseController, TreatmentPlanSessionController
 from core_api.settings import Settings, load_settings
+from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 VERSION = "0.1.0"
 
@@ -49,9 +52,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PROGRESS_CONTROLLERS,
             *ADHERENCE_CONTROLLERS,
             *AUTOMATION_CONTROLLERS,
+            AuditController,
+            *CONSENT_CONTROLLERS,
         ],
         lifespan=[pool_lifespan(pool)],
-        state={"pool": pool, "settings": settings},
+        state={
+            "pool": pool,
+            "settings": settings,
+            "telemetry_tokens": TelemetryTokenIssuer(settings.telemetry_token),
+        },
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
         verifier=TokenVerifier(settings.auth),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
@@ -70,6 +72,27 @@ class DispatcherSettings(msgspec.Struct, frozen=True):
     """File touched after every loop, for a liveness probe (DISPATCHER_HEARTBEAT_FILE); empty: none."""
 
 
+class TelemetryTokenSettings(msgspec.Struct, frozen=True):
+    """The telemetry tokens core-api issues (environment prefix ``TELEMETRY_TOKEN_``); see docs/privacy.md."""
+
+    signing_key_file: str = ".data/dev-keys/telemetry-signing.pem"
+    """Ed25519 private key (PEM) tokens are signed with (TELEMETRY_TOKEN_SIGNING_KEY_FILE); `make run`
+    creates a development one."""
+    published_key_files: list[str] = msgspec.field(default_factory=list)
+    """More PEM keys whose public halves /.well-known/jwks.json keeps publishing, comma-separated: the
+    previous signing key during a rotation (TELEMETRY_TOKEN_PUBLISHED_KEY_FILES)."""
+    hash_key_file: str = ".data/dev-keys/telemetry-hash.key"
+    """Secret (32+ random bytes) of the keyed hashes that stand for patients and organizations in
+    telemetry (TELEMETRY_TOKEN_HASH_KEY_FILE); changing it cuts every later row off the earlier ones."""
+    ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=600)] = 600
+    """Lifetime of a token, at most 10 minutes: a revoked consent stops collection within it
+    (TELEMETRY_TOKEN_TTL_SECONDS)."""
+    issuer: str = "telerehab-core-api"
+    """The tokens' `iss`; telemetry's AUTH_ISSUER (TELEMETRY_TOKEN_ISSUER)."""
+    audience: str = "telerehab-telemetry"
+    """The tokens' `aud`; telemetry's AUTH_AUDIENCE (TELEMETRY_TOKEN_AUDIENCE)."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     database: DatabaseSettings
     migrations: MigrationSettings
@@ -78,6 +101,7 @@ class Settings(msgspec.Struct, frozen=True):
     auth: AuthSettings
     automation: AutomationSettings = msgspec.field(default_factory=AutomationSettings)
     dispatcher: DispatcherSettings = msgspec.field(default_factory=DispatcherSettings)
+    telemetry_token: TelemetryTokenSettings = msgspec.field(default_factory=TelemetryTokenSettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -88,6 +112,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "AUTH_": AuthSettings,
     "AUTOMATION_": AutomationSettings,
     "DISPATCHER_": DispatcherSettings,
+    "TELEMETRY_TOKEN_": TelemetryTokenSettings,
 }
 
 
@@ -101,4 +126,5 @@ def load_settings() -> Settings:
         auth=from_env(AuthSettings, "AUTH_"),
         automation=from_env(AutomationSettings, "AUTOMATION_"),
         dispatcher=from_env(DispatcherSettings, "DISPATCHER_"),
+        telemetry_token=from_env(TelemetryTokenSettings, "TELEMETRY_TOKEN_"),
     )

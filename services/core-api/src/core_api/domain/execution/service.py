@@ -48,6 +48,7 @@ from service_common.errors import ConflictError, NotFoundError, UnprocessableErr
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence.service import check_pain, recompute_weekly
+from core_api.domain.consent import service as consent
 from core_api.domain.execution import repository as repo
 from core_api.time_zones import patient_zone
 
@@ -148,24 +149,46 @@ class ExecutionService:
             if zone_name is None:
                 raise NotFoundError(f"patient {patient_id} does not exist")
             rows = await repo.today_enrollments(conn, patient_id)
+            await audit.record_read(conn, actor, "today_sessions.read", "patient", patient_id, patient_id=patient_id)
+            pose_allowed = await consent.pose_tracking_allowed(conn, patient_id)
         now = datetime.now(UTC)
         zone = patient_zone(zone_name)
         return TodaySessions(
             patient_id=patient_id,
             time_zone=zone.key,
             local_date=now.astimezone(zone).date(),
+            pose_tracking_allowed=pose_allowed,
             treatment_plans=[_today_plan(row, now, zone) for row in rows],
         )
 
     async def get(self, actor: Actor, completion_id: int) -> SessionCompletion:
         async with actor_transaction(self._pool, actor) as conn:
-            return await _completion(conn, completion_id)
+            completion = await _completion(conn, completion_id)
+            await audit.record_read(
+                conn,
+                actor,
+                "patient_session_completion.read",
+                "patient_session_completion",
+                completion_id,
+                patient_id=completion.patient_id,
+            )
+            return completion
 
     async def exercise_logs(self, actor: Actor, completion_id: int) -> ExerciseLogList:
         async with actor_transaction(self._pool, actor) as conn:
-            if await repo.completion_enrollment_id(conn, completion_id) is None:
+            enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
+            if enrollment_id is None:
                 raise NotFoundError(f"session completion {completion_id} does not exist")
-            return ExerciseLogList(exercise_logs=await repo.exercise_logs(conn, completion_id=completion_id))
+            logs = ExerciseLogList(exercise_logs=await repo.exercise_logs(conn, completion_id=completion_id))
+            await audit.record_read(
+                conn,
+                actor,
+                "patient_exercise_log.read",
+                "patient_session_completion",
+                completion_id,
+                enrollment_id=enrollment_id,
+            )
+            return logs
 
     # Writes -------------------------------------------------------------------------------------------
 
@@ -177,9 +200,11 @@ class ExecutionService:
             enrollment = await repo.lock_enrollment(conn, enrollment_id)
             if enrollment is None:
                 raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+            pose_allowed = await consent.pose_tracking_allowed(conn, enrollment.patient_id)
             existing = await repo.in_progress_completion(conn, enrollment_id)
             if existing is not None:
-                return await _completion(conn, existing), False
+                resumed = await _completion(conn, existing)
+                return msgspec.structs.replace(resumed, pose_tracking_allowed=pose_allowed), False
             local_date = datetime.now(UTC).astimezone(patient_zone(enrollment.time_zone)).date()
             reason = no_session_reason(
                 enrollment.status,
@@ -217,7 +242,7 @@ class ExecutionService:
                 completion_id,
                 after=started,
             )
-        return started, True
+        return msgspec.structs.replace(started, pose_tracking_allowed=pose_allowed), True
 
     async def update_log(self, actor: Actor, log_id: int, data: ExerciseLogUpdate) -> ExerciseLog:
         changes: dict[str, Any] = {

@@ -17,6 +17,7 @@ from contracts.forms import (
     FormInstance,
     FormInstanceList,
     FormInstanceStatus,
+    FormKind,
     FormSubmit,
     Question,
     ScaleQuestion,
@@ -30,6 +31,7 @@ from service_common.errors import ConflictError, NotFoundError, UnprocessableErr
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
+from core_api.domain.consent import service as consent
 from core_api.domain.forms import repository as repo
 from core_api.paging import offset, total_pages
 
@@ -104,8 +106,11 @@ class FormService:
     async def get(self, actor: Actor, instance_id: int) -> FormInstance:
         async with actor_transaction(self._pool, actor) as conn:
             instance = await repo.get_instance(conn, instance_id)
-        if instance is None:
-            raise NotFoundError(f"form instance {instance_id} does not exist")
+            if instance is None:
+                raise NotFoundError(f"form instance {instance_id} does not exist")
+            await audit.record_read(
+                conn, actor, "form_instance.read", "form_instance", instance_id, patient_id=instance.patient_id
+            )
         return instance
 
     async def list_for_patient(
@@ -121,6 +126,7 @@ class FormService:
             if not await repo.patient_exists(conn, patient_id):
                 raise NotFoundError(f"patient {patient_id} does not exist")
             items, total = await repo.list_patient_instances(conn, params)
+            await audit.record_read(conn, actor, "form_instance.read", "patient", patient_id, patient_id=patient_id)
         return FormInstanceList(
             form_instances=items, total=total, page=page, limit=limit, total_pages=total_pages(total, limit)
         )
@@ -143,6 +149,17 @@ class FormService:
             await audit.record(
                 conn, actor, "form_instance.submitted", "form_instance", instance_id, before=before, after=after
             )
+            decision = answered.get(consent.BIOMETRIC_QUESTION)
+            if after.kind == FormKind.CONSENT and isinstance(decision, bool):
+                # The answer is the patient's biometric consent, with this form as its evidence.
+                await consent.record(
+                    conn,
+                    actor,
+                    after.patient_id,
+                    biometric=decision,
+                    form_instance_id=instance_id,
+                    reason="consent form submitted",
+                )
             await automation.fire(
                 conn,
                 actor.organization_id,

@@ -1,0 +1,378 @@
+"""Consent records, telemetry tokens and their keys, and consent gating end to end across both services.
+
+The end-to-end tests run core-api and telemetry as real processes: telemetry verifies the tokens core-api
+issues against core-api's /.well-known/jwks.json, and writes to the real ClickHouse server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import psycopg
+import pytest
+from clickhouse_driver import Client as ClickHouseClient
+from psycopg.types.json import Jsonb
+
+from tests.conftest import ClickHouseServerInfo, start_service, stop_service
+from tests.core_api.seed import Org
+from tests.core_api.test_execution import Client, enroll, ok, start, today
+from tests.telemetry.test_ingest import ERROR_REPORT, pose_batch, pose_frame
+from tools.databases import PostgresUrls
+from tools.tokens import TELEMETRY_HASH_KEY_FILE, TELEMETRY_SIGNING_KEY_FILE
+
+TELEMETRY_ISSUER = "telerehab-core-api"
+TELEMETRY_AUDIENCE = "telerehab-telemetry"
+
+
+def consent(client: Client, org: Org, role: str = "patient", patient: int | None = None, **body: Any) -> Any:
+    return client.post(f"/v1/patients/{patient or org.patient}/consent", json=body, headers=org.headers(role))
+
+
+def token(client: Client, org: Org, role: str = "patient") -> Any:
+    return ok(client.post("/v1/telemetry/token", headers=org.headers(role)))
+
+
+def consent_form(conn: psycopg.Connection, org: Org, patient: int, *, given: bool | None) -> int:
+    """A consent form instance of the patient, submitted with ``biometric_consent`` = ``given`` (pending
+    when ``None``)."""
+    template = conn.execute(
+        "INSERT INTO form_templates (organization_id, title, kind, schema) VALUES (%s, 'Biometric consent', "
+        "'consent', %s) RETURNING id",
+        (org.id, Jsonb({"questions": [{"type": "boolean", "id": "biometric_consent", "prompt": "I agree"}]})),
+    ).fetchone()
+    assert template is not None
+    row = conn.execute(
+        "INSERT INTO form_instances (organization_id, patient_id, form_template_id, status, responses, submitted_at) "
+        "VALUES (%s, %s, %s, %s, %s, CASE WHEN %s THEN now() END) RETURNING id",
+        (
+            org.id,
+            patient,
+            template[0],
+            "pending" if given is None else "submitted",
+            None if given is None else Jsonb({"biometric_consent": given}),
+            given is not None,
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# Consent records ----------------------------------------------------------------------------------------------
+
+
+def test_no_record_means_nothing_is_collected(core_api: Client, org: Org) -> None:
+    state = ok(core_api.get(f"/v1/patients/{org.patient}/consent", headers=org.headers("patient")))
+    assert state == {
+        "patient_id": org.patient,
+        "analytics_level": 0,
+        "biometric": False,
+        "pose_tracking_allowed": False,
+        "history": [],
+    }
+
+
+def test_a_patient_grants_and_revokes_with_full_history_and_audit(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    ok(consent(core_api, org, analytics_level=3, biometric=True))
+    granted = ok(core_api.get(f"/v1/patients/{org.patient}/consent", headers=org.headers("specialist")))
+    assert (granted["analytics_level"], granted["biometric"], granted["pose_tracking_allowed"]) == (3, True, True)
+    revoked = ok(consent(core_api, org, biometric=False, reason="not comfortable with the camera"))
+    assert (revoked["analytics_level"], revoked["biometric"], revoked["pose_tracking_allowed"]) == (3, False, False)
+    assert [(r["kind"], r["granted"], r["recorded_by_role"]) for r in revoked["history"]] == [
+        ("biometric", False, "patient"),
+        ("biometric", True, "patient"),
+        ("analytics", True, "patient"),
+    ]
+    assert revoked["history"][0]["reason"] == "not comfortable with the camera"
+    audit = superuser.execute(
+        "SELECT before, after FROM audit_log WHERE action = 'patient_consent.changed' AND entity_id = %s ORDER BY id",
+        (str(org.patient),),
+    ).fetchall()
+    assert [(b["biometric"], a["biometric"]) for b, a in audit] == [(False, True), (True, False)]
+
+
+def test_the_history_cannot_be_rewritten_by_the_app_role(postgres: PostgresUrls, org: Org, core_api: Client) -> None:
+    ok(consent(core_api, org, analytics_level=2))
+    with psycopg.connect(postgres.app) as conn:
+        conn.execute("SELECT set_config('app.organization_id', %s, false)", (str(org.id),))
+        for statement in ("UPDATE patient_consents SET granted = false", "DELETE FROM patient_consents"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+            conn.rollback()
+            conn.execute("SELECT set_config('app.organization_id', %s, false)", (str(org.id),))
+
+
+def test_staff_record_consent_only_with_the_submitted_consent_form(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    missing = consent(core_api, org, "specialist", biometric=True)
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "form_instance_id"
+    pending = consent_form(superuser, org, org.patient, given=None)
+    other_patients = consent_form(superuser, org, org.other_patient, given=True)
+    for evidence in (pending, other_patients, org.form_template):
+        refused = consent(core_api, org, "specialist", biometric=True, form_instance_id=evidence)
+        assert refused.status_code == 422, evidence
+    evidence = consent_form(superuser, org, org.patient, given=True)
+    recorded = ok(consent(core_api, org, "admin", biometric=True, form_instance_id=evidence))
+    assert recorded["biometric"] is True
+    assert (recorded["history"][0]["form_instance_id"], recorded["history"][0]["recorded_by_role"]) == (
+        evidence,
+        "admin",
+    )
+
+
+def test_consent_of_other_patients_and_organizations_is_404(core_api: Client, org: Org, other_org: Org) -> None:
+    assert core_api.get(f"/v1/patients/{org.other_patient}/consent", headers=org.headers("patient")).status_code == 404
+    assert consent(core_api, org, patient=org.other_patient, analytics_level=2).status_code == 404
+    assert core_api.get(f"/v1/patients/{org.patient}/consent", headers=other_org.headers("admin")).status_code == 404
+    assert consent(core_api, org, analytics_level=4).status_code == 422
+    assert consent(core_api, org).status_code == 422  # nothing to change
+
+
+def test_submitting_the_consent_form_grants_biometric_consent(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    instance = consent_form(superuser, org, org.patient, given=None)
+    ok(
+        core_api.post(
+            f"/v1/form-instances/{instance}/submit",
+            json={"responses": {"biometric_consent": True}},
+            headers=org.headers("patient"),
+        )
+    )
+    state = ok(core_api.get(f"/v1/patients/{org.patient}/consent", headers=org.headers("patient")))
+    assert state["biometric"] is True
+    assert (state["history"][0]["form_instance_id"], state["history"][0]["reason"]) == (
+        instance,
+        "consent form submitted",
+    )
+
+
+def test_today_and_start_say_whether_pose_tracking_is_allowed(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    enrollment = enroll(core_api, superuser, org)
+    assert today(core_api, org)["pose_tracking_allowed"] is False
+    ok(consent(core_api, org, analytics_level=2, biometric=True))
+    assert today(core_api, org)["pose_tracking_allowed"] is True
+    started = ok(start(core_api, org, enrollment["id"], 1), 201)
+    assert started["pose_tracking_allowed"] is True
+    ok(consent(core_api, org, biometric=False))
+    assert today(core_api, org)["pose_tracking_allowed"] is False
+    again = ok(start(core_api, org, enrollment["id"], 1))  # the same session, resumed
+    assert (again["id"], again["pose_tracking_allowed"]) == (started["id"], False)
+    detail = ok(core_api.get(f"/v1/patient-session-completions/{started['id']}", headers=org.headers("patient")))
+    assert detail["pose_tracking_allowed"] is None
+
+
+# Telemetry tokens --------------------------------------------------------------------------------------------
+
+
+def test_a_patient_token_carries_hashes_and_consent_and_no_pii(core_api: Client, org: Org, other_org: Org) -> None:
+    ok(consent(core_api, org, analytics_level=2, biometric=True))
+    issued = token(core_api, org)
+    keys = ok(core_api.get("/.well-known/jwks.json"))
+    key = jwt.PyJWK(keys["keys"][0])
+    claims = jwt.decode(issued["token"], key.key, algorithms=["EdDSA"], audience=TELEMETRY_AUDIENCE)
+    assert jwt.get_unverified_header(issued["token"])["kid"] == keys["keys"][0]["kid"]
+    assert set(claims) == {"iss", "aud", "sub", "org", "role", "consent_level", "biometric", "iat", "exp"}
+    assert (claims["iss"], claims["role"], claims["consent_level"], claims["biometric"]) == (
+        TELEMETRY_ISSUER,
+        "patient",
+        2,
+        True,
+    )
+    assert claims["sub"] == issued["actor_hash"]
+    assert 0 < claims["exp"] - time.time() <= 600
+    # Nothing that names the person or their ids: the claims are opaque 43-character keyed hashes.
+    text = json.dumps(claims)
+    for value in (org.patient, org.patient_user, org.id):
+        assert f'"{value}"' not in text
+        assert f": {value}," not in text
+    assert len(claims["sub"]) == len(claims["org"]) == 43
+    # Stable per patient, different per patient and per organization.
+    assert token(core_api, org)["actor_hash"] == claims["sub"]
+    other = jwt.decode(token(core_api, other_org)["token"], key.key, algorithms=["EdDSA"], audience=TELEMETRY_AUDIENCE)
+    assert (other["sub"], other["org"]) != (claims["sub"], claims["org"])
+
+
+def test_staff_tokens_are_for_reading_only(core_api: Client, org: Org) -> None:
+    issued = token(core_api, org, "specialist")
+    claims = jwt.decode(issued["token"], options={"verify_signature": False})
+    assert (claims["role"], claims["consent_level"], claims["biometric"]) == ("staff", 0, False)
+
+
+def test_the_key_set_publishes_the_previous_key_during_a_rotation(postgres: PostgresUrls, dev_keys: Path) -> None:
+    from core_api.settings import TelemetryTokenSettings
+    from core_api.telemetry_tokens import TelemetryTokenIssuer
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    previous = dev_keys / "previous-telemetry.pem"
+    if not previous.exists():
+        previous.write_bytes(
+            Ed25519PrivateKey.generate()
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+    issuer = TelemetryTokenIssuer(
+        TelemetryTokenSettings(
+            signing_key_file=str(dev_keys / TELEMETRY_SIGNING_KEY_FILE),
+            hash_key_file=str(dev_keys / TELEMETRY_HASH_KEY_FILE),
+            published_key_files=[str(previous)],
+        )
+    )
+    kids = [key.kid for key in issuer.jwks().keys]
+    assert len(kids) == len(set(kids)) == 2
+    signed, _ = issuer.issue(actor_hash="a", org_hash="o", role="patient", consent_level=1, biometric=False)
+    assert jwt.get_unverified_header(signed)["kid"] == kids[0]
+
+
+def test_without_keys_the_token_route_is_503_not_500(tmp_path: Path) -> None:
+    from core_api.settings import TelemetryTokenSettings
+    from core_api.telemetry_tokens import TelemetryTokenIssuer
+    from service_common.errors import ServiceUnavailableError
+
+    issuer = TelemetryTokenIssuer(
+        TelemetryTokenSettings(signing_key_file=str(tmp_path / "none.pem"), hash_key_file=str(tmp_path / "none"))
+    )
+    with pytest.raises(ServiceUnavailableError):
+        issuer.jwks()
+    with pytest.raises(ServiceUnavailableError):
+        issuer.keyed_hash("patient", 1)
+
+
+# End to end: core-api issues, telemetry verifies and gates ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def services(
+    postgres: PostgresUrls,
+    dev_keys: Path,
+    clickhouse_server: ClickHouseServerInfo,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, str, str]]:
+    """core-api issuing 3-second tokens, and telemetry trusting core-api's keys (no clock leeway)."""
+    core_env = {
+        "DATABASE_URL": postgres.app,
+        "AUTH_JWKS_FILE": str(dev_keys / "jwks.json"),
+        "TELEMETRY_TOKEN_SIGNING_KEY_FILE": str(dev_keys / TELEMETRY_SIGNING_KEY_FILE),
+        "TELEMETRY_TOKEN_HASH_KEY_FILE": str(dev_keys / TELEMETRY_HASH_KEY_FILE),
+        "TELEMETRY_TOKEN_TTL_SECONDS": "3",
+    }
+    core_url, core = start_service("core_api", core_env)
+    database = f"consent_{uuid.uuid4().hex[:8]}"
+    telemetry_env = {
+        "SPOOL_DIR": str(tmp_path_factory.mktemp("consent-spool")),
+        "SPOOL_FLUSH_INTERVAL_SECONDS": "0.2",
+        "AUTH_JWKS_URL": f"{core_url}/.well-known/jwks.json",
+        "AUTH_ISSUER": TELEMETRY_ISSUER,
+        "AUTH_AUDIENCE": TELEMETRY_AUDIENCE,
+        "AUTH_LEEWAY_SECONDS": "0",
+        "CLICKHOUSE_URL": clickhouse_server.url,
+        "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,
+        "CLICKHOUSE_DATABASE": database,
+    }
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "telemetry.clickhouse.migrate"], env={**os.environ, **telemetry_env}, check=True
+        )
+        telemetry_url, telemetry = start_service("telemetry", telemetry_env)
+    except BaseException:
+        stop_service(core)
+        raise
+    yield core_url, telemetry_url, database
+    stop_service(telemetry)
+    stop_service(core)
+
+
+def stored(clickhouse_server: ClickHouseServerInfo, database: str, table: str, actor_hash: str) -> int:
+    client = ClickHouseClient.from_url(clickhouse_server.url)
+    deadline = time.monotonic() + 10
+    count = 0
+    while time.monotonic() < deadline:
+        count = int(
+            client.execute(f"SELECT count() FROM {database}.{table} WHERE actor_hash = %(a)s", {"a": actor_hash})[0][0]
+        )
+        if count:
+            return count
+        time.sleep(0.2)
+    return count
+
+
+def send(telemetry_url: str, telemetry_token: str, path: str, body: Any) -> httpx.Response:
+    return httpx.post(
+        f"{telemetry_url}{path}", json=body, headers={"Authorization": f"Bearer {telemetry_token}"}, timeout=10
+    )
+
+
+def core_token(core_url: str, org: Org) -> dict[str, Any]:
+    response = httpx.post(f"{core_url}/v1/telemetry/token", headers=org.headers("patient"), timeout=10)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def set_consent(core_url: str, org: Org, **body: Any) -> None:
+    response = httpx.post(
+        f"{core_url}/v1/patients/{org.patient}/consent", json=body, headers=org.headers("patient"), timeout=10
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_level_one_stores_only_error_reports(
+    services: tuple[str, str, str], org: Org, clickhouse_server: ClickHouseServerInfo
+) -> None:
+    core_url, telemetry_url, database = services
+    set_consent(core_url, org, analytics_level=1, biometric=True)
+    issued = core_token(core_url, org)
+    assert send(telemetry_url, issued["token"], "/v1/errors/report", ERROR_REPORT).status_code == 202
+    refused = send(telemetry_url, issued["token"], "/v1/pose/frames", pose_batch(pose_frame(1)))
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert stored(clickhouse_server, database, "error_reports", issued["actor_hash"]) == 1
+    assert stored(clickhouse_server, database, "pose_tracking_frames", issued["actor_hash"]) == 0
+
+
+def test_without_biometric_consent_no_pose_frame_is_stored_and_revocation_ends_with_the_token(
+    services: tuple[str, str, str], org: Org, clickhouse_server: ClickHouseServerInfo
+) -> None:
+    core_url, telemetry_url, database = services
+    set_consent(core_url, org, analytics_level=2, biometric=False)
+    without = core_token(core_url, org)
+    assert send(telemetry_url, without["token"], "/v1/pose/frames", pose_batch(pose_frame(1))).status_code == 403
+    assert stored(clickhouse_server, database, "pose_tracking_frames", without["actor_hash"]) == 0
+
+    set_consent(core_url, org, biometric=True)
+    granted = core_token(core_url, org)
+    assert send(telemetry_url, granted["token"], "/v1/pose/frames", pose_batch(pose_frame(1))).status_code == 202
+    assert stored(clickhouse_server, database, "pose_tracking_frames", granted["actor_hash"]) == 1
+
+    set_consent(core_url, org, biometric=False)
+    # The token issued before the revocation works until it expires (3 s here, 10 min at most), then not.
+    time.sleep(max(0.0, _expiry(granted["token"]) - time.time()) + 1.0)
+    expired = send(telemetry_url, granted["token"], "/v1/pose/frames", pose_batch(pose_frame(2)))
+    assert expired.status_code == 401
+    renewed = core_token(core_url, org)
+    assert renewed["biometric"] is False
+    assert send(telemetry_url, renewed["token"], "/v1/pose/frames", pose_batch(pose_frame(3))).status_code == 403
+    assert stored(clickhouse_server, database, "pose_tracking_frames", granted["actor_hash"]) == 1
+
+
+def _expiry(signed: str) -> float:
+    payload = signed.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return float(claims["exp"])
