@@ -1,0 +1,55 @@
+-- GDPR export: everything stored about one patient, as one JSON document, in one statement. Row-level
+-- security applies: the patient sees only their own rows, an admin their organization's.
+
+-- name: export_patient
+WITH patient AS (
+    SELECT * FROM patients WHERE id = %(patient_id)s AND deleted_at IS NULL
+), enrollments AS (
+    SELECT x.* FROM patient_treatment_plans x JOIN patient ON patient.id = x.patient_id
+), completions AS (
+    SELECT x.* FROM patient_session_completions x JOIN patient ON patient.id = x.patient_id
+), logs AS (
+    SELECT x.*, e.name AS exercise_name
+    FROM patient_exercise_logs x
+    JOIN patient ON patient.id = x.patient_id
+    JOIN exercises e ON e.id = x.exercise_id
+), forms AS (
+    SELECT x.*, t.title, t.kind, t.schema AS template
+    FROM form_instances x
+    JOIN patient ON patient.id = x.patient_id
+    JOIN form_templates t ON t.id = x.form_template_id
+)
+SELECT json_build_object(
+    'patient', (SELECT to_jsonb(p) - 'organization_id' FROM patient p),
+    'service_plans', (
+        SELECT coalesce(jsonb_agg((to_jsonb(x) - 'organization_id') || jsonb_build_object('service_plan_name', s.name)
+                                  ORDER BY x.id), '[]')
+        FROM patient_service_plans x JOIN patient ON patient.id = x.patient_id
+        JOIN service_plans s ON s.id = x.service_plan_id),
+    'enrollments', (
+        SELECT coalesce(jsonb_agg((to_jsonb(x) - 'organization_id')
+                                  || jsonb_build_object('plan_version', v.version, 'plan', v.snapshot) ORDER BY x.id), '[]')
+        FROM enrollments x JOIN treatment_plan_versions v ON v.id = x.treatment_plan_version_id),
+    'status_changes', (
+        SELECT coalesce(jsonb_agg(to_jsonb(x) - 'organization_id' ORDER BY x.id), '[]')
+        FROM patient_treatment_plan_status_changes x JOIN patient ON patient.id = x.patient_id),
+    'session_completions', (
+        SELECT coalesce(jsonb_agg(to_jsonb(x) - 'organization_id' ORDER BY x.id), '[]') FROM completions x),
+    'exercise_logs', (SELECT coalesce(jsonb_agg(to_jsonb(x) - 'organization_id' ORDER BY x.id), '[]') FROM logs x),
+    'form_instances', (SELECT coalesce(jsonb_agg(to_jsonb(x) - 'organization_id' ORDER BY x.id), '[]') FROM forms x),
+    'consents', (
+        SELECT coalesce(jsonb_agg(to_jsonb(x) - 'organization_id' ORDER BY x.id), '[]')
+        FROM patient_consents x JOIN patient ON patient.id = x.patient_id),
+    'audit_entries', (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'id', a.id, 'action', a.action, 'entity_type', a.entity_type, 'entity_id', a.entity_id,
+                   'actor_user_id', a.actor_user_id, 'actor_role', a.actor_role, 'before', a.before,
+                   'after', a.after, 'created_at', a.created_at) ORDER BY a.id), '[]')
+        FROM audit_log a
+        WHERE (a.entity_type = 'patient' AND a.entity_id = (SELECT id::text FROM patient))
+           OR (a.entity_type = 'patient_treatment_plan' AND a.entity_id IN (SELECT id::text FROM enrollments))
+           OR (a.entity_type = 'patient_session_completion' AND a.entity_id IN (SELECT id::text FROM completions))
+           OR (a.entity_type = 'patient_exercise_log' AND a.entity_id IN (SELECT id::text FROM logs))
+           OR (a.entity_type = 'form_instance' AND a.entity_id IN (SELECT id::text FROM forms)))
+)::text
+WHERE EXISTS (SELECT 1 FROM patient)

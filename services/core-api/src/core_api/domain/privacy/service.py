@@ -1,0 +1,50 @@
+"""GDPR export: everything about a patient, to the patient or an admin of their organization.
+
+One SQL statement gathers every section (row-level security keeps it to what the caller may see); the
+export is audited as a read of the patient's data. See docs/privacy.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from contracts.privacy import ExportFormat, FhirBundle, PatientExport
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from service_common.auth import Actor
+from service_common.errors import NotFoundError
+
+from core_api import audit
+from core_api.db.queries import load_queries
+from core_api.db.tenancy import actor_transaction
+from core_api.domain.privacy.fhir import bundle
+
+QUERIES = load_queries(__package__ or "core_api.domain.privacy")
+
+
+class _Sections(msgspec.Struct, frozen=True):
+    patient: dict[str, object]
+    service_plans: list[dict[str, object]]
+    enrollments: list[dict[str, object]]
+    status_changes: list[dict[str, object]]
+    session_completions: list[dict[str, object]]
+    exercise_logs: list[dict[str, object]]
+    form_instances: list[dict[str, object]]
+    consents: list[dict[str, object]]
+    audit_entries: list[dict[str, object]]
+
+
+class PrivacyService:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+        self._pool = pool
+
+    async def export(self, actor: Actor, patient_id: int, format_: ExportFormat) -> PatientExport | FhirBundle:
+        async with actor_transaction(self._pool, actor) as conn:
+            row = await (await conn.execute(QUERIES.export_patient, {"patient_id": patient_id})).fetchone()
+            if row is None:
+                raise NotFoundError(f"Patient {patient_id} was not found.")
+            sections = msgspec.json.decode(row[0], type=_Sections)
+            await audit.record(conn, actor, "patient.exported", "patient", patient_id, after={"format": format_.value})
+        export = PatientExport(exported_at=datetime.now(UTC), **msgspec.structs.asdict(sections))
+        return bundle(export) if format_ is ExportFormat.FHIR else export
