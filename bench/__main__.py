@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import pose_decode
+from bench import adherence, asgi_servers, pose_decode, telemetry_ingest, telemetry_profile
 
-BENCHMARKS = [pose_decode]
+BENCHMARKS = [pose_decode, asgi_servers, telemetry_ingest, telemetry_profile, adherence]
 
 
 def main() -> None:

@@ -1,38 +1,50 @@
 # syntax=docker/dockerfile:1.7
-# telemetry image. Build from the repository root:
+# telemetry image, also used by the ClickHouse migration Job and the telemetry retention CronJob (they
+# override the command). Build from the repository root:
 #   docker build -f deploy/docker/telemetry.Dockerfile -t telemetry .
-# The build stage installs the locked dependencies into /app/.venv with uv; the final stage is the slim
-# Python base with that virtual environment only: no compiler, no uv, no source tree, a non-root user.
+# The build stage installs the locked dependencies into /app/.venv with uv (without the `embedded` extra:
+# production talks to a ClickHouse server, never chdb); the final stage is the slim Python base with that
+# virtual environment only: no compiler, no uv, no source tree, a non-root user.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-FROM python:3.11-slim-bookworm AS build
+FROM ${PYTHON_IMAGE} AS build
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv
 RUN pip install --no-cache-dir "uv==0.13.9"
 WORKDIR /src
 # Dependencies get their own layer, built from the lock file and the members' pyproject files only, so a
-# code change does not reinstall them.
+# code change does not reinstall them. uv needs every workspace member's pyproject.toml to read the lock.
 COPY pyproject.toml uv.lock ./
 COPY contracts/pyproject.toml contracts/
 COPY services/common/pyproject.toml services/common/
 COPY services/core-api/pyproject.toml services/core-api/
 COPY services/telemetry/pyproject.toml services/telemetry/
-RUN uv sync --frozen --no-dev --no-install-workspace --package telemetry
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package telemetry
 COPY contracts contracts
 COPY services/common services/common
 COPY services/telemetry services/telemetry
-RUN uv sync --frozen --no-dev --no-editable --package telemetry
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package telemetry
 
-FROM python:3.11-slim-bookworm
-RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app \
+    && install --directory --owner 10001 --group 10001 --mode 0700 /var/lib/telemetry/spool
 COPY --from=build /app/.venv /app/.venv
+# SERVER_WORKERS=1: the spool takes an exclusive lock on its folder (one process per SPOOL_DIR), so
+# telemetry scales by pods, one uvicorn process (httptools, uvloop) each. Kubernetes mounts a persistent
+# volume at SPOOL_DIR so acknowledged rows outlive the container.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SERVER_HOST=0.0.0.0 \
     SERVER_PORT=8001 \
-    SERVER_WORKERS=0 \
+    SERVER_WORKERS=1 \
+    SPOOL_DIR=/var/lib/telemetry/spool \
     LOG_FORMAT=json
 USER 10001:10001
 EXPOSE 8001
-# uvicorn drains in-flight requests on SIGTERM (SERVER_WORKERS=0: one worker per CPU).
+# Exec form: python is PID 1 and gets SIGTERM itself. uvicorn then stops accepting, lets requests in
+# flight finish (up to 20 s) and runs the app's shutdown, which inserts what the spool holds into
+# ClickHouse before the process exits (tests/telemetry/test_spool.py proves it).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["python", "-m", "telemetry"]

@@ -33,6 +33,7 @@ from service_common.auth import (
     Actor,
     AuthenticationError,
     AuthSettings,
+    JwtVerifier,
     TokenVerifier,
     allow_roles,
     auth_middleware,
@@ -613,3 +614,42 @@ def test_actor_is_a_frozen_struct() -> None:
     with pytest.raises(AttributeError):
         actor.role = "patient"  # type: ignore[misc]
     assert msgspec.json.decode(msgspec.json.encode(actor), type=Actor) == actor
+
+
+# The verified-token cache --------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_verified_token_is_trusted_for_a_minute_then_checked_again(keys: DevKeys) -> None:
+    clock = FakeClock()
+    verifier = JwtVerifier(keys.settings(), clock=clock)
+    token = keys.token()
+    assert (await verifier.claims(token))["sub"] == "5"
+    # The key is withdrawn: the remembered token still passes within the minute, not after it.
+    keys.jwks_file.write_text(json.dumps({"keys": []}))
+    clock.now += JwtVerifier.VERIFIED_CACHE_SECONDS - 1
+    assert (await verifier.claims(token))["sub"] == "5"
+    clock.now += 2
+    with pytest.raises(AuthenticationError):
+        await verifier.claims(token)
+
+
+@pytest.mark.anyio
+async def test_a_remembered_token_still_expires(keys: DevKeys) -> None:
+    verifier = JwtVerifier(msgspec.structs.replace(keys.settings(), leeway_seconds=0), clock=FakeClock())
+    token = keys.token(exp=int(time.time()) + 1)
+    await verifier.claims(token)
+    await asyncio.sleep(1.5)
+    with pytest.raises(AuthenticationError):
+        await verifier.claims(token)
+
+
+@pytest.mark.anyio
+async def test_the_cache_is_bounded_and_hands_out_copies(keys: DevKeys) -> None:
+    verifier = JwtVerifier(keys.settings(), clock=FakeClock())
+    first = await verifier.claims(keys.token(sub="1"))
+    first["sub"] = "tampered"
+    assert (await verifier.claims(keys.token(sub="1")))["sub"] == "1"
+    for number in range(JwtVerifier.VERIFIED_CACHE_SIZE + 10):
+        await verifier.claims(keys.token(sub=str(number), jti=str(number)))
+    assert len(verifier._verified) == JwtVerifier.VERIFIED_CACHE_SIZE

@@ -16,7 +16,14 @@ from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.open import open_store
-from telemetry.settings import ClickHouseSettings, HttpSettings, IngestSettings, Settings, SpoolSettings
+from telemetry.settings import (
+    ClickHouseSettings,
+    HttpSettings,
+    IngestSettings,
+    RateLimitSettings,
+    Settings,
+    SpoolSettings,
+)
 
 from tests.conftest import ClickHouseServerInfo
 from tools.tokens import mint_telemetry_token
@@ -87,7 +94,13 @@ class Ingest:
         return sum(len(self.mine(table, "actor_hash")) for table in TABLES)
 
 
-def ingest_app(request: pytest.FixtureRequest, backend: str, chdb_dir: Path, dev_keys: Path) -> Iterator[Ingest]:
+def ingest_app(
+    request: pytest.FixtureRequest,
+    backend: str,
+    chdb_dir: Path,
+    dev_keys: Path,
+    rate_limit: RateLimitSettings | None = None,
+) -> Iterator[Ingest]:
     clickhouse = clickhouse_settings(request, backend, chdb_dir)
     asyncio.run(_migrate(clickhouse))
     settings = Settings(
@@ -97,6 +110,7 @@ def ingest_app(request: pytest.FixtureRequest, backend: str, chdb_dir: Path, dev
         auth=AuthSettings(jwks_file=str(dev_keys / "jwks.json")),
         ingest=IngestSettings(country_header=COUNTRY_HEADER),
         spool=SpoolSettings(dir=str(request.getfixturevalue("tmp_path_factory").mktemp("spool"))),
+        rate_limit=rate_limit or RateLimitSettings(),
     )
     with TestClient(create_app(settings)) as client:
         yield Ingest(client, backend, dev_keys)

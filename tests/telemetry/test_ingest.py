@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from telemetry.ingest.writer import IngestWriter
 
 from tests.telemetry.ingest_harness import COUNTRY_HEADER, MAX_BODY_BYTES, TABLES, Ingest
 from tools.tokens import mint_token
@@ -410,6 +411,51 @@ def test_a_retried_batch_is_stored_once(ingest: Ingest) -> None:
     batch = first.json()["batch_id"]
     stored = ingest.rows(f"SELECT count() AS n FROM media_events WHERE batch_id = toUUID('{batch}')")
     assert int(stored[0]["n"]) == 7
+
+
+def test_a_retry_the_process_no_longer_remembers_is_still_stored_once(ingest: Ingest) -> None:
+    # A writer remembering one batch id stands for a restarted process or a long-evicted key: the request
+    # path then spools the retry like a first delivery, and the spool's writer drops it.
+    state = ingest.client.app.state
+    remembering, state.ingest_writer = state.ingest_writer, IngestWriter(state.spool, recent_batches=1)
+    try:
+        stored_first = {"Idempotency-Key": f"stored-{uuid.uuid4().hex}"}
+        still_spooled = {"Idempotency-Key": f"spooled-{uuid.uuid4().hex}"}
+        first = post(ingest, "/v1/media/events", media_events(), extra_headers=stored_first)
+        ingest.flush()  # in ClickHouse and in the ledger
+        post(ingest, "/v1/media/events", media_events(), extra_headers=still_spooled)
+        retries = [
+            post(ingest, "/v1/media/events", media_events(), extra_headers=key) for key in (stored_first, still_spooled)
+        ]
+    finally:
+        state.ingest_writer = remembering
+
+    # Each retry pushed the other key out of the one-entry memory: both were spooled again.
+    assert [retry.json()["duplicate"] for retry in retries] == [False, False]
+    assert retries[0].json()["batch_id"] == first.json()["batch_id"]
+    stored = ingest.rows(
+        "SELECT toString(batch_id) AS batch, count() AS n FROM media_events "
+        f"WHERE actor_hash = '{ingest.actor_hash}' GROUP BY batch ORDER BY batch"
+    )
+    assert sorted(int(row["n"]) for row in stored) == [7, 7]
+    assert first.json()["batch_id"] in {row["batch"] for row in stored}
+
+
+def test_a_retry_spooled_again_is_stored_once(ingest: Ingest) -> None:
+    state = ingest.client.app.state
+    remembering, state.ingest_writer = state.ingest_writer, IngestWriter(state.spool, recent_batches=1)
+    try:
+        key = {"Idempotency-Key": f"twice-{uuid.uuid4().hex}"}
+        first = post(ingest, "/v1/analytics/track", ANALYTICS_EVENT, extra_headers=key)
+        post(ingest, "/v1/analytics/track", ANALYTICS_EVENT, extra_headers={"Idempotency-Key": "evicts-it"})
+        retry = post(ingest, "/v1/analytics/track", ANALYTICS_EVENT, extra_headers=key)
+    finally:
+        state.ingest_writer = remembering
+
+    assert retry.json() == {**first.json(), "duplicate": False}
+    batches = [row["batch_id"] for row in ingest.mine("analytics_events", "toString(batch_id) AS batch_id")]
+    assert sorted(batches).count(first.json()["batch_id"]) == 1
+    assert len(batches) == 2
 
 
 def test_batches_without_a_key_are_never_merged(ingest: Ingest) -> None:

@@ -226,3 +226,143 @@ def test_a_bad_period_is_refused(scripted: Ingest, period: str) -> None:
     response = staff_get(scripted, "/v1/media/bandwidth/stats", period=period)
 
     assert response.status_code in (400, 422)
+
+
+# Per-media statistics ------------------------------------------------------------------------------------
+
+MEDIA = "exercise-m"
+P, Q, R, ELSEWHERE = (str(uuid.uuid4()) for _ in range(4))
+
+
+def watched(session: str, second: int, *, completion: float, resolution: str) -> dict[str, Any]:
+    event = heartbeat(session, second, watched=float(second), bitrate=2_000_000, resolution=resolution)
+    event["data"]["completion_percent"] = completion
+    return event
+
+
+def milestone(session: str, second: int, percent: int) -> dict[str, Any]:
+    return {"event": "milestone", "session_id": session, "timestamp": AT.format(second=second),
+            "data": {"percent": percent, "position_seconds": float(second)}}  # fmt: skip
+
+
+def switch(session: str, second: int, *, before: int, after: int, reason: str) -> dict[str, Any]:
+    return {"event": "quality_change", "session_id": session, "timestamp": AT.format(second=second),
+            "data": {"from_bitrate": before, "to_bitrate": after, "reason": reason}}  # fmt: skip
+
+
+def media_start(session: str, media_id: str = MEDIA) -> dict[str, Any]:
+    return {**start(session, ttfb=300, load=1000, bandwidth=8.0, connection="wifi"), "media_id": media_id}
+
+
+def finish(session: str, second: int, *, completion: float, completed: bool) -> dict[str, Any]:
+    event = end(session, second, watched=float(second), reason="ended" if completed else "user_exit")
+    event["data"]["completion_percent"] = completion
+    event["data"]["completed"] = completed
+    return event
+
+
+# P watches 60 % at 720p then 480p after an ABR down-switch, reaching 25 and 50. Q watches all of it at
+# 1080p after an ABR up-switch (and a user switch, not ABR), and its 50 and 75 milestones were lost.
+# R leaves before playing. ELSEWHERE is a view of another media; it must not count.
+MEDIA_VIEWS: list[dict[str, Any]] = [
+    media_start(P),
+    watched(P, 10, completion=20.0, resolution="720p"),
+    milestone(P, 15, 25),
+    watched(P, 20, completion=40.0, resolution="720p"),
+    switch(P, 25, before=2_500_000, after=1_200_000, reason="abr"),
+    milestone(P, 30, 50),
+    watched(P, 36, completion=60.0, resolution="480p"),
+    finish(P, 37, completion=60.0, completed=False),
+    media_start(Q),
+    switch(Q, 2, before=3_000_000, after=5_000_000, reason="abr"),
+    watched(Q, 10, completion=30.0, resolution="1080p"),
+    milestone(Q, 15, 25),
+    watched(Q, 20, completion=60.0, resolution="1080p"),
+    switch(Q, 25, before=5_000_000, after=3_000_000, reason="user"),
+    watched(Q, 30, completion=90.0, resolution="1080p"),
+    milestone(Q, 32, 95),
+    finish(Q, 34, completion=100.0, completed=True),
+    media_start(R),
+    end(R, 3, watched=0.0, reason="user_exit"),
+    media_start(ELSEWHERE, "exercise-other"),
+    watched(ELSEWHERE, 10, completion=100.0, resolution="240p"),
+]
+
+
+@pytest.fixture
+def media_scripted(ingest: Ingest) -> Ingest:
+    """The views above stored under an organization of this test's own, in ClickHouse."""
+    ingest.org_hash = f"org_{uuid.uuid4().hex}"
+    response = ingest.client.post(
+        "/v1/media/events",
+        content=msgspec.json.encode(MEDIA_VIEWS),
+        headers={**ingest.headers(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 202, response.text
+    ingest.flush()
+    return ingest
+
+
+def test_media_stats_match_the_hand_computed_figures(media_scripted: Ingest) -> None:
+    response = staff_get(media_scripted, f"/v1/media/{MEDIA}/stats", period="30d")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "media_id": MEDIA,
+        "period": "30d",
+        "views": 3,
+        "average_watch_percent": pytest.approx((60 + 100 + 0) / 3),
+        "completed_views": 1,
+        "completion_rate": pytest.approx(1 / 3),
+        "milestones": [
+            {"percent": 25, "views": 2, "rate": pytest.approx(2 / 3)},
+            {"percent": 50, "views": 2, "rate": pytest.approx(2 / 3)},  # Q's 95 implies 50
+            {"percent": 75, "views": 1, "rate": pytest.approx(1 / 3)},
+            {"percent": 95, "views": 1, "rate": pytest.approx(1 / 3)},
+        ],
+        "quality": [
+            {"resolution": "1080p", "heartbeats": 3, "share": 0.5},
+            {"resolution": "720p", "heartbeats": 2, "share": pytest.approx(2 / 6)},
+            {"resolution": "480p", "heartbeats": 1, "share": pytest.approx(1 / 6)},
+        ],
+        "abr_switches": 2,  # Q's user switch is not ABR
+        "abr_up_switches": 1,
+        "abr_down_switches": 1,
+        "abr_switches_per_view": pytest.approx(2 / 3),
+    }
+
+
+def test_a_media_without_views_has_zero_views(media_scripted: Ingest) -> None:
+    unknown = staff_get(media_scripted, "/v1/media/never-watched/stats")
+    media_scripted.org_hash = "another_org"
+    other_org = staff_get(media_scripted, f"/v1/media/{MEDIA}/stats")
+
+    for response in (unknown, other_org):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["views"], body["average_watch_percent"], body["completion_rate"]) == (0, 0.0, 0.0)
+        assert [m["views"] for m in body["milestones"]] == [0, 0, 0, 0]
+        assert (body["quality"], body["abr_switches_per_view"]) == ([], 0.0)
+    assert unknown.json()["period"] == "30d"
+
+
+def test_media_stats_are_for_staff_only(media_scripted: Ingest) -> None:
+    response = media_scripted.client.get(f"/v1/media/{MEDIA}/stats", headers=media_scripted.headers())
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (f"/v1/media/{MEDIA}/stats?period=731d", "period"),
+        (f"/v1/media/{MEDIA}/stats?period=soon", "period"),
+        ("/v1/media/bad%20id/stats", "media_id"),
+    ],
+)
+def test_bad_media_stats_parameters_are_422_naming_the_field(media_scripted: Ingest, path: str, field: str) -> None:
+    response = media_scripted.client.get(path, headers=media_scripted.headers(role="staff"))
+
+    assert response.status_code == 422, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert any(field in error["field"] for error in response.json()["errors"]), response.json()

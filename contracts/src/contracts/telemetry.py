@@ -246,6 +246,153 @@ class IngestAck(msgspec.Struct, frozen=True, kw_only=True):
     """True when a batch with the same ``Idempotency-Key`` was already stored, so nothing was stored again."""
 
 
+# Read routes (staff) ------------------------------------------------------------------------------------
+# Figures computed by ClickHouse over an organization's rows; see docs/telemetry.md for every definition.
+
+
+class ViewQoE(msgspec.Struct, frozen=True, kw_only=True):
+    """Video quality of experience of one view (one ``session_id``)."""
+
+    session_id: str
+    media_id: str
+    country_code: str
+    connection_type: str
+    resolution: str
+    """Resolution of the last heartbeat."""
+    bandwidth_mbps: float
+    ttfb_ms: int
+    startup_time_ms: int
+    """Request to first frame (``video_load_time_ms`` of ``session_start``)."""
+    rebuffer_count: int
+    rebuffer_duration_ms: int
+    watched_seconds: float
+    rebuffer_percent: float
+    """Stall time over stall plus watched time, in percent."""
+    average_bitrate: float
+    """Mean bitrate over the heartbeats, bits per second."""
+    exited_before_start: bool
+    playback_failed: bool
+
+
+class BandwidthGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """Bandwidth and QoE of the views sharing one value of the grouping column."""
+
+    group_value: str
+    sessions: int
+    median_bandwidth_mbps: float | None
+    p90_bandwidth_mbps: float | None
+    median_ttfb_ms: float | None
+    median_startup_time_ms: float | None
+    rebuffer_ratio: float
+    """Stall time over stall plus watched time of all the group's views, 0-1."""
+    average_bitrate: float
+    recommended_max_rendition: str
+    """Highest rendition whose bitrate fits 80 % of the median bandwidth, one lower above 2 % rebuffering."""
+
+
+class BandwidthStats(msgspec.Struct, frozen=True, kw_only=True):
+    period: str
+    group_by: str
+    groups: list[BandwidthGroup]
+
+
+class MilestoneReach(msgspec.Struct, frozen=True, kw_only=True):
+    """How many views of a media reached a milestone (sent it or a later one)."""
+
+    percent: MilestonePercent
+    views: int
+    rate: float
+    """``views`` over all views of the media, 0-1."""
+
+
+class ResolutionShare(msgspec.Struct, frozen=True, kw_only=True):
+    """Playback time at one resolution, measured in heartbeats (one every 10 s of playback)."""
+
+    resolution: str
+    heartbeats: int
+    share: float
+    """``heartbeats`` over all heartbeats that reported a resolution, 0-1."""
+
+
+class MediaStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Engagement and delivery of one exercise video (a ``media_id``) over the organization's views whose
+    ``session_start`` arrived in ``period``. A media without views there has ``views: 0``."""
+
+    media_id: str
+    period: str
+    views: int
+    average_watch_percent: float
+    """Mean over views of the largest ``completion_percent`` each reported (0 for a view that reported none)."""
+    completed_views: int
+    """Views whose ``session_end`` said ``completed``."""
+    completion_rate: float
+    """``completed_views`` over ``views``, 0-1 (0 without views)."""
+    milestones: list[MilestoneReach]
+    """25, 50, 75 and 95 %, in that order."""
+    quality: list[ResolutionShare]
+    """Resolutions by playback time, most watched first."""
+    abr_switches: int
+    """``quality_change`` events with reason ``abr``."""
+    abr_up_switches: int
+    abr_down_switches: int
+    abr_switches_per_view: float
+
+
+class PoseTrendBucket(msgspec.Struct, frozen=True, kw_only=True):
+    """The frames of one minute of a pose session, or of one repetition."""
+
+    bucket: int
+    """Minute since the session started (``elapsed_ms`` // 60 000), or the repetition: frames taken while
+    the device had counted ``bucket`` completed reps (bucket 0 is the first repetition's movement)."""
+    start_ms: int
+    """``elapsed_ms`` of the bucket's first frame."""
+    frames: int
+    reps: int
+    """Completed repetitions at the bucket's last frame."""
+    average_form_score: float | None
+    """Mean form score (0-1) of the frames with a body in view; null when none had."""
+    average_rom_degrees: float | None
+    max_rom_degrees: float | None
+
+
+class CameraCapability(msgspec.Struct, frozen=True, kw_only=True):
+    """Frames captured at one camera resolution and how long the device took to process them."""
+
+    camera_resolution: str
+    frames: int
+    share: float
+    """``frames`` over the session's frames, 0-1."""
+    average_processing_time_ms: float
+    median_processing_time_ms: float
+    p95_processing_time_ms: float
+
+
+PoseBucket = Literal["minute", "rep"]
+
+
+class PoseSessionStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Form, range of motion, repetitions and device capability of one pose-tracking session."""
+
+    session_id: str
+    media_id: str
+    frames: int
+    duration_ms: int
+    """Last frame's ``elapsed_ms`` minus the first's."""
+    reps: int
+    """The largest ``rep_count`` the device reported."""
+    average_form_score: float | None
+    frames_without_body: int
+    """Frames without a form score (no body in view)."""
+    average_rom_degrees: float | None
+    max_rom_degrees: float | None
+    average_pose_confidence: float
+    bucket: PoseBucket
+    trend: list[PoseTrendBucket]
+    """Buckets in order."""
+    devices: list[CameraCapability]
+    """Camera resolutions, most frames first."""
+
+
 # Decoders -----------------------------------------------------------------------------------------------
 # Built once: a Decoder resolves its type at construction, so reusing one skips that work per request.
 
@@ -262,3 +409,11 @@ def decode_media_events(body: bytes) -> list[MediaEvent]:
     """
     decoded = media_events_decoder.decode(body)
     return decoded if isinstance(decoded, list) else [decoded]
+
+
+class ActorErasure(msgspec.Struct, frozen=True, kw_only=True):
+    """``DELETE /v1/actors/{actor_hash}``: the tables whose rows of the hash are being deleted (ClickHouse
+    mutations, completed in the background)."""
+
+    actor_hash: HashedId
+    tables: list[str]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -285,22 +286,47 @@ class JwtVerifier:
     own caller from :meth:`claims`, so the key handling exists once.
     """
 
+    VERIFIED_CACHE_SIZE = 4096
+    """Tokens remembered as verified: a device sends the same token every second or two, and checking its
+    signature again each time was a third of a small request's CPU (docs/performance.md)."""
+    VERIFIED_CACHE_SECONDS = 60.0
+    """How long a verified token is trusted without a new check (never past its ``exp``): a key withdrawn
+    from the JWKS stops working within this time."""
+
     def __init__(self, settings: AuthSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
-        """``clock`` (monotonic seconds) times the remote key cache; tests pass a fake one."""
+        """``clock`` (monotonic seconds) times the remote key cache and the verified-token cache; tests
+        pass a fake one."""
         self._settings = settings
+        self._clock = clock
         self._keys: _KeySource = (
             _RemoteKeys(settings.jwks_url, settings.jwks_cache_seconds, clock)
             if settings.jwks_url
             else _FileKeys(Path(settings.jwks_file))
         )
+        self._verified: OrderedDict[str, tuple[dict[str, Any], float, float]] = OrderedDict()
 
     async def claims(self, token: str) -> dict[str, Any]:
         """The claims of ``token`` once its signature, issuer, audience and lifetime check out.
 
         Raises :class:`AuthenticationError` for any token that is malformed, not signed by a known key
         with an accepted algorithm, expired or not yet valid, or for another issuer or audience;
-        :class:`ServiceUnavailableError` when no keys can be fetched.
+        :class:`ServiceUnavailableError` when no keys can be fetched. A token verified in the last
+        ``VERIFIED_CACHE_SECONDS`` and not yet expired is answered from memory.
         """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, trusted_until, expires = remembered
+            if self._clock() < trusted_until and time.time() < expires + self._settings.leeway_seconds:
+                self._verified.move_to_end(token)
+                return dict(claims)
+            del self._verified[token]
+        claims = await self._verify(token)
+        self._verified[token] = (claims, self._clock() + self.VERIFIED_CACHE_SECONDS, float(claims["exp"]))
+        if len(self._verified) > self.VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return dict(claims)
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except PyJWTError as exc:

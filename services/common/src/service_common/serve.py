@@ -1,7 +1,10 @@
 """Run a service's app under uvicorn with our logging, e.g. ``python -m core_api``.
 
 uvicorn's own log configuration is switched off so its start-up and error lines go through structlog
-like everything else; its access log is replaced by :mod:`service_common.requests`.
+like everything else; its access log is replaced by :mod:`service_common.requests`. The HTTP parser and
+event loop are named (httptools, uvloop) rather than left to uvicorn's fallback to the pure-Python ones;
+``bench/asgi_servers.py`` compares this with granian. On SIGTERM uvicorn stops accepting, lets requests in
+flight finish (at most 20 s) and then runs the app's shutdown, where telemetry flushes its spool.
 """
 
 from __future__ import annotations
@@ -26,11 +29,21 @@ class ServerSettings(msgspec.Struct, frozen=True):
     """Worker processes; 0 means one per CPU (SERVER_WORKERS)."""
 
 
-def serve(factory: str) -> None:
+def worker_count(settings: ServerSettings, *, one_process_only: str = "") -> int:
+    """How many worker processes to start. A service that must run as one process (``one_process_only``
+    says why) gets 1 for "one per CPU" (0), and a clear error for an explicit larger number."""
+    if one_process_only:
+        if settings.workers > 1:
+            raise SystemExit(f"SERVER_WORKERS={settings.workers} is not possible: {one_process_only}")
+        return 1
+    return settings.workers or os.cpu_count() or 1
+
+
+def serve(factory: str, *, one_process_only: str = "") -> None:
     """Serve the app that ``factory`` ("package.module:function") builds, as the settings say."""
     settings = from_env(ServerSettings, "SERVER_")
     configure_logging(from_env(LogSettings, "LOG_"))
-    workers = settings.workers or os.cpu_count() or 1
+    workers = worker_count(settings, one_process_only=one_process_only)
     uvicorn.run(
         factory,
         factory=True,
@@ -40,5 +53,10 @@ def serve(factory: str) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        http="httptools",
+        loop="uvloop",
+        # Longer than the ingress controller's idle upstream keep-alive (60 s in ingress-nginx), so the
+        # proxy never reuses a connection this server has just closed (a 502 for the client).
+        timeout_keep_alive=75,
         timeout_graceful_shutdown=20,
     )

@@ -2,4 +2,10 @@
 
 from service_common.serve import serve
 
-serve("telemetry.app:create_app")
+# The write-ahead spool folder belongs to one process (it holds a lock on it): scale with more processes,
+# each with its own SPOOL_DIR, or with replicas (a StatefulSet, one volume each).
+serve(
+    "telemetry.app:create_app",
+    one_process_only="telemetry's spool folder belongs to one process; run more processes, each with its "
+    "own SPOOL_DIR, or more replicas",
+)

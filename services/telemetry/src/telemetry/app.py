@@ -13,11 +13,14 @@ from service_common.health import healthz, readiness_route
 from service_common.openapi import add_msgspec_components
 
 from telemetry.clickhouse.open import open_store
+from telemetry.erasure import ActorErasureController
 from telemetry.identity import TelemetryVerifier
 from telemetry.ingest.controller import BODY_TYPES, IngestController
+from telemetry.ingest.ratelimit import RateLimiter
 from telemetry.ingest.spool import Spool, SpoolWriter
 from telemetry.ingest.writer import IngestWriter
 from telemetry.media.controller import MediaStatsController
+from telemetry.pose.controller import PoseStatsController
 from telemetry.settings import Settings, load_settings
 
 VERSION = "0.1.0"
@@ -52,7 +55,7 @@ async def _spool(app: Litestar) -> AsyncIterator[None]:
         flush_interval_seconds=settings.spool.flush_interval_seconds,
     )
     app.state.spool, app.state.spool_writer = spool, writer
-    app.state.ingest_writer = IngestWriter(spool, app.state.store)
+    app.state.ingest_writer = IngestWriter(spool)
     writer.start()
     try:
         yield
@@ -79,9 +82,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             readiness_route({"clickhouse": _clickhouse_ready}),
             IngestController,
             MediaStatsController,
+            PoseStatsController,
+            ActorErasureController,
         ],
         lifespan=[_clickhouse, _spool],
-        state={"settings": settings},
+        state={
+            "settings": settings,
+            "rate_limiter": RateLimiter(
+                settings.rate_limit.requests_per_second, settings.rate_limit.burst, settings.rate_limit.max_keys
+            ),
+        },
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
         verifier=TelemetryVerifier(settings.auth),

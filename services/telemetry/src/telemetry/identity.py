@@ -37,7 +37,8 @@ class TelemetryActor(msgspec.Struct, frozen=True, kw_only=True):
     consent_level: int
     biometric: bool
     role: str = "patient"
-    """``staff`` (specialists and admins, who may read their organization's aggregates) or ``patient``."""
+    """``staff`` (specialists and admins, who may read their organization's aggregates), ``patient``, or
+    ``service`` (core-api's retention job, which may only erase)."""
 
 
 class _TelemetryClaims(msgspec.Struct, frozen=True):
@@ -45,7 +46,7 @@ class _TelemetryClaims(msgspec.Struct, frozen=True):
     org: HashedId
     consent_level: ConsentLevel
     biometric: bool = False
-    role: Literal["patient", "staff"] = "patient"
+    role: Literal["patient", "staff", "service"] = "patient"
 
 
 class TelemetryVerifier(JwtVerifier):

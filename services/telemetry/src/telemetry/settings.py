@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
 from service_common.settings import from_env
+
+_Days = Annotated[int, msgspec.Meta(ge=1, le=36_500)]
 
 
 class ClickHouseSettings(msgspec.Struct, frozen=True):
@@ -22,6 +26,10 @@ class ClickHouseSettings(msgspec.Struct, frozen=True):
     """Folder of the embedded engine's data when CLICKHOUSE_URL is empty (CLICKHOUSE_DATA_DIR)."""
     query_timeout_seconds: float = 30.0
     """Longest a read may take before it fails (CLICKHOUSE_QUERY_TIMEOUT_SECONDS)."""
+    cluster: str = ""
+    """Cluster (of the server's remote_servers) the migrations create tables on (CLICKHOUSE_CLUSTER): ON
+    CLUSTER DDL, Replicated*MergeTree ``<table>_local`` tables and Distributed tables under the usual names,
+    which the service reads and writes. Empty: one server, plain MergeTree tables."""
 
 
 class HttpSettings(msgspec.Struct, frozen=True):
@@ -59,6 +67,40 @@ class SpoolSettings(msgspec.Struct, frozen=True):
     """Retry-After of the 503 sent while the spool is full (SPOOL_RETRY_AFTER_SECONDS)."""
 
 
+class RateLimitSettings(msgspec.Struct, frozen=True):
+    """Per-actor limits on the ingest routes (environment prefix ``RATE_LIMIT_``)."""
+
+    requests_per_second: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    """Sustained ingest requests one actor (token ``sub``) may send per second; 0 turns limiting off
+    (RATE_LIMIT_REQUESTS_PER_SECOND). A device sends pose batches every 1-2 s and a heartbeat every 10 s."""
+    burst: Annotated[int, msgspec.Meta(ge=1)] = 30
+    """Requests an actor may send at once above the sustained rate, e.g. a queue flushed after being
+    offline or retries after a 503 (RATE_LIMIT_BURST)."""
+    max_keys: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    """Actors whose buckets a process keeps; the least recently seen is forgotten first, which bounds
+    memory to about 30 MB (RATE_LIMIT_MAX_KEYS)."""
+
+
+class RetentionSettings(msgspec.Struct, frozen=True):
+    """How long telemetry is kept where ClickHouse has no TTL (18.16), enforced by
+    ``python -m telemetry.jobs.retention`` (environment prefix ``RETENTION_``). Engines with TTL use the
+    migrations' TTLs instead."""
+
+    media_days: _Days = 730
+    """Video and audio watch events, media_events (RETENTION_MEDIA_DAYS)."""
+    bandwidth_days: _Days = 90
+    """Network samples of media_events (bandwidth, TTFB, RTT, CDN response time), reset to 0
+    (RETENTION_BANDWIDTH_DAYS)."""
+    pose_days: _Days = 183
+    """Pose frames, pose_tracking_frames (RETENTION_POSE_DAYS)."""
+    analytics_days: _Days = 730
+    """Product analytics events, analytics_events (RETENTION_ANALYTICS_DAYS)."""
+    errors_days: _Days = 90
+    """Client error reports, error_reports (RETENTION_ERRORS_DAYS)."""
+    ingest_batches_days: _Days = 7
+    """The idempotency ledger, ingest_batches (RETENTION_INGEST_BATCHES_DAYS)."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     clickhouse: ClickHouseSettings
     http: HttpSettings
@@ -66,6 +108,8 @@ class Settings(msgspec.Struct, frozen=True):
     auth: AuthSettings
     ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
     spool: SpoolSettings = msgspec.field(default_factory=SpoolSettings)
+    rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -75,6 +119,8 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "AUTH_": AuthSettings,
     "TELEMETRY_": IngestSettings,
     "SPOOL_": SpoolSettings,
+    "RATE_LIMIT_": RateLimitSettings,
+    "RETENTION_": RetentionSettings,
 }
 
 
@@ -87,4 +133,6 @@ def load_settings() -> Settings:
         auth=from_env(AuthSettings, "AUTH_"),
         ingest=from_env(IngestSettings, "TELEMETRY_"),
         spool=from_env(SpoolSettings, "SPOOL_"),
+        rate_limit=from_env(RateLimitSettings, "RATE_LIMIT_"),
+        retention=from_env(RetentionSettings, "RETENTION_"),
     )

@@ -5,6 +5,15 @@ The same files run on ClickHouse 18.16 (the Debian server) and on chdb's 26.x: a
 statement with a ``-- requires: FEATURE`` line when only newer engines can run it (TTL). Every statement
 is idempotent (``IF NOT EXISTS``, ``MODIFY TTL``), so a run interrupted half-way is finished by the next
 one; ClickHouse has no transactions or advisory locks, so production runs migrations from one Job.
+
+Cluster mode (CLICKHOUSE_CLUSTER names a cluster of the server's ``remote_servers``): the same files are
+rewritten per statement, so the single-node DDL stays exactly as written. ``CREATE TABLE t ... ENGINE =
+MergeTree`` becomes ``t_local``, a ReplicatedMergeTree on every host (``ON CLUSTER``, Keeper path per
+shard), plus ``t``, a Distributed table over it sharded by ``cityHash64(batch_id)``. ``ALTER TABLE t``
+goes to ``t_local ON CLUSTER``, and to ``t`` too unless it is about TTL (a Distributed table stores
+nothing, but its columns must follow the local table's). The service keeps writing to and reading from
+``t``, now the Distributed table, and a batch's rows all land on one shard, so the spool's per-batch
+"already stored?" lookups stay exact.
 Usage: ``python -m telemetry.clickhouse.migrate`` (reads the CLICKHOUSE_* settings).
 """
 
@@ -38,6 +47,15 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at DateTime('UTC')
 ) ENGINE = MergeTree ORDER BY version
 """
+
+LOCAL_SUFFIX = "_local"
+_CREATE_TABLE = re.compile(
+    r"^CREATE TABLE IF NOT EXISTS (?P<table>\w+) (?P<body>\(.*\))\s*ENGINE\s*=\s*MergeTree(?:\(\))?(?P<rest>.*)$",
+    re.DOTALL,
+)
+_ALTER_TABLE = re.compile(r"^ALTER TABLE (?P<table>\w+) (?P<rest>.*)$", re.DOTALL)
+_TTL = re.compile(r"\bTTL\b")
+_BATCH_ID_COLUMN = re.compile(r"^\s*\(?\s*batch_id\s+UUID\b", re.MULTILINE)
 
 
 class MigrationError(RuntimeError):
@@ -101,19 +119,56 @@ def render(statement: Statement, features: ServerFeatures) -> str | None:
     return sql
 
 
-async def migrate(store: ClickHouseStore) -> list[int]:
-    """Apply every pending migration to ``store``; return the versions applied by this call."""
+def for_cluster(sql: str, cluster: str, database: str) -> list[str]:
+    """The statements that do what the single-node ``sql`` does on every host of ``cluster``."""
+    on_cluster = f"ON CLUSTER {cluster}"
+    if sql.startswith("CREATE DATABASE IF NOT EXISTS "):
+        return [f"{sql} {on_cluster}"]
+    if created := _CREATE_TABLE.match(sql):
+        table, local = created["table"], created["table"] + LOCAL_SUFFIX
+        # {shard} and {replica} are the server's macros (the Altinity operator defines them per host).
+        engine = f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/{local}', '{{replica}}')"
+        sharding_key = "cityHash64(batch_id)" if _BATCH_ID_COLUMN.search(created["body"]) else "rand()"
+        return [
+            f"CREATE TABLE IF NOT EXISTS {database}.{local} {on_cluster} {created['body']}\n"
+            f"ENGINE = {engine}{created['rest']}",
+            f"CREATE TABLE IF NOT EXISTS {database}.{table} {on_cluster} AS {database}.{local}\n"
+            f"ENGINE = Distributed({cluster}, {database}, {local}, {sharding_key})",
+        ]
+    if altered := _ALTER_TABLE.match(sql):
+        table, rest = altered["table"], altered["rest"]
+        local = [f"ALTER TABLE {database}.{table}{LOCAL_SUFFIX} {on_cluster} {rest}"]
+        if _TTL.search(rest):
+            return local
+        return [*local, f"ALTER TABLE {database}.{table} {on_cluster} {rest}"]
+    raise MigrationError(f"no cluster form for statement: {sql[:80]}")
+
+
+def plan(migration: Migration, features: ServerFeatures, cluster: str = "", database: str = "") -> list[str]:
+    """The statements that apply ``migration`` to an engine with ``features``; with ``cluster`` set,
+    their cluster form (see the module docstring) for tables in ``database``."""
+    statements = [sql for statement in migration.statements() if (sql := render(statement, features)) is not None]
+    if not cluster:
+        return statements
+    return [clustered for sql in statements for clustered in for_cluster(sql, cluster, database)]
+
+
+async def migrate(store: ClickHouseStore, cluster: str = "") -> list[int]:
+    """Apply every pending migration to ``store`` (on every host of ``cluster`` when it is set); return
+    the versions applied by this call."""
     features = ServerFeatures.parse(await store.server_version())
-    await store.execute(CREATE_LEDGER)
+    if cluster:
+        for sql in for_cluster(f"CREATE DATABASE IF NOT EXISTS {store.database}", cluster, store.database):
+            await store.execute(sql)
+    for sql in for_cluster(CREATE_LEDGER.strip(), cluster, store.database) if cluster else [CREATE_LEDGER]:
+        await store.execute(sql)
     applied = {int(row["version"]) for row in await store.select("SELECT version FROM schema_migrations")}
     applied_now = []
     for migration in discover():
         if migration.version in applied:
             continue
-        for statement in migration.statements():
-            sql = render(statement, features)
-            if sql is not None:
-                await store.execute(sql)
+        for sql in plan(migration, features, cluster, store.database):
+            await store.execute(sql)
         await store.insert(
             "schema_migrations",
             {
@@ -131,12 +186,15 @@ async def migrate(store: ClickHouseStore) -> list[int]:
 async def _main() -> None:
     settings = load_settings()
     configure_logging(settings.log)
+    cluster = settings.clickhouse.cluster
+    if cluster and not settings.clickhouse.url:
+        raise SystemExit("CLICKHOUSE_CLUSTER needs CLICKHOUSE_URL: the embedded engine is a single node")
     store = open_store(settings.clickhouse)
     try:
-        applied = await migrate(store)
+        applied = await migrate(store, cluster)
     finally:
         await store.close()
-    log.info("clickhouse.migrations.done", backend=store.backend, applied=applied)
+    log.info("clickhouse.migrations.done", backend=store.backend, cluster=cluster or None, applied=applied)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Each route reads its body raw and decodes it once with the contracts' decoder (Litestar's ``data``
 parameter would decode it a second time, and the strict-request hook a third). Consent guards run
 before the body is read, so a refused request stores nothing. 202 with an :class:`IngestAck` once the
-rows are durable in the spool; 503 with Retry-After while the spool is full.
+rows are durable in the spool; 503 with Retry-After while the spool is full, 429 with Retry-After when the
+caller's actor is over its rate limit (``ingest/ratelimit.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from service_common.errors import problem_response, problem_responses
 from service_common.openapi import REF_TEMPLATE, schema_document
 
 from telemetry.identity import ANALYTICS, ERRORS_ONLY, require_consent, telemetry_actor
+from telemetry.ingest.ratelimit import RateLimitedError, rate_limit
 from telemetry.ingest.spool import SpoolFullError
 from telemetry.ingest.writer import (
     Batch,
@@ -121,7 +123,7 @@ def _writer(state: State) -> IngestWriter:
     return writer
 
 
-def _spool_full(_: Request[Any, Any, Any], exc: SpoolFullError) -> Response[bytes]:
+def _retry_later(_: Request[Any, Any, Any], exc: SpoolFullError | RateLimitedError) -> Response[bytes]:
     return problem_response(
         Problem(
             type=f"{PROBLEM_TYPE_BASE}{exc.slug}",
@@ -133,7 +135,7 @@ def _spool_full(_: Request[Any, Any, Any], exc: SpoolFullError) -> Response[byte
     )
 
 
-_ERRORS = problem_responses(401, 403, 413, 422, 503)
+_ERRORS = problem_responses(401, 403, 413, 422, 429, 503)
 
 
 class IngestController(Controller):
@@ -142,7 +144,9 @@ class IngestController(Controller):
     path = "/v1"
     tags = ["ingest"]
     security = bearer_security()
-    exception_handlers = {SpoolFullError: _spool_full}
+    # The rate limit runs before the routes' consent guards: every authenticated request counts.
+    guards = [rate_limit]
+    exception_handlers = {SpoolFullError: _retry_later, RateLimitedError: _retry_later}
 
     @post(
         "/media/events",

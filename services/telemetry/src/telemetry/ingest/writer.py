@@ -4,11 +4,13 @@ A request is acknowledged once its record is durable in the write-ahead spool (`
 whose background writer inserts large blocks into ClickHouse.
 
 Deduplication: a request that sends an ``Idempotency-Key`` gets a batch id derived from the caller and
-the key. A retry whose batch id this process spooled recently, or which is in the ``ingest_batches``
-ledger, is acknowledged as a duplicate and spooled again not at all; the spool's writer also skips
-ledgered batches and repeats within a block, and writes the ledger after the rows. This works the same
-on ClickHouse 18.16 (where a non-replicated MergeTree does not deduplicate inserts) and on newer engines.
-It is at-least-once, not exactly-once (see the spool's docstring for the window).
+the key. A retry whose batch id this process spooled recently (a bounded in-memory set) is acknowledged
+as a duplicate and spooled again not at all; the request path never asks ClickHouse. Any other retry
+(this process forgot the id, or it went to another process) is spooled like a first delivery, and the
+spool's writer drops it: it skips batches already in the ``ingest_batches`` ledger and repeats within a
+block, and writes the ledger after the rows. This works the same on ClickHouse 18.16 (where a
+non-replicated MergeTree does not deduplicate inserts) and on newer engines. It is at-least-once, not
+exactly-once (see the spool's docstring for the window).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from contracts.telemetry import (
     PoseFrameBatch,
 )
 
-from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
 from telemetry.identity import TelemetryActor
 from telemetry.ingest.scrub import scrub
 from telemetry.ingest.spool import Spool, SpoolRecord
@@ -252,25 +253,29 @@ def error_report_columns(report: ErrorReport, batch: Batch) -> Columns:
 
 # Writing ------------------------------------------------------------------------------------------------
 
-_RECENT_BATCHES = 100_000
+RECENT_BATCHES = 100_000
+"""Idempotent batch ids a process remembers (about 11 MB); older ones are left to the spool's writer."""
 
 
 class IngestWriter:
     """Appends one request's rows to the spool; the spool's writer moves them into ClickHouse."""
 
-    def __init__(self, spool: Spool, store: ClickHouseStore) -> None:
+    def __init__(self, spool: Spool, recent_batches: int = RECENT_BATCHES) -> None:
         self._spool = spool
-        self._store = store
-        # Idempotent batch ids spooled by this process, newest last, so a retry that arrives before its
-        # batch reached the ledger is still recognised. Bounded; the writer checks the ledger again.
-        self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._recent_limit = recent_batches
+        # Idempotent batch ids spooled by this process, least recently seen first. A hit answers the
+        # retry without a ClickHouse lookup; a miss is harmless, the spool's writer checks the ledger.
+        # Kept as 128-bit ints, half the memory of UUID objects.
+        self._recent: OrderedDict[int, None] = OrderedDict()
 
     async def write(self, endpoint: str, table: str, columns: Mapping[str, Sequence[Any]], batch: Batch) -> IngestAck:
-        """Make ``columns`` durable in the spool for ``table`` unless ``batch`` is a known retry.
+        """Make ``columns`` durable in the spool for ``table`` unless ``batch`` is a retry this process
+        remembers.
 
         Raises :class:`SpoolFullError` (503 with Retry-After) when the spool is full.
         """
-        if batch.idempotent and await self._known(endpoint, batch.batch_id):
+        if batch.idempotent and batch.batch_id.int in self._recent:
+            self._recent.move_to_end(batch.batch_id.int)
             log.info("ingest.duplicate", endpoint=endpoint, batch_id=str(batch.batch_id))
             return IngestAck(accepted=0, batch_id=batch.batch_id, duplicate=True)
         lists = {name: list(values) for name, values in columns.items()}
@@ -283,23 +288,10 @@ class IngestWriter:
             columns=lists,
             uuid_columns=[name for name, values in lists.items() if values and isinstance(values[0], uuid.UUID)],
         )
+        # Remembered only once durable: a retry of a request refused with 503 must be stored.
         await self._spool.append(record)
         if batch.idempotent:
-            self._recent[batch.batch_id] = None
-            if len(self._recent) > _RECENT_BATCHES:
+            self._recent[batch.batch_id.int] = None
+            if len(self._recent) > self._recent_limit:
                 self._recent.popitem(last=False)
         return IngestAck(accepted=record.rows, batch_id=batch.batch_id)
-
-    async def _known(self, endpoint: str, batch_id: uuid.UUID) -> bool:
-        if batch_id in self._recent:
-            return True
-        try:
-            # batch_id is a UUID this service made, so its text is safe to place in the query.
-            rows = await self._store.select(
-                f"SELECT count() AS batches FROM ingest_batches WHERE batch_id = toUUID('{batch_id}')"
-            )
-        except ClickHouseError as exc:
-            # ClickHouse down must not stop ingestion; the spool's writer checks the ledger again.
-            log.warning("ingest.ledger_unavailable", endpoint=endpoint, code=exc.code)
-            return False
-        return int(rows[0]["batches"]) > 0

@@ -1,20 +1,28 @@
-"""``GET /v1/media/bandwidth/stats`` and ``GET /v1/media/sessions/{session_id}/qoe``: staff only, scoped to
-the organization hash of the caller's token."""
+"""``GET /v1/media/bandwidth/stats``, ``GET /v1/media/{media_id}/stats`` and
+``GET /v1/media/sessions/{session_id}/qoe``: staff only, scoped to the organization hash of the caller's
+token."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
 
+from contracts.telemetry import BandwidthStats, MediaStats, ViewQoE
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 from litestar.params import PathParameter, QueryParameter
 from service_common.auth import bearer_security
 from service_common.errors import problem_responses
 
 from telemetry.identity import require_staff, telemetry_actor
-from telemetry.media.stats import BandwidthStats, ViewQoE, bandwidth_stats, period_hours, view_qoe
+from telemetry.media.stats import (
+    MAX_MEDIA_PERIOD_HOURS,
+    MAX_PERIOD_HOURS,
+    bandwidth_stats,
+    media_stats,
+    view_qoe,
+)
+from telemetry.reads import PERIOD_PATTERN, checked_period
 
 GroupBy = Literal["country_code", "connection_type", "cdn", "resolution"]
 
@@ -38,18 +46,13 @@ class MediaStatsController(Controller):
         state: State,
         period: Annotated[
             str,
-            QueryParameter(pattern=r"^[1-9][0-9]{0,3}[hd]$", description="How far back, e.g. 7d or 24h; at most 90d."),
+            QueryParameter(pattern=PERIOD_PATTERN, description="How far back, e.g. 7d or 24h; at most 90d."),
         ] = "7d",
         group_by: Annotated[GroupBy, QueryParameter(description="The column views are grouped by.")] = "country_code",
     ) -> BandwidthStats:
         """Sessions, median and p90 bandwidth, TTFB, startup time, rebuffer ratio, average bitrate and a
         recommended maximum rendition per group of the organization's views (staff only)."""
-        try:
-            period_hours(period)
-        except ValueError as exc:
-            raise ValidationException(
-                detail=str(exc), extra=[{"message": str(exc), "key": "period", "source": "query"}]
-            ) from exc
+        checked_period(period, MAX_PERIOD_HOURS)
         return await bandwidth_stats(state.store, telemetry_actor(request).org_hash, period, group_by)
 
     @get(
@@ -62,3 +65,32 @@ class MediaStatsController(Controller):
     ) -> ViewQoE:
         """Startup time, rebuffering, exits before start and playback failure of one view (staff only)."""
         return await view_qoe(state.store, telemetry_actor(request).org_hash, session_id)
+
+    @get(
+        "/{media_id:str}/stats",
+        operation_id="GetMediaStats",
+        responses=problem_responses(401, 403, 422, 503),
+    )
+    async def get_media_stats(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        media_id: Annotated[
+            str,
+            PathParameter(
+                min_length=1,
+                max_length=128,
+                pattern=r"^[A-Za-z0-9_-]+$",
+                description="The hashed exercise-video id its session_start events name.",
+            ),
+        ],
+        period: Annotated[
+            str,
+            QueryParameter(pattern=PERIOD_PATTERN, description="How far back, e.g. 30d or 24h; at most 730d."),
+        ] = "30d",
+    ) -> MediaStats:
+        """Views, average watch %, completion, milestone reach, quality distribution and ABR switches of one
+        exercise video over the organization's views that started in the period; a media without views
+        there has ``views: 0`` (staff only)."""
+        checked_period(period, MAX_MEDIA_PERIOD_HOURS)
+        return await media_stats(state.store, telemetry_actor(request).org_hash, media_id, period)

@@ -18,10 +18,10 @@ Figures of one view (a ``session_id``):
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from telemetry.clickhouse.server import identifier
+from telemetry.reads import hashed_id
 
 # One row per view of the organization that arrived in the period. Aliases never repeat a column's name:
 # ClickHouse resolves such an alias inside the aggregate that defines it.
@@ -111,20 +111,11 @@ ORDER BY sessions DESC, group_value
 GROUP_COLUMNS = ("country_code", "connection_type", "cdn", "resolution")
 """The ``group_by`` values the bandwidth statistics accept, each a column of the per-view rows."""
 
-_HASHED_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-
-
-def _org(org_hash: str) -> str:
-    # Verified against HashedId when the token was read; checked again because it is placed in SQL.
-    if not _HASHED_ID.match(org_hash):
-        raise ValueError("not a hashed id")
-    return org_hash
-
 
 def per_view_query(org_hash: str, hours: int, session_id: uuid.UUID | None = None) -> str:
     """Per-view QoE rows of ``org_hash`` received in the last ``hours``, or of one view."""
     session_filter = f"AND session_id = toUUID('{session_id}')" if session_id is not None else ""
-    return _PER_VIEW.format(org_hash=_org(org_hash), hours=int(hours), session_filter=session_filter)
+    return _PER_VIEW.format(org_hash=hashed_id(org_hash), hours=int(hours), session_filter=session_filter)
 
 
 def bandwidth_query(org_hash: str, hours: int, group_by: str) -> str:
@@ -133,3 +124,71 @@ def bandwidth_query(org_hash: str, hours: int, group_by: str) -> str:
         raise ValueError(f"cannot group by {group_by!r}")
     column = identifier(f"view_{group_by}")
     return _BANDWIDTH.format(group_column=column, per_view=per_view_query(org_hash, hours))
+
+
+# The views of one media: sessions whose session_start named it. Later events of a view usually carry no
+# media_id (the contract makes it optional after session_start), so they are found by session_id. The
+# queries use GLOBAL IN: in cluster mode media_events is a Distributed table and a plain IN over it would
+# be a refused double-distributed subquery; on one server GLOBAL IN is the same as IN.
+_MEDIA_VIEWS = """
+SELECT session_id
+FROM media_events
+WHERE org_hash = '{org_hash}' AND media_id = '{media_id}' AND event = 'session_start'
+    AND received_at >= now() - INTERVAL {hours} HOUR
+"""
+
+# One row for the media: per-view figures first, then their sums and means. A view "reached" a
+# milestone when it sent that milestone or a later one (a lost event does not hide a later one).
+_MEDIA_SUMMARY = """
+SELECT
+    count() AS views,
+    avg(view_watch_percent) AS average_watch_percent,
+    countIf(view_completed) AS completed_views,
+    if(views > 0, completed_views / views, 0) AS completion_rate,
+    [countIf(view_milestone >= 25), countIf(view_milestone >= 50), countIf(view_milestone >= 75),
+     countIf(view_milestone >= 95)] AS milestone_views,
+    sum(view_abr_switches) AS abr_switches,
+    sum(view_abr_up) AS abr_up_switches,
+    sum(view_abr_down) AS abr_down_switches,
+    if(views > 0, abr_switches / views, 0) AS abr_switches_per_view
+FROM (
+    SELECT
+        session_id,
+        max(completion_percent) AS view_watch_percent,
+        countIf(event = 'session_end' AND completed = 1) > 0 AS view_completed,
+        maxIf(milestone_percent, event = 'milestone') AS view_milestone,
+        countIf(event = 'quality_change' AND reason = 'abr') AS view_abr_switches,
+        countIf(event = 'quality_change' AND reason = 'abr' AND bitrate > previous_bitrate) AS view_abr_up,
+        countIf(event = 'quality_change' AND reason = 'abr' AND bitrate < previous_bitrate) AS view_abr_down
+    FROM media_events
+    WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR
+        AND session_id GLOBAL IN ({views})
+    GROUP BY session_id
+)
+"""
+
+# Playback time per resolution, counted in heartbeats (one per 10 s of playback).
+_MEDIA_QUALITY = """
+SELECT resolution AS quality_resolution, count() AS heartbeats
+FROM media_events
+WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR
+    AND event = 'heartbeat' AND resolution != '' AND session_id GLOBAL IN ({views})
+GROUP BY resolution
+ORDER BY heartbeats DESC, quality_resolution
+"""
+
+
+def _media_filter(org_hash: str, media_id: str, hours: int) -> dict[str, str]:
+    org, hours_text = hashed_id(org_hash), str(int(hours))
+    views = _MEDIA_VIEWS.format(org_hash=org, media_id=hashed_id(media_id), hours=hours_text)
+    return {"org_hash": org, "hours": hours_text, "views": views}
+
+
+def media_summary_query(org_hash: str, media_id: str, hours: int) -> str:
+    """Views, watch %, completion, milestone reach and ABR switches of ``media_id`` in ``org_hash``."""
+    return _MEDIA_SUMMARY.format(**_media_filter(org_hash, media_id, hours))
+
+
+def media_quality_query(org_hash: str, media_id: str, hours: int) -> str:
+    """Heartbeats per resolution of ``media_id``'s views in ``org_hash``, most first."""
+    return _MEDIA_QUALITY.format(**_media_filter(org_hash, media_id, hours))

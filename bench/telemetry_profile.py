@@ -1,0 +1,330 @@
+"""Where a telemetry ingest request's time goes (issue #10): the real app, built by ``create_app`` with the
+production log settings, on a real ClickHouse 18.16 server, driven in process under cProfile.
+
+Requests go straight into the ASGI callable (no HTTP server, no client library), 16 at a time so the
+spool's group commit works as it does under load, and the lifespan runs, so the spool writer inserts into
+ClickHouse meanwhile. cProfile sees the event-loop thread only; the worker threads (the spool's fsync,
+clickhouse-driver's insert) are shown by the process's CPU time beyond that thread's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import io
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
+from telemetry.app import create_app
+from telemetry.identity import TelemetryActor, TelemetryVerifier
+from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
+
+from bench.pose_decode import pose_batch_body
+from bench.telemetry_ingest import _migrate, _scratch, media_event_body
+from tools.databases import ClickHouseServer, ClickHouseUnavailable
+from tools.tokens import ensure_dev_keys, mint_telemetry_token
+
+POSE_REQUESTS = 320
+MEDIA_REQUESTS = 1_024
+CONCURRENCY = 16
+TRIAL_REQUESTS = 768
+
+Message = MutableMapping[str, Any]
+ASGI = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+# Own (not cumulative) time by where the code lives; the first matching fragment of the file name wins.
+_AREAS = (
+    ("msgspec decode / encode (C)", ("msgspec",)),
+    ("JWT: PyJWT + cryptography", ("/jwt/", "cryptography", "base64", "hmac", "json/")),
+    ("structlog (request log line)", ("structlog", "logging/")),
+    ("Litestar routing, params, responses", ("litestar",)),
+    ("telemetry + service_common code", ("telemetry/", "service_common/", "contracts/")),
+    ("asyncio event loop, futures, threads", ("asyncio", "threading", "concurrent", "selectors", "queue.py")),
+    ("uuid / datetime / re (stdlib)", ("uuid.py", "datetime", "re/", "_strptime")),
+)
+# Calls that release the GIL: in the event-loop thread their own time is mostly the wait to get it back
+# while a worker thread (clickhouse-driver serializing a block, the spool's reads) holds it.
+_GIL_CALLS = ("posix.urandom", "builtins.print", "posix.stat", "zlib.crc32", "posix.fsync")
+_GIL_RELEASING = "GIL-releasing calls (urandom, print, stat, crc32)"
+# Entry points whose cumulative time answers "how much does this step cost".
+_STEPS = (
+    ("token verification (TelemetryVerifier.verify)", "service_common/auth.py", "claims"),
+    ("body decode (contracts BodyDecoder.decode)", "contracts/decoding.py", "decode"),
+    ("pose columns (pose_frame_columns)", "telemetry/ingest/writer.py", "pose_frame_columns"),
+    ("media columns (media_event_columns)", "telemetry/ingest/writer.py", "media_event_columns"),
+    ("spool record encode (msgpack + crc32)", "telemetry/ingest/spool.py", "encode_record"),
+    ("spool writer: read back + insert (drain)", "telemetry/ingest/spool.py", "drain"),
+    ("request log line (request.completed)", "structlog/_native.py", "meth"),
+)
+
+
+class _AsgiDriver:
+    """Runs an ASGI app's lifespan and sends it requests directly."""
+
+    def __init__(self, app: ASGI) -> None:
+        self.app = app
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._task: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        scope: Message = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        self._task = asyncio.ensure_future(self.app(scope, self._to_app.get, self._from_app.put))
+        await self._to_app.put({"type": "lifespan.startup"})
+        message = await self._from_app.get()
+        if message["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"lifespan start-up failed: {message}")
+
+    async def stop(self) -> None:
+        await self._to_app.put({"type": "lifespan.shutdown"})
+        await self._from_app.get()
+        if self._task is not None:
+            await self._task
+
+    async def post(self, path: str, token: str, body: bytes) -> int:
+        scope: Message = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"127.0.0.1"),
+                (b"authorization", f"Bearer {token}".encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8001),
+            "state": {},
+        }
+        sent = False
+        status = 0
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # no disconnect while the app works
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await self.app(scope, receive, send)
+        return status
+
+
+@contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Log lines go to a file, as a container's stderr would, instead of the benchmark's output."""
+    saved = sys.stderr
+    with path.open("w") as target:
+        sys.stderr = target
+        try:
+            yield
+        finally:
+            sys.stderr = saved
+
+
+async def _drive(settings: Settings, tokens: list[str], pose: list[bytes], media: list[bytes]) -> dict[str, Any]:
+    app: ASGI = create_app(settings)  # type: ignore[assignment]
+    driver = _AsgiDriver(app)
+    await driver.start()
+    statuses: dict[int, int] = {}
+
+    async def wave(path: str, bodies: list[bytes], start: int) -> None:
+        answers = await asyncio.gather(
+            *(
+                driver.post(path, tokens[(start + i) % len(tokens)], bodies[(start + i) % len(bodies)])
+                for i in range(CONCURRENCY)
+            )
+        )
+        for status in answers:
+            statuses[status] = statuses.get(status, 0) + 1
+
+    for start in range(0, 32, CONCURRENCY):  # warm-up, outside the profile
+        await wave("/v1/pose/frames", pose, start)
+        await wave("/v1/media/events", media, start)
+    profile = cProfile.Profile()
+    figures: dict[str, Any] = {}
+    for label, path, bodies, count in (
+        ("pose", "/v1/pose/frames", pose, POSE_REQUESTS),
+        ("media", "/v1/media/events", media, MEDIA_REQUESTS),
+    ):
+        profile_one = cProfile.Profile()
+        wall, process, thread = time.perf_counter(), time.process_time(), time.thread_time()
+        profile_one.enable()
+        for start in range(0, count, CONCURRENCY):
+            await wave(path, bodies, start)
+        # Let the spool writer insert what this part acknowledged, inside the profile.
+        await asyncio.sleep(settings.spool.flush_interval_seconds * 1.5)
+        profile_one.disable()
+        figures[label] = {
+            "requests": count,
+            "wall": time.perf_counter() - wall,
+            "process_cpu": time.process_time() - process,
+            "loop_cpu": time.thread_time() - thread,
+            "stats": pstats.Stats(profile_one, stream=io.StringIO()),
+        }
+    del profile
+    figures["token_cache"] = await _token_cache_trial(wave, media)
+    await driver.stop()
+    figures["statuses"] = statuses
+    return figures
+
+
+@contextmanager
+def _cached_token_verification() -> Iterator[None]:
+    """For the trial only: ``TelemetryVerifier.verify`` answering a token it verified before from a dict, as
+    a bounded cache keyed by the token (checked against ``exp``) would in the service."""
+    original = TelemetryVerifier.verify
+    cache: dict[str, TelemetryActor] = {}
+
+    async def verify(self: TelemetryVerifier, token: str) -> TelemetryActor:
+        actor = cache.get(token)
+        if actor is None:
+            actor = cache[token] = await original(self, token)
+        return actor
+
+    TelemetryVerifier.verify = verify  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TelemetryVerifier.verify = original  # type: ignore[method-assign]
+
+
+async def _token_cache_trial(wave: Callable[[str, list[bytes], int], Awaitable[None]], media: list[bytes]) -> str:
+    """CPU per media request, unprofiled, with the service's token verification and with a token cache,
+    alternating; the cache's first pass over the 1 024 tokens is its warm-up."""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for cached in (False, True, True, False):
+        with _cached_token_verification() if cached else nullcontext():
+            if cached:
+                for start in range(0, 1024, CONCURRENCY):
+                    await wave("/v1/media/events", media, start)
+            started = time.process_time()
+            for start in range(0, TRIAL_REQUESTS, CONCURRENCY):
+                await wave("/v1/media/events", media, start)
+            times[cached].append((time.process_time() - started) * 1000 / TRIAL_REQUESTS)
+    as_is, with_cache = statistics.mean(times[False]), statistics.mean(times[True])
+    return (
+        f"  trial, media events without cProfile: {as_is:.2f} ms CPU/request as is, {with_cache:.2f} ms with "
+        f"verified tokens cached ({(1 - with_cache / as_is) * 100:.0f} % less; {TRIAL_REQUESTS} requests per run, "
+        "alternating)"
+    )
+
+
+def _areas(stats: pstats.Stats) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    for (filename, _, function), (_, _, own, _, _) in raw.items():
+        where = f"{filename} {function}"
+        if "select.epoll" in where:
+            continue  # the loop waiting for sockets: idle, not work
+        area = next((name for name, parts in _AREAS if any(part in where for part in parts)), None)
+        if area is None:
+            area = _GIL_RELEASING if any(call in where for call in _GIL_CALLS) else "other"
+        totals[area] = totals.get(area, 0.0) + own
+    return totals
+
+
+def _step(stats: pstats.Stats, filename: str, function: str) -> float:
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    return sum(
+        cumulative
+        for (file, _, name), (_, _, _, cumulative, _) in raw.items()
+        if file.endswith(filename) and name == function
+    )
+
+
+def _top(stats: pstats.Stats, count: int) -> list[str]:
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    rows = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:count]
+    root = str(Path(__file__).resolve().parent.parent)
+    lines = []
+    for (filename, line, function), (_, calls, own, cumulative, _) in rows:
+        where = filename.replace(root, "").split("site-packages/")[-1]
+        lines.append(
+            f"    {own * 1000:8.0f} ms own {cumulative * 1000:8.0f} ms cum {calls:8d}x  {function} ({where}:{line})"
+        )
+    return lines
+
+
+def _report(label: str, figures: dict[str, Any]) -> list[str]:
+    stats: pstats.Stats = figures["stats"]
+    requests = figures["requests"]
+    loop_cpu, process_cpu = figures["loop_cpu"], figures["process_cpu"]
+    profiled = sum(_areas(stats).values())
+    lines = [
+        f"  {label}: {requests} requests in {figures['wall']:.1f} s under cProfile; "
+        f"CPU {process_cpu * 1000 / requests:.2f} ms/request, of which event-loop thread "
+        f"{loop_cpu * 1000 / requests:.2f} ms, worker threads (fsync, spool reads, ClickHouse insert) "
+        f"{(process_cpu - loop_cpu) * 1000 / requests:.2f} ms",
+        "   own wall time by area (event-loop thread, epoll waits left out; includes waits for the GIL):",
+    ]
+    for area, seconds in sorted(_areas(stats).items(), key=lambda item: item[1], reverse=True):
+        lines.append(f"    {seconds / profiled * 100:5.1f} %  {seconds * 1000 / requests:6.3f} ms/request  {area}")
+    lines.append("   steps (cumulative wall time per request, % of the above):")
+    for name, filename, function in _STEPS:
+        seconds = _step(stats, filename, function)
+        if seconds:
+            lines.append(f"    {seconds * 1000 / requests:6.3f} ms  {seconds / profiled * 100:5.1f} %  {name}")
+    lines.append("   top functions by own wall time:")
+    lines.extend(_top(stats, 12))
+    return lines
+
+
+def run() -> str:
+    with _scratch() as root:
+        server = ClickHouseServer(root / "clickhouse")
+        try:
+            server.start()
+        except ClickHouseUnavailable as exc:
+            return f"telemetry hot path profile: skipped, no ClickHouse server ({exc})"
+        try:
+            _migrate(server, "bench_profile")
+            keys = root / "keys"
+            ensure_dev_keys(keys)
+            tokens = [
+                mint_telemetry_token(
+                    keys, actor_hash=f"device_{n}", org_hash="bench_org", consent_level=3, biometric=True
+                )
+                for n in range(1024)
+            ]
+            settings = Settings(
+                clickhouse=ClickHouseSettings(url=server.url, http_url=server.http_url, database="bench_profile"),
+                http=HttpSettings(),
+                log=LogSettings(level="info", format="json"),
+                auth=AuthSettings(jwks_file=str(keys / "jwks.json")),
+                spool=SpoolSettings(dir=str(root / "spool")),
+            )
+            pose = [pose_batch_body(60, seed) for seed in range(8)]
+            media = [media_event_body(seed) for seed in range(64)]
+            with _stderr_to(root / "telemetry.log"):
+                figures = asyncio.run(_drive(settings, tokens, pose, media))
+        finally:
+            server.stop()
+    return "\n".join(
+        [
+            "telemetry hot path profile: the app in process (create_app, JSON request log at info), real ClickHouse "
+            f"18.16, {CONCURRENCY} requests at a time; answers {figures['statuses']}",
+            *_report("pose batches (60 frames)", figures["pose"]),
+            *_report("media events (one per POST)", figures["media"]),
+            figures["token_cache"],
+        ]
+    )

@@ -1,0 +1,45 @@
+"""``GET /v1/pose/sessions/{session_id}/stats``: staff only, scoped to the organization hash of the caller's
+token."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from contracts.telemetry import PoseBucket, PoseSessionStats
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.params import PathParameter, QueryParameter
+from service_common.auth import bearer_security
+from service_common.errors import problem_responses
+
+from telemetry.identity import require_staff, telemetry_actor
+from telemetry.pose.stats import pose_session_stats
+
+
+class PoseStatsController(Controller):
+    """Exercise performance from pose tracking for specialists and admins of an organization."""
+
+    path = "/v1/pose"
+    tags = ["pose"]
+    security = bearer_security()
+    guards = [require_staff]
+
+    @get(
+        "/sessions/{session_id:uuid}/stats",
+        operation_id="GetPoseSessionStats",
+        responses=problem_responses(401, 403, 404, 422, 503),
+    )
+    async def get_pose_session_stats(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        session_id: Annotated[uuid.UUID, PathParameter(description="The session_id its frame batches carried.")],
+        bucket: Annotated[
+            PoseBucket, QueryParameter(description="Trend buckets: each minute, or each repetition.")
+        ] = "minute",
+    ) -> PoseSessionStats:
+        """Form score and range-of-motion trend, repetitions and device capability (camera resolution,
+        processing time) of one pose-tracking session (staff only); 404 when the organization has no
+        frames of it."""
+        return await pose_session_stats(state.store, telemetry_actor(request).org_hash, session_id, bucket)

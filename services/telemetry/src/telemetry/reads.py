@@ -1,0 +1,63 @@
+"""What the staff read routes share: periods, the organization filter, ClickHouse numbers, store errors."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from litestar.exceptions import ValidationException
+from service_common.errors import ServiceUnavailableError
+
+from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
+
+_PERIOD = re.compile(r"^([1-9][0-9]{0,3})([hd])$")
+PERIOD_PATTERN = r"^[1-9][0-9]{0,3}[hd]$"
+"""A period such as ``7d`` or ``24h``, as the query parameters document it."""
+_HASHED_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def period_hours(period: str, max_hours: int) -> int:
+    """Hours in a period such as ``7d`` or ``24h``; raises ValueError for another shape or beyond
+    ``max_hours``."""
+    match = _PERIOD.match(period)
+    if match is None:
+        raise ValueError("period must look like 7d or 24h")
+    hours = int(match.group(1)) * (24 if match.group(2) == "d" else 1)
+    if hours > max_hours:
+        raise ValueError(f"period may cover at most {max_hours // 24} days")
+    return hours
+
+
+def checked_period(period: str, max_hours: int) -> int:
+    """:func:`period_hours`, a bad period becoming a 422 naming the ``period`` query parameter."""
+    try:
+        return period_hours(period, max_hours)
+    except ValueError as exc:
+        raise ValidationException(
+            detail=str(exc), extra=[{"message": str(exc), "key": "period", "source": "query"}]
+        ) from exc
+
+
+def hashed_id(value: str) -> str:
+    """``value`` back when it is a hashed id (``HashedId``), safe inside a quoted SQL string. The routes
+    validate ids first; this guards the SQL against a programming mistake."""
+    if not _HASHED_ID.match(value):
+        raise ValueError("not a hashed id")
+    return value
+
+
+def number(value: Any) -> float | None:
+    """A ClickHouse number as float; None for the NULL or NaN an aggregate over no rows gives."""
+    if value is None:
+        return None
+    result = float(value)
+    return None if math.isnan(result) else result
+
+
+async def select_rows(store: ClickHouseStore, query: str) -> list[dict[str, Any]]:
+    """``query``'s rows; a ClickHouse failure becomes a 503."""
+    try:
+        return await store.select(query)
+    except ClickHouseError as exc:
+        raise ServiceUnavailableError("The telemetry store is unavailable; retry later.") from exc
