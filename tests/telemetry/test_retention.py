@@ -204,3 +204,24 @@ async def test_the_job_does_nothing_where_ttl_applies(chdb_dir: Path) -> None:
         assert await column(store, "pose_tracking_frames", "media_id") == ["pose-fresh"]
     finally:
         await store.close()
+
+
+@pytest.mark.anyio
+async def test_ttl_removes_expired_rows_where_the_engine_has_it(chdb_dir: Path) -> None:
+    """chdb (ClickHouse 26): the migrations' TTLs delete rows past retention at the next merge."""
+    store = EmbeddedStore(str(chdb_dir), f"retention_{uuid.uuid4().hex[:12]}")
+    try:
+        await migrate(store)
+        now = datetime.now(UTC)
+        await add_pose(store, now - timedelta(days=200), "pose-expired")  # past 6 months
+        await add_pose(store, now - timedelta(days=150), "pose-kept")
+        await add_batch(store, "error_reports", now - timedelta(days=100))  # past 90 days
+        await add_batch(store, "error_reports", now - timedelta(days=10))
+        for table in ("pose_tracking_frames", "error_reports"):
+            await store.execute(f"OPTIMIZE TABLE {table} FINAL")
+
+        assert await column(store, "pose_tracking_frames", "media_id") == ["pose-kept"]
+        kept = await store.select("SELECT count() AS n, min(received_at) AS oldest FROM error_reports")
+        assert kept[0]["n"] == 1
+    finally:
+        await store.close()
