@@ -84,23 +84,27 @@ UPDATE automation_events SET dispatched_at = now()
 WHERE id IN (SELECT id FROM new_events)
 
 -- name: claim_due
--- Due deliveries whose lease (if any) has ended and that have no earlier pending delivery of the same rule
--- and ordering key: so one enrollment's events reach a rule in event order. Each gets a lease and an attempt.
+-- Due deliveries whose lease (if any) has ended and that have no earlier pending delivery of the same
+-- ordering key (enrollment) to the same destination (webhook URL, or the built-in action): so a receiver
+-- gets one enrollment's events in event order whichever rules sent them. Each gets a lease and an attempt.
 WITH due AS (
     SELECT d.id
     FROM automation_deliveries d
+    JOIN automation_rules r ON r.id = d.rule_id
     WHERE d.status = 'pending'
       AND d.next_attempt_at <= now()
       AND (d.leased_until IS NULL OR d.leased_until <= now())
       AND NOT EXISTS (
-          SELECT 1 FROM automation_deliveries earlier
-          WHERE earlier.rule_id = d.rule_id
-            AND earlier.ordering_key = d.ordering_key
+          SELECT 1
+          FROM automation_deliveries earlier
+          JOIN automation_rules earlier_rule ON earlier_rule.id = earlier.rule_id
+          WHERE earlier.ordering_key = d.ordering_key
             AND earlier.status = 'pending'
-            AND earlier.event_id < d.event_id)
+            AND earlier.event_id < d.event_id
+            AND coalesce(earlier_rule.webhook_url, earlier_rule.action) = coalesce(r.webhook_url, r.action))
     ORDER BY d.event_id, d.rule_id
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE automation_deliveries d
 SET leased_until = now() + make_interval(secs => %(lease_seconds)s), attempts = d.attempts + 1
@@ -131,11 +135,14 @@ SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'dead' ELSE 'pending' E
 WHERE id = %(id)s AND status = 'pending' AND attempts = %(attempts)s
 
 -- name: event_patient
--- The patient an event is about: its enrollment's patient, or the patient it names.
-SELECT coalesce(
-    (SELECT ptp.patient_id FROM patient_treatment_plans ptp
-     WHERE ptp.id = (%(payload)s::jsonb ->> 'patient_treatment_plan_id')::bigint),
-    (SELECT p.id FROM patients p WHERE p.id = (%(payload)s::jsonb ->> 'patient_id')::bigint AND p.deleted_at IS NULL))
+-- The patient an event is about: its enrollment's patient, or the patient it names; never an erased one.
+SELECT p.id
+FROM patients p
+WHERE p.deleted_at IS NULL
+  AND p.id = coalesce(
+      (SELECT ptp.patient_id FROM patient_treatment_plans ptp
+       WHERE ptp.id = (%(payload)s::jsonb ->> 'patient_treatment_plan_id')::bigint),
+      (%(payload)s::jsonb ->> 'patient_id')::bigint)
 
 -- name: give_form
 INSERT INTO form_instances (organization_id, patient_id, form_template_id, automation_delivery_id)
