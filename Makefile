@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: help install run migrate openapi lint test bench clean token demo adherence-job
+.PHONY: help install run migrate openapi lint deploy-check test bench clean token demo adherence-job audit-verify retention-job
 
 help:
 	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
@@ -23,7 +23,10 @@ help:
 	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
+	@echo "make deploy-check  render every Kubernetes overlay and validate it offline (part of make test)"
 	@echo "make adherence-job  roll every active enrollment's weekly adherence forward (nightly job)"
+	@echo "make retention-job  erase identities of erasure requests, delete old clinical records (nightly job)"
+	@echo "make audit-verify [ORG=1]  check every organization's (or one's) audit hash chain; fails when broken"
 	@echo "make demo     load the spec's example clinic into the running services (after make run)"
 	@echo "make token ROLE=specialist ORG=1 USER_ID=5 [PATIENT=123]"
 	@echo "             print a bearer token signed with the development key (.data/dev-keys)"
@@ -52,7 +55,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Renders deploy/k8s/overlays/* with kubectl kustomize and validates every object offline (tools/deploy_check.py).
+deploy-check: install
+	$(BIN)/python -m tools.deploy_check
+
+test: lint deploy-check
 	$(BIN)/pytest
 
 bench: install
@@ -68,6 +75,12 @@ demo: install
 
 adherence-job: install
 	$(BIN)/python -m core_api.jobs.adherence_rollforward
+
+retention-job: install
+	$(BIN)/python -m core_api.jobs.retention
+
+audit-verify: install
+	$(BIN)/python -m core_api.audit_verify $(if $(ORG),--organization $(ORG))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -47,8 +47,10 @@ def place(conn: psycopg.Connection, enrollment_id: int, start_date: date, zone: 
 def session(
     conn: psycopg.Connection, org: Org, enrollment_id: int, started_at: datetime, status: str = "completed"
 ) -> int:
-    """A session started at ``started_at`` and completed (or skipped) twenty minutes later."""
+    """A session started at ``started_at`` and completed (or skipped) twenty minutes later; like every write
+    the product makes that feeds the adherence engine, it touches the enrollment's ``updated_at``."""
     ended = started_at + timedelta(minutes=20)
+    conn.execute("UPDATE patient_treatment_plans SET updated_at = now() WHERE id = %s", (enrollment_id,))
     row = conn.execute(
         "INSERT INTO patient_session_completions (organization_id, patient_id, patient_treatment_plan_id, "
         "session_number, status, started_at, completed_at, skipped_at, duration_seconds, exercises_total) "
@@ -328,3 +330,93 @@ async def test_weekly_history_is_kept_and_final_once_the_week_is_past(
         mid_third = local(start_date + timedelta(days=15), 12)
         await recompute(mid_third)
         assert stored() == {1: (33, mid_second), 2: (0, mid_third), 3: (0, mid_third)}
+
+
+def test_the_organization_page_reads_stored_weeks_and_recomputes_only_stale_ones(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    enrollment = enroll(core_api, superuser, org)["id"]
+    start_date = datetime.now(MADRID).date() - timedelta(days=10)  # today is day 3 of plan week 2
+    place(superuser, enrollment, start_date)
+    superuser.execute("DELETE FROM weekly_adherence_reports WHERE patient_treatment_plan_id = %s", (enrollment,))
+    last_week, this_week = start_date, start_date + timedelta(days=7)
+
+    def shown(week: date) -> tuple[Any, int]:
+        body: Json = ok(
+            core_api.get("/v1/adherence/weekly", params={"week": week.isoformat()}, headers=org.headers("admin"))
+        )
+        [row] = [row for row in body["rows"] if row["patient_treatment_plan_id"] == enrollment]
+        return row["week"], row["summary"]["adherence_percent"]
+
+    def stored(week_start: date) -> tuple[int, datetime, datetime, datetime, str]:
+        row = superuser.execute(
+            "SELECT adherence_percent, computed_at, closes_at, fresh_until, time_zone FROM weekly_adherence_reports "
+            "WHERE patient_treatment_plan_id = %s AND week_start = %s",
+            (enrollment, week_start),
+        ).fetchone()
+        assert row is not None, f"no stored row for {week_start}"
+        return row
+
+    def tamper(week_start: date, percent: int) -> None:
+        """Overwrite the stored numbers, to see whether the page reads them or computes."""
+        superuser.execute(
+            "UPDATE weekly_adherence_reports SET adherence_percent = %s, "
+            "report = jsonb_set(report, '{summary,adherence_percent}', to_jsonb(%s::int)) "
+            "WHERE patient_treatment_plan_id = %s AND week_start = %s",
+            (percent, percent, enrollment, week_start),
+        )
+
+    # Missing rows are computed and stored by the read itself: the current week is open (expired,
+    # unstarted, not yet available) and fresh until its open window closes at local midnight of day 4.
+    assert shown(this_week) == (2, 0)
+    percent, computed_at, closes_at, fresh_until, zone = stored(this_week)
+    assert (percent, zone) == (0, "Europe/Madrid")
+    assert computed_at < fresh_until == local(this_week + timedelta(days=4), 0) < closes_at
+    # A fresh row is read, not recomputed.
+    tamper(this_week, 7)
+    assert shown(this_week) == (2, 7)
+    # A session written since makes it stale: recomputed (completed, unstarted) and stored again.
+    session(superuser, org, enrollment, local(this_week, 10))
+    assert shown(this_week) == (2, 50)
+    recomputed_percent, recomputed_at, *_ = stored(this_week)
+    assert (recomputed_percent, recomputed_at > computed_at) == (50, True)
+    # So does the clock passing a window boundary, and the patient moving to another zone.
+    tamper(this_week, 7)
+    superuser.execute(
+        "UPDATE weekly_adherence_reports SET fresh_until = now() - interval '1 second' "
+        "WHERE patient_treatment_plan_id = %s AND week_start = %s",
+        (enrollment, this_week),
+    )
+    assert shown(this_week) == (2, 50)
+    tamper(this_week, 7)
+    superuser.execute("UPDATE patients SET time_zone = 'America/New_York' WHERE id = %s", (org.patient,))
+    assert shown(this_week)[1] != 7
+    assert stored(this_week)[4] == "America/New_York"
+    superuser.execute("UPDATE patients SET time_zone = 'Europe/Madrid' WHERE id = %s", (org.patient,))
+
+    # A past week is stored final (computed after it closed) and then kept as history: a session recorded
+    # for it later does not change what the page shows.
+    assert shown(last_week) == (1, 0)
+    percent, computed_at, closes_at, _, _ = stored(last_week)
+    assert computed_at >= closes_at
+    tamper(last_week, 42)
+    session(superuser, org, enrollment, local(last_week, 10))
+    assert shown(last_week) == (1, 42)
+
+    # A week outside the plan has no row: nothing offered, 100 percent, seven empty days.
+    before: Json = ok(
+        core_api.get(
+            "/v1/adherence/weekly",
+            params={"week": (start_date - timedelta(days=7)).isoformat()},
+            headers=org.headers("admin"),
+        )
+    )
+    [row] = [row for row in before["rows"] if row["patient_treatment_plan_id"] == enrollment]
+    assert (row["week"], row["summary"]["adherence_percent"], row["below_threshold"]) == (None, 100, False)
+    assert [day["slots"] for day in row["days"]] == [[]] * 7
+    assert row["days"][0]["date"] == (start_date - timedelta(days=7)).isoformat()
+    count = superuser.execute(
+        "SELECT count(*) FROM weekly_adherence_reports WHERE patient_treatment_plan_id = %s AND week_start < %s",
+        (enrollment, start_date),
+    ).fetchone()
+    assert count == (0,)

@@ -78,7 +78,12 @@ def problem(response: Any, status: int) -> dict[str, Any]:
 
 
 def audit_actions(conn: psycopg.Connection, entity_id: str) -> list[str]:
-    rows = conn.execute("SELECT action FROM audit_log WHERE entity_id = %s ORDER BY id", (entity_id,)).fetchall()
+    """The changes audited on a treatment plan or an enrollment with this id (reads are left out)."""
+    rows = conn.execute(
+        "SELECT action FROM audit_log WHERE entity_id = %s "
+        "AND entity_type IN ('treatment_plan', 'patient_treatment_plan') AND action NOT LIKE '%%.read' ORDER BY id",
+        (entity_id,),
+    ).fetchall()
     return [row[0] for row in rows]
 
 

@@ -561,12 +561,13 @@ def test_a_service_plan_price_has_an_amount_and_a_currency(core_api: Client, org
     assert (plan["price_cents"], plan["currency"]) == (4900, "EUR")
     listed = ok(core_api.get("/v1/service-plans", headers=org.headers("admin")))["service_plans"]
     assert {(p["name"], p["price_cents"], p["currency"]) for p in listed} >= {("Telerehab Monthly", 4900, "EUR")}
-    for bad, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"price_cents": 4900}, "currency"),
         ({"currency": "EUR"}, "price_cents"),
         ({"price_cents": -1, "currency": "EUR"}, "price_cents"),
         ({"price_cents": 100, "currency": "eur"}, "currency"),
-    ]:
+    ]
+    for bad, field in cases:
         rejects(core_api.post("/v1/service-plans", json={"name": "Bad"} | bad, headers=org.headers("admin")), field)
 
 

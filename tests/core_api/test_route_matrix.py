@@ -114,6 +114,10 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/patients/{patient_id:int}/consent"): EVERYONE,
     ("POST", "/v1/patients/{patient_id:int}/consent"): EVERYONE,
     ("POST", "/v1/telemetry/token"): EVERYONE,
+    # GDPR
+    ("GET", "/v1/patients/{patient_id:int}/export"): frozenset({"admin", "patient"}),
+    ("POST", "/v1/patients/{patient_id:int}/erasure"): frozenset({"admin", "patient"}),
+    ("GET", "/v1/patients/{patient_id:int}/erasure"): ADMIN,
     # Automations
     ("POST", "/v1/automation/rules"): ADMIN,
     ("GET", "/v1/automation/rules"): ADMIN,

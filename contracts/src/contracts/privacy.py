@@ -49,3 +49,15 @@ class FhirBundle(msgspec.Struct, frozen=True, kw_only=True, tag_field="resourceT
 
 
 PatientExportDocument = PatientExport | FhirBundle
+
+
+class ErasureStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an erasure request stands: requested (the patient is gone from every list and report), then
+    identity erased and telemetry deleted by the retention job after the grace period, and the clinical
+    records deleted once their retention period has passed."""
+
+    patient_id: int
+    requested_at: Timestamp
+    identity_erased_at: Timestamp | None
+    telemetry_erased_at: Timestamp | None
+    clinical_deleted_at: Timestamp | None

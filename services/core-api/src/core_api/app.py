@@ -17,6 +17,7 @@ from core_api.domain.enrollments.controller import ENROLLMENT_CONTROLLERS
 from core_api.domain.execution.controller import EXECUTION_CONTROLLERS
 from core_api.domain.forms.controller import FORM_CONTROLLERS
 from core_api.domain.plans.controller import TreatmentPlanController
+from core_api.domain.privacy.controller import PRIVACY_CONTROLLERS
 from core_api.domain.progress.controller import PROGRESS_CONTROLLERS
 from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
 from core_api.domain.sessions.controller import SessionExerciseController, TreatmentPlanSessionController
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *AUTOMATION_CONTROLLERS,
             AuditController,
             *CONSENT_CONTROLLERS,
+            *PRIVACY_CONTROLLERS,
         ],
         lifespan=[pool_lifespan(pool)],
         state={

@@ -93,6 +93,19 @@ class TelemetryTokenSettings(msgspec.Struct, frozen=True):
     """The tokens' `aud`; telemetry's AUTH_AUDIENCE (TELEMETRY_TOKEN_AUDIENCE)."""
 
 
+class PrivacySettings(msgspec.Struct, frozen=True):
+    """Erasure and retention, run by ``make retention-job`` (environment prefix ``PRIVACY_``)."""
+
+    clinical_retention_years: Annotated[int, msgspec.Meta(ge=1, le=100)] = 7
+    """Years a finished enrollment's clinical records are kept (PRIVACY_CLINICAL_RETENTION_YEARS)."""
+    erasure_grace_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 30
+    """Days between an erasure request and the removal of the identity (PRIVACY_ERASURE_GRACE_DAYS); GDPR
+    allows one month to act on a request."""
+    telemetry_url: str = ""
+    """Base URL of the telemetry service, where the retention job deletes an erased patient's telemetry
+    (PRIVACY_TELEMETRY_URL); empty: that step waits until it is set."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     database: DatabaseSettings
     migrations: MigrationSettings
@@ -102,6 +115,7 @@ class Settings(msgspec.Struct, frozen=True):
     automation: AutomationSettings = msgspec.field(default_factory=AutomationSettings)
     dispatcher: DispatcherSettings = msgspec.field(default_factory=DispatcherSettings)
     telemetry_token: TelemetryTokenSettings = msgspec.field(default_factory=TelemetryTokenSettings)
+    privacy: PrivacySettings = msgspec.field(default_factory=PrivacySettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -113,6 +127,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "AUTOMATION_": AutomationSettings,
     "DISPATCHER_": DispatcherSettings,
     "TELEMETRY_TOKEN_": TelemetryTokenSettings,
+    "PRIVACY_": PrivacySettings,
 }
 
 
@@ -127,4 +142,5 @@ def load_settings() -> Settings:
         automation=from_env(AutomationSettings, "AUTOMATION_"),
         dispatcher=from_env(DispatcherSettings, "DISPATCHER_"),
         telemetry_token=from_env(TelemetryTokenSettings, "TELEMETRY_TOKEN_"),
+        privacy=from_env(PrivacySettings, "PRIVACY_"),
     )

@@ -3,9 +3,10 @@
 Nightly, so weeks without any activity still get their rows (and are finalized once closed) and their
 ``adherence.below_threshold`` alerts. Like ``expire_enrollments`` it works one organization at a time as
 the owner role with that tenant set (role ``system``), each organization in its own transaction. Loading
-is set-based: the organization's active enrollments, their status history and their sessions in three
-queries; the engine runs per enrollment in Python; the week rows are written in one pipelined batch and
-the alerts in another. Running it twice changes nothing but ``computed_at`` of weeks still open.
+is set-based: the organization's active enrollments, their status history and their sessions of the last
+16 days in three queries; the engine runs per enrollment in Python over the two weeks it writes; the week
+rows are written in one statement and the alerts in one pipelined batch. Running it twice changes
+nothing but ``computed_at`` of weeks still open.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Rolled:
 
 async def roll_organization(conn: AsyncConnection, as_of: datetime) -> Rolled:
     """Write the current and previous week of every active enrollment visible on ``conn``."""
-    enrollments = await load(conn, await repo.enrollments(conn, active_only=True), as_of)
+    enrollments = await load(conn, await repo.enrollments(conn, active_only=True), as_of, "recent")
     weeks = []
     alerts = []
     for enrollment in enrollments:

@@ -113,15 +113,17 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
-def slot_windows(schedule: Schedule) -> list[tuple[int, int, datetime, datetime]]:
-    """(week, index, opens_at, closes_at) of every slot, in order; instants are timezone-aware (local)."""
+def slot_windows(schedule: Schedule, weeks: range | None = None) -> list[tuple[int, int, datetime, datetime]]:
+    """(week, index, opens_at, closes_at) of every slot (of the 0-based ``weeks`` only, when given, those
+    within the plan), in order; instants are timezone-aware (local)."""
     zone = ZoneInfo(schedule.time_zone)
     frequency = schedule.frequency_per_week
     # Whole days up to one session a day; half days beyond (at most fourteen a week).
     units_per_day = 1 if frequency <= 7 else 2
     units = 7 * units_per_day
     windows = []
-    for week in range(schedule.duration_weeks):
+    every_week = range(schedule.duration_weeks)
+    for week in every_week if weeks is None else range(max(weeks.start, 0), min(weeks.stop, every_week.stop)):
         week_start = schedule.start_date + timedelta(days=7 * week)
         opens = [math.floor(j * units / frequency) for j in range(frequency)]
         for index, unit in enumerate(opens):
@@ -175,9 +177,15 @@ def _applicable(spans: list[tuple[datetime, datetime]], opens: datetime, closes:
 
 
 def compute_slots(
-    schedule: Schedule, history: list[StatusChange], completions: list[Completion], as_of: datetime
+    schedule: Schedule,
+    history: list[StatusChange],
+    completions: list[Completion],
+    as_of: datetime,
+    weeks: range | None = None,
 ) -> list[Slot]:
-    """Every slot of the enrollment with its state as of ``as_of`` (timezone-aware).
+    """Every slot of the enrollment with its state as of ``as_of`` (timezone-aware); only those of the
+    0-based ``weeks`` when given (a week's states never depend on another week's, so they are the same
+    slots the whole computation gives, for less work).
 
     A completion belongs to the slot whose window contains its ``started_at``; each slot takes the first
     completion that started in it (a completed one before a skipped one before one in progress), and
@@ -185,7 +193,7 @@ def compute_slots(
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
-    windows = slot_windows(schedule)
+    windows = slot_windows(schedule, weeks)
     last_close = windows[-1][3] if windows else as_of
     active = _active_intervals(history, max(as_of, last_close) + timedelta(days=1))
     opens_list = [opens for _, _, opens, _ in windows]

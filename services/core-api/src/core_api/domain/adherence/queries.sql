@@ -3,8 +3,9 @@
 -- every read to the caller's organization, and a patient to their own rows.
 
 -- name: enrollments
--- Enrollments with their schedule, patient zone, plan and the organization's threshold: one by id, or
--- the active ones, optionally only those a specialist assigned and those whose patient name contains q.
+-- Enrollments with their schedule, patient zone, plan and the organization's threshold: those of the
+-- given ids, or the active ones, optionally only those a specialist assigned and those whose patient name
+-- contains q.
 SELECT ptp.id, ptp.patient_id, pa.name AS patient_name, pa.time_zone,
        ptp.treatment_plan_id, v.name AS plan_name, v.type AS plan_type,
        ptp.assigned_by_specialist_id, ptp.start_date, ptp.end_date, ptp.frequency_per_week,
@@ -14,7 +15,7 @@ FROM patient_treatment_plans ptp
 JOIN patients pa ON pa.id = ptp.patient_id
 JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
 JOIN organizations o ON o.id = ptp.organization_id
-WHERE (%(id)s::bigint IS NULL OR ptp.id = %(id)s)
+WHERE (%(ids)s::bigint[] IS NULL OR ptp.id = ANY(%(ids)s::bigint[]))
   AND (NOT %(active_only)s::boolean OR ptp.status = 'active')
   AND (%(specialist_id)s::bigint IS NULL OR ptp.assigned_by_specialist_id = %(specialist_id)s)
   AND (%(q)s::text IS NULL OR position(lower(%(q)s) IN lower(pa.name)) > 0)
@@ -28,10 +29,12 @@ WHERE patient_treatment_plan_id = ANY(%(ids)s::bigint[])
 ORDER BY patient_treatment_plan_id, created_at, id
 
 -- name: completions
--- The sessions started under the given enrollments; a skip ends a session at skipped_at.
+-- The sessions started under the given enrollments (since an instant, when only recent weeks are
+-- computed); a skip ends a session at skipped_at.
 SELECT id, patient_treatment_plan_id, status, started_at, coalesce(completed_at, skipped_at) AS ended_at
 FROM patient_session_completions
 WHERE patient_treatment_plan_id = ANY(%(ids)s::bigint[])
+  AND (%(since)s::timestamptz IS NULL OR started_at >= %(since)s)
 ORDER BY patient_treatment_plan_id, started_at, id
 
 -- name: specialist_of_user
@@ -40,22 +43,95 @@ SELECT id FROM specialists WHERE user_id = %(user_id)s AND deleted_at IS NULL
 -- name: organization_threshold
 SELECT adherence_threshold_percent, time_zone FROM organizations WHERE id = app_organization_id()
 
--- name: upsert_weekly_report
--- Insert the week's row, or refresh it while it is not final (computed before the week closed).
+-- name: upsert_weekly_reports
+-- Insert each week's row, or refresh it while it is not final (computed before the week closed): one
+-- statement for any number of rows, given as parallel arrays (binary: no escaping of the reports).
 INSERT INTO weekly_adherence_reports (
     organization_id, patient_id, patient_treatment_plan_id, week_start, week_number, closes_at,
-    adherence_percent, noncompliance_percent, report, computed_at)
-SELECT ptp.organization_id, ptp.patient_id, ptp.id, %(week_start)s, %(week_number)s, %(closes_at)s,
-       %(adherence_percent)s, %(noncompliance_percent)s, %(report)s::jsonb, %(computed_at)s
-FROM patient_treatment_plans ptp
-WHERE ptp.id = %(id)s
+    adherence_percent, noncompliance_percent, report, computed_at, fresh_until, time_zone)
+SELECT ptp.organization_id, ptp.patient_id, ptp.id, r.week_start, r.week_number, r.closes_at,
+       r.adherence_percent, r.noncompliance_percent, r.report::jsonb, r.computed_at, r.fresh_until, r.time_zone
+FROM unnest(%(id)b::bigint[], %(week_start)b::date[], %(week_number)b::integer[], %(closes_at)b::timestamptz[],
+            %(adherence_percent)b::smallint[], %(noncompliance_percent)b::smallint[], %(report)b::text[],
+            %(computed_at)b::timestamptz[], %(fresh_until)b::timestamptz[], %(time_zone)b::text[])
+     AS r (id, week_start, week_number, closes_at, adherence_percent, noncompliance_percent, report, computed_at,
+           fresh_until, time_zone)
+JOIN patient_treatment_plans ptp ON ptp.id = r.id
 ON CONFLICT (patient_treatment_plan_id, week_start) DO UPDATE
 SET adherence_percent = excluded.adherence_percent,
     noncompliance_percent = excluded.noncompliance_percent,
     report = excluded.report,
-    computed_at = excluded.computed_at
+    computed_at = excluded.computed_at,
+    fresh_until = excluded.fresh_until,
+    time_zone = excluded.time_zone
 WHERE weekly_adherence_reports.computed_at < weekly_adherence_reports.closes_at
   AND excluded.computed_at > weekly_adherence_reports.computed_at
+
+-- name: organization_week
+-- One page of the organization's weekly adherence read from the stored rows: each active, visible
+-- enrollment's plan week containing %(week)s (optionally one specialist's, and a patient name), lowest
+-- adherence first, then id; percent bounds are inclusive. A week outside the plan has no row and offers
+-- nothing: 100 percent, like the engine; the service fills its summary and empty days. One JSON document:
+-- the total, the page and "stale", the enrollments whose row is missing or no longer holds at %(now)s
+-- (the service computes and stores those, then reads again). A row holds when it is of the same plan
+-- week number and is final (computed after the week closed), or fresh: no window of it opened or closed
+-- since it was computed (fresh_until), the patient's zone is the one it was laid out in, and the enrollment
+-- was not written after it (every write that feeds the engine touches its updated_at). See docs/adherence.md.
+WITH placed AS (
+    SELECT ptp.id, ptp.patient_id, pa.name AS patient_name, pa.time_zone, ptp.treatment_plan_id,
+           ptp.treatment_plan_version_id, ptp.assigned_by_specialist_id, ptp.updated_at,
+           ptp.start_date + 7 * k.week_index AS week_start, k.week_index,
+           k.week_index >= 0 AND k.week_index < ptp.sessions_total / ptp.frequency_per_week AS in_plan
+    FROM patient_treatment_plans ptp
+    JOIN patients pa ON pa.id = ptp.patient_id
+    CROSS JOIN LATERAL (SELECT floor((%(week)s::date - ptp.start_date) / 7.0)::integer AS week_index) k
+    WHERE ptp.status = 'active'
+      AND (%(specialist_id)s::bigint IS NULL OR ptp.assigned_by_specialist_id = %(specialist_id)s)
+      AND (%(q)s::text IS NULL OR position(lower(%(q)s) IN lower(pa.name)) > 0)
+), scored AS (
+    SELECT p.*, w.id AS report_id,
+           CASE WHEN p.in_plan THEN w.adherence_percent ELSE 100 END AS adherence_percent,
+           p.in_plan AND NOT coalesce(
+               w.week_number = p.week_index + 1
+               AND (w.computed_at >= w.closes_at
+                    OR (%(now)s < w.fresh_until
+                        AND w.time_zone = p.time_zone
+                        -- Every write that feeds the engine (status changes, session starts,
+                        -- completions, skips) touches the enrollment's updated_at.
+                        AND w.computed_at >= p.updated_at)),
+               false) AS stale
+    FROM placed p
+    -- Every plan week containing %(week)s starts within the six days before it: the range keeps the
+    -- join on this week's rows of the organization (weekly_adherence_reports_org_week_idx).
+    LEFT JOIN weekly_adherence_reports w
+           ON w.organization_id = app_organization_id()
+          AND w.week_start BETWEEN %(week)s::date - 6 AND %(week)s::date
+          AND w.patient_treatment_plan_id = p.id AND w.week_start = p.week_start AND p.in_plan
+), filtered AS (
+    SELECT * FROM scored
+    WHERE (%(min_percent)s::integer IS NULL OR adherence_percent >= %(min_percent)s)
+      AND (%(max_percent)s::integer IS NULL OR adherence_percent <= %(max_percent)s)
+), page AS (
+    SELECT * FROM filtered ORDER BY adherence_percent, id LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT json_build_object(
+    'stale', coalesce((SELECT json_agg(id ORDER BY id) FROM scored WHERE stale), '[]'::json),
+    'total', (SELECT count(*) FROM filtered),
+    'rows', coalesce(
+        (SELECT json_agg(json_build_object(
+                    'patient_treatment_plan_id', page.id,
+                    'patient', json_build_object('id', page.patient_id, 'name', page.patient_name),
+                    'treatment_plan', json_build_object('id', page.treatment_plan_id, 'name', v.name, 'type', v.type),
+                    'assigned_by_specialist_id', page.assigned_by_specialist_id,
+                    'week_start', page.week_start,
+                    'week', w.report->'week',
+                    'summary', w.report->'summary',
+                    'days', w.report->'days')
+                ORDER BY page.adherence_percent, page.id)
+         FROM page
+         JOIN treatment_plan_versions v ON v.id = page.treatment_plan_version_id
+         LEFT JOIN weekly_adherence_reports w ON w.id = page.report_id),
+        '[]'::json))::text
 
 -- name: trend
 -- An enrollment's stored weekly series, by week; one row with null weeks when nothing is stored yet, and

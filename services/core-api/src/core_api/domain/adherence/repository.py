@@ -7,13 +7,14 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from contracts.enrollments import EnrollmentStatus
+from contracts.adherence import AdherenceDay, AdherenceSummary
+from contracts.enrollments import EnrolledPlanRef, EnrollmentStatus, PatientRef
 from contracts.plans import PlanType
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from core_api.db.queries import load_queries
-from core_api.db.rows import fetch_all, fetch_one, fetch_value
+from core_api.db.rows import fetch_all, fetch_json, fetch_one, fetch_value
 
 QUERIES = load_queries(__package__ or "core_api.domain.adherence")
 _encoder = msgspec.json.Encoder()
@@ -68,6 +69,31 @@ class WeeklyReportRow(msgspec.Struct, frozen=True, kw_only=True):
     noncompliance_percent: int
     report: str  # JSON text
     computed_at: datetime
+    # The first instant after computed_at at which a window of the week opens or closes.
+    fresh_until: datetime
+    # The patient's zone as stored, which the windows were laid out in.
+    time_zone: str
+
+
+class StoredWeekRow(msgspec.Struct, frozen=True):
+    """An organization page row as stored; the week fields are null for a week outside the plan."""
+
+    patient_treatment_plan_id: int
+    patient: PatientRef
+    treatment_plan: EnrolledPlanRef
+    assigned_by_specialist_id: int | None
+    week_start: date
+    week: int | None
+    summary: AdherenceSummary | None
+    days: list[AdherenceDay] | None
+
+
+class StoredWeekPage(msgspec.Struct, frozen=True):
+    """A page of stored rows, how many match in all, and the enrollments whose row is missing or stale."""
+
+    total: int
+    rows: list[StoredWeekRow]
+    stale: list[int]
 
 
 class TrendRow(msgspec.Struct, frozen=True):
@@ -114,22 +140,54 @@ class CompletionPainRow(msgspec.Struct, frozen=True):
 async def enrollments(
     conn: AsyncConnection,
     *,
-    enrollment_id: int | None = None,
+    ids: list[int] | None = None,
     active_only: bool = False,
     specialist_id: int | None = None,
     q: str | None = None,
 ) -> list[EnrollmentRow]:
     """The visible enrollments matching the filters, by id."""
-    params = {"id": enrollment_id, "active_only": active_only, "specialist_id": specialist_id, "q": q}
+    params = {"ids": ids, "active_only": active_only, "specialist_id": specialist_id, "q": q}
     return await fetch_all(conn, QUERIES.enrollments, params, EnrollmentRow)
+
+
+class WeekQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """The organization page's selection: each enrollment's plan week containing ``week``."""
+
+    week: date
+    specialist_id: int | None
+    q: str | None
+
+
+async def organization_week(
+    conn: AsyncConnection,
+    query: WeekQuery,
+    *,
+    min_percent: int | None,
+    max_percent: int | None,
+    limit: int,
+    offset: int,
+    now: datetime,
+) -> StoredWeekPage:
+    """One page of stored week rows, lowest adherence first; how many rows match in all; and which
+    enrollments' rows are missing or no longer hold at ``now``."""
+    params = msgspec.structs.asdict(query) | {
+        "now": now,
+        "min_percent": min_percent,
+        "max_percent": max_percent,
+        "limit": limit,
+        "offset": offset,
+    }
+    page = await fetch_json(conn, QUERIES.organization_week, params, StoredWeekPage)
+    return page or StoredWeekPage(total=0, rows=[], stale=[])
 
 
 async def status_changes(conn: AsyncConnection, ids: list[int]) -> list[StatusChangeRow]:
     return await fetch_all(conn, QUERIES.status_changes, {"ids": ids}, StatusChangeRow)
 
 
-async def completions(conn: AsyncConnection, ids: list[int]) -> list[CompletionRow]:
-    return await fetch_all(conn, QUERIES.completions, {"ids": ids}, CompletionRow)
+async def completions(conn: AsyncConnection, ids: list[int], since: datetime | None = None) -> list[CompletionRow]:
+    """The sessions of the enrollments ``ids`` (those started at or after ``since`` when given)."""
+    return await fetch_all(conn, QUERIES.completions, {"ids": ids, "since": since}, CompletionRow)
 
 
 async def specialist_of_user(conn: AsyncConnection, user_id: int) -> int | None:
@@ -141,16 +199,11 @@ async def organization_settings(conn: AsyncConnection) -> OrganizationSettings |
     return await fetch_one(conn, QUERIES.organization_threshold, {}, OrganizationSettings)
 
 
-async def upsert_weekly_report(conn: AsyncConnection, row: WeeklyReportRow) -> None:
-    """Insert the week's report or refresh it unless it is final (see migration 0005)."""
-    await conn.execute(QUERIES.upsert_weekly_report, msgspec.structs.asdict(row))
-
-
 async def upsert_weekly_reports(conn: AsyncConnection, rows: list[WeeklyReportRow]) -> None:
-    """:func:`upsert_weekly_report` for many rows in one pipelined batch."""
+    """Insert the weeks' reports or refresh those not final yet (see migration 0005), in one statement."""
     if rows:
-        async with conn.cursor() as cursor:
-            await cursor.executemany(QUERIES.upsert_weekly_report, [msgspec.structs.asdict(row) for row in rows])
+        columns = {field: [getattr(row, field) for row in rows] for field in WeeklyReportRow.__struct_fields__}
+        await conn.execute(QUERIES.upsert_weekly_reports, columns)
 
 
 async def trend(conn: AsyncConnection, enrollment_id: int) -> list[TrendRow]:

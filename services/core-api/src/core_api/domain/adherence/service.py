@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
+import structlog
 from contracts.adherence import (
     AdherenceDay,
     AdherenceSlot,
@@ -32,7 +34,7 @@ from contracts.adherence import (
     SlotState,
     WeeklyAdherenceReport,
 )
-from contracts.enrollments import EnrolledPlanRef, PatientRef
+from contracts.enrollments import EnrolledPlanRef
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor
@@ -46,6 +48,7 @@ from core_api.paging import offset, total_pages
 from core_api.time_zones import patient_zone
 
 _encoder = msgspec.json.Encoder()
+log = structlog.get_logger("adherence")
 
 
 class OrganizationFilters(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,15 +102,43 @@ def _completion(row: repo.CompletionRow) -> engine.Completion:
     )
 
 
-async def load(conn: AsyncConnection, rows: list[repo.EnrollmentRow], as_of: datetime) -> list[Enrollment]:
-    """Compute the slots of ``rows`` as of ``as_of``, with two more queries for all of them."""
+# Which weeks to compute: every week; the week containing as_of (in the patient's zone) and the one
+# before it, which is what the weekly history stores; or the plan week containing a given date.
+Weeks = Literal["all", "recent"] | date
+
+
+def _week_range(row: repo.EnrollmentRow, zone: ZoneInfo, as_of: datetime, weeks: Weeks) -> range | None:
+    if weeks == "all":
+        return None
+    if weeks == "recent":
+        current = plan_week_index(row.start_date, _local_today(zone, as_of))
+        return range(current - 1, current + 1)
+    index = plan_week_index(row.start_date, weeks)
+    return range(index, index + 1)
+
+
+def _sessions_since(as_of: datetime, weeks: Weeks) -> datetime | None:
+    """An instant before every window of the selected weeks, whatever the zone: sessions that started
+    earlier cannot count for them (a session counts for the window containing its start)."""
+    if weeks == "all":
+        return None
+    if weeks == "recent":
+        return as_of - timedelta(days=16)
+    return datetime.combine(weeks - timedelta(days=8), time(0), tzinfo=UTC)
+
+
+async def load(
+    conn: AsyncConnection, rows: list[repo.EnrollmentRow], as_of: datetime, weeks: Weeks = "all"
+) -> list[Enrollment]:
+    """Compute the slots of ``rows`` as of ``as_of`` (only those of ``weeks``), with two more queries
+    for all of them."""
     ids = [row.id for row in rows]
     changes: dict[int, list[repo.StatusChangeRow]] = defaultdict(list)
     sessions: dict[int, list[engine.Completion]] = defaultdict(list)
     if ids:
         for change in await repo.status_changes(conn, ids):
             changes[change.patient_treatment_plan_id].append(change)
-        for completion in await repo.completions(conn, ids):
+        for completion in await repo.completions(conn, ids, _sessions_since(as_of, weeks)):
             sessions[completion.patient_treatment_plan_id].append(_completion(completion))
     loaded = []
     for row in rows:
@@ -118,13 +149,15 @@ async def load(conn: AsyncConnection, rows: list[repo.EnrollmentRow], as_of: dat
             frequency_per_week=row.frequency_per_week,
             time_zone=zone.key,
         )
-        slots = engine.compute_slots(schedule, _history(row, changes[row.id]), sessions[row.id], as_of)
+        slots = engine.compute_slots(
+            schedule, _history(row, changes[row.id]), sessions[row.id], as_of, _week_range(row, zone, as_of, weeks)
+        )
         loaded.append(Enrollment(row=row, zone=zone, slots=slots, as_of=as_of))
     return loaded
 
 
 async def _one(conn: AsyncConnection, enrollment_id: int, as_of: datetime) -> Enrollment:
-    rows = await repo.enrollments(conn, enrollment_id=enrollment_id)
+    rows = await repo.enrollments(conn, ids=[enrollment_id])
     if not rows:
         raise NotFoundError(f"enrollment {enrollment_id} does not exist")
     [enrollment] = await load(conn, rows, as_of)
@@ -239,31 +272,37 @@ def _local_today(zone: ZoneInfo, as_of: datetime) -> date:
 # History -----------------------------------------------------------------------------------------------
 
 
+def week_row(enrollment: Enrollment, index: int) -> repo.WeeklyReportRow:
+    """The stored row of the enrollment's 0-based plan week ``index`` (within the plan), as of
+    ``enrollment.as_of``."""
+    row = enrollment.row
+    week_start = row.start_date + timedelta(days=7 * index)
+    report = weekly(enrollment, week_start)
+    slots = [slot for slot in enrollment.slots if slot.week == index]
+    closes_at = max(slot.closes_at for slot in slots)
+    # Only a window opening or closing changes the week by the clock alone.
+    boundaries = [instant for slot in slots for instant in (slot.opens_at, slot.closes_at)]
+    fresh_until = min((instant for instant in boundaries if instant > enrollment.as_of), default=closes_at)
+    return repo.WeeklyReportRow(
+        id=row.id,
+        week_start=week_start,
+        week_number=index + 1,
+        closes_at=closes_at,
+        adherence_percent=report.summary.adherence_percent,
+        noncompliance_percent=report.summary.noncompliance_percent,
+        report=_encoder.encode(report).decode(),
+        computed_at=enrollment.as_of,
+        fresh_until=fresh_until,
+        time_zone=row.time_zone,
+    )
+
+
 def week_rows(enrollment: Enrollment) -> list[repo.WeeklyReportRow]:
     """The stored rows of the plan week containing ``enrollment.as_of`` (in the patient's zone) and of the
     week before it, those within the plan."""
     row = enrollment.row
     current = plan_week_index(row.start_date, _local_today(enrollment.zone, enrollment.as_of))
-    rows = []
-    for index in (current - 1, current):
-        if not 0 <= index < _duration_weeks(row):
-            continue
-        week_start = row.start_date + timedelta(days=7 * index)
-        report = weekly(enrollment, week_start)
-        closes_at = max(slot.closes_at for slot in enrollment.slots if slot.week == index)
-        rows.append(
-            repo.WeeklyReportRow(
-                id=row.id,
-                week_start=week_start,
-                week_number=index + 1,
-                closes_at=closes_at,
-                adherence_percent=report.summary.adherence_percent,
-                noncompliance_percent=report.summary.noncompliance_percent,
-                report=_encoder.encode(report).decode(),
-                computed_at=enrollment.as_of,
-            )
-        )
-    return rows
+    return [week_row(enrollment, index) for index in (current - 1, current) if 0 <= index < _duration_weeks(row)]
 
 
 def threshold_alerts(enrollment: Enrollment, rows: list[repo.WeeklyReportRow]) -> list[repo.Alert]:
@@ -323,13 +362,12 @@ async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: dat
     and never changes. Raises the ``below_threshold`` alert of either week (once per week). Runs in
     ``conn``'s transaction and row-level security; does nothing for an enrollment the caller cannot see."""
     as_of = as_of or datetime.now(UTC)
-    rows = await repo.enrollments(conn, enrollment_id=enrollment_id)
+    rows = await repo.enrollments(conn, ids=[enrollment_id])
     if not rows:
         return
-    [enrollment] = await load(conn, rows, as_of)
+    [enrollment] = await load(conn, rows, as_of, "recent")
     weeks = week_rows(enrollment)
-    for week in weeks:
-        await repo.upsert_weekly_report(conn, week)
+    await repo.upsert_weekly_reports(conn, weeks)
     await raise_alerts(conn, threshold_alerts(enrollment, weeks))
 
 
@@ -402,15 +440,24 @@ class AdherenceService:
 
     async def event_stream(self, actor: Actor, enrollment_id: int) -> EventStreamReport:
         async with actor_transaction(self._pool, actor) as conn:
+            await audit.record_read(
+                conn, actor, "adherence.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
+            )
             return event_stream(await _one(conn, enrollment_id, datetime.now(UTC)))
 
     async def weekly(self, actor: Actor, enrollment_id: int, day: date | None) -> WeeklyAdherenceReport:
         async with actor_transaction(self._pool, actor) as conn:
+            await audit.record_read(
+                conn, actor, "adherence.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
+            )
             enrollment = await _one(conn, enrollment_id, datetime.now(UTC))
             return weekly(enrollment, day or _local_today(enrollment.zone, enrollment.as_of))
 
     async def trend(self, actor: Actor, enrollment_id: int) -> AdherenceTrend:
         async with actor_transaction(self._pool, actor) as conn:
+            await audit.record_read(
+                conn, actor, "adherence.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
+            )
             return await trend(conn, enrollment_id)
 
     async def update_settings(self, actor: Actor, data: OrganizationSettingsUpdate) -> OrganizationSettings:
@@ -433,30 +480,31 @@ class AdherenceService:
         return after
 
     async def organization_weekly(self, actor: Actor, filters: OrganizationFilters) -> OrganizationWeeklyAdherence:
+        """The page read from weekly_adherence_reports; rows it needs that are missing or stale are
+        computed and stored first, in the same transaction (docs/adherence.md)."""
         as_of = datetime.now(UTC)
         async with actor_transaction(self._pool, actor) as conn:
             settings = await repo.organization_settings(conn)
             if settings is None:
                 raise NotFoundError("the organization does not exist")
             week = filters.week or _local_today(patient_zone(settings.time_zone), as_of)
-            enrollments = await load(conn, await self._active(conn, actor, filters.specialist_id, filters.q), as_of)
-        rows = [_organization_row(enrollment, week) for enrollment in enrollments]
-        rows = [
-            row
-            for row in rows
-            if (filters.min_percent is None or row.summary.adherence_percent >= filters.min_percent)
-            and (filters.max_percent is None or row.summary.adherence_percent <= filters.max_percent)
-        ]
-        rows.sort(key=lambda row: (row.summary.adherence_percent, row.patient_treatment_plan_id))
-        start = offset(filters.page, filters.limit)
+            visible, specialist_id = await self._specialist_scope(conn, actor, filters.specialist_id)
+            page = repo.StoredWeekPage(total=0, rows=[], stale=[])
+            if visible:
+                query = repo.WeekQuery(week=week, specialist_id=specialist_id, q=filters.q)
+                page = await _read_week(conn, query, filters, as_of)
+                if page.stale:
+                    await _store_weeks(conn, query.week, page.stale, as_of)
+                    page = await _read_week(conn, query, filters, as_of)
+        threshold = settings.adherence_threshold_percent
         return OrganizationWeeklyAdherence(
             week=week,
-            threshold_percent=settings.adherence_threshold_percent,
-            rows=rows[start : start + filters.limit],
-            total=len(rows),
+            threshold_percent=threshold,
+            rows=[_organization_row(stored, threshold) for stored in page.rows],
+            total=page.total,
             page=filters.page,
             limit=filters.limit,
-            total_pages=total_pages(len(rows), filters.limit),
+            total_pages=total_pages(page.total, filters.limit),
         )
 
     async def stats(self, actor: Actor) -> AdherenceStats:
@@ -465,7 +513,7 @@ class AdherenceService:
             settings = await repo.organization_settings(conn)
             if settings is None:
                 raise NotFoundError("the organization does not exist")
-            enrollments = await load(conn, await self._active(conn, actor, None, None), as_of)
+            enrollments = await load(conn, await self._active(conn, actor), as_of)
         plans: dict[str, tuple[EnrolledPlanRef, list[bool]]] = {}
         for enrollment in enrollments:
             row = enrollment.row
@@ -485,30 +533,63 @@ class AdherenceService:
             ],
         )
 
-    async def _active(
-        self, conn: AsyncConnection, actor: Actor, specialist_id: int | None, q: str | None
-    ) -> list[repo.EnrollmentRow]:
-        """The organization's active enrollments the actor may list: a specialist only those they
-        assigned (nothing when asking for another specialist's), an admin all."""
-        if actor.role == "specialist":
-            own = await repo.specialist_of_user(conn, actor.user_id)
-            if own is None or (specialist_id is not None and specialist_id != own):
-                return []
-            specialist_id = own
-        return await repo.enrollments(conn, active_only=True, specialist_id=specialist_id, q=q)
+    async def _active(self, conn: AsyncConnection, actor: Actor) -> list[repo.EnrollmentRow]:
+        """The organization's active enrollments the actor may list."""
+        visible, specialist_id = await self._specialist_scope(conn, actor, None)
+        if not visible:
+            return []
+        return await repo.enrollments(conn, active_only=True, specialist_id=specialist_id)
+
+    async def _specialist_scope(
+        self, conn: AsyncConnection, actor: Actor, specialist_id: int | None
+    ) -> tuple[bool, int | None]:
+        """Whose enrollments the actor may list: a specialist only those they assigned (nothing when
+        asking for another specialist's), an admin all or the requested specialist's."""
+        if actor.role != "specialist":
+            return True, specialist_id
+        own = await repo.specialist_of_user(conn, actor.user_id)
+        if own is None or (specialist_id is not None and specialist_id != own):
+            return False, None
+        return True, own
 
 
-def _organization_row(enrollment: Enrollment, week: date) -> OrganizationWeeklyRow:
-    row = enrollment.row
-    report = weekly(enrollment, week)
+async def _read_week(
+    conn: AsyncConnection, query: repo.WeekQuery, filters: OrganizationFilters, as_of: datetime
+) -> repo.StoredWeekPage:
+    return await repo.organization_week(
+        conn,
+        query,
+        min_percent=filters.min_percent,
+        max_percent=filters.max_percent,
+        limit=filters.limit,
+        offset=offset(filters.page, filters.limit),
+        now=as_of,
+    )
+
+
+async def _store_weeks(conn: AsyncConnection, week: date, enrollment_ids: list[int], as_of: datetime) -> None:
+    """Compute, as of ``as_of``, and store the plan week containing ``week`` of each enrollment: the three
+    loading queries for all of them and one upsert. No alerts: reading raises none."""
+    enrollments = await load(conn, await repo.enrollments(conn, ids=enrollment_ids), as_of, week)
+    rows = [week_row(each, plan_week_index(each.row.start_date, week)) for each in enrollments]
+    await repo.upsert_weekly_reports(conn, rows)
+    log.info("adherence.weeks_stored_on_read", week=week.isoformat(), rows=len(rows))
+
+
+def _organization_row(stored: repo.StoredWeekRow, threshold: int) -> OrganizationWeeklyRow:
+    """A page row from its stored week; a week outside the plan offers nothing (100 %, no slots)."""
+    summary = stored.summary or _summary([])
+    days = stored.days or [
+        AdherenceDay(date=stored.week_start + timedelta(days=offset_days), slots=[]) for offset_days in range(7)
+    ]
     return OrganizationWeeklyRow(
-        patient_treatment_plan_id=row.id,
-        patient=PatientRef(id=row.patient_id, name=row.patient_name),
-        treatment_plan=EnrolledPlanRef(id=row.treatment_plan_id, name=row.plan_name, type=row.plan_type),
-        assigned_by_specialist_id=row.assigned_by_specialist_id,
-        week=report.week,
-        week_start=report.week_start,
-        below_threshold=report.below_threshold,
-        summary=report.summary,
-        days=report.days,
+        patient_treatment_plan_id=stored.patient_treatment_plan_id,
+        patient=stored.patient,
+        treatment_plan=stored.treatment_plan,
+        assigned_by_specialist_id=stored.assigned_by_specialist_id,
+        week=stored.week,
+        week_start=stored.week_start,
+        below_threshold=summary.adherence_percent < threshold,
+        summary=summary,
+        days=days,
     )

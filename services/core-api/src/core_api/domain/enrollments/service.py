@@ -133,7 +133,16 @@ class EnrollmentService:
 
     async def list(self, actor: Actor, filters: EnrollmentFilters) -> PatientTreatmentPlanList:
         async with actor_transaction(self._pool, actor) as conn:
-            return await _page(conn, filters)
+            page = await _page(conn, filters)
+            await audit.record_read(
+                conn,
+                actor,
+                "patient_treatment_plan.list",
+                "organization",
+                actor.organization_id,
+                patient_id=filters.patient_id,
+            )
+            return page
 
     async def list_for_patient(
         self, actor: Actor, patient_id: int, filters: EnrollmentFilters
@@ -142,12 +151,20 @@ class EnrollmentService:
             # Row-level security hides other patients (and other organizations' patients) from the caller.
             if not await repo.patient_visible(conn, patient_id):
                 raise NotFoundError(f"patient {patient_id} does not exist")
-            return await _page(conn, msgspec.structs.replace(filters, patient_id=patient_id))
+            page = await _page(conn, msgspec.structs.replace(filters, patient_id=patient_id))
+            await audit.record_read(
+                conn, actor, "patient_treatment_plan.read", "patient", patient_id, patient_id=patient_id
+            )
+            return page
 
     async def get(self, actor: Actor, enrollment_id: int) -> PatientTreatmentPlanDetail:
         async with actor_transaction(self._pool, actor) as conn:
             await repo.expire_overdue(conn, enrollment_id=enrollment_id)
-            return await _detail(conn, enrollment_id)
+            detail = await _detail(conn, enrollment_id)
+            await audit.record_read(
+                conn, actor, "patient_treatment_plan.read", ENTITY, enrollment_id, patient_id=detail.patient.id
+            )
+            return detail
 
     # Assignment ----------------------------------------------------------------------------------------
 

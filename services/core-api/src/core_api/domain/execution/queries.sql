@@ -47,6 +47,11 @@ SELECT id FROM patient_session_completions
 WHERE patient_treatment_plan_id = %(enrollment_id)s AND status = 'in_progress'
 
 -- name: insert_completion
+-- Starting a session changes what the adherence engine sees, so it touches the enrollment's updated_at like
+-- every other write that feeds the engine (stored weekly reports older than it are stale).
+WITH touched AS (
+    UPDATE patient_treatment_plans SET updated_at = now() WHERE id = %(enrollment_id)s
+)
 INSERT INTO patient_session_completions (
     organization_id, patient_id, patient_treatment_plan_id, session_number, status, pain_level_before,
     exercises_total)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from contracts.privacy import ExportFormat, FhirBundle, PatientExport
-from litestar import Controller, Request, get
+from contracts.privacy import ErasureStatus, ExportFormat, FhirBundle, PatientExport
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
@@ -40,4 +41,44 @@ class PatientExportController(Controller):
         return await PrivacyService(state.pool).export(current_actor(request), patient_id, format)
 
 
-PRIVACY_CONTROLLERS = [PatientExportController]
+class PatientErasureController(Controller):
+    path = "/v1/patients/{patient_id:int}/erasure"
+    tags = ["privacy"]
+    security = bearer_security()
+
+    @post(
+        "/",
+        operation_id="RequestPatientErasure",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[allow_roles("admin", "patient")],
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def request_erasure(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_id: IdPath,
+    ) -> ErasureStatus:
+        """Erase the patient (the patient themself or an admin): from now on they are gone from every list
+        and report and nothing more is collected; the retention job strips their identity after the grace
+        period, deletes their telemetry and, once the clinical retention period has passed, their clinical
+        records (docs/privacy.md)."""
+        return await PrivacyService(state.pool).request_erasure(current_actor(request), patient_id)
+
+    @get(
+        "/",
+        operation_id="GetPatientErasure",
+        guards=[allow_roles("admin")],
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def erasure_status(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_id: IdPath,
+    ) -> ErasureStatus:
+        """How far the patient's erasure has gone (admins)."""
+        return await PrivacyService(state.pool).erasure_status(current_actor(request), patient_id)
+
+
+PRIVACY_CONTROLLERS = [PatientExportController, PatientErasureController]

@@ -53,3 +53,38 @@ SELECT json_build_object(
            OR (a.entity_type = 'form_instance' AND a.entity_id IN (SELECT id::text FROM forms)))
 )::text
 WHERE EXISTS (SELECT 1 FROM patient)
+
+-- Erasure -------------------------------------------------------------------------------------------------
+
+-- name: cancel_open_enrollments
+-- Every enrollment still open ends: cancelled, with its status history row.
+WITH open AS (
+    SELECT id, organization_id, patient_id, status
+    FROM patient_treatment_plans
+    WHERE patient_id = %(patient_id)s AND status IN ('pending_approval', 'active', 'paused')
+    FOR UPDATE
+), cancelled AS (
+    UPDATE patient_treatment_plans t SET status = 'cancelled', updated_at = now()
+    FROM open WHERE t.id = open.id
+    RETURNING t.id
+)
+INSERT INTO patient_treatment_plan_status_changes (
+    organization_id, patient_id, patient_treatment_plan_id, from_status, to_status, reason,
+    changed_by_user_id, changed_by_role)
+SELECT organization_id, patient_id, id, status, 'cancelled', 'erasure requested', %(user_id)s, %(role)s
+FROM open
+WHERE id IN (SELECT id FROM cancelled)
+RETURNING patient_treatment_plan_id
+
+-- name: soft_delete_patient
+UPDATE patients SET deleted_at = now() WHERE id = %(patient_id)s AND deleted_at IS NULL
+
+-- name: insert_erasure
+INSERT INTO patient_erasures (patient_id, organization_id, requested_by_user_id, requested_by_role)
+VALUES (%(patient_id)s, app_organization_id(), %(user_id)s, %(role)s)
+RETURNING patient_id, requested_at, identity_erased_at, telemetry_erased_at, clinical_deleted_at
+
+-- name: get_erasure
+SELECT patient_id, requested_at, identity_erased_at, telemetry_erased_at, clinical_deleted_at
+FROM patient_erasures
+WHERE patient_id = %(patient_id)s

@@ -36,6 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor
 from service_common.errors import NotFoundError, UnprocessableError
 
+from core_api import audit
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence.engine import (
     COMPLIANT,
@@ -272,6 +273,9 @@ class ProgressService:
             row = await _enrollment(conn, enrollment_id)
             completions = await repo.completions(conn, enrollment_id)
             video_average = await repo.video_watch_average(conn, enrollment_id)
+            await audit.record_read(
+                conn, actor, "progress.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
+            )
         return _progress(row, completions, video_average, datetime.now(UTC))
 
     async def analytics(self, actor: Actor, enrollment_id: int) -> AnalyticsReport:
@@ -279,6 +283,9 @@ class ProgressService:
             row = await _enrollment(conn, enrollment_id)
             completions = await repo.completions(conn, enrollment_id)
             exercises = await repo.exercise_performance(conn, enrollment_id)
+            await audit.record_read(
+                conn, actor, "analytics.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
+            )
         return _analytics(row, completions, exercises, datetime.now(UTC))
 
     async def organization(self, actor: Actor, from_date: date | None, to_date: date | None) -> OrganizationDashboard:

@@ -180,6 +180,7 @@ class ReferenceService:
     async def list_patients(self, actor: Actor, paging: Paging, q: str | None) -> PatientList:
         async with actor_transaction(self._pool, actor) as conn:
             items, total = await repo.list_patients(conn, paging.params(q=q))
+            await audit.record_read(conn, actor, "patient.list", "organization", actor.organization_id)
         return PatientList(
             patients=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
         )
@@ -188,8 +189,9 @@ class ReferenceService:
         # A patient's transaction sees only their own row: another patient's id is not found.
         async with actor_transaction(self._pool, actor) as conn:
             patient = await repo.get_patient(conn, patient_id)
-        if patient is None:
-            raise NotFoundError(f"patient {patient_id} does not exist")
+            if patient is None:
+                raise NotFoundError(f"patient {patient_id} does not exist")
+            await audit.record_read(conn, actor, "patient.read", "patient", patient_id, patient_id=patient_id)
         return patient
 
     async def create_patient(self, actor: Actor, data: PatientCreate) -> Patient:
@@ -301,6 +303,9 @@ class ReferenceService:
             if await repo.get_patient(conn, patient_id) is None:
                 raise NotFoundError(f"patient {patient_id} does not exist")
             items, total = await repo.list_patient_service_plans(conn, paging.params(patient_id=patient_id))
+            await audit.record_read(
+                conn, actor, "patient_service_plan.read", "patient", patient_id, patient_id=patient_id
+            )
         return PatientServicePlanList(
             patient_service_plans=items,
             total=total,
