@@ -20,12 +20,12 @@ CREATE POLICY patient_erasures_tenant ON patient_erasures
 REVOKE UPDATE, DELETE, TRUNCATE ON patient_erasures FROM rehab_app;
 
 -- Every patient-owned table's policy calls this: an erased patient's rows are invisible (and unwritable)
--- to every role but the jobs' role ``system``. A plain SQL function, so the planner inlines it; with no
--- erasures the check is one probe of an empty index.
+-- to every role but the jobs' role ``system``. A plain SQL function, so the planner inlines it; the
+-- uncorrelated ``<> ALL`` becomes a hashed subplan, read once per statement, so a scan of thousands of
+-- rows pays one hash lookup per row, not one index probe.
 CREATE OR REPLACE FUNCTION app_may_see_patient(patient bigint) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
         SELECT (app_role() IS DISTINCT FROM 'patient' OR patient = app_patient_id())
-           AND (app_role() = 'system'
-                OR NOT EXISTS (SELECT 1 FROM patient_erasures e WHERE e.patient_id = patient))
+           AND (app_role() = 'system' OR patient <> ALL (SELECT e.patient_id FROM patient_erasures e))
     $$;
