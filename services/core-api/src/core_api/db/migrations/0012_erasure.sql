@@ -19,13 +19,28 @@ CREATE POLICY patient_erasures_tenant ON patient_erasures
     WITH CHECK (organization_id = app_organization_id());
 REVOKE UPDATE, DELETE, TRUNCATE ON patient_erasures FROM rehab_app;
 
--- Every patient-owned table's policy calls this: an erased patient's rows are invisible (and unwritable)
--- to every role but the jobs' role ``system``. A plain SQL function, so the planner inlines it; the
--- uncorrelated ``<> ALL`` becomes a hashed subplan, read once per statement, so a scan of thousands of
--- rows pays one hash lookup per row, not one index probe.
-CREATE OR REPLACE FUNCTION app_may_see_patient(patient bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-        SELECT (app_role() IS DISTINCT FROM 'patient' OR patient = app_patient_id())
-           AND (app_role() = 'system' OR patient <> ALL (SELECT e.patient_id FROM patient_erasures e))
-    $$;
+-- Every patient-owned table's policy (the ones calling app_may_see_patient) also hides an erased patient's
+-- rows, and refuses writes for them, for every role but the jobs' role ``system``. The check sits in the
+-- policies themselves, not in app_may_see_patient: a SQL function with a subquery is never inlined and
+-- would run once per row, while ``NOT IN (SELECT ...)`` in a policy becomes a hashed subplan, read once per
+-- statement.
+DO $$
+DECLARE
+    policy record;
+    patient_column text;
+    condition text;
+BEGIN
+    FOR policy IN
+        SELECT tablename, policyname FROM pg_policies
+        WHERE schemaname = 'public' AND qual LIKE '%app_may_see_patient%'
+    LOOP
+        patient_column := CASE policy.tablename WHEN 'patients' THEN 'id' ELSE 'patient_id' END;
+        condition := format(
+            'organization_id = app_organization_id() AND app_may_see_patient(%1$I) '
+            'AND (app_role() = ''system'' OR %1$I NOT IN (SELECT e.patient_id FROM patient_erasures e))',
+            patient_column);
+        EXECUTE format('ALTER POLICY %I ON %I USING (%s) WITH CHECK (%s)',
+                       policy.policyname, policy.tablename, condition, condition);
+    END LOOP;
+END
+$$;
