@@ -85,14 +85,18 @@ async def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 
 
 def require_consent(level: int, *, biometric: bool = False) -> Guard:
-    """A guard refusing (403) callers whose consent is below ``level`` or, with ``biometric``, who have
-    not given biometric consent. Consent level 0 is refused everywhere."""
+    """A guard refusing (403) callers other than patients, callers whose consent is below ``level`` and,
+    with ``biometric``, callers who have not given biometric consent. Consent level 0 is refused everywhere."""
     minimum = max(level, ERRORS_ONLY)
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if connection.scope.get("method") == "OPTIONS":
             return
         actor = telemetry_actor(connection)
+        # Only a patient's consent admits data: staff and service tokens read or erase, and a consent
+        # claim on one of them (core-api issues 0) must not let it write under a patient-shaped hash.
+        if actor.role != "patient":
+            raise ForbiddenError("Only patients' devices may send telemetry.")
         if actor.consent_level < minimum:
             raise ForbiddenError(
                 f"This data needs consent level {minimum}; the caller's consent level is {actor.consent_level}."

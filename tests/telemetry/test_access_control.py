@@ -1,0 +1,188 @@
+"""Who may call each telemetry route, on both ClickHouse engines.
+
+:data:`ROUTES` lists every route the app serves (a test fails when a new one is missing) with who may
+call it: patient devices ingest under their consent, staff read their organization's aggregates, and
+core-api's service token only erases. Every route refuses a missing or broken token with a 401 problem
+(``tests.service_common.crafted_tokens``); ingest refuses staff and service tokens and too little consent
+with 403, reads refuse patient and service tokens with 403. Reads are scoped by the token's organization
+hash: staff of organization B asking for A's views, media and pose sessions by id get 404 or an empty
+result, never A's figures, and B's service token erasing A's actor hash leaves A's rows alone.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.routes import HTTPRoute
+
+from tests.service_common.crafted_tokens import bad_tokens
+from tests.telemetry.ingest_harness import Ingest
+from tests.telemetry.test_ingest import ANALYTICS_EVENT, ERROR_REPORT, media_events, pose_frame
+from tools.tokens import mint_telemetry_token
+
+INGEST, READ, SERVICE = "ingest", "read", "service"
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/v1/media/events"): INGEST,
+    ("POST", "/v1/pose/frames"): INGEST,
+    ("POST", "/v1/analytics/track"): INGEST,
+    ("POST", "/v1/errors/report"): INGEST,
+    ("GET", "/v1/media/bandwidth/stats"): READ,
+    ("GET", "/v1/media/sessions/{session_id:uuid}/qoe"): READ,
+    ("GET", "/v1/media/{media_id:str}/stats"): READ,
+    ("GET", "/v1/pose/sessions/{session_id:uuid}/stats"): READ,
+    ("DELETE", "/v1/actors/{actor_hash:str}"): SERVICE,
+}
+
+PUBLIC = re.compile(r"^/(healthz|readyz)$|^/schema|^/\.well-known/")
+PARAMETER = re.compile(r"\{([a-z_]+):(uuid|str)\}")
+
+VIEW = str(uuid.uuid4())
+POSE_SESSION = str(uuid.uuid4())
+MEDIA = "exercise-access-control"
+
+
+def ingest_body(path: str, session: str = VIEW) -> Any:
+    """A valid body for an ingest route."""
+    if path == "/v1/media/events":
+        return [{**event, "session_id": session, "media_id": MEDIA} if "media_id" in event else
+                {**event, "session_id": session} for event in media_events()]  # fmt: skip
+    if path == "/v1/pose/frames":
+        return {"session_id": POSE_SESSION, "media_id": MEDIA, "frames": [pose_frame(n) for n in range(1, 4)]}
+    return ANALYTICS_EVENT if path == "/v1/analytics/track" else ERROR_REPORT
+
+
+def concrete(path: str) -> str:
+    values = {"session_id": VIEW, "media_id": MEDIA, "actor_hash": "actor_nobody"}
+    return PARAMETER.sub(lambda match: values[match.group(1)], path)
+
+
+def request(ingest: Ingest, method: str, path: str, headers: dict[str, str], target: str | None = None) -> Any:
+    body = ingest_body(path) if method == "POST" else None
+    return ingest.client.request(
+        method,
+        target or concrete(path),
+        content=None if body is None else msgspec.json.encode(body),
+        headers={**headers, "Content-Type": "application/json"} if body is not None else headers,
+    )
+
+
+def token(ingest: Ingest, **claims: Any) -> dict[str, str]:
+    """A telemetry token of the test's actor and organization: consent 3 with biometric unless overridden."""
+    fields: dict[str, Any] = {"consent_level": 3, "biometric": True} | claims
+    minted = mint_telemetry_token(
+        ingest.keys,
+        actor_hash=fields.pop("actor_hash", ingest.actor_hash),
+        org_hash=fields.pop("org_hash", ingest.org_hash),
+        **fields,
+    )
+    return {"Authorization": f"Bearer {minted}"}
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_the_table_lists_exactly_the_apps_routes(ingest: Ingest) -> None:
+    served = {
+        (method, route.path)
+        for route in ingest.client.app.routes
+        if isinstance(route, HTTPRoute) and not PUBLIC.match(route.path)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+        if method != "OPTIONS"
+    }
+    assert sorted(served - ROUTES.keys()) == [], "telemetry routes missing from ROUTES"
+    assert sorted(ROUTES.keys() - served) == [], "ROUTES lists routes the app does not serve"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
+def test_no_token_and_every_broken_token_are_401(ingest: Ingest, method: str, path: str) -> None:
+    def mint(**overrides: Any) -> str:
+        return mint_telemetry_token(ingest.keys, actor_hash=ingest.actor_hash, org_hash=ingest.org_hash,
+                                    consent_level=3, biometric=True, **overrides)  # fmt: skip
+
+    cases: dict[str, dict[str, str]] = {"no token": {}} | {
+        case: {"Authorization": f"Bearer {broken}"} for case, broken in bad_tokens(mint, "org", "org_other").items()
+    }
+    wrong = []
+    for case, headers in cases.items():
+        response = request(ingest, method, path, headers)
+        if response.status_code != 401 or response.headers.get("content-type") != "application/problem+json":
+            wrong.append(f"{case}: {response.status_code} {response.text[:200]}")
+    assert wrong == []
+
+
+# Each refused caller of each kind of route, as token claims.
+REFUSED: dict[str, dict[str, dict[str, Any]]] = {
+    INGEST: {
+        "staff": {"role": "staff"},
+        "service": {"role": "service"},
+        "consent 0": {"consent_level": 0},
+    },
+    READ: {"patient": {"role": "patient"}, "service": {"role": "service"}},
+    SERVICE: {"patient": {"role": "patient"}, "staff": {"role": "staff"}},
+}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
+def test_callers_of_the_wrong_kind_are_403(ingest: Ingest, method: str, path: str) -> None:
+    for claims in REFUSED[ROUTES[(method, path)]].values():
+        problem(request(ingest, method, path, token(ingest, **claims)), 403)
+    assert ingest.stored_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "claims"),
+    [
+        ("/v1/media/events", {"consent_level": 1}),
+        ("/v1/analytics/track", {"consent_level": 1}),
+        ("/v1/pose/frames", {"consent_level": 1}),
+        ("/v1/pose/frames", {"biometric": False}),
+    ],
+)
+def test_too_little_consent_is_403(ingest: Ingest, path: str, claims: dict[str, Any]) -> None:
+    problem(request(ingest, "POST", path, token(ingest, **claims)), 403)
+    assert ingest.stored_count() == 0
+
+
+def test_another_organizations_staff_never_read_its_figures(ingest: Ingest) -> None:
+    org_a, org_b = f"org_a_{uuid.uuid4().hex}", f"org_b_{uuid.uuid4().hex}"
+    ingest.org_hash = org_a
+    for path in ("/v1/media/events", "/v1/pose/frames"):
+        assert request(ingest, "POST", path, token(ingest)).status_code == 202
+    ingest.flush()
+    a_staff, b_staff = token(ingest, role="staff"), token(ingest, role="staff", org_hash=org_b)
+    reads = {
+        "qoe": f"/v1/media/sessions/{VIEW}/qoe",
+        "media": f"/v1/media/{MEDIA}/stats?period=7d",
+        "pose": f"/v1/pose/sessions/{POSE_SESSION}/stats",
+        "bandwidth": "/v1/media/bandwidth/stats?period=7d",
+    }
+    # Control: A's staff see A's figures.
+    mine = {name: ingest.client.get(path, headers=a_staff) for name, path in reads.items()}
+    assert {name: response.status_code for name, response in mine.items()} == dict.fromkeys(reads, 200)
+    assert mine["media"].json()["views"] == 1
+    assert mine["pose"].json()["frames"] == 3
+    assert len(mine["bandwidth"].json()["groups"]) == 1
+
+    theirs = {name: ingest.client.get(path, headers=b_staff) for name, path in reads.items()}
+    problem(theirs["qoe"], 404)
+    problem(theirs["pose"], 404)
+    media = theirs["media"].json()
+    assert (theirs["media"].status_code, media["views"], media["completed_views"]) == (200, 0, 0)
+    assert (theirs["bandwidth"].status_code, theirs["bandwidth"].json()["groups"]) == (200, [])
+
+    # B's service token erasing A's actor hash touches only B's rows.
+    erased = ingest.client.delete(f"/v1/actors/{ingest.actor_hash}", headers=token(ingest, role="service",
+                                                                                  org_hash=org_b))  # fmt: skip
+    assert erased.status_code == 202, erased.text
+    assert ingest.client.get(reads["pose"], headers=a_staff).json()["frames"] == 3
+    assert ingest.client.get(reads["media"], headers=a_staff).json()["views"] == 1
