@@ -12,8 +12,8 @@ class BodyDecoder(Generic[T]):
 
     msgspec skips the value of an unknown field, and every field before a tagged union's tag, by
     recursing into it; a few kilobytes of nested brackets there exhaust the interpreter's recursion limit
-    and raise ``RecursionError``, which an API would turn into a 500. This wrapper reports that as the
-    malformed input it is.
+    and raise ``RecursionError``, which an API would turn into a 500. msgspec also reports invalid UTF-8
+    inside a string as ``UnicodeDecodeError``. This wrapper reports both as the malformed input they are.
     """
 
     __slots__ = ("_decoder",)
@@ -27,3 +27,5 @@ class BodyDecoder(Generic[T]):
             return self._decoder.decode(body)
         except RecursionError:
             raise msgspec.DecodeError("JSON is nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise msgspec.DecodeError(f"JSON is malformed: invalid UTF-8 (byte {exc.start})") from None

@@ -24,7 +24,7 @@ from contracts.plans import (
     _SessionMinutes,
     _SetCount,
 )
-from contracts.types import IntId, LongText, ShortText, Url
+from contracts.types import NO_NUL_PATTERN, IntId, LongText, ShortText, Url
 
 # Far beyond any real plan (twice a day for two years is 1456 sessions), low enough that a number or a
 # reorder list stays a small, cheap request.
@@ -37,7 +37,7 @@ SortOrder = Annotated[int, Meta(ge=0, le=MAX_SESSION_EXERCISES - 1)]
 # A hold or a timed exercise lasts at least a second (the database refuses 0).
 TimedSeconds = Annotated[int, Meta(ge=1, le=3600)]
 # What the database keeps of a prescription note.
-ExerciseNotes = Annotated[str, Meta(max_length=2000)]
+ExerciseNotes = Annotated[str, Meta(max_length=2000, pattern=NO_NUL_PATTERN)]
 # How long one exercise takes as a whole, as the exercise library estimates it.
 ExerciseLengthSeconds = Annotated[int, Meta(ge=1, le=86_400)]
 

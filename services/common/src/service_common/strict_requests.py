@@ -16,8 +16,9 @@ from functools import cache
 from typing import Any
 
 import msgspec
+from contracts.decoding import BodyDecoder
 from litestar import Request
-from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import ParameterKwarg
 
@@ -25,7 +26,7 @@ _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # Handler parameters Litestar fills from the connection, never from the query string.
 _RESERVED = frozenset({"request", "state", "data", "scope", "headers", "cookies", "query", "body", "socket"})
 
-_json = msgspec.json.Decoder()
+_json: BodyDecoder[Any] = BodyDecoder(Any)
 
 
 @cache
@@ -33,6 +34,16 @@ def _body_type(handler: BaseRouteHandler) -> Any:
     """The type of the handler's ``data`` parameter, or ``None`` when it takes no JSON body."""
     data_type = typing.get_type_hints(handler.fn).get("data")
     return None if data_type in (None, bytes, str) else data_type
+
+
+@cache
+def _reads_json_body(handler: BaseRouteHandler) -> bool:
+    """Whether the handler reads a JSON body: a typed ``data`` parameter, or the raw ``body`` it decodes."""
+    return "body" in handler.parsed_fn_signature.parameters or _body_type(handler) is not None
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 @cache
@@ -74,6 +85,13 @@ def _check_query(request: Request[Any, Any, Any]) -> None:
         )
 
 
+def _check_media_type(request: Request[Any, Any, Any]) -> None:
+    if _reads_json_body(request.route_handler) and not _is_json(request.content_type[0].lower()):
+        raise HTTPException(
+            status_code=415, detail="The request body must be JSON, sent as Content-Type: application/json."
+        )
+
+
 async def _check_body(request: Request[Any, Any, Any]) -> None:
     data_type = _body_type(request.route_handler)
     if data_type is None:
@@ -92,9 +110,11 @@ async def _check_body(request: Request[Any, Any, Any]) -> None:
 
 
 async def enforce_strict_request(request: Request[Any, Any, Any]) -> None:
-    """Refuse undeclared query parameters and bodies that do not strictly match their type."""
+    """Refuse undeclared query parameters, bodies that are not JSON, and bodies that do not strictly match
+    their type."""
     if request.method == "OPTIONS":
         return
     _check_query(request)
     if request.method in _METHODS_WITH_BODY:
+        _check_media_type(request)
         await _check_body(request)

@@ -1,0 +1,410 @@
+"""Bad input on every core-api write and list route, derived from the route matrix so no route escapes.
+
+- **Mass assignment.** Every body type refuses unknown fields, down to its nested objects; a valid body
+  that also carries ``organization_id``, ``role``, ``deleted_at``, ``status``, ``id`` or ``created_at`` is
+  a 422 naming the field, and nothing is written. Routes that take no body never read one.
+- **Hostile bodies.** NUL characters, a 1 MB string, NaN and Infinity, 10,000-deep nesting, text and form
+  content types, an empty body and invalid UTF-8 are each a 4xx problem, never a 500, and write nothing.
+- **Paging abuse.** Out-of-range and non-integer ``page`` and ``limit`` on every list route are a 422.
+
+"Nothing is written" is checked on PostgreSQL itself: a request that writes anything, to any table,
+commits a transaction and so moves the server's next transaction id; a refused request must not.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+import pytest
+from core_api.app import create_app
+from core_api.settings import AutomationSettings, DatabaseSettings, HttpSettings, MigrationSettings, Settings
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from litestar.testing import TestClient
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
+from service_common.strict_requests import _body_type, _query_names
+
+from tests.conftest import telemetry_token_settings
+from tests.core_api.seed import Org, seed_organization
+from tests.core_api.sessions_api import add_exercise, add_session
+from tests.core_api.test_execution import enroll, start
+from tests.core_api.test_plans import create_plan
+from tests.core_api.test_route_matrix import ROUTES
+from tools.databases import PostgresUrls
+
+Client = TestClient[Litestar]
+Json = dict[str, Any]
+
+WRITE_ROUTES = sorted(route for route in ROUTES if route[0] in {"POST", "PUT", "PATCH"})
+MASS_ASSIGNED = ("organization_id", "role", "deleted_at", "status", "id", "created_at")
+
+# A schema-valid body per body type: the least each type accepts. A route with a new body type fails
+# ``test_every_write_route_has_a_minimal_body`` until its body is added here.
+MINIMAL_BODIES: dict[str, Json] = {
+    "PlanClone": {"name": "Copy"},
+    "TreatmentPlanCreate": {"name": "Knee", "type": "telerehab", "frequency_per_week": 3, "duration_weeks": 4},
+    "TreatmentPlanUpdate": {"name": "Knee, renamed"},
+    "PlanPromote": {},
+    "SelfAssign": {"start_date": date.today().isoformat()},
+    "UserCreate": {"role": "specialist", "display_name": "Dr. New"},
+    "SpecialtyCreate": {"name": "Hand therapy"},
+    "SpecialistCreate": {"name": "Dr. Other", "specialty_id": 1},
+    "PatientCreate": {"name": "Ann Lee", "time_zone": "Europe/Madrid"},
+    "PatientServicePlanCreate": {"service_plan_id": 1, "starts_on": date.today().isoformat()},
+    "PatientUpdate": {"name": "Jane Doe"},
+    "ExerciseCreate": {"name": "Wall Sit"},
+    "ExerciseUpdate": {"description": "Slowly"},
+    "FormTemplateCreate": {
+        "title": "Check-in",
+        "schema": {"questions": [{"type": "scale", "id": "pain", "prompt": "Pain", "min": 0, "max": 10}]},
+    },
+    "ServicePlanCreate": {"name": "Basic"},
+    "SessionCreate": {"name": "Extra session"},
+    "SessionUpdate": {"name": "Renamed session"},
+    "SessionReorder": {"session_ids": [1]},
+    "SessionExerciseCreate": {
+        "exercise_id": str(uuid.UUID(int=1)),
+        "mode": "reps",
+        "sets": 3,
+        "reps": 10,
+        "notes": "n",
+    },
+    "SessionExerciseUpdate": {"notes": "Keep the knee straight"},
+    "SessionExerciseReorder": {"exercise_ids": [1]},
+    "EnrollmentAssign": {"patient_id": 1, "treatment_plan_id": str(uuid.UUID(int=1)), "start_date": "2026-01-05"},
+    "EnrollmentStatusChange": {"status": "paused", "reason": "Holiday"},
+    "SessionStart": {"pain_level_before": 3},
+    "ExerciseLogUpdate": {"actual_sets": 3, "skip_reason": "none"},
+    "SessionComplete": {"pain_level_after": 2, "notes": "Fine"},
+    "SessionSkip": {"reason": "Sick"},
+    "FormSubmit": {"responses": {"pain_level": 3, "knee_bend": "same", "hard_parts": ["balance"], "comments": "ok"}},
+    "OrganizationSettingsUpdate": {"adherence_threshold_percent": 70},
+    "AutomationRuleCreate": {
+        "event_type": "treatment_plan.session_completed",
+        "action": "webhook",
+        "webhook_url": "http://127.0.0.1:9/hook",
+    },
+    "AutomationRuleUpdate": {"enabled": False},
+    "ConsentChange": {"analytics_level": 2},
+}
+
+
+def handlers(app: Litestar) -> dict[tuple[str, str], Any]:
+    """Every route handler of ``app`` by (method, path)."""
+    found: dict[tuple[str, str], Any] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                found.update({(method, route.path): handler for method in handler.http_methods})
+    return found
+
+
+HANDLERS = handlers(create_app())
+BODY_ROUTES = [route for route in WRITE_ROUTES if _body_type(HANDLERS[route]) is not None]
+BODYLESS_ROUTES = [route for route in WRITE_ROUTES if _body_type(HANDLERS[route]) is None]
+LIST_ROUTES = sorted(
+    route for route in ROUTES if route[0] == "GET" and {"page", "limit"} & _query_names(HANDLERS[route])
+)
+
+
+def body_type_name(route: tuple[str, str]) -> str:
+    return str(_body_type(HANDLERS[route]).__name__)
+
+
+def minimal_body(route: tuple[str, str]) -> Json:
+    return dict(MINIMAL_BODIES[body_type_name(route)])
+
+
+def role_for(route: tuple[str, str]) -> str:
+    return next(role for role in ("admin", "specialist", "patient") if role in ROUTES[route])
+
+
+@dataclass
+class World:
+    """One organization with a real object behind every path parameter of the write routes."""
+
+    client: Client
+    org: Org
+    postgres: PostgresUrls
+    params: dict[str, str]
+
+    def path(self, template: str) -> str:
+        return re.sub(r"\{([a-z_]+):[a-z]+\}", lambda m: self.params[m.group(1)], template)
+
+    def headers(self, route: tuple[str, str]) -> dict[str, str]:
+        return self.org.headers(role_for(route))
+
+    def next_xid(self) -> int:
+        """PostgreSQL's next transaction id: every transaction that writes (or locks a row) takes one."""
+        with psycopg.connect(self.postgres.superuser, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def committed_since(self, xid: int) -> list[int]:
+        """The transactions since ``xid`` that committed: a refused request may lock a row and roll back,
+        but must commit nothing."""
+        with psycopg.connect(self.postgres.superuser, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT x FROM generate_series(%s::bigint, %s::bigint - 1) AS x "
+                "WHERE pg_xact_status(x::text::xid8) = 'committed'",
+                (xid, self.next_xid()),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def send(self, route: tuple[str, str], **kwargs: Any) -> Any:
+        """``route`` called with ``kwargs``, after checking the call committed nothing to the database."""
+        before = self.next_xid()
+        response = self.client.request(route[0], self.path(route[1]), **kwargs)
+        assert response.status_code < 500, response.text
+        assert self.committed_since(before) == [], f"{route} wrote: {response.status_code} {response.text}"
+        return response
+
+
+@pytest.fixture(scope="module")
+def world(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path) -> Iterator[World]:
+    settings = Settings(
+        database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=4),
+        migrations=MigrationSettings(),
+        http=HttpSettings(),
+        log=LogSettings(format="json", level="warning"),
+        auth=auth_settings,
+        automation=AutomationSettings(allow_http_webhooks=True),
+        telemetry_token=telemetry_token_settings(dev_keys),
+    )
+    with psycopg.connect(postgres.superuser, autocommit=True) as conn, TestClient(create_app(settings)) as client:
+        org = seed_organization(conn, dev_keys, "Bad Input Clinic")
+        draft = create_plan(client, org)
+        session = add_session(client, org, draft["id"], "S1")
+        session_exercise = add_exercise(client, org, session["id"], org.exercises[0])
+        enrollment = enroll(client, conn, org)
+        started = start(client, org, enrollment["id"], 1)
+        assert started.status_code == 201, started.text
+        completion = started.json()
+        rule = client.post(
+            "/v1/automation/rules", json=MINIMAL_BODIES["AutomationRuleCreate"], headers=org.headers("admin")
+        )
+        assert rule.status_code == 201, rule.text
+        form_instance = conn.execute(
+            "INSERT INTO form_instances (organization_id, patient_id, form_template_id) VALUES (%s, %s, %s) "
+            "RETURNING id",
+            (org.id, org.patient, org.form_template),
+        ).fetchone()
+        assert form_instance is not None
+        params = {
+            "plan_id": str(draft["id"]),
+            "session_id": str(session["id"]),
+            "session_exercise_id": str(session_exercise["id"]),
+            "patient_id": str(org.patient),
+            "exercise_id": str(org.exercises[0]),
+            "enrollment_id": str(enrollment["id"]),
+            "session_number": "2",
+            "version": "1",
+            "log_id": str(completion["exercise_logs"][0]["id"]),
+            "completion_id": str(completion["id"]),
+            "instance_id": str(form_instance[0]),
+            "rule_id": str(rule.json()["id"]),
+            "delivery_id": "987654321",
+            "user_id": str(org.admin_user),
+            "specialist_id": str(org.specialist),
+        }
+        yield World(client, org, postgres, params)
+
+
+def problem(response: Any) -> Json:
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    body: Json = response.json()
+    return body
+
+
+def names(response: Any, field: str) -> bool:
+    """Whether a problem names ``field``: as the field at fault, or in a message about an unknown field."""
+    body = problem(response)
+    texts = [body.get("detail") or ""] + [f"{e['field']} {e['message']}" for e in body.get("errors") or []]
+    return any(f"`{field}`" in text or text.startswith(f"{field} ") for text in texts)
+
+
+# Mass assignment --------------------------------------------------------------------------------------------
+
+
+def structs_within(type_: Any, seen: set[Any] | None = None) -> Iterator[Any]:
+    """Every msgspec Struct type reachable from ``type_`` (fields, unions, containers, Annotated)."""
+    seen = set() if seen is None else seen
+    if type_ in seen:
+        return
+    seen.add(type_)
+    if isinstance(type_, type) and issubclass(type_, msgspec.Struct):
+        yield type_
+        for hint in typing.get_type_hints(type_, include_extras=True).values():
+            yield from structs_within(hint, seen)
+        return
+    for argument in typing.get_args(type_):
+        yield from structs_within(argument, seen)
+
+
+def test_every_write_route_has_a_minimal_body() -> None:
+    assert len(WRITE_ROUTES) == len(BODY_ROUTES) + len(BODYLESS_ROUTES) >= 38
+    missing = sorted({body_type_name(route) for route in BODY_ROUTES} - MINIMAL_BODIES.keys())
+    assert missing == [], "add a minimal body for these types"
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=" ".join)
+def test_every_body_type_refuses_unknown_fields_at_every_depth(route: tuple[str, str]) -> None:
+    body_type = _body_type(HANDLERS[route])
+    lax = [
+        struct.__name__ for struct in structs_within(body_type) if not struct.__struct_config__.forbid_unknown_fields
+    ]
+    assert lax == []
+    minimal = msgspec.convert(minimal_body(route), body_type, strict=True)
+    assert minimal is not None
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=" ".join)
+def test_a_valid_body_with_a_server_owned_field_is_422_naming_it(world: World, route: tuple[str, str]) -> None:
+    for field in MASS_ASSIGNED:
+        body = minimal_body(route) | {field: 1 if field.endswith("id") else "x"}
+        response = world.send(route, json=body, headers=world.headers(route))
+        assert response.status_code == 422, response.text
+        assert names(response, field), response.text
+
+
+@pytest.mark.parametrize("route", BODYLESS_ROUTES, ids=" ".join)
+def test_routes_without_a_body_never_read_one(world: World, route: tuple[str, str]) -> None:
+    # These handlers declare no ``data``: a body is never decoded, so its fields cannot reach a row. The
+    # answer with server-owned fields in the body is the answer without a body.
+    assert "data" not in typing.get_type_hints(HANDLERS[route].fn)
+    headers = world.headers(route)
+    path = world.path(route[1]).replace(world.params.get("plan_id", ""), str(uuid.uuid4()))
+    path = re.sub(r"/\d+(/|$)", r"/987654321\1", path)
+    plain = world.client.request(route[0], path, headers=headers)
+    loaded = world.client.request(
+        route[0], path, headers=headers, json=dict.fromkeys(MASS_ASSIGNED, world.org.id + 1000)
+    )
+    assert loaded.status_code == plain.status_code < 500, loaded.text
+
+
+def test_a_created_plan_keeps_the_callers_organization(world: World) -> None:
+    # The control for the refusals above: the same body without the extra field is stored, in the
+    # caller's organization.
+    route = ("POST", "/v1/treatment-plans")
+    created = world.client.post(route[1], json=minimal_body(route), headers=world.headers(route))
+    assert created.status_code == 201, created.text
+    with psycopg.connect(world.postgres.superuser) as conn:
+        row = conn.execute("SELECT organization_id FROM treatment_plans WHERE id = %s", (created.json()["id"],))
+        assert row.fetchone() == (world.org.id,)
+
+
+# Hostile bodies ---------------------------------------------------------------------------------------------
+
+
+def string_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The path of every string value inside ``value``."""
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from string_paths(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from string_paths(item, (*path, key))
+
+
+def with_nul_at(body: Json, path: tuple[Any, ...]) -> Json:
+    """A copy of ``body`` whose string at ``path`` has a NUL character in the middle."""
+    copy: Any = msgspec.json.decode(msgspec.json.encode(body))
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = f"a\u0000{parent[path[-1]]}"
+    return dict(copy)
+
+
+def hostile_bodies(route: tuple[str, str]) -> dict[str, tuple[bytes, str]]:
+    """Each hostile case as (body bytes, content type); one NUL case per string of the body."""
+    body = minimal_body(route) if route in BODY_ROUTES else {"name": "x"}
+    valid = msgspec.json.encode(body)
+    first_key = next(iter(body), "name")
+    more = b"," if body else b""
+    nul_cases = {
+        f"nul-in-{'.'.join(map(str, path))}": (msgspec.json.encode(with_nul_at(body, path)), "application/json")
+        for path in string_paths(body)
+    } or {"nul-in-key": (valid[:-1] + more + b'"a\\u0000": "b\\u0000"}', "application/json")}
+    return {
+        **nul_cases,
+        "1mb-string": (msgspec.json.encode(body | {first_key: "x" * 1_048_576}), "application/json"),
+        "nan": (valid[:-1] + more + b'"pain_level_before": NaN}', "application/json"),
+        "infinity": (valid[:-1] + more + b'"x": -Infinity}', "application/json"),
+        "nested-10000": (b'{"x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", "application/json"),
+        "text-plain": (valid, "text/plain"),
+        "form-encoded": (b"name=x&organization_id=1", "application/x-www-form-urlencoded"),
+        "empty": (b"", "application/json"),
+        "invalid-utf8": (valid[:-1] + more + b'"name": "\xff\xfe\xc3"}', "application/json"),
+    }
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=" ".join)
+def test_hostile_bodies_are_4xx_problems_and_write_nothing(world: World, route: tuple[str, str]) -> None:
+    for case, (content, content_type) in hostile_bodies(route).items():
+        response = world.send(route, content=content, headers={**world.headers(route), "Content-Type": content_type})
+        assert 400 <= response.status_code < 500, f"{case}: {response.status_code} {response.text}"
+        problem(response)
+        if case in {"text-plain", "form-encoded"}:
+            assert response.status_code == 415, response.text
+
+
+@pytest.mark.parametrize("route", BODYLESS_ROUTES, ids=" ".join)
+def test_hostile_bodies_on_routes_without_a_body_are_never_read(world: World, route: tuple[str, str]) -> None:
+    # Path ids point at no object, so the answer is a refusal that writes nothing (the telemetry token,
+    # which has no path id, writes nothing either); a hostile body must not change that answer.
+    path = re.sub(r"/\d+(/|$)", r"/987654321\1", world.path(route[1])).replace(
+        world.params["plan_id"], str(uuid.uuid4())
+    )
+    headers = world.headers(route)
+    plain = world.client.request(route[0], path, headers=headers)
+    for case, (content, content_type) in hostile_bodies(route).items():
+        before = world.next_xid()
+        response = world.client.request(
+            route[0], path, content=content, headers={**headers, "Content-Type": content_type}
+        )
+        assert world.committed_since(before) == [], case
+        assert response.status_code == plain.status_code < 500, f"{case}: {response.status_code} {response.text}"
+
+
+# Paging abuse -----------------------------------------------------------------------------------------------
+
+BAD_PAGING = [
+    {"limit": "0"},
+    {"limit": "101"},
+    {"limit": str(10**12)},
+    {"limit": "-1"},
+    {"limit": "ten"},
+    {"limit": "1.5"},
+    {"page": "0"},
+    {"page": "-1"},
+    {"page": str(10**12)},
+    {"page": str(10**30)},
+    {"page": "x"},
+    {"page": ""},
+]
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES, ids=" ".join)
+def test_bad_page_and_limit_are_422(world: World, route: tuple[str, str]) -> None:
+    declared = _query_names(HANDLERS[route])
+    for params in BAD_PAGING:
+        if not params.keys() <= declared:
+            continue
+        response = world.client.get(world.path(route[1]), params=params, headers=world.headers(route))
+        assert response.status_code == 422, f"{params}: {response.status_code} {response.text}"
+        problem(response)

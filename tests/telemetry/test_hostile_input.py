@@ -1,0 +1,130 @@
+"""Hostile bodies on every telemetry ingest route, on both ClickHouse engines: each is a 4xx problem, never a
+500, and stores nothing. The ingest routes are found in the app's route table, so a new one is covered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.routes import HTTPRoute
+from telemetry.app import create_app
+
+from tests.telemetry.ingest_harness import Ingest
+from tests.telemetry.test_ingest import ANALYTICS_EVENT, ERROR_REPORT, media_events, pose_batch, pose_frame
+
+Json = dict[str, Any]
+
+VALID_BODIES: dict[str, Json] = {
+    "/v1/media/events": media_events()[0],
+    "/v1/pose/frames": pose_batch(pose_frame(1)),
+    "/v1/analytics/track": ANALYTICS_EVENT,
+    "/v1/errors/report": ERROR_REPORT,
+}
+INGEST_ROUTES = sorted(
+    route.path
+    for route in create_app().routes
+    if isinstance(route, HTTPRoute) and any("POST" in handler.http_methods for handler in route.route_handlers)
+)
+# Free text ClickHouse keeps byte for byte (a String column holds any bytes): a NUL there is stored as sent,
+# not refused. Every other string is an id, a name or a code whose pattern refuses NUL.
+FREE_TEXT = {("message",), ("stack",), ("properties", "plan_type")}
+
+
+def string_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from string_paths(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from string_paths(item, (*path, key))
+
+
+def with_nul_at(body: Json, path: tuple[Any, ...]) -> Json:
+    copy: Any = msgspec.json.decode(msgspec.json.encode(body))
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = f"a\u0000{parent[path[-1]]}"
+    return dict(copy)
+
+
+def number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        yield path
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from number_paths(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from number_paths(item, (*path, key))
+
+
+def with_raw_at(body: Json, path: tuple[Any, ...], raw: bytes) -> bytes:
+    """``body`` encoded with the JSON text at ``path`` replaced by ``raw`` (bytes no encoder would write)."""
+    copy: Any = msgspec.json.decode(msgspec.json.encode(body))
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = "@@raw@@"
+    return msgspec.json.encode(copy).replace(b'"@@raw@@"', raw)
+
+
+def hostile_bodies(path: str) -> dict[str, tuple[bytes, str]]:
+    # NaN, Infinity and invalid UTF-8 go in fields the route reads: the ingest types tolerate unknown
+    # fields (clients newer than the server), and msgspec skips an unknown field's value unread.
+    body = VALID_BODIES[path]
+    valid = msgspec.json.encode(body)
+    number = next(number_paths(body), None) or next(string_paths(body))
+    text = next(string_paths(body))
+    nul_cases = {
+        f"nul-in-{'.'.join(map(str, at))}": (msgspec.json.encode(with_nul_at(body, at)), "application/json")
+        for at in string_paths(body)
+        if at not in FREE_TEXT
+    }
+    return {
+        **nul_cases,
+        "1mb-string": (msgspec.json.encode(body | {"session_id": "x" * 1_048_576}), "application/json"),
+        "nan": (with_raw_at(body, number, b"NaN"), "application/json"),
+        "infinity": (with_raw_at(body, number, b"-Infinity"), "application/json"),
+        "nested-10000": (b'{"x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", "application/json"),
+        "nested-10000-before-tag": (
+            b'{"data": ' + b"[" * 10_000 + b"]" * 10_000 + b', "event": "x"}',
+            "application/json",
+        ),
+        "text-plain": (valid, "text/plain"),
+        "form-encoded": (b"event=session_start&session_id=1", "application/x-www-form-urlencoded"),
+        "empty": (b"", "application/json"),
+        "invalid-utf8": (with_raw_at(body, text, b'"\xff\xfe\xc3"'), "application/json"),
+    }
+
+
+def test_every_ingest_route_has_a_valid_body() -> None:
+    assert sorted(VALID_BODIES) == INGEST_ROUTES
+
+
+@pytest.mark.parametrize("path", INGEST_ROUTES)
+def test_hostile_bodies_are_4xx_problems_and_store_nothing(ingest: Ingest, path: str) -> None:
+    statuses = {}
+    for case, (content, content_type) in hostile_bodies(path).items():
+        headers = {**ingest.headers(), "Content-Type": content_type}
+        response = ingest.client.post(path, content=content, headers=headers)
+        statuses[case] = response.status_code
+        assert 400 <= response.status_code < 500, f"{case}: {response.status_code} {response.text}"
+        assert response.status_code != 429, "the rate limit hid the answer"
+        assert response.headers["content-type"] == "application/problem+json", case
+    assert {statuses[case] for case in ("text-plain", "form-encoded")} == {415}
+    assert ingest.stored_count() == 0
+
+
+@pytest.mark.parametrize("path", ["/v1/errors/report", "/v1/analytics/track"])
+def test_nul_in_free_text_is_stored_as_sent(ingest: Ingest, path: str) -> None:
+    body = with_nul_at(VALID_BODIES[path], ("message",) if path == "/v1/errors/report" else ("properties", "plan_type"))
+    response = ingest.client.post(
+        path, content=msgspec.json.encode(body), headers={**ingest.headers(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 202, response.text
+    assert ingest.stored_count() == 1
