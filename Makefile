@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: help install run migrate openapi lint deploy-check test bench clean token demo adherence-job audit-verify retention-job
+.PHONY: help install run migrate openapi lint deploy-check test bench soak clean token demo adherence-job audit-verify retention-job
 
 help:
 	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
@@ -23,6 +23,7 @@ help:
 	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
+	@echo "make soak     the fault tests of tests/faults with long outages and loads (about 12 minutes)"
 	@echo "make deploy-check  render every Kubernetes overlay and validate it offline (part of make test)"
 	@echo "make adherence-job  roll every active enrollment's weekly adherence forward (nightly job)"
 	@echo "make retention-job  erase identities of erasure requests, delete old clinical records (nightly job)"
@@ -64,6 +65,10 @@ test: lint deploy-check
 
 bench: install
 	$(BIN)/python -m bench
+
+# The long variants of tests/faults (make test runs the short ones); prints each scenario's figures.
+soak: install
+	$(BIN)/python -m tools.soak
 
 # USER_ID, not USER: make imports the shell's USER (the login name) as a variable.
 token: install

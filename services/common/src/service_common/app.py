@@ -15,7 +15,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
 from service_common.auth import Verifier, auth_middleware, bearer_security_components
 from service_common.errors import exception_handlers
@@ -39,15 +39,18 @@ def service_app(
     max_body_bytes: int,
     verifier: Verifier,
     cors_origins: Sequence[str] = (),
+    extra_exception_handlers: ExceptionHandlersMap | None = None,
 ) -> Litestar:
     """A Litestar app with problem+json errors, request ids, JSON logs, bearer-token authentication on
-    every route but the health and schema paths, and OpenAPI UI at ``/schema``."""
+    every route but the health and schema paths, and OpenAPI UI at ``/schema``.
+
+    ``extra_exception_handlers`` adds a service's own translations (its database driver's errors)."""
     configure_logging(log_settings)
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=list(lifespan),
         state=State(state),
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), **(extra_exception_handlers or {})},
         before_request=enforce_strict_request,
         middleware=[request_context_middleware, auth_middleware(verifier)],
         openapi_config=OpenAPIConfig(

@@ -8,7 +8,7 @@ from service_common.app import service_app
 from service_common.auth import TokenVerifier
 from service_common.health import healthz, readiness_route
 
-from core_api.db.pool import check_database, create_pool, pool_lifespan
+from core_api.db.pool import check_database, create_pool, database_unavailable_handlers, pool_lifespan
 from core_api.domain.adherence.controller import ADHERENCE_CONTROLLERS
 from core_api.domain.audit.controller import AuditController
 from core_api.domain.automation.controller import AUTOMATION_CONTROLLERS
@@ -67,4 +67,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_body_bytes=settings.http.max_body_bytes,
         verifier=TokenVerifier(settings.auth),
         cors_origins=settings.http.cors_origins,
+        extra_exception_handlers=database_unavailable_handlers(),
     )

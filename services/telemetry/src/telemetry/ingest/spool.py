@@ -52,6 +52,10 @@ _SEGMENT_PREFIX = "segment-"
 _SEGMENT_SUFFIX = ".log"
 _CHECKPOINT = "checkpoint"
 _LOCK = "lock"
+# Batch ids per lookup query. A block after an outage holds thousands of records; aiochclient parses each
+# query with sqlparse, which refuses more than 10,000 tokens (six per listed id), and ClickHouse refuses
+# queries over 256 KiB. One query for all of them failed on every retry, so the spool never drained.
+_LOOKUP_IDS_PER_QUERY = 500
 
 
 class SpoolRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -451,10 +455,7 @@ class SpoolWriter:
             by_table.setdefault(record.table, set()).add(record.batch_id)
         present: set[uuid.UUID] = set()
         for table, ids in by_table.items():
-            # Table names come from the ingest code and ids are UUIDs this service made: safe as text.
-            listed = ", ".join(f"toUUID('{batch_id}')" for batch_id in ids)
-            rows = await self._store.select(f"SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN ({listed})")
-            present.update(uuid.UUID(str(row["batch_id"])) for row in rows)
+            present |= await self._stored_ids(table, ids)
         if present:
             log.info("spool.replay_skipped", batches=len(present))
         return [record for record in records if record.batch_id not in present]
@@ -462,14 +463,7 @@ class SpoolWriter:
     async def _not_yet_stored(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
         """``records`` without idempotent batches already in the ledger or earlier in ``records``."""
         ids = {record.batch_id for record in records if record.idempotent}
-        stored: set[uuid.UUID] = set()
-        if ids:
-            # The ids are UUIDs this service made, so their text is safe in the query.
-            listed = ", ".join(f"toUUID('{batch_id}')" for batch_id in ids)
-            rows = await self._store.select(
-                f"SELECT DISTINCT batch_id FROM ingest_batches WHERE batch_id IN ({listed})"
-            )
-            stored = {uuid.UUID(str(row["batch_id"])) for row in rows}
+        stored = await self._stored_ids("ingest_batches", ids)
         kept: list[SpoolRecord] = []
         for record in records:
             if record.idempotent:
@@ -479,6 +473,17 @@ class SpoolWriter:
                 stored.add(record.batch_id)
             kept.append(record)
         return kept
+
+    async def _stored_ids(self, table: str, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``ids`` ``table`` holds in its ``batch_id`` column, asked in queries of a bounded size."""
+        ordered = sorted(ids)
+        stored: set[uuid.UUID] = set()
+        for start in range(0, len(ordered), _LOOKUP_IDS_PER_QUERY):
+            # Table names come from the ingest code and ids are UUIDs this service made: safe as text.
+            listed = ", ".join(f"toUUID('{batch_id}')" for batch_id in ordered[start : start + _LOOKUP_IDS_PER_QUERY])
+            rows = await self._store.select(f"SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN ({listed})")
+            stored.update(uuid.UUID(str(row["batch_id"])) for row in rows)
+        return stored
 
     async def _run(self) -> None:
         backoff = self._interval
