@@ -391,7 +391,8 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def count(statements: list[str], client: Client, url: str, headers: dict[str, str]) -> int:
     statements.clear()
     ok(client.get(url, headers=headers))
-    return len(statements)
+    # The pool's liveness check of a connection on checkout sends an empty statement: not a query.
+    return sum(1 for statement in statements if statement.strip())
 
 
 def test_reports_run_a_bounded_number_of_queries(
