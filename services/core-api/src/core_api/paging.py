@@ -1,11 +1,15 @@
-"""Page/limit bounds shared by every list endpoint."""
+"""Path ids and page/limit bounds shared by every route."""
 
 from __future__ import annotations
 
 import math
 from typing import Annotated
 
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
+
+# Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
+MAX_ID = 2**53 - 1
+IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100

@@ -21,15 +21,13 @@ from contracts.adherence import (
 )
 from litestar import Controller, Request, get, put
 from litestar.datastructures import State
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.adherence.service import AdherenceService, OrganizationFilters
-from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
 
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 PercentQuery = Annotated[int | None, QueryParameter(ge=0, le=100, description="inclusive bound on adherence %")]
 
 STAFF = allow_roles("admin", "specialist")

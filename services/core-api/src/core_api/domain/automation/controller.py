@@ -17,17 +17,14 @@ from contracts.automation import (
 )
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.automation.service import AutomationService
-from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
 
-# Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 RuleIdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="only this rule's deliveries")]
 
 

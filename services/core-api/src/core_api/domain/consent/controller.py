@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from contracts.consent import ConsentChange, ConsentState, JsonWebKeySet, TelemetryToken
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.consent.service import ConsentService
+from core_api.paging import IdPath
 from core_api.telemetry_tokens import TelemetryTokenIssuer
-
-# Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 PARTICIPANTS = allow_roles("admin", "specialist", "patient")
 

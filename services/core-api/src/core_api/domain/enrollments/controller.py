@@ -19,17 +19,14 @@ from contracts.enrollments import (
 from contracts.plans import PlanType
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.enrollments.service import EnrollmentFilters, EnrollmentService
-from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
 
-# Serial ids stay below 2**53 (JSON numbers are doubles; see domain/reference/controller.py).
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
 
 STAFF = allow_roles("admin", "specialist")

@@ -28,10 +28,8 @@ from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.execution.service import ExecutionService
+from core_api.paging import IdPath
 
-# Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 SessionNumberPath = Annotated[int, PathParameter(ge=1, le=10_000)]
 
 # Every role takes part: patients on their own rows, staff on their organization's.

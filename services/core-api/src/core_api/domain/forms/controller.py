@@ -7,22 +7,16 @@ show it.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from contracts.forms import FormInstance, FormInstanceList, FormInstanceStatus, FormSubmit
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.forms.service import FormService
-from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
-
-# Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+from core_api.paging import DEFAULT_LIMIT, IdPath, LimitParam, PageParam
 
 PARTICIPANTS = allow_roles("admin", "specialist", "patient")
 READ_ERRORS = problem_responses(401, 403, 404, 422)

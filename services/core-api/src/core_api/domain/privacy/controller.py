@@ -7,15 +7,14 @@ from typing import Annotated
 from contracts.privacy import ErasureStatus, ExportFormat, FhirBundle, PatientExport
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.privacy.service import PrivacyService
+from core_api.paging import IdPath
 
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 FormatQuery = Annotated[
     ExportFormat, QueryParameter(description="`json` (the product's own sections) or `fhir` (a FHIR R4 Bundle)")
 ]

@@ -43,18 +43,16 @@ from contracts.reference import (
 from contracts.types import NO_NUL_PATTERN
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.reference.service import Paging, ReferenceService
-from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
 
 # Serial ids stay below 2**53: JSON clients hold numbers as doubles, and the OpenAPI document states the
 # bound as one, so a bigint bound would round up and advertise ids that overflow the column.
-MAX_ID = 2**53 - 1
-IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 # PostgreSQL text cannot hold NUL; refusing it here makes it a 422 naming the parameter.
 NameQuery = Annotated[
     str | None,
