@@ -84,7 +84,9 @@ WITH placed AS (
            k.week_index >= 0 AND k.week_index < ptp.sessions_total / ptp.frequency_per_week AS in_plan
     FROM patient_treatment_plans ptp
     JOIN patients pa ON pa.id = ptp.patient_id
-    CROSS JOIN LATERAL (SELECT floor((%(week)s::date - ptp.start_date) / 7.0)::integer AS week_index) k
+    -- Floor division of the day difference in integers (a numeric floor per row cost more than the join).
+    CROSS JOIN LATERAL (SELECT %(week)s::date - ptp.start_date AS days) d
+    CROSS JOIN LATERAL (SELECT CASE WHEN d.days >= 0 THEN d.days / 7 ELSE -((6 - d.days) / 7) END AS week_index) k
     WHERE ptp.status = 'active'
       AND (%(specialist_id)s::bigint IS NULL OR ptp.assigned_by_specialist_id = %(specialist_id)s)
       AND (%(q)s::text IS NULL OR position(lower(%(q)s) IN lower(pa.name)) > 0)
