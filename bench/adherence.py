@@ -36,7 +36,7 @@ from core_api.domain.adherence.service import (
     weekly,
 )
 from core_api.jobs.adherence_rollforward import roll_all
-from core_api.jobs.expire_enrollments import SET_TENANT
+from core_api.jobs.tenancy import SET_TENANT
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor

@@ -468,10 +468,10 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_keeps_the_order(
         assert dispatcher.wait(timeout=15) == 0  # SIGTERM stops it cleanly
     assert expected <= set(receiver.delivered_event_ids()), "an acknowledged event was never delivered"
     assert killed_after < len(receiver.received)
-    arrivals = len(receiver.received)
+    arrived = len(receiver.received)
     print(  # the figures docs/reliability.md quotes
-        f"dispatcher killed after {killed_after} arrivals; {arrivals} arrivals in all for {len(expected)} events "
-        f"({arrivals - len(set(receiver.delivered_event_ids()))} delivered again after the kill)"
+        f"dispatcher killed after {killed_after} arrivals; {arrived} arrivals in all for {len(expected)} events "
+        f"({arrived - len(set(receiver.delivered_event_ids()))} delivered again after the kill)"
     )
     # In order per enrollment: the first time each event arrives follows the event order.
     for ids in events.values():

@@ -16,11 +16,10 @@ import sys
 import msgspec
 import structlog
 from contracts.audit import AuditChainReport
-from psycopg import AsyncConnection, sql
 from service_common.logging import configure_logging
 
 from core_api.domain.audit.chain import DEFAULT_BATCH_SIZE, verify_chain
-from core_api.jobs.expire_enrollments import ORGANIZATIONS, SET_TENANT
+from core_api.jobs.tenancy import job_database_url, organization_ids, owner_connection, set_tenant
 from core_api.settings import load_settings
 
 log = structlog.get_logger("audit_verify")
@@ -34,16 +33,15 @@ async def verify_all(
 ) -> list[AuditChainReport]:
     """The report of every organization's chain (or only ``organization_id``'s), by organization id."""
     reports: list[AuditChainReport] = []
-    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner_role)))
-        organizations = [row[0] for row in await (await conn.execute(ORGANIZATIONS)).fetchall()]
+    async with owner_connection(conninfo, owner_role) as conn:
+        organizations = await organization_ids(conn)
         if organization_id is not None:
             if organization_id not in organizations:
                 raise LookupError(f"organization {organization_id} does not exist")
             organizations = [organization_id]
         for organization in organizations:
             async with conn.transaction():
-                await conn.execute(SET_TENANT, {"organization_id": str(organization)})
+                await set_tenant(conn, organization)
                 reports.append(await verify_chain(conn, organization, batch_size))
     return reports
 
@@ -55,11 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log)
-    url = settings.migrations.database_url or settings.database.url
-    if not url:
-        raise SystemExit("set MIGRATIONS_DATABASE_URL or DATABASE_URL")
     try:
-        reports = asyncio.run(verify_all(url, settings.migrations.owner_role, args.organization, args.batch_size))
+        reports = asyncio.run(
+            verify_all(job_database_url(settings), settings.migrations.owner_role, args.organization, args.batch_size)
+        )
     except LookupError as exc:
         print(exc, file=sys.stderr)
         return 2

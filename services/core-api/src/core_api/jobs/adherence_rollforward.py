@@ -1,8 +1,8 @@
 """Roll every active enrollment's weekly adherence forward: ``python -m core_api.jobs.adherence_rollforward``.
 
 Nightly, so weeks without any activity still get their rows (and are finalized once closed) and their
-``adherence.below_threshold`` alerts. Like ``expire_enrollments`` it works one organization at a time as
-the owner role with that tenant set (role ``system``), each organization in its own transaction. Loading
+``adherence.below_threshold`` alerts. Like every job it works one organization at a time as the owner role
+(``core_api.jobs.tenancy``), each organization in its own transaction. Loading
 is set-based: the organization's active enrollments, their status history and their sessions of the last
 16 days in three queries; the engine runs per enrollment in Python over the two weeks it writes; the week
 rows are written in one statement and the alerts in one pipelined batch. Running it twice changes
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from service_common.logging import configure_logging
 
 from core_api.domain.adherence import repository as repo
 from core_api.domain.adherence.service import load, raise_alerts, threshold_alerts, week_rows
-from core_api.jobs.expire_enrollments import ORGANIZATIONS, SET_TENANT
+from core_api.jobs.tenancy import each_organization, job_database_url
 from core_api.settings import load_settings
 
 log = structlog.get_logger("jobs.adherence_rollforward")
@@ -50,28 +50,18 @@ async def roll_organization(conn: AsyncConnection, as_of: datetime) -> Rolled:
 
 async def roll_all(conninfo: str, owner_role: str = "rehab_owner", as_of: datetime | None = None) -> dict[int, Rolled]:
     """Roll every organization forward; organization id → what was written."""
-    as_of = as_of or datetime.now(UTC)
-    rolled: dict[int, Rolled] = {}
-    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner_role)))
-        organizations = [row[0] for row in await (await conn.execute(ORGANIZATIONS)).fetchall()]
-        for organization_id in organizations:
-            try:
-                async with conn.transaction():
-                    await conn.execute(SET_TENANT, {"organization_id": str(organization_id)})
-                    rolled[organization_id] = await roll_organization(conn, as_of)
-            except Exception:
-                log.exception("adherence_rollforward.organization_failed", organization_id=organization_id)
-    return rolled
+    moment = as_of or datetime.now(UTC)
+
+    async def roll(conn: AsyncConnection) -> Rolled:
+        return await roll_organization(conn, moment)
+
+    return await each_organization(conninfo, owner_role, roll, "adherence_rollforward")
 
 
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log)
-    url = settings.migrations.database_url or settings.database.url
-    if not url:
-        raise SystemExit("set MIGRATIONS_DATABASE_URL or DATABASE_URL")
-    rolled = asyncio.run(roll_all(url, settings.migrations.owner_role))
+    rolled = asyncio.run(roll_all(job_database_url(settings), settings.migrations.owner_role))
     log.info(
         "adherence_rollforward.done",
         organizations=len(rolled),

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import httpx
 import structlog
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from service_common.logging import configure_logging
 
 from core_api.db.queries import load_queries
-from core_api.jobs.expire_enrollments import ORGANIZATIONS, SET_TENANT
+from core_api.jobs.tenancy import job_database_url, organization_ids, owner_connection, set_tenant
 from core_api.settings import Settings, load_settings
 from core_api.telemetry_tokens import TelemetryTokenIssuer
 
@@ -61,17 +61,13 @@ class Report:
     rows_deleted: dict[str, int] = field(default_factory=dict)
 
 
-async def _tenant(conn: AsyncConnection, organization_id: int) -> None:
-    await conn.execute(SET_TENANT, {"organization_id": str(organization_id)})
-
-
 async def _ids(conn: AsyncConnection, query: bytes, **params: object) -> list[int]:
     return [row[0] for row in await (await conn.execute(query, params)).fetchall()]
 
 
 async def _erase_identities(conn: AsyncConnection, organization_id: int, settings: Settings, report: Report) -> None:
     async with conn.transaction():
-        await _tenant(conn, organization_id)
+        await set_tenant(conn, organization_id)
         for patient_id in await _ids(conn, QUERIES.due_erasures, grace_days=settings.privacy.erasure_grace_days):
             for step in _IDENTITY_STEPS:
                 await conn.execute(QUERIES[step], {"patient_id": patient_id})
@@ -82,7 +78,7 @@ async def _erase_telemetry(
     conn: AsyncConnection, organization_id: int, settings: Settings, issuer: TelemetryTokenIssuer, report: Report
 ) -> None:
     async with conn.transaction():
-        await _tenant(conn, organization_id)
+        await set_tenant(conn, organization_id)
         pending = await _ids(conn, QUERIES.telemetry_pending)
     if not pending:
         return
@@ -100,7 +96,7 @@ async def _erase_telemetry(
                 report.telemetry_pending += 1
                 continue
             async with conn.transaction():
-                await _tenant(conn, organization_id)
+                await set_tenant(conn, organization_id)
                 await conn.execute(QUERIES.mark_telemetry_erased, {"patient_id": patient_id})
             report.telemetry_erased += 1
 
@@ -108,7 +104,7 @@ async def _erase_telemetry(
 async def _purge_clinical(conn: AsyncConnection, organization_id: int, settings: Settings, report: Report) -> None:
     while True:
         async with conn.transaction():
-            await _tenant(conn, organization_id)
+            await set_tenant(conn, organization_id)
             ids = await _ids(conn, QUERIES.expired_enrollments, years=settings.privacy.clinical_retention_years)
             if not ids:
                 break
@@ -123,7 +119,7 @@ async def _purge_clinical(conn: AsyncConnection, organization_id: int, settings:
             await conn.execute(QUERIES.delete_enrollments, {"ids": ids})
             report.enrollments_deleted += len(ids)
     async with conn.transaction():
-        await _tenant(conn, organization_id)
+        await set_tenant(conn, organization_id)
         for patient_id in await _ids(conn, QUERIES.clinical_done):
             await conn.execute(QUERIES.purge_patient_rest, {"patient_id": patient_id})
 
@@ -132,9 +128,8 @@ async def run(conninfo: str, settings: Settings) -> dict[int, Report]:
     """One run over every organization; organization id → what was done."""
     issuer = TelemetryTokenIssuer(settings.telemetry_token)
     reports: dict[int, Report] = {}
-    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(settings.migrations.owner_role)))
-        for organization_id in await _ids(conn, ORGANIZATIONS.encode()):
+    async with owner_connection(conninfo, settings.migrations.owner_role) as conn:
+        for organization_id in await organization_ids(conn):
             report = reports[organization_id] = Report()
             try:
                 await _erase_identities(conn, organization_id, settings, report)
@@ -148,10 +143,7 @@ async def run(conninfo: str, settings: Settings) -> dict[int, Report]:
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log)
-    url = settings.migrations.database_url or settings.database.url
-    if not url:
-        raise SystemExit("set MIGRATIONS_DATABASE_URL or DATABASE_URL")
-    reports = asyncio.run(run(url, settings))
+    reports = asyncio.run(run(job_database_url(settings), settings))
     deleted: dict[str, int] = {}
     for report in reports.values():
         for table, count in report.rows_deleted.items():
