@@ -14,7 +14,6 @@ each request on its connection (a closed loop); the open-loop runs at a fixed ra
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -22,28 +21,14 @@ from pathlib import Path
 
 import msgspec
 
+from tools.databases import install_debian_package
+
 WRK_BINARY = "/usr/bin/wrk"
-
-
-class WrkUnavailable(RuntimeError):
-    """wrk is not installed and cannot be installed here."""
 
 
 def ensure_wrk() -> str:
     """The path of wrk, installing Debian's package when missing and running as root."""
-    found = shutil.which("wrk") or (WRK_BINARY if Path(WRK_BINARY).exists() else None)
-    if found:
-        return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise WrkUnavailable("wrk is not installed and apt-get cannot run as root here")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
-        if result.returncode != 0:
-            raise WrkUnavailable(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
-    if not Path(WRK_BINARY).exists():
-        raise WrkUnavailable("apt-get installed wrk but the binary is missing")
-    return WRK_BINARY
+    return shutil.which("wrk") or install_debian_package("wrk", WRK_BINARY)
 
 
 class WrkRequest(msgspec.Struct, frozen=True):

@@ -69,20 +69,30 @@ class ClickHouseUnavailable(RuntimeError):
     """No ClickHouse server binary here, and it cannot be installed."""
 
 
-def ensure_clickhouse_server_installed() -> str:
-    """The path of the clickhouse-server binary, installing Debian's package when missing and root."""
-    if Path(CLICKHOUSE_SERVER_BINARY).exists():
-        return CLICKHOUSE_SERVER_BINARY
+def install_debian_package(package: str, binary: str) -> str:
+    """``binary``'s path, installing Debian's ``package`` with apt-get when it is missing (as root).
+
+    Raises :class:`RuntimeError` with the reason when it is missing and cannot be installed."""
+    if Path(binary).exists():
+        return binary
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ClickHouseUnavailable("clickhouse-server is not installed and apt-get cannot run as root here")
+        raise RuntimeError(f"{package} is not installed and apt-get cannot run as root here")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "clickhouse-server"]):
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
         if result.returncode != 0:
-            raise ClickHouseUnavailable(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
-    if not Path(CLICKHOUSE_SERVER_BINARY).exists():
-        raise ClickHouseUnavailable("apt-get installed clickhouse-server but the binary is missing")
-    return CLICKHOUSE_SERVER_BINARY
+            raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    if not Path(binary).exists():
+        raise RuntimeError(f"apt-get installed {package} but {binary} is missing")
+    return binary
+
+
+def ensure_clickhouse_server_installed() -> str:
+    """The path of the clickhouse-server binary, installing Debian's package when missing and root."""
+    try:
+        return install_debian_package("clickhouse-server", CLICKHOUSE_SERVER_BINARY)
+    except RuntimeError as exc:
+        raise ClickHouseUnavailable(str(exc)) from exc
 
 
 _CONFIG = """<?xml version="1.0"?>
