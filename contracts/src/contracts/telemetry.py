@@ -5,6 +5,7 @@ columns and never branches on them. Unknown fields are ignored rather than rejec
 that sends a new optional field keeps working against a service that does not know it yet.
 """
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -98,6 +99,19 @@ class MediaSessionEndData(msgspec.Struct, frozen=True):
     exit_reason: ExitReason
 
 
+# Client clocks can be anything: a telemetry timestamp must fall in this range, which both ClickHouse
+# engines' time columns hold (18.16's DateTime ends in 2106). Checked in __post_init__, since JSON Schema
+# and msgspec's Meta bound numbers and strings, not instants.
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def check_timestamp(timestamp: datetime) -> None:
+    """Raise ValueError (a 422 naming the item's path) for an instant outside the stored range."""
+    if not EARLIEST_TIMESTAMP <= timestamp < LATEST_TIMESTAMP:
+        raise ValueError("timestamp must be from 2000-01-01 to before 2100-01-01 (UTC)")
+
+
 class _MediaEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
     session_id: UUID
     # Only ``session_start`` must name the media (the spec's heartbeat omits it): later events belong to
@@ -105,6 +119,9 @@ class _MediaEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="even
     media_id: HashedId | None = None
     media_type: MediaType = "video"
     timestamp: Timestamp
+
+    def __post_init__(self) -> None:
+        check_timestamp(self.timestamp)
 
 
 # frozen and kw_only are repeated on every variant: mypy does not inherit frozen, and msgspec applies
@@ -214,6 +231,9 @@ class AnalyticsEvent(msgspec.Struct, frozen=True, kw_only=True):
     resource_id: ResourceId
     properties: Properties = msgspec.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_timestamp(self.timestamp)
+
 
 # Error reports ------------------------------------------------------------------------------------------
 
@@ -230,6 +250,9 @@ class ErrorReport(msgspec.Struct, frozen=True, kw_only=True):
     app_version: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z.+_-]+$")]
     platform: Platform
     stack: Annotated[str, Meta(max_length=20_000)] | None = None
+
+    def __post_init__(self) -> None:
+        check_timestamp(self.timestamp)
 
 
 # Acknowledgement --------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ keeps error handling, request ids, logging and the OpenAPI set-up identical acro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -20,7 +20,7 @@ from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 from service_common.auth import Verifier, auth_middleware, bearer_security_components
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
-from service_common.openapi import use_msgspec_component_schemas
+from service_common.openapi import document_shared_errors, link_post_responses, use_msgspec_component_schemas
 from service_common.requests import request_context_middleware
 from service_common.strict_requests import enforce_strict_request
 
@@ -40,11 +40,14 @@ def service_app(
     verifier: Verifier,
     cors_origins: Sequence[str] = (),
     extra_exception_handlers: ExceptionHandlersMap | None = None,
+    resource_id_parameters: Mapping[str, str] | None = None,
 ) -> Litestar:
     """A Litestar app with problem+json errors, request ids, JSON logs, bearer-token authentication on
     every route but the health and schema paths, and OpenAPI UI at ``/schema``.
 
-    ``extra_exception_handlers`` adds a service's own translations (its database driver's errors)."""
+    ``extra_exception_handlers`` adds a service's own translations (its database driver's errors);
+    ``resource_id_parameters`` names the path parameter of each created resource's ``id``, for the links of
+    the OpenAPI document (:func:`service_common.openapi.link_post_responses`)."""
     configure_logging(log_settings)
     app = Litestar(
         route_handlers=route_handlers,
@@ -71,4 +74,7 @@ def service_app(
         debug=False,
     )
     use_msgspec_component_schemas(app)
+    document_shared_errors(app)
+    if resource_id_parameters:
+        link_post_responses(app, resource_id_parameters)
     return app

@@ -26,6 +26,25 @@ from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 VERSION = "0.1.0"
 
+# The path parameter that holds the ``id`` of each resource a POST answers with: the OpenAPI document links
+# that answer to the routes of the resource (and, through fields such as ``patient_id``, to others).
+RESOURCE_ID_PARAMETERS = {
+    "AutomationDelivery": "delivery_id",
+    "AutomationRuleCreated": "rule_id",
+    "Exercise": "exercise_id",
+    "FormInstance": "instance_id",
+    "Patient": "patient_id",
+    "PatientTreatmentPlan": "enrollment_id",
+    "PatientTreatmentPlanDetail": "enrollment_id",
+    "PublishResult": "plan_id",
+    "SessionCompletion": "completion_id",
+    "SessionExercise": "session_exercise_id",
+    "Specialist": "specialist_id",
+    "TreatmentPlanDetail": "plan_id",
+    "TreatmentPlanSession": "session_id",
+    "User": "user_id",
+}
+
 
 async def _database_ready(state: State) -> None:
     await check_database(state.pool)
@@ -68,4 +87,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         verifier=TokenVerifier(settings.auth),
         cors_origins=settings.http.cors_origins,
         extra_exception_handlers=database_unavailable_handlers(),
+        resource_id_parameters=RESOURCE_ID_PARAMETERS,
     )

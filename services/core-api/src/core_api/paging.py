@@ -1,4 +1,4 @@
-"""Path ids and page/limit bounds shared by every route."""
+"""Id bounds (path and query) and page/limit bounds shared by every route."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from litestar.params import PathParameter, QueryParameter
 # Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
 MAX_ID = 2**53 - 1
 IdPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100

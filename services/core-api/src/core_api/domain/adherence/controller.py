@@ -26,9 +26,13 @@ from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.adherence.service import AdherenceService, OrganizationFilters
-from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
 
-PercentQuery = Annotated[int | None, QueryParameter(ge=0, le=100, description="inclusive bound on adherence %")]
+# schema_extra repeats the lower bound: Litestar leaves a bound of 0 out of the OpenAPI document.
+PercentQuery = Annotated[
+    int | None,
+    QueryParameter(ge=0, le=100, description="inclusive bound on adherence %", schema_extra={"minimum": 0}),
+]
 
 STAFF = allow_roles("admin", "specialist")
 READ_ERRORS = problem_responses(401, 403, 404, 422)
@@ -99,7 +103,7 @@ class OrganizationAdherenceController(Controller):
         ] = None,
         min_percent: PercentQuery = None,
         max_percent: PercentQuery = None,
-        specialist_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
+        specialist_id: IdQuery = None,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="patient name")] = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,

@@ -6,7 +6,6 @@ resume them. Another patient's enrollment is a 404, never a 403, so ids reveal n
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from contracts.enrollments import (
@@ -19,15 +18,13 @@ from contracts.enrollments import (
 from contracts.plans import PlanType
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.enrollments.service import EnrollmentFilters, EnrollmentService
-from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
-
-IdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
 
 STAFF = allow_roles("admin", "specialist")
 READ_ERRORS = problem_responses(401, 403, 404, 422)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -23,16 +24,16 @@ from contracts.plans import (
     TreatmentPlanUpdate,
 )
 from contracts.problems import FieldError
-from contracts.types import CONDITION_TAG_PATTERN
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import UnprocessableError, problem_responses
 
 from core_api.domain.plans.service import PlanFilters, PlanService
-from core_api.paging import DEFAULT_LIMIT, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, IdQuery, LimitParam, PageParam
 
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "name", "-name"]
 ScopeParam = Annotated[Literal["global", "org", "custom", "all"], QueryParameter(name="scope")]
@@ -40,6 +41,16 @@ QueryText = Annotated[
     str | None, QueryParameter(min_length=1, max_length=200, description="search name and description")
 ]
 PlanVersionNumber = Annotated[int, PathParameter(ge=1, le=1_000_000)]
+# Each value is one tag or a comma-separated list of up to 20 (``?condition_tags=a,b&condition_tags=c``).
+CONDITION_TAGS_VALUE = r"^ *[a-z0-9_]{1,64} *(, *[a-z0-9_]{1,64} *){0,19}$"
+ConditionTagsQuery = Annotated[
+    list[str] | None,
+    QueryParameter(
+        max_items=20,
+        description="plans with any of these condition tags",
+        schema_extra={"items": Schema(type=OpenAPIType.STRING, pattern=CONDITION_TAGS_VALUE)},
+    ),
+]
 
 STAFF = allow_roles("admin", "specialist")
 READ_ERRORS = problem_responses(401, 403, 404, 422)
@@ -47,18 +58,19 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 
 
 def parse_condition_tags(raw: list[str] | None) -> list[str] | None:
-    """The tags of ``?condition_tags=a,b&condition_tags=c``, each checked, or ``None`` for no filter."""
+    """The tags of ``?condition_tags=a,b&condition_tags=c``, or ``None`` for no filter; each value must
+    match :data:`CONDITION_TAGS_VALUE`, as the OpenAPI document says."""
     if not raw:
         return None
-    tags = [tag.strip() for value in raw for tag in value.split(",") if tag.strip()]
-    bad = [tag for tag in tags if not CONDITION_TAG_PATTERN.fullmatch(tag)]
-    if bad or len(tags) > 20:
+    bad = [value for value in raw if not re.fullmatch(CONDITION_TAGS_VALUE, value)]
+    if bad:
         raise UnprocessableError(
-            "condition_tags must be at most 20 lowercase slugs",
-            errors=[FieldError("query:condition_tags", f"not a condition tag: {tag[:64]!r}") for tag in bad[:5]]
-            or [FieldError("query:condition_tags", "more than 20 tags")],
+            "each condition_tags value is up to 20 comma-separated lowercase slugs",
+            errors=[
+                FieldError("query:condition_tags", f"not a list of condition tags: {value[:64]!r}") for value in bad[:5]
+            ],
         )
-    return tags or None
+    return [tag.strip() for value in raw for tag in value.split(",")]
 
 
 def _service(state: State) -> PlanService:
@@ -79,9 +91,9 @@ class TreatmentPlanController(Controller):
         status: FromQuery[PlanStatus | None] = None,
         scope_filter: ScopeParam = "all",
         visibility: FromQuery[PlanVisibility | None] = None,
-        specialist_id: Annotated[int | None, QueryParameter(ge=1)] = None,
-        specialty_id: Annotated[int | None, QueryParameter(ge=1)] = None,
-        condition_tags: Annotated[list[str] | None, QueryParameter(max_items=20)] = None,
+        specialist_id: IdQuery = None,
+        specialty_id: IdQuery = None,
+        condition_tags: ConditionTagsQuery = None,
         published: FromQuery[bool | None] = None,
         q: QueryText = None,
         sort: FromQuery[Sort] = "-created_at",
@@ -111,8 +123,8 @@ class TreatmentPlanController(Controller):
         request: Request,  # type: ignore[type-arg]
         state: State,
         type: FromQuery[PlanType | None] = None,
-        specialty_id: Annotated[int | None, QueryParameter(ge=1)] = None,
-        condition_tags: Annotated[list[str] | None, QueryParameter(max_items=20)] = None,
+        specialty_id: IdQuery = None,
+        condition_tags: ConditionTagsQuery = None,
         q: QueryText = None,
         sort: FromQuery[Sort] = "-created_at",
         page: PageParam = 1,

@@ -49,7 +49,7 @@ from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
 from core_api.domain.reference.service import Paging, ReferenceService
-from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
+from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
 
 # Serial ids stay below 2**53: JSON clients hold numbers as doubles, and the OpenAPI document states the
 # bound as one, so a bigint bound would round up and advertise ids that overflow the column.
@@ -142,7 +142,7 @@ class SpecialistController(Controller):
         self,
         request: Request,  # type: ignore[type-arg]
         state: State,
-        specialty_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
+        specialty_id: IdQuery = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> SpecialistList:
