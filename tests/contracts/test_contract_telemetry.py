@@ -424,6 +424,40 @@ def test_bad_error_reports_are_rejected_at_their_path(change: dict[str, Any], me
     assert message in rejection(error_report_decoder, {**ERROR_REPORT, **change})
 
 
+# Timestamps ---------------------------------------------------------------------------------------------
+# Found by schemathesis: a media event of the year 2510 was acknowledged, then refused by ClickHouse
+# (DateTime ends in 2106), so the spool writer could not store the block it was in.
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["1969-12-31T23:59:59Z", "1999-12-31T23:59:59.999Z", "2100-01-01T00:00:00Z", "2510-05-01T10:00:00Z"]
+)
+@pytest.mark.parametrize(
+    ("decoder", "sample"),
+    [
+        (media_events_decoder, HEARTBEAT),
+        (media_events_decoder, [HEARTBEAT, HEARTBEAT]),
+        (analytics_event_decoder, SESSION_COMPLETED),
+        (error_report_decoder, ERROR_REPORT),
+    ],
+)
+def test_timestamps_outside_the_stored_range_are_rejected(
+    decoder: BodyDecoder[Any], sample: Any, timestamp: str
+) -> None:
+    if isinstance(sample, list):
+        body: Any = [sample[0], {**sample[1], "timestamp": timestamp}]
+        assert "timestamp must be from 2000-01-01 to before 2100-01-01 (UTC) - at `$[1]`" in rejection(decoder, body)
+    else:
+        assert "timestamp must be from 2000-01-01" in rejection(decoder, {**sample, "timestamp": timestamp})
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["2000-01-01T00:00:00Z", "2099-12-31T23:59:59.999+00:00", "2000-01-01T01:00:00+01:00"]
+)
+def test_timestamps_at_the_ends_of_the_range_are_accepted(timestamp: str) -> None:
+    assert error_report_decoder.decode(encode({**ERROR_REPORT, "timestamp": timestamp})).timestamp.year in (2000, 2099)
+
+
 # Mutated samples ----------------------------------------------------------------------------------------
 # Arbitrary bytes rarely get past the JSON syntax; a valid sample with one value swapped or removed
 # reaches the constraint checks and __post_init__, which is where an unexpected exception could hide.

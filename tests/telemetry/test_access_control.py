@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 import pytest
 from litestar.routes import HTTPRoute
+from telemetry.erasure import erasure_statements
 
 from tests.service_common.crafted_tokens import bad_tokens
 from tests.telemetry.ingest_harness import Ingest
@@ -186,3 +188,25 @@ def test_another_organizations_staff_never_read_its_figures(ingest: Ingest) -> N
     assert erased.status_code == 202, erased.text
     assert ingest.client.get(reads["pose"], headers=a_staff).json()["frames"] == 3
     assert ingest.client.get(reads["media"], headers=a_staff).json()["views"] == 1
+
+
+@pytest.mark.parametrize(
+    "actor_hash",
+    ["x' OR 1=1 OR 'a'='a", "x'; DROP TABLE media_events; --", "é", "a" * 129, "a b"],
+)
+def test_erasure_refuses_anything_but_a_hashed_id(ingest: Ingest, actor_hash: str) -> None:
+    # Found by schemathesis: the path parameter went unchecked into the DELETE mutation's quoted string,
+    # so a quote could widen it to every row of every organization.
+    assert request(ingest, "POST", "/v1/pose/frames", token(ingest)).status_code == 202
+    ingest.flush()
+    before = ingest.stored_count()
+    erased = ingest.client.delete(f"/v1/actors/{quote(actor_hash, safe='')}", headers=token(ingest, role="service"))
+    problem(erased, 422)
+    assert ingest.stored_count() == before > 0
+
+
+def test_erasure_statements_refuse_an_unsafe_hash() -> None:
+    with pytest.raises(ValueError, match="not a hashed id"):
+        erasure_statements("", "org", "x' OR '1'='1")
+    with pytest.raises(ValueError, match="not a hashed id"):
+        erasure_statements("", "org' OR '1'='1", "actor")

@@ -27,6 +27,7 @@ from service_common.errors import ForbiddenError, ServiceUnavailableError, probl
 from telemetry.clickhouse.server import identifier
 from telemetry.clickhouse.store import ClickHouseError
 from telemetry.identity import telemetry_actor
+from telemetry.reads import HASHED_ID_PATTERN, hashed_id
 from telemetry.settings import Settings
 
 ACTOR_TABLES = ("media_events", "pose_tracking_frames", "analytics_events", "error_reports")
@@ -42,7 +43,7 @@ async def require_service(connection: ASGIConnection[Any, Any, Any, Any], _: Bas
 
 def erasure_statements(cluster: str, org_hash: str, actor_hash: str) -> list[str]:
     """One DELETE mutation per table; the hashes match ``HashedId`` (letters, digits, ``-``, ``_``)."""
-    where = f"org_hash = '{org_hash}' AND actor_hash = '{actor_hash}'"
+    where = f"org_hash = '{hashed_id(org_hash)}' AND actor_hash = '{hashed_id(actor_hash)}'"
     if cluster:
         return [
             f"ALTER TABLE {identifier(table)}_local ON CLUSTER {identifier(cluster)} DELETE WHERE {where}"
@@ -67,7 +68,16 @@ class ActorErasureController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        actor_hash: Annotated[HashedId, PathParameter(description="The keyed hash of the person to erase.")],
+        # The bounds are repeated here: Litestar does not apply HashedId's own to a path parameter.
+        actor_hash: Annotated[
+            HashedId,
+            PathParameter(
+                min_length=1,
+                max_length=128,
+                pattern=HASHED_ID_PATTERN,
+                description="The keyed hash of the person to erase.",
+            ),
+        ],
     ) -> ActorErasure:
         """Delete every telemetry row of ``actor_hash`` in the caller's organization (core-api only)."""
         actor = telemetry_actor(request)

@@ -11,10 +11,28 @@ from service_common.errors import ServiceUnavailableError
 
 from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
 
-_PERIOD = re.compile(r"^([1-9][0-9]{0,3})([hd])$")
-PERIOD_PATTERN = r"^[1-9][0-9]{0,3}[hd]$"
-"""A period such as ``7d`` or ``24h``, as the query parameters document it."""
-_HASHED_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_PERIOD = re.compile(r"^([1-9][0-9]{0,4})([hd])$")
+
+
+def _one_to(limit: int) -> str:
+    """A regular expression alternation matching the integers 1 to ``limit`` without leading zeros."""
+    digits = str(limit)
+    parts = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for position, digit in enumerate(digits):
+        low = 1 if position == 0 else 0
+        if int(digit) > low:
+            parts.append(f"{digits[:position]}[{low}-{int(digit) - 1}][0-9]{{{len(digits) - position - 1}}}")
+    return "|".join([*parts, digits])
+
+
+def period_pattern(max_hours: int) -> str:
+    """The periods up to ``max_hours`` (``7d``, ``24h``) as a pattern, so that the OpenAPI document states
+    the bound :func:`period_hours` enforces."""
+    return f"^(({_one_to(max_hours // 24)})d|({_one_to(max_hours)})h)$"
+
+
+HASHED_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+_HASHED_ID = re.compile(HASHED_ID_PATTERN)
 
 
 def period_hours(period: str, max_hours: int) -> int:

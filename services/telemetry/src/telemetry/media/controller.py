@@ -22,7 +22,7 @@ from telemetry.media.stats import (
     media_stats,
     view_qoe,
 )
-from telemetry.reads import PERIOD_PATTERN, checked_period
+from telemetry.reads import checked_period, period_pattern
 
 GroupBy = Literal["country_code", "connection_type", "cdn", "resolution"]
 
@@ -46,7 +46,9 @@ class MediaStatsController(Controller):
         state: State,
         period: Annotated[
             str,
-            QueryParameter(pattern=PERIOD_PATTERN, description="How far back, e.g. 7d or 24h; at most 90d."),
+            QueryParameter(
+                pattern=period_pattern(MAX_PERIOD_HOURS), description="How far back, e.g. 7d or 24h; at most 90d."
+            ),
         ] = "7d",
         group_by: Annotated[GroupBy, QueryParameter(description="The column views are grouped by.")] = "country_code",
     ) -> BandwidthStats:
@@ -86,7 +88,10 @@ class MediaStatsController(Controller):
         ],
         period: Annotated[
             str,
-            QueryParameter(pattern=PERIOD_PATTERN, description="How far back, e.g. 30d or 24h; at most 730d."),
+            QueryParameter(
+                pattern=period_pattern(MAX_MEDIA_PERIOD_HOURS),
+                description="How far back, e.g. 30d or 24h; at most 730d.",
+            ),
         ] = "30d",
     ) -> MediaStats:
         """Views, average watch %, completion, milestone reach, quality distribution and ABR switches of one
