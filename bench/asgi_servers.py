@@ -1,22 +1,23 @@
 """uvicorn (httptools + uvloop, what ``python -m telemetry`` runs) against granian, serving the real
 telemetry app, one worker each, side by side: ``GET /healthz`` (the server's own overhead) and
 ``POST /v1/media/events`` with a 10-event batch (the ingest path: token check, validation, one spool
-append awaiting its group fsync). The spool's writer is held back during the run (an hour's flush
-interval) and inserts at shutdown: in production the inserts go to a ClickHouse server over the network,
-while here they would run the embedded engine inside the server process and stall it.
+append awaiting its group fsync), from 1,024 devices (one token each). The spool's writer is held back
+during the run (an hour's flush interval) and inserts at shutdown: in production the inserts go to a
+ClickHouse server over the network, while here they would run the embedded engine inside the server process
+and stall it.
 
 Each server is pinned to one CPU (the last), like a telemetry pod limited to one CPU, and the load
-generator, a small keep-alive HTTP/1.1 client on asyncio sockets in this process, to the others; other
-work on the machine still competes, so requests/s compare servers but are not a capacity figure. The server's
-own CPU time per request is: read from /proc for the server's process tree over the measured window, it
-gives the rate one server process sustains per core (the figure the telemetry HPA is sized with). The servers run in
-the order uvicorn, granian, granian, uvicorn and each figure is the mean of a server's two runs, so drift
-during the run hits both alike. Bounded to about a minute.
+generator, wrk (``bench/wrk.py``, one thread, 32 keep-alive connections, a 1 s warm-up run and then the
+measured run), to the others; other work on the machine still competes, so requests/s compare servers but
+are not a capacity figure. The server's own CPU time per request is: read from /proc for the server's
+process tree over the measured run, it gives the rate one server process sustains per core (the figure the
+telemetry HPA is sized with). The servers run in the order uvicorn, granian, granian, uvicorn and each
+figure is the mean of a server's two runs, so drift during the run hits both alike. Bounded to about a
+minute.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -27,16 +28,20 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.wrk import WrkRequest, run_wrk
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
 CONNECTIONS = 32
-WARM_UP_SECONDS = 0.75
+DEVICES = 1024
+WARM_UP_SECONDS = 1.0
 MEASURE_SECONDS = 3.0
+MAX_REQUESTS = 200_000
+"""Safety bound on the requests of one run, whatever its duration."""
 ORDER = ("uvicorn", "granian", "granian", "uvicorn")
 SERVER_CPU = max(os.sched_getaffinity(0))
 SESSION = "6f1c2a9e-3b7d-4e21-9a4c-1d2e3f4a5b6c"
@@ -98,58 +103,37 @@ def _media_batch() -> bytes:
     return json.dumps([heartbeat] * 10).encode()
 
 
-def _request(method: str, path: str, port: int, headers: Mapping[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+@dataclass(frozen=True)
+class Case:
+    """One kind of request: a head per device and the bodies they send in turn."""
+
+    requests: Sequence[WrkRequest]
+    bodies: Sequence[bytes]
 
 
-async def _connection(port: int, request: bytes, stop_at: float, record_from: float, latencies: list[float]) -> int:
-    """Send ``request`` over one keep-alive connection until ``stop_at``; return the non-2xx answers."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    errors = 0
-    try:
-        while (started := time.perf_counter()) < stop_at:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            if started >= record_from:
-                latencies.append(time.perf_counter() - started)
-                errors += not 200 <= status < 300
-    finally:
-        writer.close()
-    return errors
-
-
-async def _cpu_at(moment: float, server: int) -> float:
-    await asyncio.sleep(moment - time.perf_counter())
-    return _process_tree_cpu_seconds(server)
-
-
-async def _load(port: int, request: bytes, server: int) -> Figures:
-    latencies: list[float] = []
-    start = time.perf_counter()
-    record_from, stop_at = start + WARM_UP_SECONDS, start + WARM_UP_SECONDS + MEASURE_SECONDS
-    cpu_readings = asyncio.gather(_cpu_at(record_from, server), _cpu_at(stop_at, server))
-    errors = await asyncio.gather(
-        *(_connection(port, request, stop_at, record_from, latencies) for _ in range(CONNECTIONS))
+def _load(base_url: str, case: Case, server: int, scratch: Path) -> Figures:
+    """A warm-up run, then the measured run with the server's CPU time read around it."""
+    run_wrk(base_url, case.requests, case.bodies, scratch, connections=CONNECTIONS, seconds=WARM_UP_SECONDS)
+    cpu_start = _process_tree_cpu_seconds(server)
+    result = run_wrk(
+        base_url,
+        case.requests,
+        case.bodies,
+        scratch,
+        connections=CONNECTIONS,
+        seconds=MEASURE_SECONDS,
+        max_requests=MAX_REQUESTS,
     )
-    cpu_start, cpu_end = await cpu_readings
-    if not latencies:
-        raise RuntimeError(f"no answer within {WARM_UP_SECONDS + MEASURE_SECONDS:.0f} s")
-    latencies.sort()
+    cpu_end = _process_tree_cpu_seconds(server)
+    if not result.succeeded:
+        raise RuntimeError(f"no 2xx answer within {MEASURE_SECONDS:.0f} s")
+    broken = result.connect_errors + result.read_errors + result.write_errors + result.timeouts
     return Figures(
-        requests_per_second=len(latencies) / MEASURE_SECONDS,
-        p50_ms=statistics.median(latencies) * 1000,
-        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
-        errors=sum(errors),
-        cpu_ms_per_request=(cpu_end - cpu_start) * 1000 / len(latencies),
+        requests_per_second=result.rate,
+        p50_ms=result.p50_us / 1000,
+        p99_ms=result.p99_us / 1000,
+        errors=result.status_errors + broken,
+        cpu_ms_per_request=(cpu_end - cpu_start) * 1000 / result.succeeded,
     )
 
 
@@ -203,22 +187,24 @@ def _server_command(server: str, port: int) -> list[str]:
     ]
 
 
-def _measure(server: str, env: dict[str, str], requests: Mapping[str, bytes], port: int) -> dict[str, Figures]:
+def _measure(server: str, env: dict[str, str], cases: dict[str, Case], port: int, scratch: Path) -> dict[str, Figures]:
     # A session of its own, so the whole process group (granian's worker process too) can be killed;
     # the server and its children run on SERVER_CPU only.
-    process = subprocess.Popen(
-        _server_command(server, port),
-        env={**env, "SERVER_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, {SERVER_CPU}),  # noqa: PLW1509 - no threads here yet
-    )
+    with (scratch / f"{server}.log").open("ab") as log:
+        process = subprocess.Popen(
+            _server_command(server, port),
+            env={**env, "SERVER_PORT": str(port)},
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=lambda: os.sched_setaffinity(0, {SERVER_CPU}),  # noqa: PLW1509 - no threads here yet
+        )
     try:
         _wait_ready(port, process)
         figures = {}
-        for name, request in requests.items():
+        for name, case in cases.items():
             try:
-                figures[name] = asyncio.run(_load(port, request, process.pid))
+                figures[name] = _load(f"http://127.0.0.1:{port}", case, process.pid, scratch)
             except RuntimeError as exc:
                 raise RuntimeError(f"{server}, {name}: {exc}") from exc
         return figures
@@ -252,33 +238,41 @@ def _run(client_cpus: int) -> str:
             "AUTH_JWKS_URL": "",
             "SERVER_HOST": "127.0.0.1",
             "SERVER_WORKERS": "1",
-            "LOG_LEVEL": "error",
+            "LOG_LEVEL": "info",
             "LOG_FORMAT": "json",
-            # One actor sends every request here; the per-actor limit would turn most of them into 429s.
-            "RATE_LIMIT_REQUESTS_PER_SECOND": "0",
             "SPOOL_FLUSH_INTERVAL_SECONDS": "3600",
             "SPOOL_FLUSH_ROWS": "100000000",
         }
         subprocess.run([sys.executable, "-m", "telemetry.clickhouse.migrate"], env=env, check=True)
-        token = mint_telemetry_token(keys, actor_hash="bench_actor", org_hash="bench_org", consent_level=3)
+        tokens = [
+            mint_telemetry_token(
+                keys, actor_hash=f"device_{n}", org_hash="bench_org", consent_level=3, ttl_seconds=3600
+            )
+            for n in range(DEVICES)
+        ]
+        cases = {
+            "GET /healthz": Case([WrkRequest("GET", "/healthz", {})], []),
+            "POST /v1/media/events (10 events)": Case(
+                [
+                    WrkRequest(
+                        "POST",
+                        "/v1/media/events",
+                        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                    )
+                    for token in tokens
+                ],
+                [_media_batch()],
+            ),
+        }
         runs: dict[str, list[dict[str, Figures]]] = {}
         for n, server in enumerate(ORDER):
             port = _free_port()
             env["SPOOL_DIR"] = str(root / f"spool-{n}")
-            requests = {
-                "GET /healthz": _request("GET", "/healthz", port, {}),
-                "POST /v1/media/events (10 events)": _request(
-                    "POST",
-                    "/v1/media/events",
-                    port,
-                    {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                    _media_batch(),
-                ),
-            }
-            runs.setdefault(server, []).append(_measure(server, env, requests, port))
+            runs.setdefault(server, []).append(_measure(server, env, cases, port, root))
     results = {server: _mean(measured) for server, measured in runs.items()}
     lines = [
-        f"ASGI servers, telemetry app, 1 worker, {CONNECTIONS} keep-alive connections, "
+        f"ASGI servers, telemetry app, 1 worker, wrk (1 thread) with {DEVICES} device tokens over {CONNECTIONS} "
+        "keep-alive connections, "
         f"{MEASURE_SECONDS:.0f} s per case and run, mean of 2 runs (ABBA), server on CPU {SERVER_CPU}, "
         f"client on {client_cpus} other CPU(s)"
     ]

@@ -1,19 +1,16 @@
-"""A small HTTP/1.1 load generator: simulated devices posting prepared bodies over keep-alive connections.
+"""An open-loop HTTP/1.1 load generator: simulated devices posting prepared bodies at a fixed rate over
+keep-alive connections, for the latency runs at half the maximum rate. The maximum rates are wrk's
+(``bench/wrk.py``); no packaged tool holds a fixed rate (wrk2 is not in Debian), hence this one.
+
+Requests are scheduled at a fixed ``rate`` whatever the server does, sent on the first idle connection of a
+pool; a request's latency counts from its scheduled time, so a stalled server shows up in the tail instead
+of slowing the load down (no coordinated omission). A run stops at ``duration_seconds`` or
+``max_requests``, whichever comes first.
 
 Run as its own process (``python -m bench.loadgen SPEC RESULT``) so its CPU time is not the benchmark
 process's; the spec and the result are msgpack files (:class:`LoadSpec`, :class:`LoadResult`). Raw asyncio
 streams on uvloop rather than an HTTP client library, so one client process costs the server's machine as
 little as possible per request.
-
-Two modes:
-
-- ``closed``: ``connections`` devices, each posting its next body as soon as the last was answered; the
-  rate this reaches is the server's maximum at that concurrency.
-- ``open``: requests are scheduled at a fixed ``rate`` whatever the server does, sent on the first idle
-  connection of a pool; a request's latency counts from its scheduled time, so a stalled server shows up
-  in the tail instead of slowing the load down (no coordinated omission).
-
-Both stop at ``duration_seconds`` or ``max_requests``, whichever comes first.
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Literal
 
 import msgspec
 import uvloop
@@ -37,31 +33,23 @@ class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
     ``1 / len(tokens)`` of the load, whichever connection carries it (devices behind an edge proxy)."""
     bodies: list[bytes]
     """JSON bodies, posted in turn by every device."""
-    mode: Literal["closed", "open"]
     connections: int
     duration_seconds: float
     max_requests: int
-    rate: float = 0.0
-    """Requests per second in ``open`` mode."""
+    rate: float
+    """Requests per second."""
 
 
 class LoadResult(msgspec.Struct, frozen=True, kw_only=True):
     elapsed_seconds: float
     statuses: dict[str, int]
     """Answers by HTTP status (``error`` for a broken connection)."""
-    accepted_bodies: list[int]
-    """How many times each body was acknowledged with 202, by index in :attr:`LoadSpec.bodies`."""
     latencies_ms: list[float]
     """Latency of every 202 answer, sorted."""
 
     @property
     def accepted(self) -> int:
         return self.statuses.get("202", 0)
-
-    def percentile(self, fraction: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        return self.latencies_ms[min(len(self.latencies_ms) - 1, int(fraction * len(self.latencies_ms)))]
 
 
 def _head(spec: LoadSpec, token: str, length: int) -> bytes:
@@ -94,7 +82,6 @@ class _Run:
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
         self.statuses: dict[str, int] = {}
-        self.accepted_bodies = [0] * len(spec.bodies)
         self.latencies: list[float] = []
         self.issued = 0
 
@@ -104,10 +91,9 @@ class _Run:
 
     async def send(self, connection: _Connection, started: float) -> bool:
         """The next device's next request; False when the connection broke (the caller opens a new one)."""
-        body = self.issued % len(self.spec.bodies)
         token = self.spec.tokens[self.issued % len(self.spec.tokens)]
+        content = self.spec.bodies[self.issued % len(self.spec.bodies)]
         self.issued += 1
-        content = self.spec.bodies[body]
         try:
             status = await connection.exchange(_head(self.spec, token, len(content)), content)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
@@ -116,21 +102,8 @@ class _Run:
             return False
         self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
         if status == 202:
-            self.accepted_bodies[body] += 1
             self.latencies.append((time.perf_counter() - started) * 1000)
         return True
-
-    async def closed_loop(self) -> None:
-        deadline = time.perf_counter() + self.spec.duration_seconds
-
-        async def client() -> None:
-            connection = await self.connect()
-            while time.perf_counter() < deadline and self.issued < self.spec.max_requests:
-                if not await self.send(connection, time.perf_counter()):
-                    connection = await self.connect()
-            connection.writer.close()
-
-        await asyncio.gather(*(client() for _ in range(self.spec.connections)))
 
     async def open_loop(self) -> None:
         idle: asyncio.Queue[_Connection] = asyncio.Queue()
@@ -160,14 +133,10 @@ class _Run:
 
     async def run(self) -> LoadResult:
         started = time.perf_counter()
-        if self.spec.mode == "closed":
-            await self.closed_loop()
-        else:
-            await self.open_loop()
+        await self.open_loop()
         return LoadResult(
             elapsed_seconds=time.perf_counter() - started,
             statuses=self.statuses,
-            accepted_bodies=self.accepted_bodies,
             latencies_ms=sorted(self.latencies),
         )
 

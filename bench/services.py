@@ -6,7 +6,6 @@ Everything started here is stopped by the context managers, also when a benchmar
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -131,35 +130,6 @@ def start_service(
         service._stop.set()
         if sampler.is_alive():
             sampler.join()
-        stop_process(process)
-
-
-def start_up_failure(
-    module: str, env: Mapping[str, str], port: int, log: Path, workers: int, seconds: float = 40.0
-) -> str | None:
-    """Start ``python -m module``, wait until all ``workers`` have started or one has failed, and stop it:
-    why it failed, or None when every worker started. uvicorn answers as soon as one worker is up, so an
-    answer alone proves little."""
-    with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", module],
-            env={**os.environ, **env, "SERVER_PORT": str(port)},
-            cwd=ROOT,
-            stdout=stderr,
-            stderr=stderr,
-        )
-    try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            text = log.read_text(errors="replace")
-            if "Application startup failed" in text or process.poll() is not None:
-                reasons = re.findall(r"RuntimeError: ([^\\\n\"]+)", text)
-                return reasons[-1].strip()[:300] if reasons else "exited during start-up"
-            if text.count("Application startup complete") >= workers:
-                return None
-            time.sleep(0.5)
-        return f"not all {workers} workers started within {seconds:.0f} s"
-    finally:
         stop_process(process)
 
 

@@ -1,15 +1,18 @@
 """Telemetry ingest end to end (issues #6 and #10), measured side by side in one run:
 
-- the telemetry service as a real process (``python -m telemetry``, production server settings, spool in a
-  temporary folder) on a real ClickHouse 18.16 server started by ``tools.databases.ClickHouseServer``;
-- the FastAPI + pydantic twin (``bench/fastapi_twin.py``) on the same spool and writer code, same workers;
+- the telemetry service as a real process (``python -m telemetry``, the production image's server settings:
+  one process, no reload, JSON logs at info; spool in a temporary folder) on a real ClickHouse 18.16 server
+  on loopback, started by ``tools.databases.ClickHouseServer``;
+- the FastAPI + pydantic twin (``bench/fastapi_twin.py``) on the same spool and writer code, same settings;
 - a direct clickhouse-driver columnar insert of the same rows from one process (the storage ceiling).
 
-Simulated devices (``bench/loadgen.py``, one bearer token each, minted like the test suite's
-``telemetry_url`` fixture does) post 60-frame pose batches and single media events over keep-alive HTTP.
-Maximum rates come from closed-loop runs alternating target and twin; latencies from open-loop runs at
-half the maximum rate. Telemetry's RSS is sampled throughout; acknowledged frames are then awaited in
-ClickHouse, so a run also shows whether the background writer kept up.
+1,024 simulated devices (one bearer token each, minted like the test suite's ``telemetry_url`` fixture does)
+post 60-frame pose batches and single media events over 32 keep-alive connections. Maximum rates come from
+wrk (``bench/wrk.py``: Debian's wrk, one thread, so it takes at most one core; one request head per device,
+bodies in turn), alternating target and twin; latencies from open-loop runs of ``bench/loadgen.py`` at half
+the maximum rate (no packaged tool holds a fixed rate: wrk2 is not in Debian). Every run is bounded in time
+and request count. Telemetry's RSS is sampled throughout; afterwards every batch telemetry acknowledged
+must be in ClickHouse exactly once.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ from telemetry.identity import TelemetryActor
 from telemetry.ingest.writer import Batch, Columns, pose_frame_columns
 from telemetry.settings import ClickHouseSettings
 
-from bench.loadgen import LoadResult, LoadSpec
+from bench.loadgen import LoadSpec
 from bench.pose_decode import pose_batch_body
-from bench.services import Service, run_load, start_service, start_up_failure
+from bench.services import Service, run_load, start_service
+from bench.wrk import WrkRequest, run_wrk
 from tools.databases import ClickHouseServer, ClickHouseUnavailable, free_port
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
@@ -53,10 +57,14 @@ MAX_RATE_SECONDS = 5.0
 HALF_RATE_SECONDS = 6.0
 MEDIA_SECONDS = 4.0
 DIRECT_INSERT_SECONDS = 4.0
+MAX_REQUESTS = 100_000
+"""Safety bound on the requests of one run, whatever its duration."""
 FLUSH_ROWS = 10_000
 """The spool writer's default block size (SPOOL_FLUSH_ROWS); the direct insert uses blocks of this size."""
-PRODUCTION_WORKERS = "0"
-"""SERVER_WORKERS of deploy/docker/telemetry.Dockerfile: one worker per CPU."""
+PRODUCTION_WORKERS = "1"
+"""SERVER_WORKERS of deploy/docker/telemetry.Dockerfile: one process per spool folder."""
+POSE_PATH = "/v1/pose/frames"
+MEDIA_PATH = "/v1/media/events"
 
 
 def media_event_body(seed: int) -> bytes:
@@ -90,20 +98,24 @@ class Phase:
 
     service: str
     path: str
-    result: LoadResult
+    accepted: int
+    """Requests answered 2xx (202)."""
+    failed: int
+    """Requests answered otherwise, or broken off (socket errors, timeouts)."""
+    seconds: float
     cpu_seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    """Latency of every 202, sorted (open-loop runs only; wrk reports percentiles)."""
+    percentiles_ms: tuple[float, float] = (float("nan"), float("nan"))
+    """p50 and p99 as wrk measured them (closed-loop runs)."""
 
     @property
     def rate(self) -> float:
-        return self.result.accepted / self.result.elapsed_seconds
+        return self.accepted / self.seconds
 
     @property
     def cpu_ms_per_request(self) -> float:
-        return self.cpu_seconds * 1000 / max(self.result.accepted, 1)
-
-    @property
-    def failures(self) -> int:
-        return sum(count for status, count in self.result.statuses.items() if status != "202")
+        return self.cpu_seconds * 1000 / max(self.accepted, 1)
 
 
 @dataclass
@@ -114,22 +126,63 @@ class Bench:
     media_bodies: list[bytes]
     phases: list[Phase] = field(default_factory=list)
 
-    def load(self, service: Service, path: str, bodies: list[bytes], **options: float | str) -> Phase:
+    def bodies(self, path: str) -> list[bytes]:
+        return self.pose_bodies if path == POSE_PATH else self.media_bodies
+
+    def max_rate(self, service: Service, path: str, seconds: float, connections: int = CONNECTIONS) -> Phase:
+        """A closed-loop run with wrk: ``connections`` connections, each sending as soon as it is answered."""
+        heads = [
+            WrkRequest("POST", path, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            for token in self.tokens
+        ]
+        before = service.cpu_seconds()
+        result = run_wrk(
+            service.url,
+            heads,
+            self.bodies(path),
+            self.scratch,
+            connections=connections,
+            seconds=seconds,
+            threads=1,
+            max_requests=MAX_REQUESTS,
+        )
+        broken = result.connect_errors + result.read_errors + result.write_errors + result.timeouts
+        phase = Phase(
+            service.name,
+            path,
+            accepted=result.succeeded,
+            failed=result.status_errors + broken,
+            seconds=result.seconds,
+            cpu_seconds=service.cpu_seconds() - before,
+            percentiles_ms=(result.p50_us / 1000, result.p99_us / 1000),
+        )
+        self.phases.append(phase)
+        return phase
+
+    def fixed_rate(self, service: Service, path: str, rate: float, seconds: float) -> Phase:
+        """An open-loop run of ``bench.loadgen`` at ``rate`` requests/s, latency from the scheduled send."""
         spec = LoadSpec(
             host="127.0.0.1",
             port=int(service.url.rsplit(":", 1)[1]),
             path=path,
             tokens=self.tokens,
-            bodies=bodies,
-            mode=str(options.get("mode", "closed")),  # type: ignore[arg-type]
-            connections=int(options.get("connections", CONNECTIONS)),
-            duration_seconds=float(options["seconds"]),
-            max_requests=int(options.get("max_requests", 200_000)),
-            rate=float(options.get("rate", 0.0)),
+            bodies=self.bodies(path),
+            connections=64,
+            duration_seconds=seconds,
+            max_requests=MAX_REQUESTS,
+            rate=rate,
         )
         before = service.cpu_seconds()
         result = run_load(spec, self.scratch)
-        phase = Phase(service.name, path, result, service.cpu_seconds() - before)
+        phase = Phase(
+            service.name,
+            path,
+            accepted=result.accepted,
+            failed=sum(count for status, count in result.statuses.items() if status != "202"),
+            seconds=result.elapsed_seconds,
+            cpu_seconds=service.cpu_seconds() - before,
+            latencies_ms=result.latencies_ms,
+        )
         self.phases.append(phase)
         return phase
 
@@ -174,25 +227,57 @@ def direct_insert(server: ClickHouseServer, bodies: list[bytes], seconds: float)
     return inserted / spent, rows
 
 
-def stored_frames(server: ClickHouseServer, database: str) -> int:
+@dataclass(frozen=True)
+class Stored:
+    """What ClickHouse holds of the pose batches: frames, distinct batch ids, and batches whose frame
+    count is not exactly one batch's (stored twice, or in part)."""
+
+    frames: int
+    batches: int
+    odd_batches: int
+
+
+def stored_pose(server: ClickHouseServer, database: str) -> Stored:
     client = _native(server, database)
     try:
-        return int(client.execute("SELECT count() FROM pose_tracking_frames")[0][0])
+        frames, batches = client.execute("SELECT count(), uniqExact(batch_id) FROM pose_tracking_frames")[0]
+        odd = client.execute(
+            "SELECT count() FROM (SELECT batch_id, count() AS frames FROM pose_tracking_frames GROUP BY batch_id "
+            f"HAVING frames != {FRAMES_PER_BATCH})"
+        )[0][0]
     finally:
         client.disconnect()
+    return Stored(int(frames), int(batches), int(odd))
 
 
-def await_stored(server: ClickHouseServer, database: str, expected: int, timeout_seconds: float) -> float | None:
-    """Seconds until ``expected`` frames are in ClickHouse, or None when they were not in time."""
+def await_stored(server: ClickHouseServer, database: str, batches: int, timeout_seconds: float) -> float | None:
+    """Seconds until ``batches`` pose batches are in ClickHouse, or None when they were not in time."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_seconds:
-        if stored_frames(server, database) >= expected:
+        if stored_pose(server, database).batches >= batches:
             return time.monotonic() - started
         time.sleep(0.25)
     return None
 
 
-def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str, workers: str) -> dict[str, str]:
+def acknowledged_batches(log: Path) -> int:
+    """Pose batches the server answered 202, from its ``request.completed`` log lines. wrk counts only the
+    answers it read before its time was up; the server's own count also has those still in flight then."""
+    count = 0
+    with log.open("rb") as lines:
+        for line in lines:
+            if b"request.completed" not in line:
+                continue
+            try:
+                event = msgspec.json.decode(line)
+            except msgspec.DecodeError:
+                continue
+            if isinstance(event, dict) and event.get("route") == POSE_PATH and event.get("status") == 202:
+                count += 1
+    return count
+
+
+def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str) -> dict[str, str]:
     # As tests/conftest.py's telemetry_url fixture, with the production image's server and log settings.
     return {
         "SPOOL_DIR": str(spool),
@@ -200,7 +285,7 @@ def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str, worke
         "CLICKHOUSE_URL": server.url,
         "CLICKHOUSE_HTTP_URL": server.http_url,
         "CLICKHOUSE_DATABASE": database,
-        "SERVER_WORKERS": workers,
+        "SERVER_WORKERS": PRODUCTION_WORKERS,
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "info",
     }
@@ -229,8 +314,6 @@ def _ratio_line(label: str, target: float, baseline: float, unit: str, goal: str
 
 @dataclass
 class Results:
-    workers: str
-    notes: list[str]
     pose_body_bytes: int
     pose_max: dict[str, list[Phase]]
     half: dict[str, list[Phase]]
@@ -239,38 +322,27 @@ class Results:
     block_rows: int
     rss: tuple[int, int, int]
     rss_samples: list[int]
-    acknowledged_frames: int
-    only_spooled_frames: int
+    client_acknowledged: int
+    server_acknowledged: int
+    only_spooled_batches: int
     drained_after_seconds: float | None
-    missing_frames: int
+    stored: Stored
     load: tuple[float, float]
 
     def max_rate(self, name: str) -> float:
         return statistics.mean(phase.rate for phase in self.pose_max[name])
 
 
-def _start_services(
-    server: ClickHouseServer, keys: Path, root: Path, stack: ExitStack
-) -> tuple[Service, Service, str, list[str]]:
-    # The production image runs SERVER_WORKERS=0; fall back to one worker when that cannot start.
-    workers, notes = PRODUCTION_WORKERS, []
-    env = _env(server, keys, root / "spool-probe", "bench_telemetry", workers)
-    failure = start_up_failure("telemetry", env, free_port(), root / "probe.log", os.cpu_count() or 1)
-    if failure is not None:
-        workers = "1"
-        notes.append(
-            f"SERVER_WORKERS={PRODUCTION_WORKERS} (the Dockerfile's; {os.cpu_count()} workers here) does not "
-            f"start: {failure}; measured with SERVER_WORKERS=1, the twin too"
-        )
+def _start_services(server: ClickHouseServer, keys: Path, root: Path, stack: ExitStack) -> tuple[Service, Service]:
     services = []
     for name, module in (("telemetry", "telemetry"), ("twin", "bench.fastapi_twin")):
-        env = _env(server, keys, root / f"spool-{name}", f"bench_{name}", workers)
+        env = _env(server, keys, root / f"spool-{name}", f"bench_{name}")
         service = stack.enter_context(start_service(name, module, env, free_port(), root / f"{name}.log"))
         if service is None:
             log = (root / f"{name}.log").read_text(errors="replace")
             raise RuntimeError(f"{name} did not start:\n{log[-2000:]}")
         services.append(service)
-    return services[0], services[1], workers, notes
+    return services[0], services[1]
 
 
 def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
@@ -287,17 +359,17 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
     pose_bodies = [pose_batch_body(FRAMES_PER_BATCH, seed) for seed in range(POSE_BODIES)]
     bench = Bench(root, tokens, pose_bodies, [media_event_body(seed) for seed in range(64)])
     load_before = os.getloadavg()[0]
-    telemetry, twin, workers, notes = _start_services(server, keys, root, stack)
+    telemetry, twin = _start_services(server, keys, root, stack)
     rss_start = telemetry.rss()
 
-    for service in (telemetry, twin):  # warm-up: connections, imports, first inserts
-        bench.load(service, "/v1/pose/frames", pose_bodies, seconds=1.0, connections=4)
-        bench.load(service, "/v1/media/events", bench.media_bodies, seconds=0.5, connections=4)
+    for service in (telemetry, twin):  # warm-up: connections, imports, first inserts, token cache
+        bench.max_rate(service, POSE_PATH, 1.0, connections=4)
+        bench.max_rate(service, MEDIA_PATH, 1.0, connections=4)
 
     # Target and twin alternate, twice each, so drifting machine load hits both alike.
     pose_max: dict[str, list[Phase]] = {"telemetry": [], "twin": []}
     for service in (telemetry, twin, twin, telemetry):
-        pose_max[service.name].append(bench.load(service, "/v1/pose/frames", pose_bodies, seconds=MAX_RATE_SECONDS))
+        pose_max[service.name].append(bench.max_rate(service, POSE_PATH, MAX_RATE_SECONDS))
     direct_frames_per_second, block_rows = direct_insert(server, pose_bodies, DIRECT_INSERT_SECONDS)
     telemetry_half = statistics.mean(phase.rate for phase in pose_max["telemetry"]) / 2
     twin_half = statistics.mean(phase.rate for phase in pose_max["twin"]) / 2
@@ -310,35 +382,21 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
         ("telemetry at the twin's rate", telemetry, twin_half),
         ("twin", twin, twin_half),
     ):
-        half[name].append(
-            bench.load(
-                service,
-                "/v1/pose/frames",
-                pose_bodies,
-                mode="open",
-                connections=64,
-                rate=rate,
-                seconds=HALF_RATE_SECONDS,
-            )
-        )
+        half[name].append(bench.fixed_rate(service, POSE_PATH, rate, HALF_RATE_SECONDS))
     media_max: dict[str, list[Phase]] = {"telemetry": [], "twin": []}
     for service in (telemetry, twin, twin, telemetry):
-        media_max[service.name].append(
-            bench.load(service, "/v1/media/events", bench.media_bodies, seconds=MEDIA_SECONDS)
-        )
+        media_max[service.name].append(bench.max_rate(service, MEDIA_PATH, MEDIA_SECONDS))
     load_end = time.monotonic()
 
-    # Everything telemetry acknowledged, warm-up included, must reach ClickHouse.
-    acknowledged = FRAMES_PER_BATCH * sum(
-        phase.result.accepted for phase in bench.phases if phase.service == "telemetry" and "pose" in phase.path
+    # Every pose batch telemetry acknowledged, warm-up included, must reach ClickHouse, and only once.
+    client_acknowledged = sum(
+        phase.accepted for phase in bench.phases if phase.service == "telemetry" and phase.path == POSE_PATH
     )
-    only_spooled = acknowledged - stored_frames(server, "bench_telemetry")
-    drained = await_stored(server, "bench_telemetry", acknowledged, timeout_seconds=30.0)
-    missing = acknowledged - stored_frames(server, "bench_telemetry")
-    time.sleep(1.0)
+    server_acknowledged = acknowledged_batches(root / "telemetry.log")
+    only_spooled = server_acknowledged - stored_pose(server, "bench_telemetry").batches
+    drained = await_stored(server, "bench_telemetry", server_acknowledged, timeout_seconds=30.0)
+    time.sleep(1.0)  # anything stored beyond the acknowledged batches would show up by now
     return Results(
-        workers=workers,
-        notes=notes,
         pose_body_bytes=len(pose_bodies[0]),
         pose_max=pose_max,
         half=half,
@@ -347,17 +405,18 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
         block_rows=block_rows,
         rss=(rss_start, max([rss_start, *telemetry.rss_samples]), telemetry.rss()),
         rss_samples=list(telemetry.rss_samples),
-        acknowledged_frames=acknowledged,
-        only_spooled_frames=only_spooled,
+        client_acknowledged=client_acknowledged,
+        server_acknowledged=server_acknowledged,
+        only_spooled_batches=only_spooled,
         drained_after_seconds=None if drained is None else time.monotonic() - load_end,
-        missing_frames=missing,
+        stored=stored_pose(server, "bench_telemetry"),
         load=(load_before, os.getloadavg()[0]),
     )
 
 
 def pooled_percentile(phases: list[Phase], fraction: float) -> float:
     """The latency percentile of every acknowledged request of ``phases`` together."""
-    latencies = sorted(latency for phase in phases for latency in phase.result.latencies_ms)
+    latencies = sorted(latency for phase in phases for latency in phase.latencies_ms)
     return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] if latencies else float("nan")
 
 
@@ -369,33 +428,56 @@ def _latency(label: str, phases: list[Phase]) -> str:
     )
 
 
+def _closed_loop_latency(phases: dict[str, list[Phase]]) -> str:
+    return "  wrk latency at the maximum (mean of runs): " + "; ".join(
+        f"{name} p50 {statistics.mean(p.percentiles_ms[0] for p in runs):.1f} ms, "
+        f"p99 {statistics.mean(p.percentiles_ms[1] for p in runs):.1f} ms"
+        for name, runs in phases.items()
+    )
+
+
+def _exactly_once(results: Results) -> str:
+    stored, acknowledged = results.stored, results.server_acknowledged
+    drain = (
+        f"all in ClickHouse {results.drained_after_seconds:.1f} s after it"
+        if results.drained_after_seconds is not None
+        else "not all in ClickHouse 30 s after it"
+    )
+    verdict = (
+        "exactly once"
+        if stored.batches == acknowledged
+        and stored.odd_batches == 0
+        and stored.frames == acknowledged * FRAMES_PER_BATCH
+        and results.client_acknowledged <= acknowledged
+        else "NOT exactly once"
+    )
+    return (
+        f"pose batches acknowledged: {results.client_acknowledged:,} read by the clients, {acknowledged:,} answered "
+        f"202 by the server (its log; the difference was in flight when wrk stopped); "
+        f"{results.only_spooled_batches:,} only in the spool when the load ended, {drain}\n"
+        f"  in ClickHouse: {stored.batches:,} batches, {stored.frames:,} frames "
+        f"({acknowledged * FRAMES_PER_BATCH:,} expected), {stored.odd_batches} batch(es) not of "
+        f"{FRAMES_PER_BATCH} frames: {verdict}"
+    )
+
+
 def _report(results: Results) -> str:
     pose, media = results.pose_max, results.media_max
     cpu = {name: statistics.mean(phase.cpu_ms_per_request for phase in pose[name]) for name in pose}
     media_rate = {name: statistics.mean(phase.rate for phase in media[name]) for name in media}
     media_cpu = {name: statistics.mean(phase.cpu_ms_per_request for phase in media[name]) for name in media}
     phases = [phase for runs in (*pose.values(), *media.values(), *results.half.values()) for phase in runs]
-    statuses: dict[str, int] = {}
-    for phase in phases:
-        for status, count in phase.result.statuses.items():
-            if status != "202":
-                statuses[status] = statuses.get(status, 0) + count
+    failed = sum(phase.failed for phase in phases)
     same_rate, twin_half = results.half["telemetry at the twin's rate"], results.half["twin"]
     rss_start, rss_peak, rss_end = results.rss
-    drain = (
-        f"all in ClickHouse {results.drained_after_seconds:.1f} s after it"
-        if results.drained_after_seconds is not None
-        else f"{results.missing_frames:,} still missing 30 s on"
-    )
     runs = ", ".join(f"{phase.rate * FRAMES_PER_BATCH:,.0f}" for phase in pose["telemetry"])
     return "\n".join(
         [
             f"telemetry ingest end to end: {DEVICES} devices over {CONNECTIONS} connections, {FRAMES_PER_BATCH}-frame "
             f"pose batches ({results.pose_body_bytes:,} bytes) and single media events, "
-            f"SERVER_WORKERS={results.workers}, ClickHouse 18.16 on loopback; "
+            f"SERVER_WORKERS={PRODUCTION_WORKERS}, ClickHouse 18.16 on loopback, maxima with wrk (1 thread); "
             f"load average {results.load[0]:.2f} before, {results.load[1]:.2f} after",
-            *[f"  note: {note}" for note in results.notes],
-            "pose ingest, max frames/s (closed loop) vs a direct clickhouse-driver insert from one process",
+            "pose ingest, max frames/s (wrk) vs a direct clickhouse-driver insert from one process",
             _ratio_line(
                 "telemetry, acknowledged (202) frames/s",
                 results.max_rate("telemetry") * FRAMES_PER_BATCH,
@@ -406,29 +488,31 @@ def _report(results: Results) -> str:
             f"  (baseline: {results.block_rows:,}-row columnar blocks, insert time only, "
             f"{results.block_rows / results.direct_frames_per_second * 1000:.0f} ms a block; telemetry runs: {runs} "
             "frames/s)",
-            "pose ingest, max batches/s vs the FastAPI + pydantic twin (same spool, writer, verifier, workers)",
+            "pose ingest, max batches/s (wrk) vs the FastAPI + pydantic twin (same spool, writer, verifier, workers)",
             _ratio_line("telemetry", results.max_rate("telemetry"), results.max_rate("twin"), "req/s", ">= 2x"),
             f"  CPU per batch in the server process: telemetry {cpu['telemetry']:.2f} ms, twin {cpu['twin']:.2f} ms: "
             f"{cpu['twin'] / cpu['telemetry']:.2f}x the batches per CPU-second (the capacity ratio, robust to load)",
-            f"pose latency of acknowledged batches, open loop at half the max rate, {HALF_RATE_SECONDS:.0f} s each",
+            _closed_loop_latency(pose),
+            f"pose latency of acknowledged batches, open loop (bench/loadgen) at half the max rate, "
+            f"{HALF_RATE_SECONDS:.0f} s each",
             _latency("telemetry at half its max", results.half["telemetry"]),
             _latency("twin at half its max", twin_half),
             _latency("telemetry at the twin's rate", same_rate),
             f"  ratio    p99 telemetry / twin at the same rate "
             f"{pooled_percentile(same_rate, 0.99) / pooled_percentile(twin_half, 0.99):.2f}x   goal: <= 0.5x",
-            "media events, one event per POST, max req/s (closed loop)",
+            "media events, one event per POST, max req/s (wrk)",
             _ratio_line("telemetry", media_rate["telemetry"], media_rate["twin"], "req/s", ">= 2x"),
             f"  CPU per request in the server process: telemetry {media_cpu['telemetry']:.2f} ms, "
             f"twin {media_cpu['twin']:.2f} ms: {media_cpu['twin'] / media_cpu['telemetry']:.2f}x the requests per "
             "CPU-second",
+            _closed_loop_latency(media),
             f"telemetry RSS: start {_mib(rss_start)}, peak {_mib(rss_peak)}, end {_mib(rss_end)}   goal: flat",
             "  through the run (each tenth of it): "
             + ", ".join(
                 _mib(samples[len(samples) * tenth // 10]) for tenth in range(10) if (samples := results.rss_samples)
             ),
-            f"spool drain: {results.acknowledged_frames:,} frames acknowledged; {results.only_spooled_frames:,} "
-            f"only in the spool when the load ended, {drain}",
-            f"answers other than 202: {statuses or 'none'}",
+            _exactly_once(results),
+            f"answers other than 202 or broken off: {failed or 'none'}",
         ]
     )
 

@@ -22,7 +22,15 @@ from telemetry.app import create_app
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
 from telemetry.clickhouse.store import ClickHouseError
-from telemetry.ingest.spool import Spool, SpoolFullError, SpoolRecord, SpoolWriter, encode_record
+from telemetry.ingest.spool import (
+    Position,
+    ReadResult,
+    Spool,
+    SpoolFullError,
+    SpoolRecord,
+    SpoolWriter,
+    encode_record,
+)
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
 
 from tests.conftest import ClickHouseServerInfo
@@ -257,6 +265,93 @@ async def test_the_writer_inserts_one_block_per_table(tmp_path: Path) -> None:
     assert inserted == 400
     assert store.inserts == 1  # 200 requests over several segments, one insert
     assert len(segments(tmp_path)) == 1
+
+
+@pytest.mark.anyio
+async def test_the_writer_takes_committed_records_from_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=300)
+    spool.open()
+    store = RecordingStore()
+    writer = SpoolWriter(spool, store, flush_rows=7, flush_interval_seconds=1.0)
+    try:
+        for number in range(6):
+            await spool.append(record(number))
+        await writer.drain()  # after a start the writer reads from the checkpoint on disk (a replay)
+        read_back = spool.read
+
+        def read_nothing_back(start: Position, max_rows: int) -> ReadResult:
+            result = read_back(start, max_rows)
+            assert not result.records, "records read back from disk"
+            return result
+
+        monkeypatch.setattr(spool, "read", read_nothing_back)
+        for number in range(6, 20):  # one fsync each, so the records span several segments
+            await spool.append(record(number))
+        assert await writer.drain() == 28
+        assert spool.drained
+    finally:
+        await spool.close()
+
+    assert sorted(store.column("analytics_events", "n")) == sorted([*range(20), *range(20)])
+    assert len(segments(tmp_path)) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("recent_rows", [0, 5, 9])
+async def test_records_beyond_the_memory_limit_are_read_back_from_disk_once(tmp_path: Path, recent_rows: int) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=500, recent_rows=recent_rows)
+    spool.open()
+    store = RecordingStore()
+    writer = SpoolWriter(spool, store, flush_rows=5, flush_interval_seconds=1.0)
+    try:
+        for number in range(12):
+            await spool.append(record(number))
+            if number % 5 == 4:
+                await writer.flush_once()
+        await asyncio.gather(*(spool.append(record(number)) for number in range(12, 30)))
+        await writer.drain()
+        assert spool.drained
+    finally:
+        await spool.close()
+
+    assert sorted(store.column("analytics_events", "n")) == sorted([*range(30), *range(30)])
+    assert len(segments(tmp_path)) == 1
+
+
+class CountingStore(RecordingStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    async def select(self, query: str) -> list[dict[str, Any]]:
+        self.lookups += 1
+        return await super().select(query)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("left_behind", [0, 3])
+async def test_a_writer_started_on_an_empty_spool_skips_the_replay_lookup(tmp_path: Path, left_behind: int) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    for number in range(left_behind):
+        await spool.append(record(number))
+    await spool.close()
+
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    store = CountingStore()
+    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=3600)
+    writer.start()
+    try:
+        await spool.append(record(10))
+        await writer.drain()
+    finally:
+        await writer.stop()
+        await spool.close()
+
+    # Records left by the last process may be in ClickHouse already: only then does the writer look.
+    assert store.lookups == (1 if left_behind else 0)
+    assert sorted(store.column("analytics_events", "n")) == sorted([*range(left_behind), 10] * 2)
 
 
 @pytest.mark.anyio

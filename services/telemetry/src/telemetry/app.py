@@ -46,6 +46,8 @@ async def _spool(app: Litestar) -> AsyncIterator[None]:
         max_bytes=settings.spool.max_bytes,
         segment_bytes=settings.spool.segment_bytes,
         retry_after_seconds=settings.spool.retry_after_seconds,
+        # The writer takes records from memory while it keeps up (two blocks' worth), else from disk.
+        recent_rows=2 * settings.spool.flush_rows,
     )
     spool.open()
     writer = SpoolWriter(

@@ -5,7 +5,7 @@ keys as the API tokens, see ``tools/tokens.py``). Its claims carry keyed hashes,
 ``sub`` is the actor's hash, ``org`` the organization's, ``consent_level`` 0-3, ``biometric`` whether
 pose tracking is allowed and ``role`` (``patient`` by default, ``staff`` for the read routes).
 Verification (keys, algorithms, ``iss``/``aud``/``exp``) is :class:`service_common.auth.JwtVerifier`'s;
-this module turns the claims into a :class:`TelemetryActor` and provides the consent guards the ingest
+this module turns the claims into a :class:`TelemetryActor` and provides the consent check the ingest
 routes run before they read a body, so a refused request stores nothing, and the staff guard of the read
 routes.
 """
@@ -19,7 +19,6 @@ from contracts.types import ConsentLevel, HashedId
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import BaseRouteHandler
-from litestar.types import Guard
 from service_common.auth import AuthenticationError, JwtVerifier
 from service_common.errors import ForbiddenError
 
@@ -84,24 +83,20 @@ async def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise ForbiddenError("Only staff of the organization may read telemetry aggregates.")
 
 
-def require_consent(level: int, *, biometric: bool = False) -> Guard:
-    """A guard refusing (403) callers other than patients, callers whose consent is below ``level`` and,
-    with ``biometric``, callers who have not given biometric consent. Consent level 0 is refused everywhere."""
+def check_consent(connection: ASGIConnection[Any, Any, Any, Any], level: int, *, biometric: bool = False) -> None:
+    """Refuse (403) callers other than patients, callers whose consent is below ``level`` and, with
+    ``biometric``, callers who have not given biometric consent. Consent level 0 is refused everywhere."""
+    if connection.scope.get("method") == "OPTIONS":
+        return
     minimum = max(level, ERRORS_ONLY)
-
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if connection.scope.get("method") == "OPTIONS":
-            return
-        actor = telemetry_actor(connection)
-        # Only a patient's consent admits data: staff and service tokens read or erase, and a consent
-        # claim on one of them (core-api issues 0) must not let it write under a patient-shaped hash.
-        if actor.role != "patient":
-            raise ForbiddenError("Only patients' devices may send telemetry.")
-        if actor.consent_level < minimum:
-            raise ForbiddenError(
-                f"This data needs consent level {minimum}; the caller's consent level is {actor.consent_level}."
-            )
-        if biometric and not actor.biometric:
-            raise ForbiddenError("Pose frames need the patient's biometric consent.")
-
-    return guard
+    actor = telemetry_actor(connection)
+    # Only a patient's consent admits data: staff and service tokens read or erase, and a consent
+    # claim on one of them (core-api issues 0) must not let it write under a patient-shaped hash.
+    if actor.role != "patient":
+        raise ForbiddenError("Only patients' devices may send telemetry.")
+    if actor.consent_level < minimum:
+        raise ForbiddenError(
+            f"This data needs consent level {minimum}; the caller's consent level is {actor.consent_level}."
+        )
+    if biometric and not actor.biometric:
+        raise ForbiddenError("Pose frames need the patient's biometric consent.")

@@ -10,18 +10,22 @@ disk, and many concurrent requests share one fsync.
 them per table into blocks (``flush_rows`` rows, or whatever is there after ``flush_interval_seconds``),
 inserts each block with one columnar insert, writes the batch-id ledger for idempotent batches, then
 moves the checkpoint (written to a temporary file, fsynced, renamed) and deletes finished segments.
+The records this process committed are also kept in memory (up to ``recent_rows`` rows, from the
+checkpoint on), so the writer takes them from there instead of reading and decoding them back from disk;
+the disk is read only for a replay after a start and after the memory limit was exceeded.
 ClickHouse unavailable: the records stay in the spool and the writer retries; requests keep being
 accepted until the spool holds ``max_bytes``, then get 503 with Retry-After. A process that starts on a
 spool folder replays everything after the checkpoint; a torn record at the end of a segment (a write
 cut short by a crash, so never acknowledged) fails its length or checksum and is skipped.
 
 Replays store each batch once. Whenever the writer cannot be sure what the last attempt left in
-ClickHouse (after a start, and after any failed flush: an insert may land although its answer was lost,
-or the ledger insert after it may fail), it first asks each target table which of the block's batch ids it
-already holds and drops those records; every row carries its batch id, and one block insert lands whole
-or not at all. In steady state that lookup is skipped. Retries by clients (the same ``Idempotency-Key``)
-are caught by the ``ingest_batches`` ledger. What remains at-least-once: a block whose rows fall into two
-monthly partitions and whose insert failed after the first one was written.
+ClickHouse (after a start on a spool that holds records, and after any failed flush: an insert may land
+although its answer was lost, or the ledger insert after it may fail), it first asks each target table
+which of the block's batch ids it already holds and drops those records; every row carries its batch id,
+and one block insert lands whole or not at all. In steady state that lookup is skipped. Retries by
+clients (the same ``Idempotency-Key``) are caught by the ``ingest_batches`` ledger. What remains
+at-least-once: a block whose rows fall into two monthly partitions and whose insert failed after the
+first one was written.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import os
 import struct
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,7 +88,11 @@ _position_decoder = msgspec.msgpack.Decoder(tuple[int, int])
 def encode_record(record: SpoolRecord) -> bytes:
     """``record`` framed for a segment file: length, crc32, msgpack payload."""
     payload = _encoder.encode(record)
-    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+    return _frame(payload) + payload
+
+
+def _frame(payload: bytes) -> bytes:
+    return _FRAME.pack(len(payload), zlib.crc32(payload))
 
 
 def _restore_uuids(record: SpoolRecord) -> SpoolRecord:
@@ -113,8 +122,23 @@ class Position:
 
 @dataclass
 class _Pending:
-    frame: bytes
+    payload: bytes
+    """The record's msgpack; the committer frames it (crc32) in its thread, off the event loop."""
+    record: SpoolRecord
     done: asyncio.Future[None]
+
+    @property
+    def size(self) -> int:
+        return _FRAME.size + len(self.payload)
+
+
+@dataclass(frozen=True)
+class _Recent:
+    """A committed record kept in memory, with where it starts and ends in the spool."""
+
+    start: Position
+    end: Position
+    record: SpoolRecord
 
 
 @dataclass
@@ -135,12 +159,15 @@ class Spool:
         max_bytes: int,
         segment_bytes: int = 67_108_864,
         retry_after_seconds: int = 5,
+        recent_rows: int = 20_000,
         on_fsync: Callable[[int], None] | None = None,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.retry_after_seconds = retry_after_seconds
+        self.recent_rows = recent_rows
+        """Most rows of committed records kept in memory for the writer (0: always read back from disk)."""
         self.on_fsync = on_fsync
         """Called after each fsync with the number of records it made durable (tests, metrics)."""
         self.fsyncs = 0
@@ -151,6 +178,11 @@ class Spool:
         self.committed_event = asyncio.Event()
         self._pending: list[_Pending] = []
         self._pending_bytes = 0
+        # Committed records from the checkpoint on, contiguous, in spool order; empty whenever some
+        # committed record after the checkpoint is only on disk (a replay, or more than recent_rows).
+        self._recent: deque[_Recent] = deque()
+        self._recent_row_count = 0
+        self._recent_full = False
         self._spooled_bytes = 0
         self._wake = asyncio.Event()
         self._file: BinaryIO | None = None
@@ -209,15 +241,16 @@ class Spool:
         """Return once ``record`` is durable; raise :class:`SpoolFullError` when the spool is full."""
         if self._closing or self._committer is None:
             raise ServiceUnavailableError("The telemetry service is shutting down; retry.")
-        frame = encode_record(record)
-        if self.spooled_bytes + len(frame) > self.max_bytes:
+        payload = _encoder.encode(record)
+        size = _FRAME.size + len(payload)
+        if self.spooled_bytes + size > self.max_bytes:
             raise SpoolFullError(
                 "Telemetry storage is behind and its spool is full; retry later with the same key.",
                 self.retry_after_seconds,
             )
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(frame, done))
-        self._pending_bytes += len(frame)
+        self._pending.append(_Pending(payload, record, done))
+        self._pending_bytes += size
         self._wake.set()
         await asyncio.shield(done)
         self.appended_rows += record.rows
@@ -228,15 +261,17 @@ class Spool:
             self._wake.clear()
             if self._pending:
                 batch, self._pending = self._pending, []
-                size = sum(len(item.frame) for item in batch)
+                size = sum(item.size for item in batch)
                 self._pending_bytes -= size
+                start = self.committed
                 try:
-                    await asyncio.to_thread(self._write, b"".join(item.frame for item in batch))
+                    await asyncio.to_thread(self._write, [item.payload for item in batch])
                 except OSError as exc:
                     log.error("spool.write_failed", error=str(exc))
                     for item in batch:
                         item.done.set_exception(ServiceUnavailableError("The telemetry spool cannot be written."))
                     continue
+                self._remember(start, batch)
                 self._spooled_bytes += size
                 self.fsyncs += 1
                 if self.on_fsync is not None:
@@ -248,9 +283,43 @@ class Spool:
             if self._closing and not self._pending:
                 return
 
-    def _write(self, data: bytes) -> None:
-        """Runs in a worker thread: append, fsync, rotate the segment when it is large."""
+    def _remember(self, start: Position, batch: list[_Pending]) -> None:
+        """Keep the records of a committed ``batch`` (written from ``start`` on) for the writer. The kept
+        records stay contiguous and within ``recent_rows``: past the limit, new records are not kept until
+        the writer has taken all kept ones, and it reads the others from disk until it reaches the first
+        record kept after that."""
+        rows = sum(item.record.rows for item in batch)
+        recent = self._recent
+        self._forget_checkpointed()
+        if recent and (
+            self._recent_full or recent[-1].end != start or self._recent_row_count + rows > self.recent_rows
+        ):
+            self._recent_full = True
+            return
+        self._recent_full = False
+        if rows > self.recent_rows:
+            return
+        offset = start.offset
+        for item in batch:
+            record_start = Position(start.segment, offset)
+            offset += item.size
+            recent.append(_Recent(record_start, Position(start.segment, offset), item.record))
+        if self.committed.segment != start.segment:
+            # The batch filled its segment and the next one began: reading on starts there.
+            last = recent.pop()
+            recent.append(_Recent(last.start, self.committed, last.record))
+        self._recent_row_count += rows
+
+    def _forget_checkpointed(self) -> None:
+        """Drop kept records the checkpoint has passed (runs on the event loop, like every use of them)."""
+        recent = self._recent
+        while recent and recent[0].end <= self.checkpoint:
+            self._recent_row_count -= recent.popleft().record.rows
+
+    def _write(self, payloads: list[bytes]) -> None:
+        """Runs in a worker thread: frame, append, fsync, rotate the segment when it is large."""
         assert self._file is not None
+        data = b"".join(part for payload in payloads for part in (_frame(payload), payload))
         try:
             self._file.write(data)
             self._file.flush()
@@ -270,6 +339,23 @@ class Spool:
             self.committed = Position(self.committed.segment, offset)
 
     # Reading and checkpointing ----------------------------------------------------------------------------
+
+    def read_recent(self, start: Position, max_rows: int) -> ReadResult | None:
+        """What :meth:`read` would return, from the records kept in memory; None when they do not start at
+        ``start``. Cheap: runs on the event loop."""
+        self._forget_checkpointed()
+        recent = self._recent
+        if not recent or recent[0].start != start:
+            return None
+        result = ReadResult(end=start)
+        rows = 0
+        for entry in recent:
+            result.records.append(entry.record)
+            result.end = entry.end
+            rows += entry.record.rows
+            if rows >= max_rows:
+                break
+        return result
 
     def read(self, start: Position, max_rows: int) -> ReadResult:
         """Committed records from ``start`` until about ``max_rows`` rows (at least one record), skipping a
@@ -328,9 +414,18 @@ class Spool:
         self._spooled_bytes = self._measure()
 
     @property
+    def empty(self) -> bool:
+        """Whether no committed record lies after the checkpoint (a segment boundary may)."""
+        self._forget_checkpointed()
+        return not self._pending and not self._recent and not self.read(self.checkpoint, 1).records
+
+    @property
     def drained(self) -> bool:
         """Whether everything committed is behind the checkpoint."""
-        return self.read(self.checkpoint, 1).end == self.checkpoint and not self._pending
+        self._forget_checkpointed()
+        if self._pending or self._recent:
+            return False
+        return self.read(self.checkpoint, 1).end == self.checkpoint
 
     def _measure(self) -> int:
         total = 0
@@ -390,6 +485,11 @@ class SpoolWriter:
 
     def start(self) -> None:
         """Start the background task; it first replays whatever the spool holds after its checkpoint."""
+        if self._spool.empty:
+            # Nothing after the checkpoint: the last process's inserts are all behind it, so the records
+            # to come are new and the first blocks need no lookup (with aiochclient parsing each lookup
+            # query with sqlparse, the first block after a start cost hundreds of milliseconds of the event loop).
+            self._uncertain = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="spool-writer")
 
     async def stop(self, deadline_seconds: float = 10.0) -> None:
@@ -419,7 +519,9 @@ class SpoolWriter:
             spool = self._spool
             start = spool.checkpoint
             spool.appended_rows = 0
-            result = await asyncio.to_thread(spool.read, start, self._flush_rows)
+            result = spool.read_recent(start, self._flush_rows)
+            if result is None:
+                result = await asyncio.to_thread(spool.read, start, self._flush_rows)
             if result.end == start:
                 return 0, False
             try:

@@ -15,6 +15,8 @@ exactly-once (see the spool's docstring for the window).
 
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -50,6 +52,17 @@ Columns = dict[str, list[Any]]
 # Batch ids of idempotent requests are UUIDv5 names in this namespace (a random constant of this service).
 _BATCH_NAMESPACE = uuid.UUID("6f1c3c2e-8d3b-4d8e-9a57-2f0b9c1d7e41")
 _json = msgspec.json.Encoder()
+# Other batch ids: a random prefix drawn once per process and a counter (UUIDv4 layout), without a
+# getrandom() call per request as uuid4() makes (a system call that gives up the GIL, and under load waits
+# up to a millisecond to get it back from the spool writer's threads, docs/performance.md). Two processes
+# share a prefix with odds of about n² / 2**61 for n process starts ever.
+_BATCH_PREFIX = int.from_bytes(os.urandom(8)) << 64
+_batch_counter = itertools.count()
+
+
+def new_batch_id() -> uuid.UUID:
+    """A new batch id: this process's 60 random bits, then a counter."""
+    return uuid.UUID(int=_BATCH_PREFIX | next(_batch_counter), version=4)
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ class Batch:
         """A batch for a request to ``endpoint``; its id is derived from the key when one was sent, so a
         retry of the same request by the same caller gets the same id."""
         if idempotency_key is None:
-            batch_id, idempotent = uuid.uuid4(), False
+            batch_id, idempotent = new_batch_id(), False
         else:
             name = f"{actor.org_hash}\n{actor.actor_hash}\n{endpoint}\n{idempotency_key}"
             batch_id, idempotent = uuid.uuid5(_BATCH_NAMESPACE, name), True
