@@ -26,6 +26,12 @@ and one block insert lands whole or not at all. In steady state that lookup is s
 clients (the same ``Idempotency-Key``) are caught by the ``ingest_batches`` ledger. What remains
 at-least-once: a block whose rows fall into two monthly partitions and whose insert failed after the
 first one was written.
+
+A block ClickHouse refuses for its data (a value its column cannot hold: ``REFUSED_DATA_CODES``) would
+be refused on every retry and hold up everything behind it. The writer then inserts the block's records
+one at a time and sets each refused one aside, whole, in the spool's ``refused/`` folder (fsynced, logged
+as ``spool.record_refused``) before the checkpoint moves past it: nothing acknowledged is dropped, and
+one bad record does not stop ingest.
 """
 
 from __future__ import annotations
@@ -61,6 +67,13 @@ _LOCK = "lock"
 # query with sqlparse, which refuses more than 10,000 tokens (six per listed id), and ClickHouse refuses
 # queries over 256 KiB. One query for all of them failed on every retry, so the spool never drained.
 _LOOKUP_IDS_PER_QUERY = 500
+REFUSED_FOLDER = "refused"
+# ClickHouse error codes that refuse an insert for its data, not for the connection or the server's state:
+# retrying the same rows can never succeed (CANNOT_PARSE_TEXT, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
+# CANNOT_PARSE_DATE, CANNOT_PARSE_DATETIME, TYPE_MISMATCH (clickhouse-driver's own for a value its
+# column cannot hold), ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER,
+# VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN).
+REFUSED_DATA_CODES = frozenset({6, 27, 38, 41, 53, 69, 70, 72, 321, 349})
 
 
 class SpoolRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -395,6 +408,20 @@ class Spool:
                 result.end = Position(segment + 1, 0)
         return result
 
+    def set_aside(self, record: SpoolRecord) -> Path:
+        """Keep ``record``, which ClickHouse refused, as ``refused/<batch id>.msgpack`` (durably, before the
+        checkpoint passes it) for an operator to inspect; return its path. It counts no longer towards the
+        spool's size, so refused records never fill the spool."""
+        folder = self.directory / REFUSED_FOLDER
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{record.batch_id}.msgpack"
+        with path.open("wb") as target:
+            target.write(_encoder.encode(record))
+            target.flush()
+            os.fsync(target.fileno())
+        _fsync_dir(folder)
+        return path
+
     def advance(self, position: Position) -> None:
         """Make ``position`` the durable checkpoint and delete the segments wholly before it."""
         if position <= self.checkpoint:
@@ -527,12 +554,20 @@ class SpoolWriter:
             try:
                 pending = await self._not_yet_stored(result.records)
                 missing = await self._not_in_tables(pending) if self._uncertain else pending
-                inserted = 0
-                for table, columns in merge_blocks(missing).items():
-                    inserted += await self._store.insert(table, columns)
-                    self.inserts += 1
-                # Every pending idempotent batch is stored by now, also those a lost answer had stored.
-                ledger = [record for record in pending if record.idempotent]
+                try:
+                    inserted = 0
+                    for table, columns in merge_blocks(missing).items():
+                        inserted += await self._store.insert(table, columns)
+                        self.inserts += 1
+                    refused: set[uuid.UUID] = set()
+                except ClickHouseError as exc:
+                    if exc.code not in REFUSED_DATA_CODES:
+                        raise
+                    log.error("spool.block_refused", code=exc.code, error=str(exc), records=len(missing))
+                    inserted, refused = await self._insert_one_by_one(missing)
+                # Every pending idempotent batch is stored by now (or set aside as refused), also those a lost
+                # answer had stored.
+                ledger = [record for record in pending if record.idempotent and record.batch_id not in refused]
                 if ledger:
                     await self._store.insert(
                         "ingest_batches",
@@ -549,6 +584,32 @@ class SpoolWriter:
             self._uncertain = False
             await asyncio.to_thread(spool.advance, result.end)
             return inserted, not spool.drained
+
+    async def _insert_one_by_one(self, records: list[SpoolRecord]) -> tuple[int, set[uuid.UUID]]:
+        """After ClickHouse refused a block's data: insert ``records`` one at a time, skipping those a table
+        already holds (the tables inserted before the refused one), and set aside each one ClickHouse refuses
+        in the spool's ``refused`` folder, so that one bad record neither blocks the spool nor is lost.
+        Returns the rows inserted and the refused batch ids; other failures raise as usual."""
+        inserted, refused = 0, set()
+        for record in await self._not_in_tables(records):
+            try:
+                inserted += await self._store.insert(record.table, merge_blocks([record])[record.table])
+                self.inserts += 1
+            except ClickHouseError as exc:
+                if exc.code not in REFUSED_DATA_CODES:
+                    raise
+                path = await asyncio.to_thread(self._spool.set_aside, record)
+                refused.add(record.batch_id)
+                log.error(
+                    "spool.record_refused",
+                    code=exc.code,
+                    error=str(exc),
+                    table=record.table,
+                    batch_id=str(record.batch_id),
+                    rows=record.rows,
+                    path=str(path),
+                )
+        return inserted, refused
 
     async def _not_in_tables(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
         """``records`` without the batches their target table already holds (one lookup per table)."""
