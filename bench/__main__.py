@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import adherence, asgi_servers, pose_decode, qoe, telemetry_ingest, telemetry_profile
+from bench import adherence, asgi_servers, core_api_load, pose_decode, qoe, telemetry_ingest, telemetry_profile
 
-BENCHMARKS = [pose_decode, asgi_servers, telemetry_ingest, telemetry_profile, qoe, adherence]
+BENCHMARKS = [pose_decode, asgi_servers, telemetry_ingest, telemetry_profile, qoe, adherence, core_api_load]
 
 
 def main() -> None:

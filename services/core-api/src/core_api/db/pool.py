@@ -9,6 +9,7 @@ back by the server; the pool replaces broken connections by itself.
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
@@ -36,6 +37,24 @@ RECONNECT_TIMEOUT_SECONDS = 5.0
 BYPASSES_RLS = "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
 
 
+async def check_idle_connection(conn: AsyncConnection) -> None:
+    """Raise unless ``conn``, idle in the pool, still works; a round trip only when it may not.
+
+    A backend that ends (server shutdown or restart, ``pg_terminate_backend``, an idle timeout) sends its
+    FATAL message and closes the socket, so the socket of an idle connection it served becomes readable.
+    An idle connection whose socket has nothing to read is taken as it is, without the empty query
+    ``AsyncConnectionPool.check_connection`` sends: under load that query was one round trip in every
+    request (docs/performance.md). A readable one gets that query, which raises if the server has gone.
+    """
+    if conn.closed or conn.broken:
+        raise OperationalError("the connection is closed")
+    # poll, not select: a busy process's descriptors may lie beyond select's FD_SETSIZE.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def create_pool(settings: DatabaseSettings) -> AsyncConnectionPool[AsyncConnection]:
     """A closed pool for ``settings``; :func:`pool_lifespan` opens and closes it."""
 
@@ -54,8 +73,8 @@ def create_pool(settings: DatabaseSettings) -> AsyncConnectionPool[AsyncConnecti
         timeout=settings.pool_timeout_seconds,
         configure=configure,
         # A connection the server closed while it sat in the pool (restart, pg_terminate_backend) is
-        # replaced on checkout instead of failing the request that took it; one round trip.
-        check=AsyncConnectionPool.check_connection,
+        # replaced on checkout instead of failing the request that took it.
+        check=check_idle_connection,
         reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         open=False,
         name="core-api",
