@@ -321,3 +321,27 @@ def test_every_week_is_167_168_or_169_hours(schedule: Schedule) -> None:
         weeks[number] += int((closes.astimezone(UTC) - opens.astimezone(UTC)).total_seconds())
     # Lord Howe (one of the drawn zones) moves by half an hour, the others by an hour.
     assert all(167 * 3600 <= seconds <= 169 * 3600 for seconds in weeks.values()), weeks
+
+
+@settings(max_examples=100, deadline=None)
+@given(scenarios(), st.sampled_from(["UTC", "Europe/Madrid", "America/New_York", "Asia/Kolkata"]))
+def test_results_depend_on_instants_not_on_the_zone_they_are_given_in(scenario: Scenario, zone_name: str) -> None:
+    """The engine compares in UTC; the same instants given in any zone give the same slots, and the
+    windows' UTC instants are those of the local windows."""
+    schedule, history, completions, as_of = scenario
+    zone = ZoneInfo(zone_name)
+    moved_history = [StatusChange(at=change.at.astimezone(zone), status=change.status) for change in history]
+    moved_completions = [
+        Completion(
+            id=c.id,
+            started_at=c.started_at.astimezone(zone),
+            status=c.status,
+            ended_at=None if c.ended_at is None else c.ended_at.astimezone(zone),
+        )
+        for c in completions
+    ]
+    slots = compute_slots(schedule, history, completions, as_of)
+    assert compute_slots(schedule, moved_history, moved_completions, as_of.astimezone(zone)) == slots
+    windows = slot_windows(schedule)
+    assert [(s.week, s.index_in_week, s.opens_at, s.closes_at) for s in slots] == windows
+    assert all(s.opens_at.tzinfo == ZoneInfo("UTC") for s in slots)

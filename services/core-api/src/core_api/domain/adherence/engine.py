@@ -15,10 +15,13 @@ week ends.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -45,7 +48,7 @@ class CompletionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Completion:
     """A session the patient started (and maybe finished or skipped). Times are timezone-aware."""
 
@@ -56,7 +59,21 @@ class Completion:
     ended_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+class Session(Protocol):
+    """What the engine reads of a session: a :class:`Completion`, or a stored row with these fields
+    (``status`` one of :class:`CompletionStatus`' values)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChange:
     """The enrollment entered ``status`` at ``at``. The first change is its creation."""
 
@@ -64,7 +81,7 @@ class StatusChange:
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Schedule:
     start_date: date
     duration_weeks: int
@@ -72,7 +89,7 @@ class Schedule:
     time_zone: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Slot:
     week: int  # 0-based
     index_in_week: int  # 0-based
@@ -82,7 +99,7 @@ class Slot:
     completion_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Percentages:
     adherence_percent: int
     noncompliance_percent: int
@@ -95,13 +112,13 @@ class Percentages:
 def percentages(states: list[SlotState]) -> Percentages:
     """Adherence % = floor(100 * compliant / offered), 100 when nothing was offered yet; noncompliance % =
     floor(100 * noncompliant / (compliant + noncompliant + unknown)), 0 when that is zero."""
-    compliant = sum(state in COMPLIANT for state in states)
-    noncompliant = sum(state in NONCOMPLIANT for state in states)
-    unknown = sum(state in UNKNOWN for state in states)
+    compliant = sum(map(states.count, COMPLIANT))
+    noncompliant = sum(map(states.count, NONCOMPLIANT))
+    unknown = sum(map(states.count, UNKNOWN))
     offered = compliant + noncompliant + unknown
     return Percentages(
-        adherence_percent=math.floor(100 * compliant / offered) if offered else 100,
-        noncompliance_percent=math.floor(100 * noncompliant / offered) if offered else 0,
+        adherence_percent=100 * compliant // offered if offered else 100,
+        noncompliance_percent=100 * noncompliant // offered if offered else 0,
         compliant=compliant,
         noncompliant=noncompliant,
         unknown=unknown,
@@ -113,30 +130,44 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
+_UTC = ZoneInfo("UTC")
+
+
 def slot_windows(schedule: Schedule, weeks: range | None = None) -> list[tuple[int, int, datetime, datetime]]:
     """(week, index, opens_at, closes_at) of every slot (of the 0-based ``weeks`` only, when given, those
     within the plan), in order; instants are timezone-aware (local)."""
-    zone = ZoneInfo(schedule.time_zone)
-    frequency = schedule.frequency_per_week
+    return [(week, index, opens, closes) for week, index, opens, closes, _, _ in _layout(schedule, weeks)]
+
+
+# (week, index, opens, closes, opens in UTC, closes in UTC) of one slot.
+_Window = tuple[int, int, datetime, datetime, datetime, datetime]
+
+
+def _layout(schedule: Schedule, weeks: range | None) -> tuple[_Window, ...]:
+    every_week = range(schedule.duration_weeks)
+    selected = every_week if weeks is None else range(max(weeks.start, 0), min(weeks.stop, every_week.stop))
+    return _windows(schedule.start_date, schedule.frequency_per_week, schedule.time_zone, selected.start, selected.stop)
+
+
+# Enrollments share start dates, frequencies and zones, so a night's recompute lays out few distinct weeks.
+@functools.lru_cache(maxsize=4096)
+def _windows(start_date: date, frequency: int, time_zone: str, first_week: int, stop_week: int) -> tuple[_Window, ...]:
+    """The windows of the weeks ``first_week`` up to ``stop_week``; the local instants are in ``time_zone``."""
+    zone = ZoneInfo(time_zone)
     # Whole days up to one session a day; half days beyond (at most fourteen a week).
     units_per_day = 1 if frequency <= 7 else 2
     units = 7 * units_per_day
-    windows = []
-    every_week = range(schedule.duration_weeks)
-    for week in every_week if weeks is None else range(max(weeks.start, 0), min(weeks.stop, every_week.stop)):
-        week_start = schedule.start_date + timedelta(days=7 * week)
-        opens = [math.floor(j * units / frequency) for j in range(frequency)]
-        for index, unit in enumerate(opens):
-            end_unit = opens[index + 1] if index + 1 < frequency else units
-            windows.append(
-                (
-                    week,
-                    index,
-                    _unit_instant(week_start, unit, units_per_day, zone),
-                    _unit_instant(week_start, end_unit, units_per_day, zone),
-                )
-            )
-    return windows
+    opens = [math.floor(j * units / frequency) for j in range(frequency)]
+    windows: list[_Window] = []
+    for week in range(first_week, stop_week):
+        week_start = start_date + timedelta(days=7 * week)
+        instants = [_unit_instant(week_start, unit, units_per_day, zone) for unit in [*opens, units]]
+        in_utc = [instant.astimezone(_UTC) for instant in instants]
+        windows.extend(
+            (week, index, instants[index], instants[index + 1], in_utc[index], in_utc[index + 1])
+            for index in range(frequency)
+        )
+    return tuple(windows)
 
 
 def _unit_instant(week_start: date, unit: int, units_per_day: int, zone: ZoneInfo) -> datetime:
@@ -146,15 +177,16 @@ def _unit_instant(week_start: date, unit: int, units_per_day: int, zone: ZoneInf
 
 
 def _active_intervals(history: list[StatusChange], until: datetime) -> list[tuple[datetime, datetime]]:
-    """The spans during which the enrollment was ``active``, up to ``until``."""
+    """The spans (in UTC) during which the enrollment was ``active``, up to ``until`` (in UTC)."""
     spans = []
     ordered = sorted(history, key=lambda change: change.at)
     for position, change in enumerate(ordered):
         if change.status != "active":
             continue
-        end = ordered[position + 1].at if position + 1 < len(ordered) else until
-        if end > change.at:
-            spans.append((change.at, end))
+        start = change.at.astimezone(_UTC)
+        end = ordered[position + 1].at.astimezone(_UTC) if position + 1 < len(ordered) else until
+        if end > start:
+            spans.append((start, end))
     return spans
 
 
@@ -179,7 +211,7 @@ def _applicable(spans: list[tuple[datetime, datetime]], opens: datetime, closes:
 def compute_slots(
     schedule: Schedule,
     history: list[StatusChange],
-    completions: list[Completion],
+    completions: Sequence[Session],
     as_of: datetime,
     weeks: range | None = None,
 ) -> list[Slot]:
@@ -193,26 +225,29 @@ def compute_slots(
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
-    windows = slot_windows(schedule, weeks)
-    last_close = windows[-1][3] if windows else as_of
+    # Every instant is compared in UTC: one zone, so comparisons need no offset look-ups.
+    as_of = as_of.astimezone(_UTC)
+    windows = _layout(schedule, weeks)
+    last_close = windows[-1][5] if windows else as_of
     active = _active_intervals(history, max(as_of, last_close) + timedelta(days=1))
-    opens_list = [opens for _, _, opens, _ in windows]
-    by_slot: dict[int, list[Completion]] = {}
+    opens_list = [window[4] for window in windows]
+    by_slot: dict[int, list[Session]] = {}
     for completion in completions:
-        position = bisect.bisect_right(opens_list, completion.started_at) - 1
-        if position >= 0 and completion.started_at < windows[position][3]:
+        started_at = completion.started_at.astimezone(_UTC)
+        position = bisect.bisect_right(opens_list, started_at) - 1
+        if position >= 0 and started_at < windows[position][5]:
             by_slot.setdefault(position, []).append(completion)
     slots = []
-    utc = ZoneInfo("UTC")
-    for position, (week, index, opens, closes) in enumerate(windows):
-        chosen = _representative(by_slot.get(position, []), as_of)
+    for position, (week, index, _, _, opens, closes) in enumerate(windows):
+        candidates = by_slot.get(position)
+        chosen = _representative(candidates, as_of) if candidates else None
         state = _state(opens, closes, as_of, chosen, applicable=_applicable(active, opens, closes, as_of))
         slots.append(
             Slot(
                 week=week,
                 index_in_week=index,
-                opens_at=opens.astimezone(utc),
-                closes_at=closes.astimezone(utc),
+                opens_at=opens,
+                closes_at=closes,
                 state=state,
                 completion_id=chosen.id if chosen is not None and state in _WITH_COMPLETION else None,
             )
@@ -221,18 +256,23 @@ def compute_slots(
 
 
 _WITH_COMPLETION = frozenset({SlotState.COMPLETED, SlotState.DECLINED, SlotState.ABANDONED, SlotState.STARTED})
-_PREFERENCE = {CompletionStatus.COMPLETED: 0, CompletionStatus.SKIPPED: 1, CompletionStatus.IN_PROGRESS: 2}
+# Keyed by value: a stored row's status is the plain string.
+_PREFERENCE: dict[str, int] = {
+    CompletionStatus.COMPLETED: 0,
+    CompletionStatus.SKIPPED: 1,
+    CompletionStatus.IN_PROGRESS: 2,
+}
 
 
-def _representative(candidates: list[Completion], as_of: datetime) -> Completion | None:
+def _representative(candidates: list[Session], as_of: datetime) -> Session | None:
     """The completion that decides a slot, among those that had started by ``as_of``."""
     seen = [c for c in candidates if c.started_at <= as_of]
-    if not seen:
-        return None
+    if len(seen) <= 1:
+        return seen[0] if seen else None
     return min(seen, key=lambda c: (_PREFERENCE[_status_at(c, as_of)], c.started_at, c.id))
 
 
-def _status_at(completion: Completion, as_of: datetime) -> CompletionStatus:
+def _status_at(completion: Session, as_of: datetime) -> str:
     """What the completion was at ``as_of``: finished later means still in progress then."""
     if completion.ended_at is not None and completion.ended_at <= as_of:
         return completion.status
@@ -240,7 +280,7 @@ def _status_at(completion: Completion, as_of: datetime) -> CompletionStatus:
 
 
 def _state(
-    opens: datetime, closes: datetime, as_of: datetime, completion: Completion | None, *, applicable: bool
+    opens: datetime, closes: datetime, as_of: datetime, completion: Session | None, *, applicable: bool
 ) -> SlotState:
     if not applicable:
         return SlotState.NOT_APPLICABLE

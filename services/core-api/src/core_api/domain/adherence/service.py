@@ -8,9 +8,10 @@ weekly_adherence_reports by :func:`recompute_weekly`. See docs/adherence.md.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -71,10 +72,22 @@ class Enrollment:
     zone: ZoneInfo
     slots: list[engine.Slot]
     as_of: datetime
+    # The slots and summary of each week asked for, computed once (a week row and its alert share them).
+    _weeks: dict[int, tuple[list[engine.Slot], AdherenceSummary]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def below_threshold(self) -> bool:
         return _summary(self.slots).adherence_percent < self.row.threshold_percent
+
+    def week(self, index: int) -> tuple[list[engine.Slot], AdherenceSummary]:
+        """The slots of the 0-based plan week ``index`` and their summary."""
+        found = self._weeks.get(index)
+        if found is None:
+            slots = [slot for slot in self.slots if slot.week == index]
+            found = self._weeks[index] = (slots, _summary(slots))
+        return found
 
 
 # Loading and computing ---------------------------------------------------------------------------------
@@ -91,15 +104,6 @@ def _history(row: repo.EnrollmentRow, changes: list[repo.StatusChangeRow]) -> li
     return [engine.StatusChange(at=row.created_at, status=str(initial))] + [
         engine.StatusChange(at=change.created_at, status=change.to_status) for change in changes
     ]
-
-
-def _completion(row: repo.CompletionRow) -> engine.Completion:
-    return engine.Completion(
-        id=row.id,
-        started_at=row.started_at,
-        status=engine.CompletionStatus(row.status),
-        ended_at=row.ended_at,
-    )
 
 
 # Which weeks to compute: every week; the week containing as_of (in the patient's zone) and the one
@@ -134,12 +138,13 @@ async def load(
     for all of them."""
     ids = [row.id for row in rows]
     changes: dict[int, list[repo.StatusChangeRow]] = defaultdict(list)
-    sessions: dict[int, list[engine.Completion]] = defaultdict(list)
+    # The stored rows go to the engine as they are (engine.Session): no conversion per session.
+    sessions: dict[int, list[repo.CompletionRow]] = defaultdict(list)
     if ids:
         for change in await repo.status_changes(conn, ids):
             changes[change.patient_treatment_plan_id].append(change)
         for completion in await repo.completions(conn, ids, _sessions_since(as_of, weeks)):
-            sessions[completion.patient_treatment_plan_id].append(_completion(completion))
+            sessions[completion.patient_treatment_plan_id].append(completion)
     loaded = []
     for row in rows:
         zone = patient_zone(row.time_zone)
@@ -185,6 +190,9 @@ def _summary(slots: list[engine.Slot]) -> AdherenceSummary:
     )
 
 
+_SLOT_STATES = {state: SlotState(state.value) for state in engine.SlotState}
+
+
 def _slot(slot: engine.Slot, zone: ZoneInfo) -> AdherenceSlot:
     return AdherenceSlot(
         week=slot.week + 1,
@@ -193,7 +201,7 @@ def _slot(slot: engine.Slot, zone: ZoneInfo) -> AdherenceSlot:
         closes_at=slot.closes_at,
         opens_at_local=slot.opens_at.astimezone(zone),
         closes_at_local=slot.closes_at.astimezone(zone),
-        state=SlotState(slot.state.value),
+        state=_SLOT_STATES[slot.state],
         completion_id=slot.completion_id,
     )
 
@@ -241,13 +249,13 @@ def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
     row = enrollment.row
     index = plan_week_index(row.start_date, day)
     week_start = row.start_date + timedelta(days=7 * index)
-    slots = [slot for slot in enrollment.slots if slot.week == index]
+    slots, summary = enrollment.week(index)
     by_day: dict[date, list[AdherenceSlot]] = defaultdict(list)
     for slot in slots:
-        by_day[slot.opens_at.astimezone(enrollment.zone).date()].append(_slot(slot, enrollment.zone))
-    days = [week_start + timedelta(days=offset_days) for offset_days in range(7)]
+        arranged = _slot(slot, enrollment.zone)
+        by_day[arranged.opens_at_local.date()].append(arranged)
+    days = _week_days(week_start)
     in_plan = 0 <= index < _duration_weeks(row)
-    summary = _summary(slots)
     return WeeklyAdherenceReport(
         patient_treatment_plan_id=row.id,
         patient_id=row.patient_id,
@@ -265,6 +273,12 @@ def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
     )
 
 
+# Enrollments of an organization share few week starts: the bulk recompute lays out each week's days once.
+@functools.lru_cache(maxsize=1024)
+def _week_days(week_start: date) -> tuple[date, ...]:
+    return tuple(week_start + timedelta(days=offset_days) for offset_days in range(7))
+
+
 def _local_today(zone: ZoneInfo, as_of: datetime) -> date:
     return as_of.astimezone(zone).date()
 
@@ -278,7 +292,7 @@ def week_row(enrollment: Enrollment, index: int) -> repo.WeeklyReportRow:
     row = enrollment.row
     week_start = row.start_date + timedelta(days=7 * index)
     report = weekly(enrollment, week_start)
-    slots = [slot for slot in enrollment.slots if slot.week == index]
+    slots, _ = enrollment.week(index)
     closes_at = max(slot.closes_at for slot in slots)
     # Only a window opening or closing changes the week by the clock alone.
     boundaries = [instant for slot in slots for instant in (slot.opens_at, slot.closes_at)]
@@ -311,8 +325,7 @@ def threshold_alerts(enrollment: Enrollment, rows: list[repo.WeeklyReportRow]) -
     first window is merely still open is not an alert."""
     alerts = []
     for week in rows:
-        slots = [slot for slot in enrollment.slots if slot.week == week.week_number - 1]
-        summary = _summary(slots)
+        _, summary = enrollment.week(week.week_number - 1)
         if summary.adherence_percent < enrollment.row.threshold_percent and summary.noncompliant > 0:
             alerts.append(
                 repo.Alert(
