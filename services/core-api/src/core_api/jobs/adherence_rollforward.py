@@ -43,7 +43,11 @@ async def roll_organization(conn: AsyncConnection, as_of: datetime) -> Rolled:
         rows = week_rows(enrollment)
         weeks.extend(rows)
         alerts.extend(threshold_alerts(enrollment, rows))
-    await repo.upsert_weekly_reports(conn, weeks)
+    if weeks:
+        # A final row would not be refreshed: leave it out rather than send and parse its report (most
+        # nights every enrollment's previous week is final already).
+        final = await repo.final_weeks(conn, min(w.week_start for w in weeks), max(w.week_start for w in weeks))
+        await repo.upsert_weekly_reports(conn, [w for w in weeks if (w.id, w.week_start) not in final])
     raised = await raise_alerts(conn, alerts)
     return Rolled(enrollments=len(enrollments), weeks=len(weeks), alerts=raised)
 

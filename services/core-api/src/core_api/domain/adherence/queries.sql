@@ -67,6 +67,14 @@ SET adherence_percent = excluded.adherence_percent,
 WHERE weekly_adherence_reports.computed_at < weekly_adherence_reports.closes_at
   AND excluded.computed_at > weekly_adherence_reports.computed_at
 
+-- name: final_weeks
+-- The organization's rows of the weeks starting from %(first)s to %(last)s that are final (computed after
+-- their week closed, so never refreshed again): the nightly job leaves them out of its upsert.
+SELECT patient_treatment_plan_id, week_start
+FROM weekly_adherence_reports
+WHERE organization_id = app_organization_id() AND week_start BETWEEN %(first)s AND %(last)s
+  AND computed_at >= closes_at
+
 -- name: organization_week
 -- One page of the organization's weekly adherence read from the stored rows: each active, visible
 -- enrollment's plan week containing %(week)s (optionally one specialist's, and a patient name), lowest
@@ -145,13 +153,16 @@ LEFT JOIN weekly_adherence_reports w ON w.patient_treatment_plan_id = ptp.id
 WHERE ptp.id = %(id)s
 ORDER BY w.week_start
 
--- name: insert_alert
--- Record an alert unless the enrollment already has one of this kind for the week; returns a row only
--- when it was inserted (the caller then writes the outbox event).
+-- name: insert_alerts
+-- Record each alert unless its enrollment already has one of this kind for the week, in one statement for
+-- any number of them (parallel arrays, in order); returns the rows inserted (the caller then writes the
+-- outbox event of each).
 INSERT INTO adherence_alerts (organization_id, patient_id, patient_treatment_plan_id, kind, week_start, evidence)
-SELECT ptp.organization_id, ptp.patient_id, ptp.id, %(kind)s, %(week_start)s, %(evidence)s::jsonb
-FROM patient_treatment_plans ptp
-WHERE ptp.id = %(id)s
+SELECT ptp.organization_id, ptp.patient_id, ptp.id, a.kind, a.week_start, a.evidence::jsonb
+FROM unnest(%(id)b::bigint[], %(kind)b::text[], %(week_start)b::date[], %(evidence)b::text[])
+     WITH ORDINALITY AS a (id, kind, week_start, evidence, position)
+JOIN patient_treatment_plans ptp ON ptp.id = a.id
+ORDER BY a.position
 ON CONFLICT (patient_treatment_plan_id, kind, week_start) DO NOTHING
 RETURNING id, organization_id, patient_treatment_plan_id, kind, week_start, evidence
 

@@ -11,7 +11,7 @@ from contracts.adherence import AdherenceDay, AdherenceSummary
 from contracts.enrollments import EnrolledPlanRef, EnrollmentStatus, PatientRef
 from contracts.plans import PlanType
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import tuple_row
 
 from core_api.db.queries import load_queries
 from core_api.db.rows import fetch_all, fetch_json, fetch_one, fetch_value
@@ -206,26 +206,30 @@ async def upsert_weekly_reports(conn: AsyncConnection, rows: list[WeeklyReportRo
         await conn.execute(QUERIES.upsert_weekly_reports, columns)
 
 
+async def final_weeks(conn: AsyncConnection, first: date, last: date) -> set[tuple[int, date]]:
+    """(enrollment id, week start) of the visible final rows of weeks starting from ``first`` to ``last``."""
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(QUERIES.final_weeks, {"first": first, "last": last})
+        return {(row[0], row[1]) for row in await cursor.fetchall()}
+
+
 async def trend(conn: AsyncConnection, enrollment_id: int) -> list[TrendRow]:
     return await fetch_all(conn, QUERIES.trend, {"id": enrollment_id}, TrendRow)
 
 
 async def insert_alerts(conn: AsyncConnection, alerts: list[Alert]) -> list[InsertedAlert]:
-    """Record the alerts in one batch; only those that did not exist yet come back."""
+    """Record the alerts in one statement; only those that did not exist yet come back, in the order given."""
     if not alerts:
         return []
-    params = [
-        {"id": a.id, "kind": a.kind, "week_start": a.week_start, "evidence": _encoder.encode(a.evidence).decode()}
-        for a in alerts
-    ]
-    inserted: list[InsertedAlert] = []
-    async with conn.cursor(row_factory=dict_row) as cursor:
-        await cursor.executemany(QUERIES.insert_alert, params, returning=True)
-        while True:
-            inserted.extend(msgspec.convert(row, InsertedAlert) for row in await cursor.fetchall())
-            if not cursor.nextset():
-                break
-    return inserted
+    params = {
+        "id": [a.id for a in alerts],
+        "kind": [a.kind for a in alerts],
+        "week_start": [a.week_start for a in alerts],
+        "evidence": [_encoder.encode(a.evidence).decode() for a in alerts],
+    }
+    inserted = await fetch_all(conn, QUERIES.insert_alerts, params, InsertedAlert)
+    # Ids follow the insertion order, which follows the given order; RETURNING does not promise it.
+    return sorted(inserted, key=lambda alert: alert.id)
 
 
 async def completion_pain(conn: AsyncConnection, completion_id: int) -> CompletionPainRow | None:
