@@ -46,6 +46,7 @@ import psycopg
 from contracts.execution import SessionComplete
 from core_api.db.migrate import migrate
 from core_api.db.pool import create_pool
+from core_api.domain.execution.repository import QUERIES as EXECUTION_QUERIES
 from core_api.domain.execution.service import ExecutionService
 from core_api.settings import DatabaseSettings
 from psycopg import AsyncCursor
@@ -124,8 +125,8 @@ ORDER BY p.id
 """
 
 # What POST start writes, for every enrollment at once: the in-progress completion of the next session
-# and its exercise logs from the frozen version. Sessions a phase left in progress are removed first, so
-# the new ones are numbered like the enrollments (completion = first + enrollment's position).
+# (its exercise logs follow, by the product's own statement). Sessions a phase left in progress are removed
+# first, so the new ones are numbered like the enrollments (completion = first + enrollment's position).
 START_EVERY_SESSION = """
 DELETE FROM patient_exercise_logs l USING patient_session_completions c
 WHERE l.session_completion_id = c.id AND c.status = 'in_progress';
@@ -134,22 +135,6 @@ INSERT INTO patient_session_completions (organization_id, patient_id, patient_tr
     status, pain_level_before, exercises_total)
 SELECT organization_id, patient_id, id, sessions_completed % 3 + 1, 'in_progress', 2, 3
 FROM patient_treatment_plans ORDER BY id;
-INSERT INTO patient_exercise_logs (
-    organization_id, patient_id, session_completion_id, exercise_id, sort_order, prescribed_mode,
-    prescribed_sets, prescribed_reps, prescribed_hold_seconds, prescribed_duration_seconds,
-    rest_between_sets_seconds, rest_after_exercise_seconds, notes)
-SELECT c.organization_id, c.patient_id, c.id, x.exercise_id, x.sort_order, x.mode,
-       x.sets, x.reps, x.hold_seconds, x.duration_seconds,
-       x.rest_between_sets_seconds, x.rest_after_exercise_seconds, x.notes
-FROM patient_session_completions c
-JOIN patient_treatment_plans ptp ON ptp.id = c.patient_treatment_plan_id
-JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
-CROSS JOIN LATERAL jsonb_array_elements(v.snapshot -> 'sessions') AS s (session)
-CROSS JOIN LATERAL jsonb_to_recordset(s.session -> 'exercises') AS x (
-    exercise_id uuid, sort_order integer, mode text, sets integer, reps integer, hold_seconds integer,
-    duration_seconds integer, rest_between_sets_seconds integer, rest_after_exercise_seconds integer,
-    notes text)
-WHERE c.status = 'in_progress' AND (s.session ->> 'session_number')::integer = c.session_number;
 """
 IN_PROGRESS = """
 SELECT id, patient_id FROM patient_session_completions WHERE status = 'in_progress' ORDER BY patient_id
@@ -247,8 +232,9 @@ def _start_every_session(urls: PostgresUrls, seeded: Seeded) -> None:
     """A fresh session in progress for every enrollment, numbered in the enrollments' order."""
     with psycopg.connect(urls.superuser, autocommit=True) as conn:
         conn.execute(START_EVERY_SESSION.encode())
-        conn.execute("VACUUM ANALYZE patient_session_completions, patient_exercise_logs")
         rows = conn.execute(IN_PROGRESS).fetchall()
+        conn.execute(EXECUTION_QUERIES.insert_exercise_logs, {"completion_ids": [row[0] for row in rows]})
+        conn.execute("VACUUM ANALYZE patient_session_completions, patient_exercise_logs")
     seeded.completions = {patient: completion for completion, patient in rows}
     seeded.first_completion = rows[0][0]
     for completion, patient in rows:

@@ -100,12 +100,12 @@ _position_decoder = msgspec.msgpack.Decoder(tuple[int, int])
 
 def encode_record(record: SpoolRecord) -> bytes:
     """``record`` framed for a segment file: length, crc32, msgpack payload."""
-    payload = _encoder.encode(record)
-    return _frame(payload) + payload
+    return _framed(_encoder.encode(record))
 
 
-def _frame(payload: bytes) -> bytes:
-    return _FRAME.pack(len(payload), zlib.crc32(payload))
+def _framed(payload: bytes) -> bytes:
+    """A record's msgpack ``payload`` as a segment file holds it: length, crc32, payload."""
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
 def _restore_uuids(record: SpoolRecord) -> SpoolRecord:
@@ -332,7 +332,7 @@ class Spool:
     def _write(self, payloads: list[bytes]) -> None:
         """Runs in a worker thread: frame, append, fsync, rotate the segment when it is large."""
         assert self._file is not None
-        data = b"".join(part for payload in payloads for part in (_frame(payload), payload))
+        data = b"".join(_framed(payload) for payload in payloads)
         try:
             self._file.write(data)
             self._file.flush()
@@ -554,12 +554,11 @@ class SpoolWriter:
             try:
                 pending = await self._not_yet_stored(result.records)
                 missing = await self._not_in_tables(pending) if self._uncertain else pending
+                inserted, refused = 0, set[uuid.UUID]()
                 try:
-                    inserted = 0
                     for table, columns in merge_blocks(missing).items():
                         inserted += await self._store.insert(table, columns)
                         self.inserts += 1
-                    refused: set[uuid.UUID] = set()
                 except ClickHouseError as exc:
                     if exc.code not in REFUSED_DATA_CODES:
                         raise

@@ -60,7 +60,7 @@ VALUES (%(organization_id)s, %(patient_id)s, %(enrollment_id)s, %(session_number
 RETURNING id
 
 -- name: insert_exercise_logs
--- One log per exercise of the session, with the prescription of the enrollment's frozen version.
+-- One log per exercise of each session, with the prescription of the enrollment's frozen version.
 INSERT INTO patient_exercise_logs (
     organization_id, patient_id, session_completion_id, exercise_id, sort_order, prescribed_mode,
     prescribed_sets, prescribed_reps, prescribed_hold_seconds, prescribed_duration_seconds,
@@ -76,7 +76,7 @@ CROSS JOIN LATERAL jsonb_to_recordset(s.session -> 'exercises') AS x (
     exercise_id uuid, sort_order integer, mode text, sets integer, reps integer, hold_seconds integer,
     duration_seconds integer, rest_between_sets_seconds integer, rest_after_exercise_seconds integer,
     notes text)
-WHERE c.id = %(completion_id)s
+WHERE c.id = ANY(%(completion_ids)s::bigint[])
   AND (s.session ->> 'session_number')::integer = c.session_number
 
 -- name: completion

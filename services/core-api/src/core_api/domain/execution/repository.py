@@ -121,8 +121,9 @@ async def insert_completion(conn: AsyncConnection, values: Params) -> int:
     return completion_id
 
 
-async def insert_exercise_logs(conn: AsyncConnection, completion_id: int) -> None:
-    await conn.execute(QUERIES.insert_exercise_logs, {"completion_id": completion_id})
+async def insert_exercise_logs(conn: AsyncConnection, completion_ids: list[int]) -> None:
+    """The exercise logs of each newly started session in ``completion_ids``."""
+    await conn.execute(QUERIES.insert_exercise_logs, {"completion_ids": completion_ids})
 
 
 # Reads -------------------------------------------------------------------------------------------------------

@@ -231,7 +231,7 @@ class ExecutionService:
                     "exercises_total": len(session.exercises),
                 },
             )
-            await repo.insert_exercise_logs(conn, completion_id)
+            await repo.insert_exercise_logs(conn, [completion_id])
             await recompute_weekly(conn, enrollment_id)
             started = await _completion(conn, completion_id)
             await audit.record(

@@ -218,11 +218,8 @@ def _schedule_slots(row: repo.ActiveSchedule, as_of: datetime) -> list[Slot]:
         time_zone=patient_zone(row.time_zone).key,
     )
     history = status_history(row.created_at, row.status, repo.decode_history(row.history_json))
-    sessions = [
-        _engine_completion(c.id, c.status, c.started_at, c.ended_at)
-        for c in repo.decode_completions(row.completions_json)
-    ]
-    return compute_slots(schedule, history, sessions, as_of)
+    # The decoded rows are engine sessions as they are (id, status, started_at, ended_at).
+    return compute_slots(schedule, history, repo.decode_completions(row.completions_json), as_of)
 
 
 def _adherence_rates(schedules: list[repo.ActiveSchedule], as_of: datetime) -> AdherenceRates:
