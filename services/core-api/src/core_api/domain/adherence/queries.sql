@@ -4,19 +4,21 @@
 
 -- name: enrollments
 -- Enrollments with their schedule, patient zone, plan and the organization's threshold: those of the
--- given ids, or the active ones, optionally only those a specialist assigned and those whose patient name
--- contains q.
+-- given ids, or the ones active now, optionally only those a specialist assigned and those whose patient
+-- name contains q. status is the status now (enrollment_status_now); stored_status the recorded one, which
+-- is the status it was created with when it never changed (the engine's history starts there).
 SELECT ptp.id, ptp.patient_id, pa.name AS patient_name, pa.time_zone,
        ptp.treatment_plan_id, v.name AS plan_name, v.type AS plan_type,
        ptp.assigned_by_specialist_id, ptp.start_date, ptp.end_date, ptp.frequency_per_week,
-       ptp.sessions_total, ptp.status, ptp.created_at,
+       ptp.sessions_total, enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS status,
+       ptp.status AS stored_status, ptp.created_at,
        o.adherence_threshold_percent AS threshold_percent
 FROM patient_treatment_plans ptp
 JOIN patients pa ON pa.id = ptp.patient_id
 JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
 JOIN organizations o ON o.id = ptp.organization_id
 WHERE (%(ids)s::bigint[] IS NULL OR ptp.id = ANY(%(ids)s::bigint[]))
-  AND (NOT %(active_only)s::boolean OR ptp.status = 'active')
+  AND (NOT %(active_only)s::boolean OR enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = 'active')
   AND (%(specialist_id)s::bigint IS NULL OR ptp.assigned_by_specialist_id = %(specialist_id)s)
   AND (%(q)s::text IS NULL OR position(lower(%(q)s) IN lower(pa.name)) > 0)
 ORDER BY ptp.id
@@ -95,7 +97,7 @@ WITH placed AS (
     -- Floor division of the day difference in integers (a numeric floor per row cost more than the join).
     CROSS JOIN LATERAL (SELECT %(week)s::date - ptp.start_date AS days) d
     CROSS JOIN LATERAL (SELECT CASE WHEN d.days >= 0 THEN d.days / 7 ELSE -((6 - d.days) / 7) END AS week_index) k
-    WHERE ptp.status = 'active'
+    WHERE enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = 'active'
       AND (%(specialist_id)s::bigint IS NULL OR ptp.assigned_by_specialist_id = %(specialist_id)s)
       AND (%(q)s::text IS NULL OR position(lower(%(q)s) IN lower(pa.name)) > 0)
 ), scored AS (

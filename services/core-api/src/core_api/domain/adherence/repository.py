@@ -34,6 +34,7 @@ class EnrollmentRow(msgspec.Struct, frozen=True):
     frequency_per_week: int
     sessions_total: int
     status: EnrollmentStatus
+    stored_status: EnrollmentStatus
     created_at: datetime
     threshold_percent: int
 

@@ -99,8 +99,9 @@ def _duration_weeks(row: repo.EnrollmentRow) -> int:
 
 def _history(row: repo.EnrollmentRow, changes: list[repo.StatusChangeRow]) -> list[engine.StatusChange]:
     """The engine's history: the status the enrollment was created with (the first change's from_status,
-    or its current status when it never changed), then every change."""
-    initial = changes[0].from_status if changes else row.status
+    or its stored status when it never changed), then every change. An expiry not recorded yet changes
+    nothing here: it happens after the plan's last window closed."""
+    initial = changes[0].from_status if changes else row.stored_status
     return [engine.StatusChange(at=row.created_at, status=str(initial))] + [
         engine.StatusChange(at=change.created_at, status=change.to_status) for change in changes
     ]

@@ -1,5 +1,7 @@
 -- Enrollments (patient_treatment_plans). Patients see only their own rows through row-level security.
--- "Today" is always the patient's calendar day, in their IANA time zone.
+-- "Today" is always the patient's calendar day, in their IANA time zone. Every status read goes through
+-- enrollment_status_now() (migration 0015): an overdue active or paused enrollment reads as expired
+-- before its expiry is recorded.
 
 -- name: enrollments_json
 -- Enrollments as the API lists them, filtered, newest first, one page, each with the filter's total.
@@ -20,7 +22,7 @@ SELECT count(*) OVER () AS total,
         'sessions_completed', ptp.sessions_completed,
         'sessions_skipped', ptp.sessions_skipped,
         'completion_percentage', round(100.0 * ptp.sessions_completed / ptp.sessions_total, 2),
-        'status', ptp.status,
+        'status', enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone),
         'approved_at', ptp.approved_at,
         'created_at', ptp.created_at
     )::text AS enrollment
@@ -32,7 +34,7 @@ LEFT JOIN specialists sp ON sp.id = ptp.assigned_by_specialist_id
 WHERE (%(id)s::bigint IS NULL OR ptp.id = %(id)s)
   AND (%(patient_id)s::bigint IS NULL OR ptp.patient_id = %(patient_id)s)
   AND (%(treatment_plan_id)s::uuid IS NULL OR ptp.treatment_plan_id = %(treatment_plan_id)s)
-  AND (%(status)s::text IS NULL OR ptp.status = %(status)s)
+  AND (%(status)s::text IS NULL OR enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = %(status)s)
   AND (%(type)s::text IS NULL OR v.type = %(type)s)
 ORDER BY ptp.created_at DESC, ptp.id DESC
 LIMIT %(limit)s OFFSET %(offset)s
@@ -121,15 +123,17 @@ VALUES (%(organization_id)s, %(patient_id)s, %(id)s, %(from_status)s, %(to_statu
         %(user_id)s, %(role)s)
 
 -- name: expire_overdue
--- Move every visible active or paused enrollment whose end_date is before the patient's today to
--- expired, with a history row and an audit row each, in one statement. The rows are locked first, so a
--- concurrent status change either finishes before (and its status is what the history records) or waits.
+-- Record the expiry of every visible enrollment that reads as expired but is stored active or paused (its
+-- end_date is before the patient's today), with a history row, an audit row and the
+-- treatment_plan.expired outbox event each, in one statement. The rows are locked first, so a concurrent
+-- status change either finishes before (and its status is what the history records) or waits; a
+-- concurrent expiry waits, then finds the row expired already and skips it: each expiry is recorded once.
 WITH overdue AS (
-    SELECT ptp.id, ptp.organization_id, ptp.patient_id, ptp.status AS from_status
+    SELECT ptp.id, ptp.organization_id, ptp.patient_id, ptp.status AS from_status, ptp.end_date
     FROM patient_treatment_plans ptp
     JOIN patients pa ON pa.id = ptp.patient_id
     WHERE ptp.status IN ('active', 'paused')
-      AND ptp.end_date < (now() AT TIME ZONE pa.time_zone)::date
+      AND enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = 'expired'
       AND (%(id)s::bigint IS NULL OR ptp.id = %(id)s)
       AND (%(patient_id)s::bigint IS NULL OR ptp.patient_id = %(patient_id)s)
     FOR UPDATE OF ptp
@@ -138,7 +142,7 @@ WITH overdue AS (
     SET status = 'expired', updated_at = now()
     FROM overdue o
     WHERE ptp.id = o.id
-    RETURNING ptp.id, ptp.organization_id, ptp.patient_id, o.from_status
+    RETURNING ptp.id, ptp.organization_id, ptp.patient_id, o.from_status, o.end_date
 ), history AS (
     INSERT INTO patient_treatment_plan_status_changes (
         organization_id, patient_id, patient_treatment_plan_id, from_status, to_status, reason,
@@ -150,6 +154,11 @@ WITH overdue AS (
     SELECT organization_id, NULL, 'system', 'patient_treatment_plan.expired', 'patient_treatment_plan', id::text,
            jsonb_build_object('status', from_status),
            jsonb_build_object('status', 'expired', 'reason', 'end_date passed')
+    FROM expired
+), fired AS (
+    INSERT INTO automation_events (organization_id, event_type, entity_type, entity_id, payload)
+    SELECT organization_id, 'treatment_plan.expired', 'patient_treatment_plan', id::text,
+           jsonb_build_object('patient_treatment_plan_id', id, 'from_status', from_status, 'end_date', end_date)
     FROM expired
 )
 SELECT count(*) FROM expired
@@ -171,6 +180,13 @@ SELECT
         WHERE id = %(treatment_plan_id)s AND deleted_at IS NULL
           AND (created_for_patient_id IS NULL OR created_for_patient_id = %(patient_id)s)
     ) AS treatment_plan_id
+
+-- name: assignment_window
+-- The patient's today, and whether an enrollment ending on %(end_date)s would read as expired already.
+SELECT (now() AT TIME ZONE time_zone)::date AS today,
+       enrollment_status_now('active', %(end_date)s, time_zone) = 'expired' AS over
+FROM patients
+WHERE id = %(patient_id)s
 
 -- name: patient_visible
 SELECT EXISTS (SELECT 1 FROM patients WHERE id = %(id)s AND deleted_at IS NULL)

@@ -66,6 +66,11 @@ class NewEnrollment(msgspec.Struct, frozen=True, kw_only=True):
     status: EnrollmentStatus
 
 
+class AssignmentWindow(msgspec.Struct, frozen=True):
+    today: date
+    over: bool
+
+
 class DetailExtras(msgspec.Struct, frozen=True):
     plan_version: EnrolledPlanVersion
     progress: EnrollmentProgress
@@ -149,6 +154,14 @@ async def unusable_assignment_references(conn: AsyncConnection, values: Params) 
         names = [column.name for column in cursor.description or ()]
     assert row is not None
     return [name for name, usable in zip(names, row, strict=True) if not usable]
+
+
+async def assignment_window(conn: AsyncConnection, patient_id: int, end_date: date) -> AssignmentWindow | None:
+    """The patient's today and whether an enrollment ending on ``end_date`` would read as expired already;
+    ``None`` when the patient is not visible."""
+    return await fetch_one(
+        conn, QUERIES.assignment_window, {"patient_id": patient_id, "end_date": end_date}, AssignmentWindow
+    )
 
 
 async def patient_visible(conn: AsyncConnection, patient_id: int) -> bool:

@@ -5,9 +5,15 @@ frequency_per_week and end_date (start_date + 7 * duration_weeks) are fixed when
 happens to the plan later. Status moves follow ``lifecycle``; each one writes a history row with its
 reason and an audit row in the transaction that makes it. See docs/enrollments.md.
 
-Expiry is lazy as well as scheduled: every enrollment read first expires the overdue enrollments it is
-about to show, in the reader's own transaction and under the reader's row-level security, so nobody ever
-sees an active enrollment whose end_date has passed, whether or not the job has run yet.
+Expiry is computed where status is read and recorded where it is written. Every query that reads, filters
+or counts enrollment statuses, in this area and every other (dashboards, adherence, today's session, the
+GDPR export), goes through the SQL function ``enrollment_status_now`` (migration 0015): an active or paused
+enrollment whose end_date is before the patient's today reads as expired, whether or not its expiry has
+been recorded. Recording it (history row, audit row, ``treatment_plan.expired`` event, exactly once) is
+:func:`expire_overdue`: the nightly job for everyone, and every write that depends on an enrollment's
+status (status changes, approval, session starts, completions and skips, erasure) for the enrollments it
+is about to change, in its own transaction; the detail too, whose status history must end with the expiry
+its status shows. An assignment whose whole window is already over is refused (422 on ``start_date``).
 """
 
 from __future__ import annotations
@@ -88,7 +94,22 @@ async def enroll(
     self_assigned: bool = False,
 ) -> PatientTreatmentPlan:
     """Create an enrollment frozen on ``version`` and fire ``treatment_plan.assigned``, both in ``conn``'s
-    transaction; the caller has checked the patient may follow the plan."""
+    transaction; the caller has checked the patient may follow the plan. Refuses (422 on ``start_date``)
+    a window that is over already: the enrollment would read as expired from its first moment."""
+    end_date = end_date_for(start_date, version.duration_weeks)
+    window = await repo.assignment_window(conn, patient_id, end_date)
+    if window is not None and window.over:
+        earliest = window.today - timedelta(days=7 * version.duration_weeks)
+        raise UnprocessableError(
+            "the enrollment would be over before it starts",
+            errors=[
+                FieldError(
+                    "start_date",
+                    f"the plan would end on {end_date}, before today ({window.today}) in the patient's time zone; "
+                    f"the earliest start date is {earliest}",
+                )
+            ],
+        )
     enrollment_id = await repo.insert_enrollment(
         conn,
         repo.NewEnrollment(
@@ -101,7 +122,7 @@ async def enroll(
             assigned_by_specialist_id=assigned_by_specialist_id,
             self_assigned=self_assigned,
             start_date=start_date,
-            end_date=end_date_for(start_date, version.duration_weeks),
+            end_date=end_date,
             frequency_per_week=version.frequency_per_week,
             sessions_total=version.frequency_per_week * version.duration_weeks,
             status=status,
@@ -303,14 +324,17 @@ async def _lock(conn: AsyncConnection, enrollment_id: int) -> repo.LockedEnrollm
     return current
 
 
-async def expire_overdue(conn: AsyncConnection) -> int:
-    """Expire every enrollment visible in ``conn``'s tenant whose end_date is before the patient's today
-    (active or paused ones), with history and audit rows; the number expired."""
-    return await repo.expire_overdue(conn)
+async def expire_overdue(
+    conn: AsyncConnection, *, enrollment_id: int | None = None, patient_id: int | None = None
+) -> int:
+    """Record the expiry of every enrollment visible in ``conn``'s tenant (narrowed to one enrollment or one
+    patient when given) that reads as expired but is stored active or paused: its status, history row, audit
+    row and ``treatment_plan.expired`` event, each once. Writes that depend on an enrollment's status call
+    it before they lock the enrollment; the number recorded."""
+    return await repo.expire_overdue(conn, enrollment_id=enrollment_id, patient_id=patient_id)
 
 
 async def _page(conn: AsyncConnection, filters: EnrollmentFilters) -> PatientTreatmentPlanList:
-    await repo.expire_overdue(conn, patient_id=filters.patient_id)
     rows = await repo.list_enrollments(conn, filters.params())
     total = rows[0][1] if rows else 0
     return PatientTreatmentPlanList(

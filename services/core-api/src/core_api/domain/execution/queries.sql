@@ -6,13 +6,14 @@ SELECT time_zone FROM patients WHERE id = %(patient_id)s AND deleted_at IS NULL
 
 -- name: today_enrollments
 -- Every enrollment of the patient with its frozen sessions and the completion times of its completed
--- sessions (at most sessions_total of them), active ones first, newest first.
+-- sessions (at most sessions_total of them), active ones first, newest first; the status is the status
+-- now (enrollment_status_now).
 SELECT ptp.id,
        ptp.treatment_plan_id,
        v.name AS plan_name,
        v.duration_weeks,
        (v.snapshot -> 'sessions')::text AS sessions_json,
-       ptp.status,
+       s.status,
        ptp.start_date,
        ptp.end_date,
        ptp.frequency_per_week,
@@ -25,8 +26,10 @@ SELECT ptp.id,
                  WHERE c.patient_treatment_plan_id = ptp.id AND c.status = 'completed'), '{}') AS completed_at
 FROM patient_treatment_plans ptp
 JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
+JOIN patients pa ON pa.id = ptp.patient_id
+CROSS JOIN LATERAL (SELECT enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS status) s
 WHERE ptp.patient_id = %(patient_id)s
-ORDER BY ptp.status = 'active' DESC, ptp.created_at DESC, ptp.id DESC
+ORDER BY s.status = 'active' DESC, ptp.created_at DESC, ptp.id DESC
 LIMIT 50
 
 -- name: lock_enrollment
@@ -80,16 +83,17 @@ WHERE c.id = ANY(%(completion_ids)s::bigint[])
   AND (s.session ->> 'session_number')::integer = c.session_number
 
 -- name: completion
--- A session completion with its enrollment's progress; its logs come from exercise_logs.
+-- A session completion with its enrollment's progress and status now; its logs come from exercise_logs.
 SELECT c.id, c.patient_treatment_plan_id, c.patient_id, c.session_number, c.status, c.started_at,
        c.completed_at, c.skipped_at, c.duration_seconds, c.exercises_total, c.exercises_completed,
        c.exercises_skipped, c.pain_level_before, c.pain_level_after, c.perceived_difficulty, c.notes,
        c.skip_reason, c.post_session_form_id,
        ptp.sessions_completed, ptp.sessions_skipped, ptp.sessions_total,
        round(100.0 * ptp.sessions_completed / ptp.sessions_total, 2)::float8 AS completion_percentage,
-       ptp.status AS enrollment_status
+       enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS enrollment_status
 FROM patient_session_completions c
 JOIN patient_treatment_plans ptp ON ptp.id = c.patient_treatment_plan_id
+JOIN patients pa ON pa.id = ptp.patient_id
 WHERE c.id = %(id)s
 
 -- name: completion_enrollment_id

@@ -49,6 +49,7 @@ from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence.service import check_pain, recompute_weekly
 from core_api.domain.consent import service as consent
+from core_api.domain.enrollments.service import expire_overdue
 from core_api.domain.execution import repository as repo
 from core_api.time_zones import patient_zone
 
@@ -95,7 +96,8 @@ def no_session_reason(
     if local_date < start_date:
         return NoSessionReason.NOT_STARTED
     if local_date > end_date:
-        # The expiry job (or the lazy expiry of a read) has not caught up yet; the outcome is the same.
+        # The status comes from the database's clock (enrollment_status_now), local_date from this
+        # process's: they can straddle the patient's midnight by a moment. The outcome is the same.
         return NoSessionReason.EXPIRED
     if sessions_done >= sessions_total:
         return NoSessionReason.ALL_SESSIONS_DONE
@@ -197,6 +199,8 @@ class ExecutionService:
     ) -> tuple[SessionCompletion, bool]:
         """The started session and whether it is new; an already started one is returned as it is."""
         async with actor_transaction(self._pool, actor) as conn:
+            # An overdue enrollment's expiry is recorded before anything depends on its status.
+            await expire_overdue(conn, enrollment_id=enrollment_id)
             enrollment = await repo.lock_enrollment(conn, enrollment_id)
             if enrollment is None:
                 raise NotFoundError(f"enrollment {enrollment_id} does not exist")
@@ -348,6 +352,9 @@ async def _lock_in_progress(conn: AsyncConnection, completion_id: int, verb: str
     enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
     if enrollment_id is None:
         raise NotFoundError(f"session completion {completion_id} does not exist")
+    # A session finished after the end date counts, but cannot complete an expired plan: the expiry is
+    # recorded first, as the nightly job would have.
+    await expire_overdue(conn, enrollment_id=enrollment_id)
     enrollment = await repo.lock_enrollment(conn, enrollment_id)
     session = await repo.lock_completion(conn, completion_id)
     if enrollment is None or session is None:

@@ -1,5 +1,6 @@
 -- GDPR export: everything stored about one patient, as one JSON document, in one statement. Row-level
--- security applies: the patient sees only their own rows, an admin their organization's.
+-- security applies: the patient sees only their own rows, an admin their organization's. An enrollment's
+-- status is its status now (enrollment_status_now), as every other read shows it.
 
 -- name: export_patient
 WITH patient AS (
@@ -28,8 +29,12 @@ SELECT json_build_object(
         JOIN service_plans s ON s.id = x.service_plan_id),
     'enrollments', (
         SELECT coalesce(jsonb_agg((to_jsonb(x) - 'organization_id')
-                                  || jsonb_build_object('plan_version', v.version, 'plan', v.snapshot) ORDER BY x.id), '[]')
-        FROM enrollments x JOIN treatment_plan_versions v ON v.id = x.treatment_plan_version_id),
+                                  || jsonb_build_object('plan_version', v.version, 'plan', v.snapshot,
+                                                        'status', enrollment_status_now(x.status, x.end_date, p.time_zone))
+                                  ORDER BY x.id), '[]')
+        FROM enrollments x
+        JOIN patient p ON p.id = x.patient_id
+        JOIN treatment_plan_versions v ON v.id = x.treatment_plan_version_id),
     'status_changes', (
         SELECT coalesce(jsonb_agg(to_jsonb(x) - 'organization_id' ORDER BY x.id), '[]')
         FROM patient_treatment_plan_status_changes x JOIN patient ON patient.id = x.patient_id),

@@ -21,6 +21,7 @@ from core_api.db.rows import fetch_one
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.consent import repository as consent_repo
 from core_api.domain.consent import service as consent
+from core_api.domain.enrollments.service import expire_overdue
 from core_api.domain.privacy.fhir import bundle
 
 QUERIES = load_queries(__package__ or "core_api.domain.privacy")
@@ -63,6 +64,8 @@ class PrivacyService:
                 raise NotFoundError(f"Patient {patient_id} was not found.")
             if await fetch_one(conn, QUERIES.get_erasure, params, ErasureStatus) is not None:
                 raise ConflictError(f"Patient {patient_id} is already being erased.")
+            # An overdue enrollment is expired, not open: its expiry is recorded rather than cancelled.
+            await expire_overdue(conn, patient_id=patient_id)
             cancelled = [
                 row[0] for row in await (await conn.execute(QUERIES.cancel_open_enrollments, params)).fetchall()
             ]

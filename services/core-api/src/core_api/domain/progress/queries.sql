@@ -4,7 +4,8 @@
 
 -- name: enrollment
 -- The enrollment's schedule and counters, the patient's zone, the session numbers of its frozen version
--- and its status history as JSON (creation first), for the adherence engine.
+-- and its status history as JSON (creation first), for the adherence engine. status is the stored one: the
+-- engine's history starts from it when the enrollment never changed.
 SELECT ptp.id, ptp.status, ptp.start_date, ptp.end_date, ptp.frequency_per_week, v.duration_weeks,
        ptp.sessions_total, ptp.sessions_completed, ptp.sessions_skipped, ptp.created_at, pa.time_zone,
        coalesce((SELECT array_agg((s ->> 'session_number')::integer ORDER BY (s ->> 'session_number')::integer)
@@ -91,7 +92,8 @@ FROM plan_pain
 WHERE first_before IS NOT NULL AND last_after IS NOT NULL
 
 -- name: org_active_schedules
--- Every active enrollment with what the adherence engine needs: schedule, zone, history and sessions.
+-- Every enrollment active now (enrollment_status_now) with what the adherence engine needs: schedule, zone,
+-- history and sessions; status is the stored one, where the engine's history starts.
 SELECT ptp.id, ptp.status, ptp.start_date, ptp.frequency_per_week, v.duration_weeks, ptp.created_at,
        pa.time_zone,
        coalesce((SELECT json_agg(json_build_object('at', h.created_at, 'from_status', h.from_status,
@@ -106,7 +108,7 @@ SELECT ptp.id, ptp.status, ptp.start_date, ptp.frequency_per_week, v.duration_we
 FROM patient_treatment_plans ptp
 JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
 JOIN patients pa ON pa.id = ptp.patient_id
-WHERE ptp.status = 'active'
+WHERE enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = 'active'
   AND (%(from)s::date IS NULL OR ptp.end_date >= %(from)s::date)
   AND (%(to)s::date IS NULL OR ptp.start_date <= %(to)s::date)
 ORDER BY ptp.id
@@ -132,25 +134,30 @@ GROUP BY l.exercise_id, e.name
 ORDER BY l.exercise_id
 
 -- name: org_plan_outcomes
-SELECT count(*) FILTER (WHERE ptp.status = 'completed') AS completed,
-       count(*) FILTER (WHERE ptp.status = 'expired') AS expired,
-       count(*) FILTER (WHERE ptp.status = 'cancelled') AS cancelled
+-- Finished enrollments by their status now (enrollment_status_now).
+SELECT count(*) FILTER (WHERE s.status = 'completed') AS completed,
+       count(*) FILTER (WHERE s.status = 'expired') AS expired,
+       count(*) FILTER (WHERE s.status = 'cancelled') AS cancelled
 FROM patient_treatment_plans ptp
+JOIN patients pa ON pa.id = ptp.patient_id
+CROSS JOIN LATERAL (SELECT enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS status) s
 WHERE (%(from)s::date IS NULL OR ptp.end_date >= %(from)s::date)
   AND (%(to)s::date IS NULL OR ptp.start_date <= %(to)s::date)
 
 -- name: org_service_plan_usage
 -- Enrollments per treatment plan and the service plan that bills them: the patient's service plan the
 -- enrollment was made under, else the plan's own. Revenue: the service plan's price once per enrollment
--- (NULL when the service plan has no price).
+-- (NULL when the service plan has no price). Active: active now (enrollment_status_now).
 SELECT tp.id AS treatment_plan_id, tp.name AS treatment_plan_name,
        sp.id AS service_plan_id, sp.name AS service_plan_name,
        count(*) AS enrollments,
-       count(*) FILTER (WHERE ptp.status = 'active') AS active_enrollments,
+       count(*) FILTER (WHERE enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = 'active')
+           AS active_enrollments,
        coalesce(sum(ptp.sessions_completed), 0)::bigint AS sessions_completed,
        sp.currency,
        sp.price_cents * count(*) AS revenue_cents
 FROM patient_treatment_plans ptp
+JOIN patients pa ON pa.id = ptp.patient_id
 JOIN treatment_plans tp ON tp.id = ptp.treatment_plan_id
 LEFT JOIN patient_service_plans psp ON psp.id = ptp.patient_service_plan_id
 LEFT JOIN service_plans sp ON sp.id = coalesce(psp.service_plan_id, tp.service_plan_id)
