@@ -236,6 +236,8 @@ def _run(client_cpus: int) -> str:
             "CLICKHOUSE_DATA_DIR": str(root / "clickhouse"),
             "AUTH_JWKS_FILE": str(jwks),
             "AUTH_JWKS_URL": "",
+            # The device tokens are minted once and last the hour the whole run may take.
+            "AUTH_MAX_TOKEN_LIFETIME_SECONDS": "3600",
             "SERVER_HOST": "127.0.0.1",
             "SERVER_WORKERS": "1",
             "LOG_LEVEL": "info",

@@ -282,6 +282,8 @@ def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str) -> di
     return {
         "SPOOL_DIR": str(spool),
         "AUTH_JWKS_FILE": str(keys / "jwks.json"),
+        # The device tokens are minted once and last the hour the whole run may take.
+        "AUTH_MAX_TOKEN_LIFETIME_SECONDS": "3600",
         "CLICKHOUSE_URL": server.url,
         "CLICKHOUSE_HTTP_URL": server.http_url,
         "CLICKHOUSE_DATABASE": database,

@@ -226,7 +226,7 @@ def core_api(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path
         log=LogSettings(format="json", level="warning"),
         auth=auth_settings,
         # Tests receive webhooks on loopback, without TLS.
-        automation=AutomationSettings(allow_http_webhooks=True),
+        automation=AutomationSettings(allow_http_webhooks=True, webhook_allowed_cidrs=["127.0.0.0/8"]),
         telemetry_token=telemetry_token_settings(dev_keys),
     )
     with TestClient(create_core_api(settings)) as client:

@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ORGANIZATION = "Demo Clinic"
 PATIENT_TIME_ZONE = "Europe/Madrid"
 PLAN_NAME = "Post-ACL Rehab Weeks 1-4"
-# Long enough for an afternoon of clicking through the API documentation.
-TOKEN_TTL_SECONDS = 12 * 3600
+# Long enough for an afternoon of clicking through the API documentation: as long as core-api accepts by
+# default (AUTH_MAX_TOKEN_LIFETIME_SECONDS).
+TOKEN_TTL_SECONDS = AuthSettings().max_token_lifetime_seconds
 # Keeps two demo loads started at once from creating two organizations.
 _LOCK_KEY = 0x64656D6F
 

@@ -162,7 +162,7 @@ def mint_telemetry_token(
     org_hash: str,
     consent_level: int,
     biometric: bool = False,
-    ttl_seconds: int = 900,
+    ttl_seconds: int = 600,
     issuer: str = _DEFAULTS.issuer,
     audience: str = _DEFAULTS.audience,
     **overrides: Any,

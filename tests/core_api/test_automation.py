@@ -1,6 +1,7 @@
 """Automations: rules, the dispatcher's deliveries (webhooks and require_form), retries, order and crashes.
 
-Webhooks go to a real HTTP server on loopback that records what it receives and fails on command; the
+Webhooks go to a real HTTP server on loopback that records what it receives and fails on command (loopback
+is reachable only because the tests allow 127.0.0.0/8 with AUTOMATION_WEBHOOK_ALLOWED_CIDRS); the
 dispatcher runs against the test PostgreSQL as the app role, one pass at a time in process, or as the real
 ``python -m core_api.dispatcher`` process for the crash test.
 """
@@ -11,9 +12,11 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,23 +27,40 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 import psycopg
 import pytest
 from contracts.automation import AutomationRuleCreate
-from core_api.domain.automation.dispatch import PassResult, backoff_seconds, dispatch_once
+from core_api.app import create_app
+from core_api.domain.automation import destinations
+from core_api.domain.automation.dispatch import PassResult, backoff_seconds, dispatch_once, webhook_client
 from core_api.domain.automation.service import _rule_errors
-from core_api.settings import AutomationSettings, DatabaseSettings, DispatcherSettings
+from core_api.domain.automation.signing import new_secret
+from core_api.settings import (
+    AutomationSettings,
+    DatabaseSettings,
+    DispatcherSettings,
+    HttpSettings,
+    MigrationSettings,
+    Settings,
+)
+from litestar.testing import TestClient
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
+from service_common.settings import SettingsError, from_env
 
+from tests.conftest import telemetry_token_settings
 from tests.core_api.seed import Org
 from tests.core_api.test_execution import Client, complete, enroll, ok, start
 from tools.databases import PostgresUrls
 
-FAST = AutomationSettings(backoff_base_seconds=0.05, backoff_max_seconds=0.2, allow_http_webhooks=True)
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+FAST = AutomationSettings(
+    backoff_base_seconds=0.05, backoff_max_seconds=0.2, allow_http_webhooks=True, webhook_allowed_cidrs=LOOPBACK
+)
 DISPATCHER = DispatcherSettings(lease_seconds=5.0)
 
 
@@ -54,6 +74,7 @@ class Received:
     signature: str
     body: bytes
     answered: int
+    host: str = ""
 
     @property
     def event_id(self) -> int:
@@ -96,6 +117,7 @@ def receiver() -> Iterator[Receiver]:
                         self.headers["webhook-signature"],
                         body,
                         status,
+                        self.headers["host"],
                     )
                 )
             self.send_response(status)
@@ -129,13 +151,10 @@ def drain(postgres: PostgresUrls, settings: AutomationSettings = FAST, seconds: 
     """Dispatch passes until nothing is pending and due soon (waiting out backoffs), at most ``seconds``."""
 
     async def run() -> list[PassResult]:
-        pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
-            DatabaseSettings(url=postgres.app).url, min_size=1, max_size=4, open=False
-        )
-        await pool.open()
+        pool = await app_pool(postgres)
         passes = []
         try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
+            async with webhook_client(settings) as client:
                 deadline = time.monotonic() + seconds
                 while time.monotonic() < deadline:
                     done = await dispatch_once(pool, client, settings, DISPATCHER)
@@ -147,6 +166,28 @@ def drain(postgres: PostgresUrls, settings: AutomationSettings = FAST, seconds: 
         finally:
             await pool.close()
         raise AssertionError("deliveries still pending after the drain's time limit")
+
+    return asyncio.run(run())
+
+
+async def app_pool(postgres: PostgresUrls) -> AsyncConnectionPool[AsyncConnection]:
+    pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
+        DatabaseSettings(url=postgres.app).url, min_size=1, max_size=4, open=False
+    )
+    await pool.open()
+    return pool
+
+
+def one_pass(postgres: PostgresUrls, settings: AutomationSettings) -> PassResult:
+    """A single dispatch pass, whatever it leaves pending."""
+
+    async def run() -> PassResult:
+        pool = await app_pool(postgres)
+        try:
+            async with webhook_client(settings) as client:
+                return await dispatch_once(pool, client, settings, DISPATCHER)
+        finally:
+            await pool.close()
 
     return asyncio.run(run())
 
@@ -327,7 +368,11 @@ def test_a_delivery_dies_after_its_last_attempt_and_an_admin_can_retry_it(
     event = fire(superuser, org, "treatment_plan.completed", 900003)
     receiver.always_fail = True
     settings = AutomationSettings(
-        max_attempts=3, backoff_base_seconds=0.02, backoff_max_seconds=0.05, allow_http_webhooks=True
+        max_attempts=3,
+        backoff_base_seconds=0.02,
+        backoff_max_seconds=0.05,
+        allow_http_webhooks=True,
+        webhook_allowed_cidrs=LOOPBACK,
     )
     drain(postgres, settings)
 
@@ -430,6 +475,7 @@ def start_dispatcher(postgres: PostgresUrls, heartbeat: Path) -> subprocess.Pope
         "DISPATCHER_HEARTBEAT_FILE": str(heartbeat),
         "AUTOMATION_BACKOFF_BASE_SECONDS": "0.1",
         "AUTOMATION_ALLOW_HTTP_WEBHOOKS": "true",
+        "AUTOMATION_WEBHOOK_ALLOWED_CIDRS": "127.0.0.0/8",
         "LOG_LEVEL": "warning",
     }
     return subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
@@ -482,3 +528,410 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_keeps_the_order(
         "SELECT status, count(*) FROM automation_deliveries WHERE organization_id = %s GROUP BY status", (org.id,)
     ).fetchall()
     assert states == [("delivered", 15)]
+
+
+# Destinations: where a webhook may go (issue 15, item 2) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def strict_api(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path) -> Iterator[Client]:
+    """core-api with production automation settings (https only, no allowed ranges) and a cap of 3 rules."""
+    settings = Settings(
+        database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=4),
+        migrations=MigrationSettings(),
+        http=HttpSettings(),
+        log=LogSettings(format="json", level="warning"),
+        auth=auth_settings,
+        automation=AutomationSettings(max_rules_per_organization=3),
+        telemetry_token=telemetry_token_settings(dev_keys),
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+REFUSED_URLS = [
+    # loopback and "this host", in every spelling a resolver accepts
+    "https://127.0.0.1/hook",
+    "https://127.0.0.1:8443/hook",
+    "https://localhost/hook",
+    "https://localhost./hook",
+    "https://[::1]/hook",
+    "https://0.0.0.0/hook",
+    "https://[::]/hook",
+    "https://2130706433/hook",
+    "https://0x7f000001/hook",
+    "https://0x7f.0.0.1/hook",
+    "https://127.1/hook",
+    "https://0177.0.0.1/hook",
+    "https://127.0.0.1./hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://[::ffff:7f00:1]/hook",
+    "https://[::127.0.0.1]/hook",
+    # private, shared, link-local (cloud metadata), multicast, reserved, broadcast, documentation
+    "https://10.0.0.1/hook",
+    "https://172.16.0.1/hook",
+    "https://192.168.1.1/hook",
+    "https://100.64.0.1/hook",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://224.0.0.1/hook",
+    "https://240.0.0.1/hook",
+    "https://255.255.255.255/hook",
+    "https://192.0.2.10/hook",
+    "https://[fc00::1]/hook",
+    "https://[fe80::1]/hook",
+    "https://[fe80::1%25eth0]/hook",
+    "https://[ff02::1]/hook",
+    "https://[2001:db8::1]/hook",
+    "https://[::ffff:10.0.0.1]/hook",
+    # IPv6 forms that carry an IPv4 address: 6to4, NAT64, Teredo
+    "https://[2002:7f00:1::]/hook",
+    "https://[64:ff9b::7f00:1]/hook",
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+    # user info, control characters, whitespace, backslashes, other schemes
+    "https://user:pw@example.org/hook",
+    "https://user@example.org/hook",
+    "https://example.org/a\r\nX-Injected: 1",
+    "https://example.org/a\tb",
+    "https://exam ple.org/hook",
+    "https://example.org\\@127.0.0.1/hook",
+    "http://example.org/hook",
+    "ftp://example.org/hook",
+    "file:///etc/passwd",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED_URLS)
+def test_webhook_urls_that_reach_inside_are_422_naming_webhook_url(strict_api: Client, org: Org, url: str) -> None:
+    body = {"event_type": "treatment_plan.assigned", "action": "webhook", "webhook_url": url}
+    response = strict_api.post("/v1/automation/rules", json=body, headers=org.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert {error["field"] for error in response.json()["errors"]} == {"webhook_url"}, response.text
+    assert ok(strict_api.get("/v1/automation/rules", headers=org.headers("admin")))["rules"] == []
+
+
+@pytest.mark.parametrize("url", ["https://93.184.215.14/hook", "https://[2606:4700:4700::1111]:8443/hook"])
+def test_public_addresses_are_accepted(strict_api: Client, org: Org, url: str) -> None:
+    body = {"event_type": "treatment_plan.assigned", "action": "webhook", "webhook_url": url}
+    assert (
+        ok(strict_api.post("/v1/automation/rules", json=body, headers=org.headers("admin")), 201)["webhook_url"] == url
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed_cidrs", "allowed"),
+    [
+        ("93.184.215.14", [], True),
+        ("127.0.0.5", [], False),
+        ("127.0.0.5", ["127.0.0.0/8"], True),
+        ("::ffff:127.0.0.5", ["127.0.0.0/8"], True),
+        ("10.1.2.3", ["127.0.0.0/8"], False),
+        ("10.1.2.3", ["10.1.0.0/16"], True),
+        ("::ffff:8.8.8.8", [], True),
+        ("2002:808:808::1", [], False),
+        ("fd12::1", ["fd12::/16"], True),
+    ],
+)
+def test_the_allowed_ranges_open_only_themselves(address: str, allowed_cidrs: list[str], allowed: bool) -> None:
+    settings = AutomationSettings(webhook_allowed_cidrs=allowed_cidrs)
+    assert destinations.address_allowed(ipaddress.ip_address(address), settings) is allowed
+
+
+def test_an_allowed_range_must_be_a_cidr() -> None:
+    with pytest.raises(SettingsError, match="AUTOMATION_WEBHOOK_ALLOWED_CIDRS"):
+        from_env(AutomationSettings, "AUTOMATION_", {"AUTOMATION_WEBHOOK_ALLOWED_CIDRS": "127.0.0.1/8"})
+
+
+def test_a_delivery_is_aimed_at_the_address_it_checked() -> None:
+    settings = AutomationSettings(webhook_allowed_cidrs=LOOPBACK)
+    target = asyncio.run(destinations.pin("https://localhost:8443/hook?x=1", settings))
+    assert str(target.url) == "https://127.0.0.1:8443/hook?x=1"
+    assert target.host_header == "localhost:8443"
+    assert target.extensions == {"sni_hostname": "localhost"}  # TLS names and verifies the host, not the address
+
+
+def insert_webhook_rule(conn: psycopg.Connection, org: Org, event_type: str, url: str, secret: str = "") -> int:
+    """A rule written straight to the table: as an older version, or another process's settings, let it in."""
+    row = conn.execute(
+        "INSERT INTO automation_rules (organization_id, event_type, action, webhook_url, signing_secret) "
+        "VALUES (%s, %s, 'webhook', %s, %s) RETURNING id",
+        (org.id, event_type, url, secret or new_secret()),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def this_host_resolves_inside() -> bool:
+    """Whether this machine's name resolves (through the system resolver) to addresses that are none public."""
+    try:
+        answers = socket.getaddrinfo(socket.gethostname(), 80, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return not any(ipaddress.ip_address(answer[4][0]).is_global for answer in answers)
+
+
+@pytest.mark.parametrize("host", ["localhost", socket.gethostname()], ids=["localhost", "this-host"])
+def test_a_name_that_resolves_inside_is_refused_at_delivery(
+    core_api: Client,
+    org: Org,
+    superuser: psycopg.Connection,
+    postgres: PostgresUrls,
+    receiver: Receiver,
+    host: str,
+) -> None:
+    if host != "localhost" and not this_host_resolves_inside():
+        pytest.skip("this machine's name does not resolve to a loopback or private address")
+    # The name passed when the rule was made (another answer, another policy); it resolves inside now.
+    port = receiver.url.split(":")[2].split("/")[0]
+    insert_webhook_rule(superuser, org, "treatment_plan.completed", f"http://{host}:{port}/hook")
+    fire(superuser, org, "treatment_plan.completed", 900030)
+    drain(postgres, AutomationSettings(backoff_base_seconds=0.05, allow_http_webhooks=True))
+    assert receiver.received == []
+    [dead] = deliveries(core_api, org)
+    assert (dead["status"], dead["attempts"], dead["last_error"]) == ("dead", 1, "destination not allowed")
+
+
+def test_a_name_in_an_allowed_range_is_delivered_with_its_own_host_header(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    insert_webhook_rule(superuser, org, "treatment_plan.completed", f"http://localhost:{port}/hook")
+    fire(superuser, org, "treatment_plan.completed", 900031)
+    drain(postgres)
+    assert [(each.answered, each.host) for each in receiver.received] == [(204, f"localhost:{port}")]
+
+
+def test_the_dispatcher_applies_its_own_scheme_policy(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    # Made by an API process that allows http; the dispatcher does not.
+    add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    fire(superuser, org, "treatment_plan.completed", 900032)
+    drain(postgres, AutomationSettings(backoff_base_seconds=0.05, webhook_allowed_cidrs=LOOPBACK))
+    assert receiver.received == []
+    [dead] = deliveries(core_api, org)
+    assert (dead["status"], dead["attempts"], dead["last_error"]) == ("dead", 1, "URL not allowed")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [("refused", "connection refused"), ("tls", "TLS error"), ("timeout", "timeout"), ("status", "HTTP 500")],
+)
+def test_last_error_is_a_category_not_exception_text(
+    core_api: Client,
+    org: Org,
+    superuser: psycopg.Connection,
+    postgres: PostgresUrls,
+    receiver: Receiver,
+    case: str,
+    expected: str,
+) -> None:
+    url = {
+        "refused": f"http://127.0.0.1:{closed_port()}/hook",
+        "tls": receiver.url.replace("http://", "https://"),  # a plain-HTTP server answers the TLS handshake
+        "timeout": receiver.url,
+        "status": receiver.url,
+    }[case]
+    receiver.delay_seconds = 1.0 if case == "timeout" else 0.0
+    receiver.always_fail = case == "status"
+    add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=url)
+    fire(superuser, org, "treatment_plan.completed", 900033)
+    settings = AutomationSettings(
+        max_attempts=1, webhook_timeout_seconds=0.3, allow_http_webhooks=True, webhook_allowed_cidrs=LOOPBACK
+    )
+    drain(postgres, settings)
+    [dead] = deliveries(core_api, org)
+    assert (dead["status"], dead["attempts"], dead["last_error"]) == ("dead", 1, expected)
+
+
+# Rule lifecycle: disabling, deleting, the cap (issue 15, item 3) -----------------------------------------------
+
+SLOW = AutomationSettings(backoff_base_seconds=60, allow_http_webhooks=True, webhook_allowed_cidrs=LOOPBACK)
+"""A failed attempt waits a minute: the delivery stays pending, not yet started again."""
+
+
+def test_disabling_a_rule_cancels_its_pending_deliveries_without_holding_back_others(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    stopped = add_rule(
+        core_api, org, event_type="treatment_plan.session_completed", action="webhook", webhook_url=receiver.url
+    )
+    add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    first = fire(superuser, org, "treatment_plan.session_completed", 900040, session_number=1)
+    receiver.always_fail = True
+    one_pass(postgres, SLOW)
+    [pending] = deliveries(core_api, org, status="pending")
+    assert (pending["event_id"], pending["attempts"]) == (first, 1)
+
+    ok(core_api.patch(f"/v1/automation/rules/{stopped['id']}", json={"enabled": False}, headers=org.headers("admin")))
+    [cancelled] = deliveries(core_api, org)
+    assert (cancelled["id"], cancelled["status"], cancelled["next_attempt_at"]) == (pending["id"], "cancelled", None)
+    # A later event of the same enrollment to the same URL, by another rule, is not held back behind it.
+    receiver.always_fail = False
+    later = fire(superuser, org, "treatment_plan.completed", 900040)
+    drain(postgres)
+    assert receiver.delivered_event_ids() == [later]
+    assert [each.event_id for each in receiver.received] == [first, later]
+    retried = core_api.post(f"/v1/automation/deliveries/{pending['id']}/retry", headers=org.headers("admin"))
+    assert retried.status_code == 409, retried.text
+    # Enabling the rule again does not revive it; an admin's retry does.
+    ok(core_api.patch(f"/v1/automation/rules/{stopped['id']}", json={"enabled": True}, headers=org.headers("admin")))
+    assert [d["status"] for d in deliveries(core_api, org, rule_id=stopped["id"])] == ["cancelled"]
+    ok(core_api.post(f"/v1/automation/deliveries/{pending['id']}/retry", headers=org.headers("admin")))
+    drain(postgres)
+    assert receiver.delivered_event_ids() == [later, first]
+
+
+def test_a_delivery_in_flight_when_its_rule_is_disabled_is_not_attempted_again(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    rule = add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    fire(superuser, org, "treatment_plan.completed", 900041)
+    receiver.always_fail = True
+    one_pass(postgres, SLOW)
+    # As if an attempt were under way (leased) while the admin disables the rule ...
+    superuser.execute(
+        "UPDATE automation_deliveries SET leased_until = now() + interval '1 hour' WHERE rule_id = %s", (rule["id"],)
+    )
+    ok(core_api.patch(f"/v1/automation/rules/{rule['id']}", json={"enabled": False}, headers=org.headers("admin")))
+    assert [d["status"] for d in deliveries(core_api, org)] == ["pending"]
+    # ... and then fails, due again at once: the next pass cancels it instead of trying.
+    superuser.execute(
+        "UPDATE automation_deliveries SET leased_until = NULL, next_attempt_at = now() WHERE rule_id = %s",
+        (rule["id"],),
+    )
+    one_pass(postgres, SLOW)
+    assert [(d["status"], d["attempts"]) for d in deliveries(core_api, org)] == [("cancelled", 1)]
+    assert len(receiver.received) == 1
+
+
+def test_deleting_a_rule_cancels_its_deliveries_and_keeps_their_history(
+    core_api: Client,
+    org: Org,
+    other_org: Org,
+    superuser: psycopg.Connection,
+    postgres: PostgresUrls,
+    receiver: Receiver,
+) -> None:
+    rule = add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    fire(superuser, org, "treatment_plan.completed", 900042)
+    fire(superuser, org, "treatment_plan.completed", 900043)
+    receiver.always_fail = True
+    one_pass(postgres, SLOW)
+    path = f"/v1/automation/rules/{rule['id']}"
+    assert core_api.delete(path, headers=other_org.headers("admin")).status_code == 404
+    assert core_api.delete(path, headers=org.headers("specialist")).status_code == 403
+
+    response = core_api.delete(path, headers=org.headers("admin"))
+    assert response.status_code == 204, response.text
+    assert ok(core_api.get("/v1/automation/rules", headers=org.headers("admin")))["rules"] == []
+    history = deliveries(core_api, org, rule_id=rule["id"])
+    assert [(d["rule_id"], d["status"], d["last_error"]) for d in history] == [
+        (rule["id"], "cancelled", "HTTP 500")
+    ] * 2
+    assert core_api.delete(path, headers=org.headers("admin")).status_code == 404
+    assert core_api.patch(path, json={"enabled": True}, headers=org.headers("admin")).status_code == 404
+    stored = superuser.execute(
+        "SELECT enabled, deleted_at IS NOT NULL, signing_secret FROM automation_rules WHERE id = %s", (rule["id"],)
+    ).fetchone()
+    assert stored == (False, True, None)
+    audited = superuser.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'automation_rule.deleted' AND entity_id = %s", (str(rule["id"]),)
+    ).fetchone()
+    assert audited == (1,)
+    # Events after the deletion get no delivery; nothing is attempted again.
+    fire(superuser, org, "treatment_plan.completed", 900044)
+    drain(postgres)
+    assert len(receiver.received) == 2
+    assert len(deliveries(core_api, org)) == 2
+
+
+def test_an_organization_has_at_most_the_configured_number_of_rules(
+    strict_api: Client, org: Org, other_org: Org
+) -> None:
+    body = {"event_type": "pain.alert", "action": "require_form", "form_template_id": org.form_template}
+    created = [ok(strict_api.post("/v1/automation/rules", json=body, headers=org.headers("admin")), 201) for _ in "abc"]
+    response = strict_api.post("/v1/automation/rules", json=body, headers=org.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "(3)" in response.json()["detail"]
+    assert len(ok(strict_api.get("/v1/automation/rules", headers=org.headers("admin")))["rules"]) == 3
+    # Another organization has its own allowance; deleting a rule frees a place.
+    other = {**body, "form_template_id": other_org.form_template}
+    ok(strict_api.post("/v1/automation/rules", json=other, headers=other_org.headers("admin")), 201)
+    assert (
+        strict_api.delete(f"/v1/automation/rules/{created[0]['id']}", headers=org.headers("admin")).status_code == 204
+    )
+    ok(strict_api.post("/v1/automation/rules", json=body, headers=org.headers("admin")), 201)
+
+
+# Deliveries that never die (issue 15, item 4) ----------------------------------------------------------------
+
+
+def test_a_crashing_delivery_counts_as_an_attempt_and_dies_at_the_cap(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    # A secret that is not base64: signing raises, which is neither an HTTP error nor a refusal.
+    insert_webhook_rule(superuser, org, "treatment_plan.session_completed", receiver.url, secret="whsec_abc")
+    add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    crashing = fire(superuser, org, "treatment_plan.session_completed", 900050, session_number=1)
+    later = fire(superuser, org, "treatment_plan.completed", 900050)
+    settings = AutomationSettings(
+        max_attempts=3, backoff_base_seconds=0.02, allow_http_webhooks=True, webhook_allowed_cidrs=LOOPBACK
+    )
+    drain(postgres, settings)
+    by_event = {d["event_id"]: d for d in deliveries(core_api, org)}
+    assert (by_event[crashing]["status"], by_event[crashing]["attempts"], by_event[crashing]["last_error"]) == (
+        "dead",
+        3,
+        "internal error",
+    )
+    # The enrollment's later event to the same URL was held back only until then.
+    assert by_event[later]["status"] == "delivered"
+    assert receiver.delivered_event_ids() == [later]
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1:{port}/hook", "http://127.0.0.1:{port}/a\r\nX-Injected: 1"])
+def test_a_stored_url_the_rules_refuse_dies_at_its_first_attempt(
+    core_api: Client,
+    org: Org,
+    superuser: psycopg.Connection,
+    postgres: PostgresUrls,
+    receiver: Receiver,
+    url: str,
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    insert_webhook_rule(superuser, org, "treatment_plan.completed", url.format(port=port))
+    fire(superuser, org, "treatment_plan.completed", 900051)
+    drain(postgres)
+    assert receiver.received == []
+    [dead] = deliveries(core_api, org)
+    assert (dead["status"], dead["attempts"], dead["last_error"]) == ("dead", 1, "URL not allowed")
+
+
+def test_a_last_attempt_that_left_no_outcome_is_dead_once_its_lease_ends(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls, receiver: Receiver
+) -> None:
+    # The dispatcher died (or lost the database) during attempt 3 of 3: nothing recorded, the lease ended.
+    add_rule(core_api, org, event_type="treatment_plan.completed", action="webhook", webhook_url=receiver.url)
+    fire(superuser, org, "treatment_plan.completed", 900052)
+    receiver.always_fail = True
+    one_pass(postgres, SLOW)
+    superuser.execute(
+        "UPDATE automation_deliveries SET attempts = 3, next_attempt_at = now(), leased_until = now() "
+        "WHERE organization_id = %s",
+        (org.id,),
+    )
+    receiver.always_fail = False
+    settings = AutomationSettings(max_attempts=3, allow_http_webhooks=True, webhook_allowed_cidrs=LOOPBACK)
+    drain(postgres, settings)
+    assert len(receiver.received) == 1
+    [dead] = deliveries(core_api, org)
+    assert (dead["status"], dead["attempts"], dead["last_error"]) == ("dead", 3, "attempt interrupted")

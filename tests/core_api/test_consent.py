@@ -43,13 +43,29 @@ def token(client: Client, org: Org, role: str = "patient") -> Any:
     return ok(client.post("/v1/telemetry/token", headers=org.headers(role)))
 
 
-def consent_form(conn: psycopg.Connection, org: Org, patient: int, *, given: bool | None) -> int:
-    """A consent form instance of the patient, submitted with ``biometric_consent`` = ``given`` (pending
-    when ``None``)."""
+CONSENT_QUESTIONS = [
+    {"type": "boolean", "id": "biometric_consent", "prompt": "I agree to camera pose tracking"},
+    {
+        "type": "scale",
+        "id": "analytics_level",
+        "prompt": "What may be collected",
+        "min": 0,
+        "max": 3,
+        "required": False,
+    },
+]
+
+
+def consent_form(
+    conn: psycopg.Connection, org: Org, patient: int, *, given: bool | None, questions: list[Any] | None = None
+) -> int:
+    """A consent form instance of the patient (questions ``biometric_consent`` and optional
+    ``analytics_level``), pending when ``given`` is ``None``, else stored as submitted with
+    ``biometric_consent`` = ``given`` straight in the database (not the patient's statement: no API call)."""
     template = conn.execute(
-        "INSERT INTO form_templates (organization_id, title, kind, schema) VALUES (%s, 'Biometric consent', "
+        "INSERT INTO form_templates (organization_id, title, kind, schema) VALUES (%s, 'Consent', "
         "'consent', %s) RETURNING id",
-        (org.id, Jsonb({"questions": [{"type": "boolean", "id": "biometric_consent", "prompt": "I agree"}]})),
+        (org.id, Jsonb({"questions": questions or CONSENT_QUESTIONS})),
     ).fetchone()
     assert template is not None
     row = conn.execute(
@@ -66,6 +82,22 @@ def consent_form(conn: psycopg.Connection, org: Org, patient: int, *, given: boo
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def submit_form(client: Client, org: Org, instance: int, role: str = "patient", **responses: Any) -> Any:
+    return client.post(
+        f"/v1/form-instances/{instance}/submit", json={"responses": responses}, headers=org.headers(role)
+    )
+
+
+def submit_paper(client: Client, org: Org, instance: int, role: str = "specialist", **responses: Any) -> Any:
+    body = {"responses": responses, "document_reference": "scan-2026-0042", "reason": "signed in clinic"}
+    return client.post(f"/v1/form-instances/{instance}/paper-submission", json=body, headers=org.headers(role))
+
+
+def current(client: Client, org: Org) -> tuple[int, bool]:
+    state = ok(client.get(f"/v1/patients/{org.patient}/consent", headers=org.headers("patient")))
+    return state["analytics_level"], state["biometric"]
 
 
 # Consent records ----------------------------------------------------------------------------------------------
@@ -122,16 +154,145 @@ def test_staff_record_consent_only_with_the_submitted_consent_form(
     assert missing.json()["errors"][0]["field"] == "form_instance_id"
     pending = consent_form(superuser, org, org.patient, given=None)
     other_patients = consent_form(superuser, org, org.other_patient, given=True)
-    for evidence in (pending, other_patients, org.form_template):
+    not_submitted_by_the_patient = consent_form(superuser, org, org.patient, given=True)
+    for evidence in (pending, other_patients, org.form_template, not_submitted_by_the_patient):
         refused = consent(core_api, org, "specialist", biometric=True, form_instance_id=evidence)
         assert refused.status_code == 422, evidence
-    evidence = consent_form(superuser, org, org.patient, given=True)
+        assert refused.json()["errors"][0]["field"] == "form_instance_id"
+    evidence = consent_form(superuser, org, org.patient, given=None)
+    ok(submit_form(core_api, org, evidence, biometric_consent=True))
+    ok(consent(core_api, org, "specialist", biometric=False, form_instance_id=evidence))
     recorded = ok(consent(core_api, org, "admin", biometric=True, form_instance_id=evidence))
     assert recorded["biometric"] is True
-    assert (recorded["history"][0]["form_instance_id"], recorded["history"][0]["recorded_by_role"]) == (
-        evidence,
-        "admin",
+    assert (
+        recorded["history"][0]["form_instance_id"],
+        recorded["history"][0]["recorded_by_role"],
+        recorded["history"][0]["source"],
+    ) == (evidence, "admin", "staff")
+
+
+def test_staff_cannot_override_a_patients_refusal(core_api: Client, org: Org, superuser: psycopg.Connection) -> None:
+    """Issue #15 item 1, as reproduced: the patient refuses on the form and in the app; a specialist's
+    level 3 with biometrics, citing that form, is refused and changes nothing."""
+    form = consent_form(superuser, org, org.patient, given=None)
+    ok(submit_form(core_api, org, form, biometric_consent=False))
+    ok(consent(core_api, org, analytics_level=1, biometric=False))
+    overridden = consent(core_api, org, "specialist", analytics_level=3, biometric=True, form_instance_id=form)
+    assert overridden.status_code == 422
+    assert overridden.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in overridden.json()["errors"]} == {"analytics_level", "biometric"}
+    assert current(core_api, org) == (1, False)
+    issued = token(core_api, org)
+    assert (issued["consent_level"], issued["biometric"]) == (1, False)
+
+
+def test_staff_record_no_more_than_the_patients_latest_form_and_never_after_a_revocation(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    form = consent_form(superuser, org, org.patient, given=None)
+    submitted = ok(submit_form(core_api, org, form, biometric_consent=True, analytics_level=2))
+    assert submitted["status"] == "submitted"
+    state = ok(core_api.get(f"/v1/patients/{org.patient}/consent", headers=org.headers("specialist")))
+    assert (state["analytics_level"], state["biometric"]) == (2, True)
+    assert {r["source"] for r in state["history"]} == {"consent_form"}
+    beyond = consent(core_api, org, "specialist", analytics_level=3, form_instance_id=form)
+    assert beyond.status_code == 422
+    assert beyond.json()["errors"] == [
+        {"field": "analytics_level", "message": "the consent form grants level 2 at most"}
+    ]
+    # Within what the form grants, staff may record (here: lower, then restore).
+    ok(consent(core_api, org, "specialist", analytics_level=1, form_instance_id=form))
+    ok(consent(core_api, org, "specialist", analytics_level=2, form_instance_id=form))
+    # The patient's own revocation wins over the older form, for good.
+    ok(consent(core_api, org, biometric=False))
+    for role in ("specialist", "admin"):
+        stale = consent(core_api, org, role, biometric=True, form_instance_id=form)
+        assert stale.status_code == 409
+        assert stale.json()["type"].endswith("/consent-superseded")
+        assert stale.json()["errors"][0]["field"] == "form_instance_id"
+    assert current(core_api, org) == (2, False)
+
+
+def test_staff_cannot_submit_a_consent_form_for_the_patient(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    form = consent_form(superuser, org, org.patient, given=None)
+    for role in ("specialist", "admin"):
+        refused = submit_form(core_api, org, form, role, biometric_consent=True, analytics_level=3)
+        assert refused.status_code == 403
+        assert "paper-submission" in refused.json()["detail"]
+    instance = ok(core_api.get(f"/v1/form-instances/{form}", headers=org.headers("patient")))
+    assert instance["status"] == "pending"
+    assert current(core_api, org) == (0, False)
+
+
+def test_a_paper_form_is_entered_by_staff_audited_and_cannot_overrule_the_app(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    paper = consent_form(superuser, org, org.patient, given=None)
+    assert submit_paper(core_api, org, paper, "patient", biometric_consent=True).status_code == 403
+    entered = ok(submit_paper(core_api, org, paper, biometric_consent=True, analytics_level=2))
+    assert entered["status"] == "submitted"
+    state = ok(core_api.get(f"/v1/patients/{org.patient}/consent", headers=org.headers("patient")))
+    assert (state["analytics_level"], state["biometric"]) == (2, True)
+    assert {(r["source"], r["recorded_by_role"], r["form_instance_id"]) for r in state["history"]} == {
+        ("paper_form", "specialist", paper)
+    }
+    (actor, after) = superuser.execute(
+        "SELECT actor_user_id, after FROM audit_log WHERE action = 'form_instance.submitted_on_paper' "
+        "AND entity_id = %s",
+        (str(paper),),
+    ).fetchone() or (None, None)
+    assert actor == org.specialist_user
+    assert (after["document_reference"], after["reason"]) == ("scan-2026-0042", "signed in clinic")
+    # The paper form is the patient's statement: staff may cite it, within its answers.
+    ok(consent(core_api, org, "admin", analytics_level=1, form_instance_id=paper))
+
+    # Once the patient has decided in the app, paper cannot grant more than they allow now.
+    ok(consent(core_api, org, analytics_level=2, biometric=False))
+    later = consent_form(superuser, org, org.patient, given=None)
+    overruled = submit_paper(core_api, org, later, "admin", biometric_consent=True, analytics_level=2)
+    assert overruled.status_code == 409
+    assert overruled.json()["type"].endswith("/consent-superseded")
+    assert ok(core_api.get(f"/v1/form-instances/{later}", headers=org.headers("patient")))["status"] == "pending"
+    assert current(core_api, org) == (2, False)
+    # A paper form that grants no more (a written revocation) is entered.
+    ok(submit_paper(core_api, org, later, biometric_consent=False, analytics_level=1))
+    assert current(core_api, org) == (1, False)
+
+
+def test_a_paper_submission_is_for_consent_forms_only(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    post_session = int(
+        superuser.execute(
+            "INSERT INTO form_instances (organization_id, patient_id, form_template_id, status) "
+            "VALUES (%s, %s, %s, 'pending') RETURNING id",
+            (org.id, org.patient, org.form_template),
+        ).fetchone()[0]  # type: ignore[index]
     )
+    refused = submit_paper(core_api, org, post_session, pain_level=1)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [{"field": "instance_id", "message": "not a consent form"}]
+
+
+def test_consent_answers_must_be_consent_values(core_api: Client, org: Org, superuser: psycopg.Connection) -> None:
+    """A template may ask ``analytics_level`` on a wider scale, or ``biometric_consent`` as text: such
+    answers cannot stand for consent and are a 422 naming the answer, not a 500 or a silent grant."""
+    questions = [
+        {"type": "scale", "id": "analytics_level", "prompt": "Level", "min": 0, "max": 5},
+        {"type": "choice", "id": "biometric_consent", "prompt": "Camera?", "options": ["yes", "no"], "required": False},
+    ]
+    form = consent_form(superuser, org, org.patient, given=None, questions=questions)
+    refused = submit_form(core_api, org, form, analytics_level=5, biometric_consent="yes")
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.json()["errors"]} == {
+        "responses.analytics_level",
+        "responses.biometric_consent",
+    }
+    assert current(core_api, org) == (0, False)
+    ok(submit_form(core_api, org, form, analytics_level=3))
+    assert current(core_api, org) == (3, False)
 
 
 def test_consent_of_other_patients_and_organizations_is_404(core_api: Client, org: Org, other_org: Org) -> None:
@@ -370,6 +531,34 @@ def test_without_biometric_consent_no_pose_frame_is_stored_and_revocation_ends_w
     assert renewed["biometric"] is False
     assert send(telemetry_url, renewed["token"], "/v1/pose/frames", pose_batch(pose_frame(3))).status_code == 403
     assert stored(clickhouse_server, database, "pose_tracking_frames", granted["actor_hash"]) == 1
+
+
+def test_erasure_stops_ingest_within_the_token_lifetime(
+    services: tuple[str, str, str], org: Org, clickhouse_server: ClickHouseServerInfo
+) -> None:
+    """The bound of docs/privacy.md: after an erasure request no token is issued, and the one issued before
+    it is refused by telemetry once it expires (3 s here; TELEMETRY_TOKEN_TTL_SECONDS, 600 s at most)."""
+    core_url, telemetry_url, database = services
+    set_consent(core_url, org, analytics_level=2, biometric=True)
+    before = core_token(core_url, org)
+    erased = httpx.post(f"{core_url}/v1/patients/{org.patient}/erasure", headers=org.headers("patient"), timeout=10)
+    assert erased.status_code == 202, erased.text
+    assert httpx.post(f"{core_url}/v1/telemetry/token", headers=org.headers("patient"), timeout=10).status_code == 404
+    time.sleep(max(0.0, _expiry(before["token"]) - time.time()) + 1.0)
+    late = send(telemetry_url, before["token"], "/v1/pose/frames", pose_batch(pose_frame(1)))
+    assert late.status_code == 401
+    assert stored(clickhouse_server, database, "pose_tracking_frames", before["actor_hash"]) == 0
+
+
+def test_the_token_lifetime_cannot_be_set_above_ten_minutes() -> None:
+    from core_api.settings import TelemetryTokenSettings
+    from service_common.settings import SettingsError, from_env
+
+    assert (
+        from_env(TelemetryTokenSettings, "TELEMETRY_TOKEN_", {"TELEMETRY_TOKEN_TTL_SECONDS": "600"}).ttl_seconds == 600
+    )
+    with pytest.raises(SettingsError, match="TELEMETRY_TOKEN_TTL_SECONDS"):
+        from_env(TelemetryTokenSettings, "TELEMETRY_TOKEN_", {"TELEMETRY_TOKEN_TTL_SECONDS": "601"})
 
 
 def _expiry(signed: str) -> float:

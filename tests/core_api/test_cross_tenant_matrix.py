@@ -76,9 +76,15 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/patient-session-completions/{completion_id:int}/complete"): {"pain_level_after": 1},
     ("POST", "/v1/patient-session-completions/{completion_id:int}/skip"): {"reason": "not mine"},
     ("POST", "/v1/form-instances/{instance_id:int}/submit"): {"responses": {"pain_level": 1, "knee_bend": "same"}},
+    ("POST", "/v1/form-instances/{instance_id:int}/paper-submission"): {
+        "responses": {"pain_level": 1, "knee_bend": "same"},
+        "document_reference": "scan-0001",
+        "reason": "signed in clinic",
+    },
     ("POST", "/v1/patients/{patient_id:int}/consent"): {"analytics_level": 3, "biometric": True},
     ("POST", "/v1/patients/{patient_id:int}/erasure"): None,
     ("PATCH", "/v1/automation/rules/{rule_id:int}"): {"enabled": False},
+    ("DELETE", "/v1/automation/rules/{rule_id:int}"): None,
     ("POST", "/v1/automation/deliveries/{delivery_id:int}/retry"): None,
 }
 
@@ -155,7 +161,7 @@ def world(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path) -
         http=HttpSettings(),
         log=LogSettings(format="json", level="warning"),
         auth=auth_settings,
-        automation=AutomationSettings(allow_http_webhooks=True),
+        automation=AutomationSettings(allow_http_webhooks=True, webhook_allowed_cidrs=["127.0.0.0/8"]),
         telemetry_token=telemetry_token_settings(dev_keys),
     )
     with (

@@ -432,6 +432,114 @@ def test_promote_is_for_admins_and_custom_plans(core_api: Client, org: Org, supe
     assert audit_actions(superuser, custom["id"]) == ["treatment_plan.cloned", "treatment_plan.promoted"]
 
 
+def test_put_cannot_change_visibility(core_api: Client, org: Org, superuser: psycopg.Connection) -> None:
+    # Visibility changes only through the admin-only promote; PUT refuses it like any server-owned field.
+    plan = create_plan(core_api, org)
+    custom = core_api.post(
+        f"/v1/treatment-plans/{plan['id']}/clone",
+        json={"created_for_patient_id": org.other_patient},
+        headers=org.headers("specialist"),
+    ).json()
+    for plan_id in (plan["id"], custom["id"]):
+        for role in ("specialist", "admin"):
+            response = core_api.put(
+                f"/v1/treatment-plans/{plan_id}",
+                json={"name": "Renamed", "visibility": "library"},
+                headers=org.headers(role),
+            )
+            assert "`visibility`" in problem(response, 422)["detail"]
+    rows = superuser.execute(
+        "SELECT name, visibility FROM treatment_plans WHERE id = ANY(%s)", ([plan["id"], custom["id"]],)
+    ).fetchall()
+    assert sorted(rows) == [(PLAN["name"], "internal"), (PLAN["name"], "internal")]
+
+
+def custom_plan_in_library_visibility(client: Client, conn: psycopg.Connection, org: Org, patient: int) -> str:
+    """A published custom plan made for ``patient`` whose visibility was set to ``library`` below the API,
+    as a PUT could before it refused the field (issue 15, item 5)."""
+    source = create_plan(client, org)
+    add_session(conn, org, source["id"], 1)
+    response = client.post(
+        f"/v1/treatment-plans/{source['id']}/clone",
+        json={"name": "John Roe - knee", "created_for_patient_id": patient},
+        headers=org.headers("specialist"),
+    )
+    assert response.status_code == 201, response.text
+    plan_id: str = response.json()["id"]
+    conn.execute("UPDATE treatment_plans SET visibility = 'library' WHERE id = %s", (plan_id,))
+    publish(client, org, plan_id)
+    return plan_id
+
+
+def test_another_patients_custom_plan_is_not_listed_read_or_self_assigned(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    # Made for the other patient; the patient (with library access) must not learn of it or use it.
+    plan_id = custom_plan_in_library_visibility(core_api, superuser, org, org.other_patient)
+    patient = org.headers("patient")
+
+    for headers in (patient, org.headers("specialist")):
+        listed = core_api.get("/v1/treatment-plans/library?limit=100", headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert plan_id not in {item["id"] for item in listed.json()["treatment_plans"]}
+        searched = core_api.get("/v1/treatment-plans/library?q=John", headers=headers).json()
+        assert searched["total"] == 0
+    problem(core_api.get(f"/v1/treatment-plans/{plan_id}", headers=patient), 404)
+    problem(
+        core_api.post(
+            f"/v1/treatment-plans/{plan_id}/self-assign",
+            json={"start_date": date.today().isoformat()},
+            headers=patient,
+        ),
+        404,
+    )
+    enrolled = superuser.execute(
+        "SELECT count(*) FROM patient_treatment_plans WHERE treatment_plan_id = %s", (plan_id,)
+    ).fetchone()
+    assert enrolled == (0,)
+    # Staff still see and assign it, to its own patient only.
+    assert core_api.get(f"/v1/treatment-plans/{plan_id}", headers=org.headers("specialist")).status_code == 200
+
+
+def test_row_level_security_shows_a_custom_plan_to_staff_and_its_patient_only(
+    core_api: Client, org: Org, superuser: psycopg.Connection, postgres: PostgresUrls
+) -> None:
+    plan_id = custom_plan_in_library_visibility(core_api, superuser, org, org.other_patient)
+
+    def visible(role: str, patient: int | None) -> bool:
+        with psycopg.connect(postgres.app) as conn:
+            conn.execute(
+                "SELECT set_config('app.organization_id', %s, true), set_config('app.role', %s, true), "
+                "set_config('app.patient_id', %s, true)",
+                (str(org.id), role, "" if patient is None else str(patient)),
+            )
+            return bool(conn.execute("SELECT id FROM treatment_plans WHERE id = %s", (plan_id,)).fetchall())
+
+    assert not visible("patient", org.patient)
+    assert visible("patient", org.other_patient)
+    assert visible("specialist", None)
+    assert visible("admin", None)
+
+
+def test_promote_puts_a_custom_plan_in_every_patients_library(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    plan_id = custom_plan_in_library_visibility(core_api, superuser, org, org.other_patient)
+    promoted = core_api.post(
+        f"/v1/treatment-plans/{plan_id}/promote", json={"visibility": "library"}, headers=org.headers("admin")
+    )
+    assert promoted.status_code == 200, promoted.text
+    patient = org.headers("patient")
+
+    listed = core_api.get("/v1/treatment-plans/library?limit=100", headers=patient).json()
+    assert plan_id in {item["id"] for item in listed["treatment_plans"]}
+    assert core_api.get(f"/v1/treatment-plans/{plan_id}", headers=patient).json()["created_for_patient_id"] is None
+    assigned = core_api.post(
+        f"/v1/treatment-plans/{plan_id}/self-assign", json={"start_date": date.today().isoformat()}, headers=patient
+    )
+    assert assigned.status_code == 201, assigned.text
+
+
 # The library and self-assign ---------------------------------------------------------------------------------
 
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from core_api.app import create_app
+from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings, Settings, TelemetryTokenSettings
 from litestar import Litestar
 from litestar.testing import TestClient
+from service_common.auth import AuthSettings
+from service_common.logging import LogSettings
 
 from tests.core_api.seed import Org
+from tools.databases import PostgresUrls
 from tools.tokens import mint_token
 
 Client = TestClient[Litestar]
@@ -351,6 +357,42 @@ def test_a_patient_reads_only_themself(core_api: Client, org: Org, other_org: Or
     problem(core_api.get(f"/v1/patients/{org.patient}", headers=other_org.headers("admin")), 404)
     problem(core_api.get("/v1/patients/999999999", headers=org.headers("admin")), 404)
     problem(core_api.get(f"/v1/patients/{2**63}", headers=org.headers("admin")), 422)
+
+
+def test_staff_read_the_actor_hash_the_patients_telemetry_token_carries(core_api: Client, org: Org) -> None:
+    # The telemetry read routes of one view or pose session take the patient's actor hash; staff get it
+    # with the patient, and it is exactly the hash the patient's own telemetry tokens carry.
+    token = ok(core_api.post("/v1/telemetry/token", headers=org.headers("patient")))
+    other_token = ok(core_api.post("/v1/telemetry/token", headers=org.headers("other_patient")))
+    by_staff = {
+        role: ok(core_api.get(f"/v1/patients/{org.patient}", headers=org.headers(role)))["telemetry_actor_hash"]
+        for role in ("admin", "specialist")
+    }
+    own = ok(core_api.get(f"/v1/patients/{org.patient}", headers=org.headers("patient")))
+    other = ok(core_api.get(f"/v1/patients/{org.other_patient}", headers=org.headers("specialist")))
+
+    assert by_staff == {"admin": token["actor_hash"], "specialist": token["actor_hash"]}
+    assert own["telemetry_actor_hash"] == token["actor_hash"]
+    assert other["telemetry_actor_hash"] == other_token["actor_hash"] != token["actor_hash"]
+    # Another patient's record, hash included, stays out of a patient's reach (row-level security).
+    problem(core_api.get(f"/v1/patients/{org.other_patient}", headers=org.headers("patient")), 404)
+
+
+def test_without_a_telemetry_hash_key_the_patient_is_still_read(
+    postgres: PostgresUrls, auth_settings: AuthSettings, org: Org, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=2),
+        migrations=MigrationSettings(),
+        http=HttpSettings(),
+        log=LogSettings(format="json", level="warning"),
+        auth=auth_settings,
+        telemetry_token=TelemetryTokenSettings(hash_key_file=str(tmp_path / "missing.key")),
+    )
+    with TestClient(create_app(settings)) as client:
+        patient = ok(client.get(f"/v1/patients/{org.patient}", headers=org.headers("specialist")))
+
+    assert (patient["name"], patient["telemetry_actor_hash"]) == ("Jane Doe", None)
 
 
 def test_patient_update_is_partial(core_api: Client, org: Org, other_org: Org, superuser: psycopg.Connection) -> None:

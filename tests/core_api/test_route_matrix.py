@@ -99,6 +99,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # Forms
     ("GET", "/v1/form-instances/{instance_id:int}"): EVERYONE,
     ("POST", "/v1/form-instances/{instance_id:int}/submit"): EVERYONE,
+    ("POST", "/v1/form-instances/{instance_id:int}/paper-submission"): STAFF,
     ("GET", "/v1/patients/{patient_id:int}/form-instances"): EVERYONE,
     # Progress, analytics, dashboards
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/progress"): EVERYONE,
@@ -122,6 +123,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/automation/rules"): ADMIN,
     ("GET", "/v1/automation/rules"): ADMIN,
     ("PATCH", "/v1/automation/rules/{rule_id:int}"): ADMIN,
+    ("DELETE", "/v1/automation/rules/{rule_id:int}"): ADMIN,
     ("GET", "/v1/automation/deliveries"): ADMIN,
     ("POST", "/v1/automation/deliveries/{delivery_id:int}/retry"): ADMIN,
     ("PUT", "/v1/organizations/current/settings"): ADMIN,

@@ -37,6 +37,8 @@ def bad_tokens(mint: Mint, tampered_claim: str, tampered_value: Any) -> dict[str
     return {
         "expired": mint(iat=now - 7200, exp=now - 3600),
         "not yet valid": mint(nbf=now + 3600),
+        "exp a century ahead": mint(exp=now + 100 * 365 * 86400),
+        "exp as a numeric string": mint(exp=str(now + 600)),
         "alg none": f"{unsigned_header}.{payload_part}.",
         "wrong key": jwt.encode(
             claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": header["kid"]}

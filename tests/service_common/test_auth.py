@@ -211,8 +211,29 @@ def test_scheme_name_is_case_insensitive(client: TestClient[Litestar], keys: Dev
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("iat_offset", "exp_offset"),
+    [(0, 8 * 3600), (-8 * 3600 + 60, 60), (0, 600.5)],
+    ids=["the longest lifetime", "issued a lifetime ago", "exp with a fraction"],
+)
+def test_a_lifetime_within_the_maximum_is_accepted(
+    client: TestClient[Litestar], keys: DevKeys, iat_offset: float, exp_offset: float
+) -> None:
+    now = int(time.time())
+    token = keys.token(iat=now + iat_offset, exp=now + exp_offset)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+
+
+def test_the_maximum_lifetime_is_a_setting(keys: DevKeys) -> None:
+    token = keys.token(ttl_seconds=600)
+    assert asyncio.run(TokenVerifier(keys.settings()).verify(token)).user_id == 5
+    short = msgspec.structs.replace(keys.settings(), max_token_lifetime_seconds=300)
+    with pytest.raises(AuthenticationError, match="longer than the 300 seconds"):
+        asyncio.run(TokenVerifier(short).verify(token))
+
+
 def test_leeway_forgives_a_little_clock_skew(client: TestClient[Litestar], keys: DevKeys) -> None:
-    response = client.get("/me", headers=bearer(keys.token(ttl_seconds=-10)))
+    response = client.get("/me", headers=bearer(keys.token(iat=int(time.time()) - 600, exp=int(time.time()) - 10)))
     assert response.status_code == 200
 
 
@@ -328,6 +349,23 @@ REFUSED: dict[str, Callable[[DevKeys], dict[str, str]]] = {
     "platform_admin as a string": lambda keys: bearer(keys.signed(role="admin", platform_admin="yes")),
     "missing exp": lambda keys: bearer(keys.token(exp=None)),
     "exp as a string": lambda keys: bearer(keys.token(exp="tomorrow")),
+    # Lifetimes and time claims (issue 15, item 9): PyJWT reads these with int(), so before the lifetime
+    # check a numeric string, a boolean or a date centuries ahead got in (and 10**400 was a 500).
+    "exp a century ahead": lambda keys: bearer(keys.token(exp=int(time.time()) + 100 * 365 * 86400)),
+    "exp 1e300": lambda keys: bearer(keys.token(exp=1e300)),
+    "exp beyond any float": lambda keys: bearer(keys.token(exp=10**400)),
+    "exp as a numeric string": lambda keys: bearer(keys.token(exp=str(int(time.time()) + 600))),
+    "iat as a numeric string": lambda keys: bearer(keys.token(iat=str(int(time.time())))),
+    "nbf as a numeric string": lambda keys: bearer(keys.token(nbf=str(int(time.time()) - 60))),
+    "nbf as a boolean": lambda keys: bearer(keys.token(nbf=True)),
+    "missing iat": lambda keys: bearer(keys.token(iat=None)),
+    "iat after exp": lambda keys: bearer(keys.signed(iat=int(time.time()) + 20, exp=int(time.time()) + 10)),
+    "lifetime over the maximum": lambda keys: bearer(
+        keys.token(ttl_seconds=AuthSettings().max_token_lifetime_seconds + 1)
+    ),
+    "lifetime from now over the maximum": lambda keys: bearer(
+        keys.token(iat=int(time.time()) + 20, exp=int(time.time()) + AuthSettings().max_token_lifetime_seconds + 10)
+    ),
     "missing sub": lambda keys: bearer(keys.token(sub=None)),
     "missing iss": lambda keys: bearer(keys.token(iss=None)),
     "claims not an object": lambda keys: bearer(

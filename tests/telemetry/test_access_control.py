@@ -163,9 +163,9 @@ def test_another_organizations_staff_never_read_its_figures(ingest: Ingest) -> N
     ingest.flush()
     a_staff, b_staff = token(ingest, role="staff"), token(ingest, role="staff", org_hash=org_b)
     reads = {
-        "qoe": f"/v1/media/sessions/{VIEW}/qoe",
+        "qoe": f"/v1/media/sessions/{VIEW}/qoe?actor_hash={ingest.actor_hash}",
         "media": f"/v1/media/{MEDIA}/stats?period=7d",
-        "pose": f"/v1/pose/sessions/{POSE_SESSION}/stats",
+        "pose": f"/v1/pose/sessions/{POSE_SESSION}/stats?actor_hash={ingest.actor_hash}",
         "bandwidth": "/v1/media/bandwidth/stats?period=7d",
     }
     # Control: A's staff see A's figures.

@@ -132,66 +132,121 @@ def staff_get(ingest: Ingest, path: str, **params: str) -> Any:
     return ingest.client.get(path, params=params, headers=ingest.headers(role="staff"))
 
 
+def qoe(ingest: Ingest, session: str, actor_hash: str | None = None) -> Any:
+    """Staff's read of the view ``actor_hash`` (the test's actor unless given) sent under ``session``."""
+    return staff_get(ingest, f"/v1/media/sessions/{session}/qoe", actor_hash=actor_hash or ingest.actor_hash)
+
+
+A_QOE = {
+    "session_id": A,
+    "media_id": "exercise-1",
+    "country_code": "DE",
+    "connection_type": "wifi",
+    "resolution": "1080p",  # the last heartbeat's
+    "bandwidth_mbps": 8.0,
+    "ttfb_ms": 300,
+    "startup_time_ms": 1500,
+    "rebuffer_count": 2,
+    "rebuffer_duration_ms": 1500,
+    "watched_seconds": 24.0,
+    "rebuffer_percent": pytest.approx(1500 * 100 / (24_000 + 1500)),
+    "average_bitrate": 2_500_000.0,
+    "exited_before_start": False,
+    "playback_failed": False,
+}
+
+
 def test_per_view_qoe_matches_the_hand_computed_figures(scripted: Ingest) -> None:
-    a = staff_get(scripted, f"/v1/media/sessions/{A}/qoe")
-    b = staff_get(scripted, f"/v1/media/sessions/{B}/qoe")
+    a = qoe(scripted, A)
+    b = qoe(scripted, B)
 
     assert a.status_code == 200, a.text
-    assert a.json() == {
-        "session_id": A,
-        "media_id": "exercise-1",
-        "country_code": "DE",
-        "connection_type": "wifi",
-        "resolution": "1080p",  # the last heartbeat's
-        "bandwidth_mbps": 8.0,
-        "ttfb_ms": 300,
-        "startup_time_ms": 1500,
-        "rebuffer_count": 2,
-        "rebuffer_duration_ms": 1500,
-        "watched_seconds": 24.0,
-        "rebuffer_percent": pytest.approx(1500 * 100 / (24_000 + 1500)),
-        "average_bitrate": 2_500_000.0,
-        "exited_before_start": False,
-        "playback_failed": False,
-    }
+    assert a.json() == A_QOE
     assert b.json()["exited_before_start"] is True
     assert b.json()["playback_failed"] is True
     assert (b.json()["rebuffer_count"], b.json()["rebuffer_percent"], b.json()["average_bitrate"]) == (0, 0.0, 0.0)
+
+
+DE_GROUP = {
+    "group_value": "DE",
+    "sessions": 3,
+    "median_bandwidth_mbps": 5.0,  # of 2, 5, 8
+    "p90_bandwidth_mbps": 8.0,
+    "median_ttfb_ms": 400.0,  # of 300, 400, 500
+    "median_startup_time_ms": 2000.0,  # of 1500, 2000, 2500
+    "rebuffer_ratio": pytest.approx(1500 / ((24 + 0 + 15) * 1000 + 1500)),
+    "average_bitrate": 2_250_000.0,  # views A 2.5M and D 2M; B never played
+    # 80 % of 5 Mbps fits 720p (2.5), one rung lower for rebuffering 3.7 % > 2 %.
+    "recommended_max_rendition": "480p",
+}
+FR_GROUP = {
+    "group_value": "FR",
+    "sessions": 1,
+    "median_bandwidth_mbps": 4.0,
+    "p90_bandwidth_mbps": 4.0,
+    "median_ttfb_ms": 200.0,
+    "median_startup_time_ms": 900.0,
+    "rebuffer_ratio": 0.0,
+    "average_bitrate": 1_200_000.0,
+    "recommended_max_rendition": "720p",
+}
 
 
 def test_bandwidth_by_country_matches_the_hand_computed_figures(scripted: Ingest) -> None:
     response = staff_get(scripted, "/v1/media/bandwidth/stats", period="7d", group_by="country_code")
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "period": "7d",
-        "group_by": "country_code",
-        "groups": [
-            {
-                "group_value": "DE",
-                "sessions": 3,
-                "median_bandwidth_mbps": 5.0,  # of 2, 5, 8
-                "p90_bandwidth_mbps": 8.0,
-                "median_ttfb_ms": 400.0,  # of 300, 400, 500
-                "median_startup_time_ms": 2000.0,  # of 1500, 2000, 2500
-                "rebuffer_ratio": pytest.approx(1500 / ((24 + 0 + 15) * 1000 + 1500)),
-                "average_bitrate": 2_250_000.0,  # views A 2.5M and D 2M; B never played
-                # 80 % of 5 Mbps fits 720p (2.5), one rung lower for rebuffering 3.7 % > 2 %.
-                "recommended_max_rendition": "480p",
-            },
-            {
-                "group_value": "FR",
-                "sessions": 1,
-                "median_bandwidth_mbps": 4.0,
-                "p90_bandwidth_mbps": 4.0,
-                "median_ttfb_ms": 200.0,
-                "median_startup_time_ms": 900.0,
-                "rebuffer_ratio": 0.0,
-                "average_bitrate": 1_200_000.0,
-                "recommended_max_rendition": "720p",
-            },
-        ],
-    }
+    assert response.json() == {"period": "7d", "group_by": "country_code", "groups": [DE_GROUP, FR_GROUP]}
+
+
+def test_events_another_actor_sent_under_a_view_id_form_a_view_of_their_own(scripted: Ingest) -> None:
+    # Another patient of the organization who learned view A's id posts a whole view under it, from
+    # another country: slow start, long stalls, a failure.
+    owner = scripted.actor_hash
+    scripted.new_actor()
+    intruder = scripted.actor_hash
+    events = [
+        start(A, ttfb=9000, load=9000, bandwidth=0.5, connection="cellular"),
+        heartbeat(A, 40, watched=5.0, bitrate=300_000, resolution="240p"),
+        *stall(A, 41, 20_000),
+        end(A, 50, watched=5.0, reason="error"),
+    ]
+    response = scripted.client.post(
+        "/v1/media/events",
+        content=msgspec.json.encode(events),
+        headers={**scripted.headers(), "Content-Type": "application/json", COUNTRY_HEADER: "IT"},
+    )
+    assert response.status_code == 202, response.text
+    scripted.flush()
+
+    by_owner, by_intruder = qoe(scripted, A, owner), qoe(scripted, A, intruder)
+    nobody = qoe(scripted, A, "actor_nobody")
+    bandwidth = staff_get(scripted, "/v1/media/bandwidth/stats", period="7d", group_by="country_code")
+
+    assert by_owner.status_code == 200, by_owner.text
+    assert by_owner.json() == A_QOE
+    intruders = by_intruder.json()
+    assert (intruders["startup_time_ms"], intruders["rebuffer_count"], intruders["country_code"]) == (9000, 1, "IT")
+    assert (intruders["playback_failed"], intruders["resolution"]) == (True, "240p")
+    assert nobody.status_code == 404
+    assert nobody.headers["Content-Type"].startswith("application/problem+json")
+    # The owner's view stays one of the DE group's three, whose figures are unchanged; the intruder's is
+    # a view of its own, in IT.
+    assert bandwidth.json()["groups"] == [
+        DE_GROUP,
+        FR_GROUP,
+        {
+            "group_value": "IT",
+            "sessions": 1,
+            "median_bandwidth_mbps": 0.5,
+            "p90_bandwidth_mbps": 0.5,
+            "median_ttfb_ms": 9000.0,
+            "median_startup_time_ms": 9000.0,
+            "rebuffer_ratio": pytest.approx(20_000 / (5000 + 20_000)),
+            "average_bitrate": 300_000.0,
+            "recommended_max_rendition": "240p",
+        },
+    ]
 
 
 def test_bandwidth_by_connection_type(scripted: Ingest) -> None:
@@ -210,10 +265,12 @@ def test_bandwidth_by_connection_type(scripted: Ingest) -> None:
 
 def test_only_staff_of_the_organization_read_the_figures(scripted: Ingest) -> None:
     patient = scripted.client.get("/v1/media/bandwidth/stats", headers=scripted.headers())
-    patient_view = scripted.client.get(f"/v1/media/sessions/{A}/qoe", headers=scripted.headers())
+    patient_view = scripted.client.get(
+        f"/v1/media/sessions/{A}/qoe", params={"actor_hash": scripted.actor_hash}, headers=scripted.headers()
+    )
     scripted.org_hash = "another_org"
     other_org = staff_get(scripted, "/v1/media/bandwidth/stats")
-    other_view = staff_get(scripted, f"/v1/media/sessions/{A}/qoe")
+    other_view = qoe(scripted, A)
 
     assert (patient.status_code, patient_view.status_code) == (403, 403)
     assert other_org.status_code == 200
@@ -226,6 +283,17 @@ def test_a_bad_period_is_refused(scripted: Ingest, period: str) -> None:
     response = staff_get(scripted, "/v1/media/bandwidth/stats", period=period)
 
     assert response.status_code in (400, 422)
+
+
+@pytest.mark.parametrize("query", ["", "?actor_hash=", "?actor_hash=a%27%20OR%201%3D1", f"?actor_hash={'a' * 129}"])
+def test_a_view_read_needs_a_hashed_actor(scripted: Ingest, query: str) -> None:
+    response = scripted.client.get(f"/v1/media/sessions/{A}/qoe{query}", headers=scripted.headers(role="staff"))
+
+    assert response.status_code == 422, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    # A missing parameter is named in the detail (Litestar gives no per-field list for it).
+    body = response.json()
+    assert any("actor_hash" in text for text in [body["detail"], *(error["field"] for error in body.get("errors", []))])
 
 
 # Per-media statistics ------------------------------------------------------------------------------------
@@ -329,6 +397,54 @@ def test_media_stats_match_the_hand_computed_figures(media_scripted: Ingest) -> 
         "abr_up_switches": 1,
         "abr_down_switches": 1,
         "abr_switches_per_view": pytest.approx(2 / 3),
+    }
+
+
+def test_another_actors_events_under_a_view_id_count_as_a_view_of_their_own(media_scripted: Ingest) -> None:
+    # Another patient of the organization posts a whole view of the media under P's id: watched to the
+    # end at 240p after an ABR up-switch, reaching 95 %. Merged into P, P would count once with 100 %.
+    media_scripted.new_actor()
+    events = [
+        media_start(P),
+        switch(P, 2, before=300_000, after=600_000, reason="abr"),
+        watched(P, 10, completion=100.0, resolution="240p"),
+        milestone(P, 11, 95),
+        finish(P, 12, completion=100.0, completed=True),
+    ]
+    response = media_scripted.client.post(
+        "/v1/media/events",
+        content=msgspec.json.encode(events),
+        headers={**media_scripted.headers(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 202, response.text
+    media_scripted.flush()
+
+    response = staff_get(media_scripted, f"/v1/media/{MEDIA}/stats", period="30d")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "media_id": MEDIA,
+        "period": "30d",
+        "views": 4,  # P, Q and R unchanged, and the intruder's view
+        "average_watch_percent": pytest.approx((60 + 100 + 0 + 100) / 4),
+        "completed_views": 2,
+        "completion_rate": 0.5,
+        "milestones": [
+            {"percent": 25, "views": 3, "rate": 0.75},
+            {"percent": 50, "views": 3, "rate": 0.75},
+            {"percent": 75, "views": 2, "rate": 0.5},
+            {"percent": 95, "views": 2, "rate": 0.5},
+        ],
+        "quality": [
+            {"resolution": "1080p", "heartbeats": 3, "share": pytest.approx(3 / 7)},
+            {"resolution": "720p", "heartbeats": 2, "share": pytest.approx(2 / 7)},
+            {"resolution": "240p", "heartbeats": 1, "share": pytest.approx(1 / 7)},
+            {"resolution": "480p", "heartbeats": 1, "share": pytest.approx(1 / 7)},
+        ],
+        "abr_switches": 3,
+        "abr_up_switches": 2,
+        "abr_down_switches": 1,
+        "abr_switches_per_view": 0.75,
     }
 
 

@@ -24,6 +24,7 @@ class AutomationEvent(StrEnum):
     TREATMENT_PLAN_ACTIVATED = "treatment_plan.activated"
     TREATMENT_PLAN_SESSION_COMPLETED = "treatment_plan.session_completed"
     TREATMENT_PLAN_COMPLETED = "treatment_plan.completed"
+    TREATMENT_PLAN_EXPIRED = "treatment_plan.expired"
     ADHERENCE_BELOW_THRESHOLD = "adherence.below_threshold"
     PAIN_ALERT = "pain.alert"
     FORM_SUBMITTED = "form.submitted"
@@ -40,6 +41,8 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    CANCELLED = "cancelled"
+    """Its rule was disabled or deleted before the delivery succeeded or died."""
 
 
 class AutomationRuleCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -93,6 +96,10 @@ class AutomationDelivery(msgspec.Struct, frozen=True, kw_only=True):
     last_status_code: int | None
     """The webhook's last HTTP status; ``null`` for built-ins and network failures."""
     last_error: str | None
+    """Why the last attempt failed, as a category: ``timeout``, ``connection refused``, ``TLS error``,
+    ``connection failed``, ``network error``, ``HTTP <status>``, ``name not resolved``, ``destination not
+    allowed``, ``URL not allowed``, ``attempt interrupted``, ``the event names no patient`` or ``internal
+    error`` (see docs/automations.md)."""
     delivered_at: Timestamp | None
     event_created_at: Timestamp
     created_at: Timestamp

@@ -20,9 +20,23 @@ class ConsentKind(StrEnum):
     BIOMETRIC = "biometric"
 
 
+class ConsentSource(StrEnum):
+    """Who stated a decision. The first three are the patient's own statements (docs/privacy.md)."""
+
+    PATIENT = "patient"
+    """The patient, with ``POST /v1/patients/{id}/consent``."""
+    CONSENT_FORM = "consent_form"
+    """The patient, by submitting a consent form in the app."""
+    PAPER_FORM = "paper_form"
+    """Staff, entering a consent form the patient signed on paper."""
+    STAFF = "staff"
+    """Staff, recording no more than the patient's latest consent form grants (or lowering, at erasure)."""
+
+
 class ConsentChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/patients/{patient_id}/consent``: give one or both. A patient changes their own consent;
-    staff record a patient's decision with the submitted consent form as evidence (``form_instance_id``)."""
+    staff record a patient's decision only with evidence (``form_instance_id``): the consent form that is
+    the patient's latest own statement, and no more than its answers grant."""
 
     analytics_level: ConsentLevel | None = None
     biometric: bool | None = None
@@ -44,6 +58,8 @@ class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
     recorded_by_user_id: IntId | None
     recorded_by_role: str
     created_at: Timestamp
+    source: ConsentSource = ConsentSource.PATIENT
+    """Who stated it: the patient (in the app or on a consent form), a paper form, or staff."""
 
 
 class ConsentState(msgspec.Struct, frozen=True, kw_only=True):

@@ -105,7 +105,7 @@ class TextQuestion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class BooleanQuestion(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="boolean"
 ):
-    """``true`` or ``false``: a yes/no statement such as ``consent_given``."""
+    """``true`` or ``false``: a yes/no statement such as a consent form's ``biometric_consent``."""
 
     id: Slug
     prompt: Prompt
@@ -149,6 +149,17 @@ class FormSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     may be left out or ``null``."""
 
     responses: Responses
+
+
+class PaperFormSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/form-instances/{id}/paper-submission`` (staff): the answers of a consent form the patient
+    signed on paper, entered on their behalf, with where the signed document is kept and why it was entered
+    by staff. Audited with the staff member; see docs/privacy.md."""
+
+    responses: Responses
+    document_reference: ShortText
+    """Where the signed paper form is kept (a scan's file name, an archive number); no patient name."""
+    reason: ShortText
 
 
 class FormInstance(msgspec.Struct, frozen=True, kw_only=True):

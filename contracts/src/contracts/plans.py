@@ -110,6 +110,8 @@ class TreatmentPlanUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 
     An absent field is ``UNSET`` and left alone; an explicit ``null`` clears a nullable field. Only the
     set fields survive ``msgspec.to_builtins``, which is how a service lists the columns to write.
+    ``visibility`` is not here: it is set at create and clone, and only an admin's promote changes it, so a
+    body naming it is refused like any other server-owned field.
     """
 
     name: ShortText | UnsetType = UNSET
@@ -123,7 +125,6 @@ class TreatmentPlanUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     post_session_form_template_id: IntId | UnsetType | None = UNSET
     service_plan_id: IntId | UnsetType | None = UNSET
     condition_tags: ConditionTags | UnsetType = UNSET
-    visibility: PlanVisibility | UnsetType = UNSET
 
 
 # Small references embedded in responses -----------------------------------------------------------------

@@ -17,7 +17,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from contracts.forms import FormKind, FormSchema, StoredFormSchema
 from contracts.plans import Difficulty, SpecialtyRef
-from contracts.types import NO_NUL_PATTERN, IntId, LongText, Page, ShortText, Timestamp, Url
+from contracts.types import NO_NUL_PATTERN, HashedId, IntId, LongText, Page, ShortText, Timestamp, Url
 
 _NonNegative = Annotated[int, Meta(ge=0)]
 _Positive = Annotated[int, Meta(ge=1)]
@@ -157,6 +157,16 @@ class Patient(msgspec.Struct, frozen=True, kw_only=True):
     time_zone: TimeZoneName
     user_id: IntId | None
     created_at: Timestamp
+
+
+class PatientDetail(Patient, frozen=True, kw_only=True):
+    """``GET /v1/patients/{id}``: the patient and the pseudonym telemetry knows them by."""
+
+    telemetry_actor_hash: HashedId | None
+    """The patient's keyed hash in telemetry: the ``actor_hash`` of their telemetry token response and the
+    ``sub`` of their telemetry tokens. The telemetry read routes about one view or pose session take it as
+    ``actor_hash`` (docs/telemetry.md). ``null`` when core-api has no telemetry hash key (then it issues
+    no telemetry tokens either)."""
 
 
 class PatientList(msgspec.Struct, frozen=True, kw_only=True):

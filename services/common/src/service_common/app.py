@@ -20,7 +20,12 @@ from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 from service_common.auth import Verifier, auth_middleware, bearer_security_components
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
-from service_common.openapi import document_shared_errors, link_post_responses, use_msgspec_component_schemas
+from service_common.openapi import (
+    document_parameter_values,
+    document_shared_errors,
+    link_post_responses,
+    use_msgspec_component_schemas,
+)
 from service_common.requests import request_context_middleware
 from service_common.strict_requests import enforce_strict_request
 
@@ -75,6 +80,7 @@ def service_app(
     )
     use_msgspec_component_schemas(app)
     document_shared_errors(app)
+    document_parameter_values(app)
     if resource_id_parameters:
         link_post_responses(app, resource_id_parameters)
     return app

@@ -27,6 +27,7 @@ part of what RFC 6750 requires of a 401.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections import OrderedDict
@@ -101,6 +102,12 @@ class AuthSettings(msgspec.Struct, frozen=True):
     """Clock skew tolerated when checking `exp` and `nbf` (AUTH_LEEWAY_SECONDS)."""
     jwks_cache_seconds: Annotated[int, msgspec.Meta(ge=1)] = 300
     """How long keys fetched from AUTH_JWKS_URL are used before a refetch (AUTH_JWKS_CACHE_SECONDS)."""
+    max_token_lifetime_seconds: Annotated[int, msgspec.Meta(ge=1)] = 8 * 3600
+    """Longest validity a token may claim: one whose `exp` lies further than this after its `iat`, or
+    after now, is refused (AUTH_MAX_TOKEN_LIFETIME_SECONDS)."""
+    user_check_cache_seconds: Annotated[int, msgspec.Meta(ge=0)] = 60
+    """core-api: how long a token's user is remembered as existing, active and matching the token before
+    PostgreSQL is asked again; a deleted user loses access within it (AUTH_USER_CHECK_CACHE_SECONDS)."""
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -309,7 +316,8 @@ class JwtVerifier:
         """The claims of ``token`` once its signature, issuer, audience and lifetime check out.
 
         Raises :class:`AuthenticationError` for any token that is malformed, not signed by a known key
-        with an accepted algorithm, expired or not yet valid, or for another issuer or audience;
+        with an accepted algorithm, expired or not yet valid, valid for longer than
+        ``AuthSettings.max_token_lifetime_seconds`` or without ``iat``, or for another issuer or audience;
         :class:`ServiceUnavailableError` when no keys can be fetched. A token verified in the last
         ``VERIFIED_CACHE_SECONDS`` and not yet expired is answered from memory.
         """
@@ -350,11 +358,44 @@ class JwtVerifier:
                 issuer=self._settings.issuer,
                 audience=self._settings.audience,
                 leeway=self._settings.leeway_seconds,
-                options={"require": ["exp", "iss", "aud", "sub"]},
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
         except PyJWTError as exc:
             raise AuthenticationError(_rejection(exc)) from exc
+        _check_lifetime(claims, self._settings.max_token_lifetime_seconds)
         return claims
+
+
+# The NumericDate claims (RFC 7519 section 2). PyJWT reads them with int(), which also takes numeric
+# strings and booleans; here only JSON numbers count as times.
+_TIME_CLAIMS = ("exp", "iat", "nbf")
+
+
+def _seconds(value: object) -> float:
+    """``value`` as a float, or NaN unless it is a JSON number that a float can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.nan
+
+
+def _check_lifetime(claims: dict[str, Any], max_lifetime_seconds: int) -> None:
+    """Refuse time claims that are not finite numbers, that contradict each other, or that make the token
+    valid for longer than ``max_lifetime_seconds`` (counted from ``iat`` and from now).
+
+    PyJWT has already checked ``exp`` against now and ``iat`` and ``nbf`` against now plus the leeway.
+    """
+    times = {name: _seconds(claims[name]) for name in _TIME_CLAIMS if name in claims}
+    for name, value in times.items():
+        if not math.isfinite(value):
+            raise AuthenticationError(f"The token's `{name}` claim must be a number of seconds.")
+    expires, issued = times["exp"], times["iat"]
+    if issued > expires or times.get("nbf", issued) > expires:
+        raise AuthenticationError("The token's `iat` or `nbf` comes after its `exp`.")
+    if max(expires - issued, expires - time.time()) > max_lifetime_seconds:
+        raise AuthenticationError(f"The token is valid for longer than the {max_lifetime_seconds} seconds allowed.")
 
 
 class TokenVerifier(JwtVerifier):

@@ -31,6 +31,7 @@ from litestar import Litestar
 from litestar.openapi.spec import (
     Link,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -42,6 +43,7 @@ from litestar.openapi.spec import (
 )
 
 import contracts
+from service_common.strict_requests import TEXT_PATTERN, YEAR_PATTERN
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 
@@ -157,6 +159,24 @@ def document_shared_errors(app: Litestar) -> None:
             if isinstance(response, OpenAPIResponse):
                 response.headers = {**(response.headers or {}), "Retry-After": header}
         operation.responses = dict(sorted(responses.items()))
+
+
+def document_parameter_values(app: Litestar) -> None:
+    """State in the document the values every route refuses before its handler runs
+    (:mod:`service_common.strict_requests`): a text query or path parameter holds no control character,
+    and a date or date-time parameter falls in the years ``EARLIEST`` to ``LATEST``. A client, a
+    generator or schemathesis reading the document then knows them."""
+    for _, operation in _operations(app.openapi_schema):
+        for parameter in operation.parameters or ():
+            if not isinstance(parameter, Parameter) or not isinstance(parameter.schema, Schema):
+                continue
+            for schema in (parameter.schema, *(parameter.schema.one_of or ())):
+                if not isinstance(schema, Schema) or schema.type != OpenAPIType.STRING or schema.enum:
+                    continue
+                if schema.format in (OpenAPIFormat.DATE, OpenAPIFormat.DATE_TIME):
+                    schema.pattern = YEAR_PATTERN
+                elif schema.pattern is None and schema.format is None:
+                    schema.pattern = TEXT_PATTERN
 
 
 def _path_parameters(operation: Operation) -> list[str]:

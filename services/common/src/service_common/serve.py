@@ -3,17 +3,21 @@
 uvicorn's own log configuration is switched off so its start-up and error lines go through structlog
 like everything else; its access log is replaced by :mod:`service_common.requests`. The HTTP parser and
 event loop are named (httptools, uvloop) rather than left to uvicorn's fallback to the pure-Python ones;
-``bench/asgi_servers.py`` compares this with granian. On SIGTERM uvicorn stops accepting, lets requests in
-flight finish (at most 20 s) and then runs the app's shutdown, where telemetry flushes its spool.
+``bench/asgi_servers.py`` compares this with granian. The httptools protocol is uvicorn's with a bound on
+the request head (:mod:`service_common.http_protocol`): a head over ``SERVER_MAX_HEADER_BYTES`` gets 431.
+On SIGTERM uvicorn stops accepting, lets requests in flight finish (at most 20 s) and then runs the app's
+shutdown, where telemetry flushes its spool.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import msgspec
 import uvicorn
 
+from service_common.http_protocol import DEFAULT_MAX_HEAD_BYTES, HeadBoundedHttpToolsProtocol
 from service_common.logging import LogSettings, configure_logging
 from service_common.settings import from_env
 
@@ -27,6 +31,8 @@ class ServerSettings(msgspec.Struct, frozen=True):
     """Port to listen on; `make run` gives core-api 8000 and telemetry 8001 (SERVER_PORT)."""
     workers: int = 1
     """Worker processes; 0 means one per CPU (SERVER_WORKERS)."""
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024)] = DEFAULT_MAX_HEAD_BYTES
+    """Largest request line and headers together; a larger head gets 431 (SERVER_MAX_HEADER_BYTES)."""
 
 
 def worker_count(settings: ServerSettings, *, one_process_only: str = "") -> int:
@@ -53,7 +59,9 @@ def serve(factory: str, *, one_process_only: str = "") -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        http="httptools",
+        http=HeadBoundedHttpToolsProtocol,
+        # uvicorn's own name for the bound on a request head; the protocol above applies it to httptools.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         loop="uvloop",
         # Longer than the ingress controller's idle upstream keep-alive (60 s in ingress-nginx), so the
         # proxy never reuses a connection this server has just closed (a 502 for the client).

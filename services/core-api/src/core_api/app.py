@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from service_common.app import service_app
-from service_common.auth import TokenVerifier
 from service_common.health import healthz, readiness_route
 
 from core_api.db.pool import check_database, create_pool, database_unavailable_handlers, pool_lifespan
@@ -23,6 +22,7 @@ from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
 from core_api.domain.sessions.controller import SessionExerciseController, TreatmentPlanSessionController
 from core_api.settings import Settings, load_settings
 from core_api.telemetry_tokens import TelemetryTokenIssuer
+from core_api.user_check import UserCheckingVerifier
 
 VERSION = "0.1.0"
 
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
-        verifier=TokenVerifier(settings.auth),
+        verifier=UserCheckingVerifier(settings.auth, pool),
         cors_origins=settings.http.cors_origins,
         extra_exception_handlers=database_unavailable_handlers(),
         resource_id_parameters=RESOURCE_ID_PARAMETERS,

@@ -15,12 +15,11 @@ import contextlib
 import signal
 from pathlib import Path
 
-import httpx
 import structlog
 from service_common.logging import configure_logging
 
 from core_api.db.pool import create_pool
-from core_api.domain.automation.dispatch import dispatch_once
+from core_api.domain.automation.dispatch import dispatch_once, webhook_client
 from core_api.settings import Settings, load_settings
 
 log = structlog.get_logger("automation.dispatcher")
@@ -30,11 +29,10 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     """Dispatch until ``stop`` is set."""
     pool = create_pool(settings.database)
     heartbeat = Path(settings.dispatcher.heartbeat_file) if settings.dispatcher.heartbeat_file else None
-    timeout = httpx.Timeout(settings.automation.webhook_timeout_seconds)
     await pool.open(wait=False)
     log.info("dispatcher.started", poll_interval_seconds=settings.dispatcher.poll_interval_seconds)
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        async with webhook_client(settings.automation) as client:
             while not stop.is_set():
                 try:
                     done = await dispatch_once(pool, client, settings.automation, settings.dispatcher)

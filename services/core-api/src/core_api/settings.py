@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 import msgspec
@@ -56,6 +57,18 @@ class AutomationSettings(msgspec.Struct, frozen=True):
     """Longest a webhook call may take before it counts as failed (AUTOMATION_WEBHOOK_TIMEOUT_SECONDS)."""
     allow_http_webhooks: bool = False
     """Accept plain http:// webhook URLs; for local development only (AUTOMATION_ALLOW_HTTP_WEBHOOKS)."""
+    webhook_allowed_cidrs: list[str] = msgspec.field(default_factory=list)
+    """Address ranges webhooks may reach although they are loopback, private or otherwise not public, e.g.
+    a receiver inside the cluster; comma-separated CIDRs (AUTOMATION_WEBHOOK_ALLOWED_CIDRS)."""
+    max_rules_per_organization: Annotated[int, msgspec.Meta(ge=1)] = 50
+    """Most automation rules (enabled or not) one organization may have (AUTOMATION_MAX_RULES_PER_ORGANIZATION)."""
+
+    def __post_init__(self) -> None:
+        for cidr in self.webhook_allowed_cidrs:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError as exc:
+                raise ValueError(f"AUTOMATION_WEBHOOK_ALLOWED_CIDRS: {exc}") from None
 
 
 class DispatcherSettings(msgspec.Struct, frozen=True):

@@ -101,6 +101,15 @@ class RetentionSettings(msgspec.Struct, frozen=True):
     """The idempotency ledger, ingest_batches (RETENTION_INGEST_BATCHES_DAYS)."""
 
 
+class TelemetryAuthSettings(AuthSettings, frozen=True):
+    """:class:`AuthSettings` with telemetry's own lifetime bound: core-api issues telemetry tokens for at
+    most 600 seconds (TELEMETRY_TOKEN_TTL_SECONDS), so a longer one did not come from it."""
+
+    max_token_lifetime_seconds: Annotated[int, msgspec.Meta(ge=1)] = 600
+    """Longest validity a telemetry token may claim, from its `iat` and from now
+    (AUTH_MAX_TOKEN_LIFETIME_SECONDS)."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     clickhouse: ClickHouseSettings
     http: HttpSettings
@@ -116,7 +125,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "CLICKHOUSE_": ClickHouseSettings,
     "HTTP_": HttpSettings,
     "LOG_": LogSettings,
-    "AUTH_": AuthSettings,
+    "AUTH_": TelemetryAuthSettings,
     "TELEMETRY_": IngestSettings,
     "SPOOL_": SpoolSettings,
     "RATE_LIMIT_": RateLimitSettings,
@@ -130,7 +139,7 @@ def load_settings() -> Settings:
         clickhouse=from_env(ClickHouseSettings, "CLICKHOUSE_"),
         http=from_env(HttpSettings, "HTTP_"),
         log=from_env(LogSettings, "LOG_"),
-        auth=from_env(AuthSettings, "AUTH_"),
+        auth=from_env(TelemetryAuthSettings, "AUTH_"),
         ingest=from_env(IngestSettings, "TELEMETRY_"),
         spool=from_env(SpoolSettings, "SPOOL_"),
         rate_limit=from_env(RateLimitSettings, "RATE_LIMIT_"),

@@ -39,6 +39,8 @@ from core_api.telemetry_tokens import TelemetryTokenIssuer
 log = structlog.get_logger("jobs.retention")
 
 QUERIES = load_queries(__package__ or "core_api.jobs", "retention.sql")
+# Beyond the token lifetime: telemetry's clock leeway (30 s) and its spool's flush interval, with room to spare.
+TELEMETRY_SETTLE_MARGIN_SECONDS = 120
 _IDENTITY_STEPS = (
     "erase_audit_payloads",  # first: it finds the user's own audit rows through the patient row
     "erase_user",
@@ -74,12 +76,19 @@ async def _erase_identities(conn: AsyncConnection, organization_id: int, setting
             report.identities_erased += 1
 
 
+def telemetry_settle_seconds(settings: Settings) -> int:
+    """How long after an erasure request telemetry's copy is deleted: a token issued just before the
+    request stays valid for its lifetime (plus telemetry's clock leeway and the spool's flush), and what it
+    sends in that time must be deleted too."""
+    return settings.telemetry_token.ttl_seconds + TELEMETRY_SETTLE_MARGIN_SECONDS
+
+
 async def _erase_telemetry(
     conn: AsyncConnection, organization_id: int, settings: Settings, issuer: TelemetryTokenIssuer, report: Report
 ) -> None:
     async with conn.transaction():
         await set_tenant(conn, organization_id)
-        pending = await _ids(conn, QUERIES.telemetry_pending)
+        pending = await _ids(conn, QUERIES.telemetry_pending, settle_seconds=telemetry_settle_seconds(settings))
     if not pending:
         return
     if not settings.privacy.telemetry_url:

@@ -45,8 +45,11 @@ WHERE fi.patient_id = %(patient_id)s AND fi.responses IS NOT NULL
 UPDATE patient_erasures SET identity_erased_at = now() WHERE patient_id = %(patient_id)s
 
 -- name: telemetry_pending
+-- Only once every telemetry token issued before the request has expired (settle_seconds: the longest
+-- token lifetime plus a margin), so rows a pre-erasure token can still send are deleted too.
 SELECT patient_id FROM patient_erasures
 WHERE identity_erased_at IS NOT NULL AND telemetry_erased_at IS NULL
+  AND requested_at <= now() - make_interval(secs => %(settle_seconds)s)
 ORDER BY patient_id
 
 -- name: mark_telemetry_erased

@@ -1,6 +1,6 @@
 """``GET /v1/media/bandwidth/stats``, ``GET /v1/media/{media_id}/stats`` and
 ``GET /v1/media/sessions/{session_id}/qoe``: staff only, scoped to the organization hash of the caller's
-token."""
+token; a view is one actor's events under one ``session_id``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from telemetry.media.stats import (
     media_stats,
     view_qoe,
 )
-from telemetry.reads import checked_period, period_pattern
+from telemetry.reads import HASHED_ID_PATTERN, checked_period, period_pattern
 
 GroupBy = Literal["country_code", "connection_type", "cdn", "resolution"]
 
@@ -60,13 +60,27 @@ class MediaStatsController(Controller):
     @get(
         "/sessions/{session_id:uuid}/qoe",
         operation_id="GetViewQoE",
-        responses=problem_responses(401, 403, 404, 503),
+        responses=problem_responses(401, 403, 404, 422, 503),
     )
     async def get_view_qoe(
-        self, request: Request[Any, Any, Any], state: State, session_id: Annotated[uuid.UUID, PathParameter()]
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        session_id: Annotated[uuid.UUID, PathParameter(description="The session_id the view's events carried.")],
+        actor_hash: Annotated[
+            str,
+            QueryParameter(
+                min_length=1,
+                max_length=128,
+                pattern=HASHED_ID_PATTERN,
+                description="The patient whose view is read: their actor hash (the sub of their telemetry "
+                "token). Events other actors sent under the same session_id never count.",
+            ),
+        ],
     ) -> ViewQoE:
-        """Startup time, rebuffering, exits before start and playback failure of one view (staff only)."""
-        return await view_qoe(state.store, telemetry_actor(request).org_hash, session_id)
+        """Startup time, rebuffering, exits before start and playback failure of one patient's view (staff
+        only); 404 when the organization has no events of that actor under that session id."""
+        return await view_qoe(state.store, telemetry_actor(request).org_hash, actor_hash, session_id)
 
     @get(
         "/{media_id:str}/stats",

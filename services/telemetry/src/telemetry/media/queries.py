@@ -5,7 +5,11 @@ Only functions 18.16 has: ``anyIf``, ``maxIf``, ``countIf``, ``sumIf``, ``avgIf`
 :func:`bandwidth_query` from values that are validated first (an organization hash matching ``HashedId``,
 a UUID, an integer, a group column from a whitelist); the store has no server-side parameters.
 
-Figures of one view (a ``session_id``):
+A view is the events one actor sent under one ``session_id``: any token of the organization may send
+events under any ``session_id``, so events another actor sent under the same id form a view of their own
+and never change this one's figures. Every query groups or matches views by ``(actor_hash, session_id)``.
+
+Figures of one view:
 
 - ``startup_time_ms``: ``video_load_time_ms`` of its ``session_start`` (request to first frame);
   ``ttfb_ms`` and ``bandwidth_mbps`` (the device's effective bandwidth) from the same event.
@@ -48,8 +52,8 @@ SELECT
         AS view_exited_before_start,
     countIf(event = 'session_end' AND reason = 'error') > 0 AS view_playback_failed
 FROM media_events
-WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR {session_filter}
-GROUP BY session_id
+WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR {view_filter}
+GROUP BY actor_hash, session_id
 """
 
 PER_VIEW_FIELDS = {
@@ -112,10 +116,14 @@ GROUP_COLUMNS = ("country_code", "connection_type", "cdn", "resolution")
 """The ``group_by`` values the bandwidth statistics accept, each a column of the per-view rows."""
 
 
-def per_view_query(org_hash: str, hours: int, session_id: uuid.UUID | None = None) -> str:
-    """Per-view QoE rows of ``org_hash`` received in the last ``hours``, or of one view."""
-    session_filter = f"AND session_id = toUUID('{session_id}')" if session_id is not None else ""
-    return _PER_VIEW.format(org_hash=hashed_id(org_hash), hours=int(hours), session_filter=session_filter)
+def per_view_query(org_hash: str, hours: int, view: tuple[str, uuid.UUID] | None = None) -> str:
+    """Per-view QoE rows of ``org_hash`` received in the last ``hours``, or of one view, given as its
+    ``(actor_hash, session_id)``."""
+    view_filter = ""
+    if view is not None:
+        actor_hash, session_id = hashed_id(view[0]), uuid.UUID(str(view[1]))
+        view_filter = f"AND actor_hash = '{actor_hash}' AND session_id = toUUID('{session_id}')"
+    return _PER_VIEW.format(org_hash=hashed_id(org_hash), hours=int(hours), view_filter=view_filter)
 
 
 def bandwidth_query(org_hash: str, hours: int, group_by: str) -> str:
@@ -126,12 +134,13 @@ def bandwidth_query(org_hash: str, hours: int, group_by: str) -> str:
     return _BANDWIDTH.format(group_column=column, per_view=per_view_query(org_hash, hours))
 
 
-# The views of one media: sessions whose session_start named it. Later events of a view usually carry no
-# media_id (the contract makes it optional after session_start), so they are found by session_id. The
-# queries use GLOBAL IN: in cluster mode media_events is a Distributed table and a plain IN over it would
-# be a refused double-distributed subquery; on one server GLOBAL IN is the same as IN.
+# The views of one media: (actor, session) pairs whose session_start named it. Later events of a view
+# usually carry no media_id (the contract makes it optional after session_start), so they are found by
+# (actor_hash, session_id). The queries use GLOBAL IN: in cluster mode media_events is a Distributed table
+# and a plain IN over it would be a refused double-distributed subquery; on one server GLOBAL IN is the
+# same as IN.
 _MEDIA_VIEWS = """
-SELECT session_id
+SELECT actor_hash, session_id
 FROM media_events
 WHERE org_hash = '{org_hash}' AND media_id = '{media_id}' AND event = 'session_start'
     AND received_at >= now() - INTERVAL {hours} HOUR
@@ -153,7 +162,6 @@ SELECT
     if(views > 0, abr_switches / views, 0) AS abr_switches_per_view
 FROM (
     SELECT
-        session_id,
         max(completion_percent) AS view_watch_percent,
         countIf(event = 'session_end' AND completed = 1) > 0 AS view_completed,
         maxIf(milestone_percent, event = 'milestone') AS view_milestone,
@@ -162,8 +170,8 @@ FROM (
         countIf(event = 'quality_change' AND reason = 'abr' AND bitrate < previous_bitrate) AS view_abr_down
     FROM media_events
     WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR
-        AND session_id GLOBAL IN ({views})
-    GROUP BY session_id
+        AND (actor_hash, session_id) GLOBAL IN ({views})
+    GROUP BY actor_hash, session_id
 )
 """
 
@@ -172,7 +180,7 @@ _MEDIA_QUALITY = """
 SELECT resolution AS quality_resolution, count() AS heartbeats
 FROM media_events
 WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR
-    AND event = 'heartbeat' AND resolution != '' AND session_id GLOBAL IN ({views})
+    AND event = 'heartbeat' AND resolution != '' AND (actor_hash, session_id) GLOBAL IN ({views})
 GROUP BY resolution
 ORDER BY heartbeats DESC, quality_resolution
 """

@@ -36,11 +36,12 @@ MAX_MEDIA_PERIOD_HOURS = 730 * 24
 _ONE_VIEW_HOURS = 2 * 366 * 24  # media events are kept two years
 
 
-async def view_qoe(store: ClickHouseStore, org_hash: str, session_id: uuid.UUID) -> ViewQoE:
-    """QoE of ``session_id`` within ``org_hash``; :class:`NotFoundError` when it has no events there."""
-    rows = await select_rows(store, per_view_query(org_hash, _ONE_VIEW_HOURS, session_id))
+async def view_qoe(store: ClickHouseStore, org_hash: str, actor_hash: str, session_id: uuid.UUID) -> ViewQoE:
+    """QoE of the view ``actor_hash`` sent under ``session_id`` within ``org_hash``; events other actors
+    sent under the same ``session_id`` never count. :class:`NotFoundError` when there are no such events."""
+    rows = await select_rows(store, per_view_query(org_hash, _ONE_VIEW_HOURS, (actor_hash, session_id)))
     if not rows:
-        raise NotFoundError("No media events of this view in your organization.")
+        raise NotFoundError("No media events of this actor's view in your organization.")
     row = {field: rows[0][column] for field, column in PER_VIEW_FIELDS.items()}
     return ViewQoE(
         session_id=str(row["session_id"]),

@@ -1,5 +1,5 @@
 """``GET /v1/pose/sessions/{session_id}/stats``: staff only, scoped to the organization hash of the caller's
-token."""
+token and to one actor's frames of the session."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from service_common.errors import problem_responses
 
 from telemetry.identity import require_staff, telemetry_actor
 from telemetry.pose.stats import pose_session_stats
+from telemetry.reads import HASHED_ID_PATTERN
 
 
 class PoseStatsController(Controller):
@@ -35,11 +36,21 @@ class PoseStatsController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         session_id: Annotated[uuid.UUID, PathParameter(description="The session_id its frame batches carried.")],
+        actor_hash: Annotated[
+            str,
+            QueryParameter(
+                min_length=1,
+                max_length=128,
+                pattern=HASHED_ID_PATTERN,
+                description="The patient whose frames are read: their actor hash (the sub of their telemetry "
+                "token). Frames other actors sent under the same session_id never count.",
+            ),
+        ],
         bucket: Annotated[
             PoseBucket, QueryParameter(description="Trend buckets: each minute, or each repetition.")
         ] = "minute",
     ) -> PoseSessionStats:
         """Form score and range-of-motion trend, repetitions and device capability (camera resolution,
-        processing time) of one pose-tracking session (staff only); 404 when the organization has no
-        frames of it."""
-        return await pose_session_stats(state.store, telemetry_actor(request).org_hash, session_id, bucket)
+        processing time) of one patient's pose-tracking session (staff only); 404 when the organization has
+        no frames of that actor under that session id."""
+        return await pose_session_stats(state.store, telemetry_actor(request).org_hash, actor_hash, session_id, bucket)

@@ -1,9 +1,11 @@
 """ClickHouse SQL for the pose read route; runs on ClickHouse 18.16 and chdb's 26.x alike.
 
-Every query reads one session's frames of one organization, a range of the sort key
-``(org_hash, session_id, frame_number)``. ``form_score`` and ``rom_degrees`` are Nullable (no body in
-view): ``avg`` and ``max`` skip NULLs and give NULL when every frame is NULL. Placeholders are filled from
-validated values only (a hashed id, a UUID, a bucket expression from a whitelist).
+Every query reads one actor's frames of one session of one organization: the range
+``(org_hash, session_id)`` of the sort key ``(org_hash, session_id, frame_number)``, filtered on
+``actor_hash``. Any token of the organization can send frames under any ``session_id``, so frames another
+actor sent under the same id must never count. ``form_score`` and ``rom_degrees`` are Nullable (no body
+in view): ``avg`` and ``max`` skip NULLs and give NULL when every frame is NULL. Placeholders are filled
+from validated values only (hashed ids, a UUID, a bucket expression from a whitelist).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 
 from telemetry.reads import hashed_id
 
-_SESSION = "org_hash = '{org_hash}' AND session_id = toUUID('{session_id}')"
+_SESSION = "org_hash = '{org_hash}' AND actor_hash = '{actor_hash}' AND session_id = toUUID('{session_id}')"
 
 # Aggregates without GROUP BY: one row even for a session without frames (then frames = 0).
 _SUMMARY = """
@@ -64,20 +66,22 @@ ORDER BY frames DESC, device_camera_resolution
 """
 
 
-def _session(org_hash: str, session_id: uuid.UUID) -> str:
-    return _SESSION.format(org_hash=hashed_id(org_hash), session_id=uuid.UUID(str(session_id)))
+def _session(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+    return _SESSION.format(
+        org_hash=hashed_id(org_hash), actor_hash=hashed_id(actor_hash), session_id=uuid.UUID(str(session_id))
+    )
 
 
-def summary_query(org_hash: str, session_id: uuid.UUID) -> str:
-    """Frames, duration, reps, mean form score and ROM of one session."""
-    return _SUMMARY.format(session=_session(org_hash, session_id))
+def summary_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+    """Frames, duration, reps, mean form score and ROM of one actor's session."""
+    return _SUMMARY.format(session=_session(org_hash, actor_hash, session_id))
 
 
-def trend_query(org_hash: str, session_id: uuid.UUID, bucket: str) -> str:
-    """Form score, ROM and reps of one session per ``bucket`` (``minute`` or ``rep``)."""
-    return _TREND.format(bucket=BUCKETS[bucket], session=_session(org_hash, session_id))
+def trend_query(org_hash: str, actor_hash: str, session_id: uuid.UUID, bucket: str) -> str:
+    """Form score, ROM and reps of one actor's session per ``bucket`` (``minute`` or ``rep``)."""
+    return _TREND.format(bucket=BUCKETS[bucket], session=_session(org_hash, actor_hash, session_id))
 
 
-def devices_query(org_hash: str, session_id: uuid.UUID) -> str:
-    """Frames and processing time per camera resolution of one session."""
-    return _DEVICES.format(session=_session(org_hash, session_id))
+def devices_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+    """Frames and processing time per camera resolution of one actor's session."""
+    return _DEVICES.format(session=_session(org_hash, actor_hash, session_id))

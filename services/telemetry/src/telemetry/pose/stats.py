@@ -14,19 +14,20 @@ from telemetry.reads import number, select_rows
 
 
 async def pose_session_stats(
-    store: ClickHouseStore, org_hash: str, session_id: uuid.UUID, bucket: PoseBucket
+    store: ClickHouseStore, org_hash: str, actor_hash: str, session_id: uuid.UUID, bucket: PoseBucket
 ) -> PoseSessionStats:
-    """Form, ROM, reps and devices of ``session_id`` within ``org_hash``; :class:`NotFoundError` when it
-    has no frames there."""
+    """Form, ROM, reps and devices of ``session_id`` over the frames ``actor_hash`` sent within
+    ``org_hash``; frames other actors sent under the same ``session_id`` never count.
+    :class:`NotFoundError` when there are no such frames."""
     summaries, trend, devices = await asyncio.gather(
-        select_rows(store, summary_query(org_hash, session_id)),
-        select_rows(store, trend_query(org_hash, session_id, bucket)),
-        select_rows(store, devices_query(org_hash, session_id)),
+        select_rows(store, summary_query(org_hash, actor_hash, session_id)),
+        select_rows(store, trend_query(org_hash, actor_hash, session_id, bucket)),
+        select_rows(store, devices_query(org_hash, actor_hash, session_id)),
     )
     summary = summaries[0]
     frames = int(summary["session_frames"])
     if frames == 0:
-        raise NotFoundError("No pose frames of this session in your organization.")
+        raise NotFoundError("No pose frames of this actor's session in your organization.")
     return PoseSessionStats(
         session_id=str(session_id),
         media_id=str(summary["session_media_id"]),

@@ -15,10 +15,10 @@ from contracts.automation import (
     AutomationRuleUpdate,
     DeliveryStatus,
 )
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
 
@@ -51,7 +51,9 @@ class AutomationRuleController(Controller):
         data: JSONBody[AutomationRuleCreate],
     ) -> AutomationRuleCreated:
         """Add a rule: on ``event_type``, call a webhook (its signing secret is in this response only) or run a
-        built-in action (``require_form``: give the event's patient a pending form of ``form_template_id``)."""
+        built-in action (``require_form``: give the event's patient a pending form of ``form_template_id``).
+        A webhook URL must be https and reach a public address (422 naming ``webhook_url`` otherwise); an
+        organization has at most AUTOMATION_MAX_RULES_PER_ORGANIZATION rules (422 beyond)."""
         return await _service(state).create_rule(current_actor(request), data)
 
     @get("/", operation_id="ListAutomationRules", responses=problem_responses(401, 403))
@@ -67,8 +69,20 @@ class AutomationRuleController(Controller):
         rule_id: IdPath,
         data: JSONBody[AutomationRuleUpdate],
     ) -> AutomationRule:
-        """Enable or disable a rule; a disabled rule gets no deliveries for events that happen meanwhile."""
+        """Enable or disable a rule; disabling cancels its deliveries that have not started, and a disabled rule
+        gets no deliveries for events that happen meanwhile."""
         return await _service(state).update_rule(current_actor(request), rule_id, data)
+
+    @delete(
+        "/{rule_id:int}",
+        operation_id="DeleteAutomationRule",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def delete_rule(self, request: Request, state: State, rule_id: IdPath) -> None:  # type: ignore[type-arg]
+        """Delete a rule: its deliveries that have not started are cancelled, its signing secret is erased, and
+        its delivery history stays listed."""
+        await _service(state).delete_rule(current_actor(request), rule_id)
 
 
 class AutomationDeliveryController(Controller):
@@ -88,8 +102,9 @@ class AutomationDeliveryController(Controller):
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> AutomationDeliveryList:
-        """Deliveries, newest first: pending (with attempts so far and when the next is due), delivered, or
-        dead (every attempt failed; the last error and HTTP status say why)."""
+        """Deliveries, newest first: pending (with attempts so far and when the next is due), delivered, dead
+        (every attempt failed; the last error category and HTTP status say why), or cancelled (its rule was
+        disabled or deleted first)."""
         return await _service(state).list_deliveries(
             current_actor(request), status=status, rule_id=rule_id, event_type=event_type, page=page, limit=limit
         )
@@ -106,8 +121,9 @@ class AutomationDeliveryController(Controller):
         state: State,
         delivery_id: IdPath,
     ) -> AutomationDelivery:
-        """Send a dead delivery back to the queue with fresh attempts (409 unless it is dead). Later events of
-        the same enrollment may already have been delivered: a retried one arrives out of order."""
+        """Send a dead or cancelled delivery back to the queue with fresh attempts (409 unless it is dead or
+        cancelled, or when its rule is disabled or deleted). Later events of the same enrollment may already
+        have been delivered: a retried one arrives out of order."""
         return await _service(state).retry_delivery(current_actor(request), delivery_id)
 
 

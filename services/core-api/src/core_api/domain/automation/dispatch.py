@@ -10,6 +10,13 @@ concurrently, and writes each outcome. Guarantees, for docs/automations.md:
 - in order per enrollment: a delivery is claimed only when no earlier delivery of the same rule and
   enrollment is pending, so a failing event holds back the later ones until it succeeds or dies;
 - retries back off exponentially (with jitter) up to AUTOMATION_MAX_ATTEMPTS, then the delivery is dead;
+  any exception while delivering counts as a failed attempt, and a delivery whose last attempt left no
+  outcome (the dispatcher died) is dead once its lease ends, so the cap holds whatever happens;
+- every webhook delivery checks its URL and the addresses its host resolves to against this process's
+  settings (:mod:`core_api.domain.automation.destinations`) and connects to the address it checked;
+- deliveries of disabled or deleted rules are cancelled, not attempted again unless an admin retries them;
+- ``last_error`` is a category (:class:`Failure`), never an exception's text: what a receiver answered
+  is the admin's business, what an internal network looks like is not;
 - built-in actions run in one transaction with their outcome, so they take effect exactly once.
 """
 
@@ -17,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 
 import httpx
 import msgspec
@@ -29,6 +38,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core_api import audit
 from core_api.db.tenancy import scoped_transaction
+from core_api.domain.automation import destinations
 from core_api.domain.automation import repository as repo
 from core_api.domain.automation.repository import Claimed
 from core_api.domain.automation.signing import signature
@@ -55,6 +65,48 @@ class WebhookBody(msgspec.Struct, frozen=True):
 
 
 _encoder = msgspec.json.Encoder()
+
+
+class Failure(StrEnum):
+    """What ``last_error`` says about a failed attempt (an HTTP answer is ``HTTP <status>``)."""
+
+    TIMEOUT = "timeout"
+    REFUSED = "connection refused"
+    TLS = "TLS error"
+    CONNECT = "connection failed"
+    NETWORK = "network error"
+    NAME_NOT_RESOLVED = "name not resolved"
+    DESTINATION_NOT_ALLOWED = "destination not allowed"
+    URL_NOT_ALLOWED = "URL not allowed"
+    NO_PATIENT = "the event names no patient"
+    INTERNAL = "internal error"
+
+
+def webhook_client(settings: AutomationSettings) -> httpx.AsyncClient:
+    """The HTTP client deliveries use: no redirects (a redirect is a failed attempt, and could point
+    anywhere), no proxy from the environment and no kept-alive connections, so every delivery connects
+    straight to the address it just checked."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.webhook_timeout_seconds),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+
+
+def _network_failure(exc: httpx.HTTPError) -> Failure:
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure.TIMEOUT
+    if not isinstance(exc, httpx.ConnectError):
+        return Failure.NETWORK
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            return Failure.TLS
+        if isinstance(cause, ConnectionRefusedError):
+            return Failure.REFUSED
+        cause = cause.__cause__ or cause.__context__
+    return Failure.CONNECT
 
 
 @dataclass(frozen=True)
@@ -87,7 +139,7 @@ def _system(
     return scoped_transaction(pool, organization_id=organization_id, user_id=0, role="system")
 
 
-async def _post_webhook(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
+async def _post_webhook(client: httpx.AsyncClient, claimed: Claimed, settings: AutomationSettings) -> Outcome:
     assert claimed.webhook_url is not None
     assert claimed.signing_secret is not None
     body = _encoder.encode(
@@ -112,9 +164,18 @@ async def _post_webhook(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
         "webhook-signature": signature(claimed.signing_secret, message_id, timestamp, body),
     }
     try:
-        response = await client.post(claimed.webhook_url, content=body, headers=headers)
+        target = await destinations.pin(claimed.webhook_url, settings)
+    except destinations.UrlRefused:
+        return Outcome(delivered=False, error=Failure.URL_NOT_ALLOWED, permanent=True)
+    except destinations.AddressRefused:
+        return Outcome(delivered=False, error=Failure.DESTINATION_NOT_ALLOWED, permanent=True)
+    except destinations.NameNotResolved:
+        return Outcome(delivered=False, error=Failure.NAME_NOT_RESOLVED)
+    headers["host"] = target.host_header
+    try:
+        response = await client.post(target.url, content=body, headers=headers, extensions=target.extensions)
     except httpx.HTTPError as exc:
-        return Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome(delivered=False, error=_network_failure(exc))
     if 200 <= response.status_code < 300:
         return Outcome(delivered=True, status_code=response.status_code)
     return Outcome(delivered=False, status_code=response.status_code, error=f"HTTP {response.status_code}")
@@ -151,7 +212,7 @@ async def _require_form(
             return None
         patient_id = await repo.event_patient(conn, claimed.payload)
         if patient_id is None:
-            return Outcome(delivered=False, error="the event names no patient", permanent=True)
+            return Outcome(delivered=False, error=Failure.NO_PATIENT, permanent=True)
         form_instance_id = await repo.give_form(conn, claimed, patient_id)
         if form_instance_id is not None:
             await audit.record_system(
@@ -184,13 +245,18 @@ async def _carry_out(
             failure = await _require_form(pool, organization_id, claimed)
             outcome = failure or Outcome(delivered=True)
         else:
-            failure = outcome = await _post_webhook(client, claimed)
-        if failure is not None:
-            await _record(pool, organization_id, claimed, failure, settings)
+            failure = outcome = await _post_webhook(client, claimed, settings)
     except Exception:
-        # The lease ends and a later pass retries; one bad delivery never stops the others.
+        # Whatever went wrong is a failed attempt like any other; one bad delivery never stops the others.
         log.exception("automation.delivery_crashed", delivery_id=claimed.id, organization_id=organization_id)
-        return False
+        failure = outcome = Outcome(delivered=False, error=Failure.INTERNAL)
+    if failure is not None:
+        try:
+            await _record(pool, organization_id, claimed, failure, settings)
+        except Exception:
+            # The lease ends and a later pass attempts it again, or declares it dead if this was the last.
+            log.exception("automation.outcome_lost", delivery_id=claimed.id, organization_id=organization_id)
+            return False
     log.info(
         "automation.delivery",
         delivery_id=claimed.id,
@@ -216,7 +282,9 @@ async def dispatch_organization(
     async with _system(pool, organization_id) as conn:
         result.fanned_out = await repo.fan_out(conn, dispatcher.batch_size)
     async with _system(pool, organization_id) as conn:
-        claimed = await repo.claim_due(conn, dispatcher.batch_size, dispatcher.lease_seconds)
+        await repo.cancel_stopped(conn)
+        await repo.expire_exhausted(conn, automation.max_attempts)
+        claimed = await repo.claim_due(conn, dispatcher.batch_size, dispatcher.lease_seconds, automation.max_attempts)
     outcomes = await asyncio.gather(*(_carry_out(pool, client, organization_id, each, automation) for each in claimed))
     result.delivered = sum(outcomes)
     result.failed = len(outcomes) - result.delivered

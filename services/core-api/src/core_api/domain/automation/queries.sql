@@ -9,19 +9,42 @@ VALUES (app_organization_id(), %(event_type)s, %(action)s, %(webhook_url)s, %(si
         %(form_template_id)s, %(enabled)s, app_user_id())
 RETURNING id, event_type, action, webhook_url, form_template_id, enabled, created_at
 
+-- name: lock_rules
+-- Held to commit, so two concurrent creations cannot both pass the per-organization cap.
+SELECT pg_advisory_xact_lock(hashtextextended('automation_rules:' || app_organization_id()::text, 0))
+
+-- name: count_rules
+SELECT count(*) FROM automation_rules WHERE deleted_at IS NULL
+
 -- name: list_rules
 SELECT id, event_type, action, webhook_url, form_template_id, enabled, created_at
 FROM automation_rules
+WHERE deleted_at IS NULL
 ORDER BY id
 
 -- name: get_rule
 SELECT id, event_type, action, webhook_url, form_template_id, enabled, created_at
 FROM automation_rules
-WHERE id = %(id)s
+WHERE id = %(id)s AND deleted_at IS NULL
 
 -- name: set_rule_enabled
-UPDATE automation_rules SET enabled = %(enabled)s WHERE id = %(id)s
+UPDATE automation_rules SET enabled = %(enabled)s WHERE id = %(id)s AND deleted_at IS NULL
 RETURNING id, event_type, action, webhook_url, form_template_id, enabled, created_at
+
+-- name: delete_rule
+-- Soft delete: the row stays for the delivery history; the secret goes.
+UPDATE automation_rules SET deleted_at = now(), enabled = false, signing_secret = NULL
+WHERE id = %(id)s AND deleted_at IS NULL
+
+-- name: cancel_stopped
+-- Pending deliveries of disabled or deleted rules (one rule's, or every rule's when rule_id is NULL) that
+-- are not being attempted right now; one in flight is cancelled by the dispatcher's next pass if it failed.
+UPDATE automation_deliveries d
+SET status = 'cancelled', leased_until = NULL
+FROM automation_rules r
+WHERE r.id = d.rule_id AND NOT r.enabled
+  AND (%(rule_id)s::bigint IS NULL OR d.rule_id = %(rule_id)s)
+  AND d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= now())
 
 -- name: form_template_usable
 -- The organization's own templates and the global ones, not deleted.
@@ -52,10 +75,12 @@ JOIN automation_events e ON e.id = d.event_id
 JOIN automation_rules r ON r.id = d.rule_id
 WHERE d.id = %(id)s
 
--- name: requeue_dead
-UPDATE automation_deliveries
+-- name: requeue
+-- A dead or cancelled delivery of an enabled rule, back to the queue with fresh attempts.
+UPDATE automation_deliveries d
 SET status = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL
-WHERE id = %(id)s AND status = 'dead'
+FROM automation_rules r
+WHERE d.id = %(id)s AND d.status IN ('dead', 'cancelled') AND r.id = d.rule_id AND r.enabled
 
 -- Dispatcher ---------------------------------------------------------------------------------------------
 
@@ -83,15 +108,25 @@ WITH new_events AS (
 UPDATE automation_events SET dispatched_at = now()
 WHERE id IN (SELECT id FROM new_events)
 
+-- name: expire_exhausted
+-- Deliveries that used their last attempt without an outcome written (the dispatcher died or could not
+-- record it) and whose lease has ended: dead, so the attempt cap holds whatever happened.
+UPDATE automation_deliveries
+SET status = 'dead', leased_until = NULL, last_status_code = NULL, last_error = 'attempt interrupted'
+WHERE status = 'pending' AND attempts >= %(max_attempts)s AND (leased_until IS NULL OR leased_until <= now())
+
 -- name: claim_due
--- Due deliveries whose lease (if any) has ended and that have no earlier pending delivery of the same
--- ordering key (enrollment) to the same destination (webhook URL, or the built-in action): so a receiver
--- gets one enrollment's events in event order whichever rules sent them. Each gets a lease and an attempt.
+-- Due deliveries of enabled rules with attempts left, whose lease (if any) has ended and that have no
+-- earlier pending delivery of the same ordering key (enrollment) to the same destination (webhook URL, or
+-- the built-in action): so a receiver gets one enrollment's events in event order whichever rules sent
+-- them. Each gets a lease and an attempt.
 WITH due AS (
     SELECT d.id
     FROM automation_deliveries d
     JOIN automation_rules r ON r.id = d.rule_id
     WHERE d.status = 'pending'
+      AND r.enabled
+      AND d.attempts < %(max_attempts)s
       AND d.next_attempt_at <= now()
       AND (d.leased_until IS NULL OR d.leased_until <= now())
       AND NOT EXISTS (

@@ -43,6 +43,14 @@ async def insert_rule(conn: AsyncConnection, params: Params) -> AutomationRule:
     return rule
 
 
+async def count_rules_locked(conn: AsyncConnection) -> int:
+    """The organization's rules, counted under a lock held to commit (so the cap holds under concurrency)."""
+    await conn.execute(QUERIES.lock_rules)
+    row = await (await conn.execute(QUERIES.count_rules)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 async def list_rules(conn: AsyncConnection) -> list[AutomationRule]:
     return await fetch_all(conn, QUERIES.list_rules, {}, AutomationRule)
 
@@ -53,6 +61,15 @@ async def get_rule(conn: AsyncConnection, rule_id: int) -> AutomationRule | None
 
 async def set_rule_enabled(conn: AsyncConnection, rule_id: int, enabled: bool) -> AutomationRule | None:
     return await fetch_one(conn, QUERIES.set_rule_enabled, {"id": rule_id, "enabled": enabled}, AutomationRule)
+
+
+async def delete_rule(conn: AsyncConnection, rule_id: int) -> bool:
+    return (await conn.execute(QUERIES.delete_rule, {"id": rule_id})).rowcount == 1
+
+
+async def cancel_stopped(conn: AsyncConnection, rule_id: int | None = None) -> int:
+    """Cancel the pending deliveries of disabled or deleted rules (of one rule, or of all); how many."""
+    return (await conn.execute(QUERIES.cancel_stopped, {"rule_id": rule_id})).rowcount
 
 
 async def form_template_usable(conn: AsyncConnection, template_id: int) -> bool:
@@ -71,8 +88,8 @@ async def get_delivery(conn: AsyncConnection, delivery_id: int) -> AutomationDel
     return await fetch_one(conn, QUERIES.get_delivery, {"id": delivery_id}, AutomationDelivery)
 
 
-async def requeue_dead(conn: AsyncConnection, delivery_id: int) -> bool:
-    cursor = await conn.execute(QUERIES.requeue_dead, {"id": delivery_id})
+async def requeue(conn: AsyncConnection, delivery_id: int) -> bool:
+    cursor = await conn.execute(QUERIES.requeue, {"id": delivery_id})
     return cursor.rowcount == 1
 
 
@@ -90,11 +107,14 @@ async def fan_out(conn: AsyncConnection, limit: int) -> int:
     return cursor.rowcount
 
 
-async def claim_due(conn: AsyncConnection, limit: int, lease_seconds: float) -> list[Claimed]:
+async def expire_exhausted(conn: AsyncConnection, max_attempts: int) -> int:
+    return (await conn.execute(QUERIES.expire_exhausted, {"max_attempts": max_attempts})).rowcount
+
+
+async def claim_due(conn: AsyncConnection, limit: int, lease_seconds: float, max_attempts: int) -> list[Claimed]:
+    params = {"limit": limit, "lease_seconds": lease_seconds, "max_attempts": max_attempts}
     async with conn.cursor(row_factory=dict_row) as cursor:
-        rows = await (
-            await cursor.execute(QUERIES.claim_due, {"limit": limit, "lease_seconds": lease_seconds})
-        ).fetchall()
+        rows = await (await cursor.execute(QUERIES.claim_due, params)).fetchall()
     return sorted((msgspec.convert(row, Claimed) for row in rows), key=lambda claimed: claimed.event_id)
 
 

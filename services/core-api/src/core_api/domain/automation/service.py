@@ -1,9 +1,12 @@
 """The rules of automation configuration: what a valid rule is, and who sees deliveries.
 
 Only an organization's admins configure rules and read deliveries; row-level security keeps both inside
-the organization, so another organization's rule or delivery is a 404. A webhook must be https (plain http
-only where AUTOMATION_ALLOW_HTTP_WEBHOOKS is set, for local development); its signing secret is generated
-here and returned once, in the creation response. Every change is audited. See docs/automations.md.
+the organization, so another organization's rule or delivery is a 404. A webhook URL must pass the
+destination rules of :mod:`core_api.domain.automation.destinations` (https, a public address, ...); its
+signing secret is generated here and returned once, in the creation response. An organization has at most
+AUTOMATION_MAX_RULES_PER_ORGANIZATION rules. Disabling or deleting a rule cancels its deliveries that have
+not started; a deleted rule is soft-deleted, so its delivery history stays readable. Every change is
+audited. See docs/automations.md.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from service_common.errors import ConflictError, NotFoundError, UnprocessableErr
 
 from core_api import audit
 from core_api.db.tenancy import actor_transaction
+from core_api.domain.automation import destinations
 from core_api.domain.automation import repository as repo
 from core_api.domain.automation.signing import new_secret
 from core_api.paging import offset, total_pages
@@ -42,8 +46,11 @@ def _rule_errors(data: AutomationRuleCreate, settings: AutomationSettings) -> li
     if data.action is AutomationAction.WEBHOOK:
         if data.webhook_url is None:
             errors.append(FieldError(field="webhook_url", message="a webhook rule needs webhook_url"))
-        elif not (data.webhook_url.startswith("https://") or settings.allow_http_webhooks):
-            errors.append(FieldError(field="webhook_url", message="webhook URLs must use https"))
+        else:
+            try:
+                destinations.parse(data.webhook_url, settings)
+            except destinations.UrlRefused as exc:
+                errors.append(FieldError(field="webhook_url", message=str(exc)))
         if data.form_template_id is not None:
             errors.append(FieldError(field="form_template_id", message="only require_form rules take a form"))
     else:
@@ -54,6 +61,19 @@ def _rule_errors(data: AutomationRuleCreate, settings: AutomationSettings) -> li
     return errors
 
 
+async def _destination_errors(webhook_url: str, settings: AutomationSettings) -> list[FieldError]:
+    """Refuse a host that resolves to an address outside the policy now; one that does not resolve yet is
+    accepted (its deliveries fail until it does, and every delivery checks again)."""
+    try:
+        await destinations.check(destinations.parse(webhook_url, settings), settings)
+    except destinations.AddressRefused:
+        message = "the host is or resolves to an address webhooks may not reach (loopback, private, ...)"
+        return [FieldError(field="webhook_url", message=message)]
+    except destinations.NameNotResolved:
+        pass
+    return []
+
+
 class AutomationService:
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection], settings: AutomationSettings) -> None:
         self._pool = pool
@@ -61,10 +81,17 @@ class AutomationService:
 
     async def create_rule(self, actor: Actor, data: AutomationRuleCreate) -> AutomationRuleCreated:
         errors = _rule_errors(data, self._settings)
+        if not errors and data.webhook_url is not None:
+            errors = await _destination_errors(data.webhook_url, self._settings)
         if errors:
             raise UnprocessableError("The automation rule is not valid.", errors=errors)
         secret = new_secret() if data.action is AutomationAction.WEBHOOK else None
         async with actor_transaction(self._pool, actor) as conn:
+            cap = self._settings.max_rules_per_organization
+            if await repo.count_rules_locked(conn) >= cap:
+                raise UnprocessableError(
+                    f"The organization already has the most automation rules allowed ({cap}); delete one first."
+                )
             if data.form_template_id is not None and not await repo.form_template_usable(conn, data.form_template_id):
                 raise UnprocessableError(
                     "The form template does not exist.",
@@ -104,8 +131,19 @@ class AutomationService:
             after = await repo.set_rule_enabled(conn, rule_id, data.enabled)
             if before is None or after is None:
                 raise NotFoundError(f"Automation rule {rule_id} was not found.")
+            if not after.enabled:
+                await repo.cancel_stopped(conn, rule_id)
             await audit.record(conn, actor, "automation_rule.updated", RULE, rule_id, before=before, after=after)
             return after
+
+    async def delete_rule(self, actor: Actor, rule_id: int) -> None:
+        """Soft-delete the rule and cancel its deliveries that have not started; their history stays."""
+        async with actor_transaction(self._pool, actor) as conn:
+            before = await repo.get_rule(conn, rule_id)
+            if before is None or not await repo.delete_rule(conn, rule_id):
+                raise NotFoundError(f"Automation rule {rule_id} was not found.")
+            await repo.cancel_stopped(conn, rule_id)
+            await audit.record(conn, actor, "automation_rule.deleted", RULE, rule_id, before=before)
 
     async def list_deliveries(
         self,
@@ -131,13 +169,19 @@ class AutomationService:
         )
 
     async def retry_delivery(self, actor: Actor, delivery_id: int) -> AutomationDelivery:
-        """Send a dead delivery back to the queue, for another round of attempts."""
+        """Send a dead or cancelled delivery of an enabled rule back to the queue, for another round of attempts."""
         async with actor_transaction(self._pool, actor) as conn:
             before = await repo.get_delivery(conn, delivery_id)
             if before is None:
                 raise NotFoundError(f"Automation delivery {delivery_id} was not found.")
-            if not await repo.requeue_dead(conn, delivery_id):
-                raise ConflictError(f"Only a dead delivery can be retried; this one is {before.status.value}.")
+            if not await repo.requeue(conn, delivery_id):
+                if before.status in (DeliveryStatus.DEAD, DeliveryStatus.CANCELLED):
+                    raise ConflictError(
+                        "Its rule is disabled or deleted; only an enabled rule's delivery can be retried."
+                    )
+                raise ConflictError(
+                    f"Only a dead or cancelled delivery can be retried; this one is {before.status.value}."
+                )
             after = await repo.get_delivery(conn, delivery_id)
             await audit.record(
                 conn, actor, "automation_delivery.retried", DELIVERY, delivery_id, before=before, after=after

@@ -9,7 +9,7 @@ from contracts.consent import ConsentRecord
 from psycopg import AsyncConnection
 
 from core_api.db.queries import load_queries
-from core_api.db.rows import fetch_all, fetch_one
+from core_api.db.rows import fetch_all, fetch_one, fetch_value
 
 QUERIES = load_queries(__package__ or "core_api.domain.consent")
 
@@ -22,6 +22,13 @@ class Current(msgspec.Struct, frozen=True):
     def pose_tracking_allowed(self) -> bool:
         """The camera may track poses: biometric consent, and analytics level 2 or above (spec README)."""
         return self.biometric and self.analytics_level >= 2
+
+
+class FormStatement(msgspec.Struct, frozen=True):
+    stated: bool
+    """The form's answers were recorded as the patient's own statement."""
+    latest: bool
+    """And no own statement of the patient came after it."""
 
 
 async def patient_visible(conn: AsyncConnection, patient_id: int) -> bool:
@@ -43,7 +50,26 @@ async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(QUERIES.insert_consent, values)
 
 
-async def is_evidence(conn: AsyncConnection, patient_id: int, form_instance_id: int) -> bool:
+async def lock(conn: AsyncConnection, patient_id: int) -> None:
+    """Serialize the writers of the patient's consent until the transaction ends."""
+    await conn.execute(QUERIES.lock_patient_consent, {"patient_id": patient_id})
+
+
+async def consent_form_responses(
+    conn: AsyncConnection, patient_id: int, form_instance_id: int
+) -> dict[str, Any] | None:
+    """The answers of the patient's submitted consent form ``form_instance_id``; ``None`` if it is not one."""
     params = {"patient_id": patient_id, "form_instance_id": form_instance_id}
-    row = await (await conn.execute(QUERIES.consent_evidence, params)).fetchone()
-    return bool(row and row[0])
+    row = await (await conn.execute(QUERIES.consent_form_responses, params)).fetchone()
+    return None if row is None else dict(row[0] or {})
+
+
+async def form_statement(conn: AsyncConnection, patient_id: int, form_instance_id: int) -> FormStatement:
+    params = {"patient_id": patient_id, "form_instance_id": form_instance_id}
+    found = await fetch_one(conn, QUERIES.form_statement, params, FormStatement)
+    assert found is not None
+    return found
+
+
+async def stated_in_app(conn: AsyncConnection, patient_id: int) -> bool:
+    return bool(await fetch_value(conn, QUERIES.stated_in_app, {"patient_id": patient_id}))

@@ -3,7 +3,9 @@
 An instance belongs to a patient: row-level security shows it to the organization's staff and to that
 patient only, so anyone else gets a 404. A submission answers the template's questions once: every
 required question answered, each answer of its question's shape, no answer to a question the template
-does not ask. The first valid submission wins; a second one is a 409. See docs/forms.md.
+does not ask. The first valid submission wins; a second one is a 409. A consent form's answers are the
+patient's consent statement: only the patient submits it, or staff enter the one the patient signed on paper
+through the audited paper route (docs/privacy.md). See docs/forms.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contracts.forms import (
     FormInstanceStatus,
     FormKind,
     FormSubmit,
+    PaperFormSubmit,
     Question,
     ScaleQuestion,
     TextQuestion,
@@ -27,7 +30,7 @@ from contracts.problems import FieldError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor
-from service_common.errors import ConflictError, NotFoundError, UnprocessableError
+from service_common.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
@@ -132,46 +135,86 @@ class FormService:
         )
 
     async def submit(self, actor: Actor, instance_id: int, data: FormSubmit) -> FormInstance:
-        """Validate ``data`` against the template, store it, audit it and queue ``form.submitted``."""
+        """Validate ``data`` against the template, store it, audit it and queue ``form.submitted``. A
+        consent form is the patient's to submit: staff enter a signed paper one with ``submit_paper``."""
         async with actor_transaction(self._pool, actor) as conn:
-            before = await repo.lock_instance(conn, instance_id)
-            if before is None:
-                raise NotFoundError(f"form instance {instance_id} does not exist")
-            if before.status != FormInstanceStatus.PENDING:
-                raise ConflictError(f"form instance {instance_id} is already submitted")
-            errors = check_responses(before.questions, data.responses)
-            if errors:
-                raise UnprocessableError("the responses do not answer the form's questions", errors=errors)
-            answered = {key: value for key, value in data.responses.items() if value is not None}
-            await repo.submit(conn, instance_id, answered)
-            after = await repo.get_instance(conn, instance_id)
-            assert after is not None
+            before = await _pending(conn, instance_id)
+            if before.kind == FormKind.CONSENT and actor.role != "patient":
+                raise ForbiddenError(
+                    "A consent form is the patient's own statement: staff cannot answer it for them. Enter a "
+                    f"form the patient signed on paper with POST /v1/form-instances/{instance_id}/paper-submission."
+                )
+            after = await _store(conn, before, data.responses)
             await audit.record(
                 conn, actor, "form_instance.submitted", "form_instance", instance_id, before=before, after=after
             )
-            decision = answered.get(consent.BIOMETRIC_QUESTION)
-            if after.kind == FormKind.CONSENT and isinstance(decision, bool):
-                # The answer is the patient's biometric consent, with this form as its evidence.
-                await consent.record(
-                    conn,
-                    actor,
-                    after.patient_id,
-                    biometric=decision,
-                    form_instance_id=instance_id,
-                    reason="consent form submitted",
+            await _submitted(conn, actor, after, on_paper=False)
+        return after
+
+    async def submit_paper(self, actor: Actor, instance_id: int, data: PaperFormSubmit) -> FormInstance:
+        """Staff enter the answers of a consent form the patient signed on paper, audited with the staff
+        member, the document's reference and the reason; then as ``submit``."""
+        async with actor_transaction(self._pool, actor) as conn:
+            before = await _pending(conn, instance_id)
+            if before.kind != FormKind.CONSENT:
+                raise UnprocessableError(
+                    "Only a consent form is entered from paper; submit other forms with .../submit.",
+                    errors=[FieldError("instance_id", "not a consent form")],
                 )
-            await automation.fire(
+            after = await _store(conn, before, data.responses)
+            await audit.record(
                 conn,
-                actor.organization_id,
-                SUBMITTED_EVENT,
+                actor,
+                "form_instance.submitted_on_paper",
                 "form_instance",
                 instance_id,
-                {
-                    "form_instance_id": instance_id,
-                    "form_template_id": after.form_template_id,
-                    "kind": after.kind,
-                    "patient_id": after.patient_id,
-                    "session_completion_id": after.session_completion_id,
-                },
+                before=before,
+                after={"instance": after, "document_reference": data.document_reference, "reason": data.reason},
             )
+            await _submitted(conn, actor, after, on_paper=True)
         return after
+
+
+async def _pending(conn: AsyncConnection, instance_id: int) -> FormInstance:
+    """The instance, locked for its submission: 404 if the caller cannot see it, 409 once submitted."""
+    instance = await repo.lock_instance(conn, instance_id)
+    if instance is None:
+        raise NotFoundError(f"form instance {instance_id} does not exist")
+    if instance.status != FormInstanceStatus.PENDING:
+        raise ConflictError(f"form instance {instance_id} is already submitted")
+    return instance
+
+
+async def _store(conn: AsyncConnection, before: FormInstance, responses: dict[str, Answer]) -> FormInstance:
+    """Check ``responses`` against the form's questions (and a consent form's answers against what consent
+    takes), store them and return the submitted instance."""
+    errors = check_responses(before.questions, responses)
+    if before.kind == FormKind.CONSENT:
+        errors += consent.form_answer_problems(responses)
+    if errors:
+        raise UnprocessableError("the responses do not answer the form's questions", errors=errors)
+    answered = {key: value for key, value in responses.items() if value is not None}
+    await repo.submit(conn, before.id, answered)
+    after = await repo.get_instance(conn, before.id)
+    assert after is not None
+    return after
+
+
+async def _submitted(conn: AsyncConnection, actor: Actor, after: FormInstance, *, on_paper: bool) -> None:
+    """A consent form's answers become the patient's statement; every form queues ``form.submitted``."""
+    if after.kind == FormKind.CONSENT:
+        await consent.record_form(conn, actor, after, on_paper=on_paper)
+    await automation.fire(
+        conn,
+        actor.organization_id,
+        SUBMITTED_EVENT,
+        "form_instance",
+        after.id,
+        {
+            "form_instance_id": after.id,
+            "form_template_id": after.form_template_id,
+            "kind": after.kind,
+            "patient_id": after.patient_id,
+            "session_completion_id": after.session_completion_id,
+        },
+    )

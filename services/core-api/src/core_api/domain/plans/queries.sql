@@ -92,8 +92,9 @@ RETURNING id
 
 -- name: update_plan
 -- Writes every editable column; the service merges the request into the current values first.
+-- Visibility is not one: only create, clone and promote set it.
 UPDATE treatment_plans SET
-    name = %(name)s, description = %(description)s, type = %(type)s, visibility = %(visibility)s,
+    name = %(name)s, description = %(description)s, type = %(type)s,
     condition_tags = %(condition_tags)s, frequency_per_week = %(frequency_per_week)s,
     duration_weeks = %(duration_weeks)s, specialist_id = %(specialist_id)s, specialty_id = %(specialty_id)s,
     requires_approval = %(requires_approval)s, post_session_form_template_id = %(post_session_form_template_id)s,
@@ -280,7 +281,7 @@ WHERE p.deleted_at IS NULL
   AND (%(condition_tags)s::text[] IS NULL OR p.condition_tags && %(condition_tags)s)
   AND (%(published)s::boolean IS NULL OR p.published = %(published)s)
   AND (%(q)s::text IS NULL OR p.search @@ websearch_to_tsquery('english', %(q)s))
-  AND (%(library_only)s::boolean IS FALSE OR (p.published AND p.visibility = 'library'))
+  AND (%(library_only)s::boolean IS FALSE OR treatment_plan_in_library(p))
 ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
@@ -309,6 +310,11 @@ WHERE psp.patient_id = %(patient_id)s
   AND (psp.ends_on IS NULL OR psp.ends_on >= (now() AT TIME ZONE pa.time_zone)::date)
 ORDER BY psp.starts_on DESC
 LIMIT 1
+
+-- name: in_library
+-- Whether the plan is in the patient library (migration 0014 defines the rule); no row when the caller
+-- cannot see the plan at all.
+SELECT treatment_plan_in_library(p) FROM treatment_plans p WHERE p.id = %(id)s
 
 -- name: latest_version
 SELECT id, version, frequency_per_week, duration_weeks

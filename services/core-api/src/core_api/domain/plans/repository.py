@@ -247,5 +247,10 @@ async def active_library_access(conn: AsyncConnection, patient_id: int) -> int |
     return None if value is None else int(value)
 
 
+async def in_library(conn: AsyncConnection, plan_id: UUID) -> bool:
+    """Whether the plan is in the patient library; ``False`` also when the caller cannot see it."""
+    return bool(await fetch_value(conn, QUERIES.in_library, {"id": plan_id}))
+
+
 async def latest_version(conn: AsyncConnection, plan_id: UUID) -> VersionRef | None:
     return await fetch_one(conn, QUERIES.latest_version, {"id": plan_id}, VersionRef)

@@ -24,7 +24,6 @@ from contracts.plans import (
     PlanStatus,
     PlanVersionDetail,
     PlanVersionList,
-    PlanVisibility,
     PublishResult,
     TreatmentPlanCreate,
     TreatmentPlanDetail,
@@ -98,8 +97,8 @@ class PlanService:
     async def get(self, actor: Actor, plan_id: UUID) -> TreatmentPlanDetail:
         async with actor_transaction(self._pool, actor) as conn:
             plan = await repo.plan_detail(conn, plan_id)
-        if plan is None or (actor.role == "patient" and not _in_library(plan)):
-            raise NotFoundError(f"treatment plan {plan_id} does not exist")
+            if plan is None or (actor.role == "patient" and not await repo.in_library(conn, plan_id)):
+                raise NotFoundError(f"treatment plan {plan_id} does not exist")
         return plan
 
     async def versions(self, actor: Actor, plan_id: UUID) -> PlanVersionList:
@@ -275,8 +274,7 @@ class PlanService:
             raise ForbiddenError("only a patient can assign a plan to themself")
         async with actor_transaction(self._pool, actor) as conn:
             service_plan_id = await _require_library_access(conn, actor)
-            plan = await repo.plan_detail(conn, plan_id)
-            if plan is None or not _in_library(plan):
+            if not await repo.in_library(conn, plan_id):
                 raise NotFoundError(f"treatment plan {plan_id} is not in the library")
             version = await repo.latest_version(conn, plan_id)
             if version is None:
@@ -301,10 +299,6 @@ class PlanService:
                 after=enrollment,
             )
         return enrollment
-
-
-def _in_library(plan: TreatmentPlanDetail) -> bool:
-    return plan.published and plan.visibility == PlanVisibility.LIBRARY
 
 
 async def _detail(conn: AsyncConnection, plan_id: UUID) -> TreatmentPlanDetail:

@@ -23,6 +23,7 @@ from contracts.reference import (
     FormTemplateList,
     Patient,
     PatientCreate,
+    PatientDetail,
     PatientList,
     PatientServicePlan,
     PatientServicePlanCreate,
@@ -50,6 +51,7 @@ from service_common.errors import problem_responses
 
 from core_api.domain.reference.service import Paging, ReferenceService
 from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 # Serial ids stay below 2**53: JSON clients hold numbers as doubles, and the OpenAPI document states the
 # bound as one, so a bigint bound would round up and advertise ids that overflow the column.
@@ -68,7 +70,8 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 
 
 def _service(state: State) -> ReferenceService:
-    return ReferenceService(state.pool)
+    issuer: TelemetryTokenIssuer = state.telemetry_tokens
+    return ReferenceService(state.pool, issuer)
 
 
 class UserController(Controller):
@@ -217,8 +220,9 @@ class PatientController(Controller):
         request: Request,  # type: ignore[type-arg]
         state: State,
         patient_id: IdPath,
-    ) -> Patient:
-        """One patient: staff see the organization's, a patient only themself."""
+    ) -> PatientDetail:
+        """One patient: staff see the organization's, a patient only themself. ``telemetry_actor_hash`` is
+        the ``actor_hash`` the telemetry read routes of the patient's views and pose sessions take."""
         return await _service(state).get_patient(current_actor(request), patient_id)
 
     @put("/{patient_id:int}", operation_id="UpdatePatient", guards=[STAFF], responses=WRITE_ERRORS)

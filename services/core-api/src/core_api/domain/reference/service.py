@@ -26,6 +26,7 @@ from contracts.reference import (
     FormTemplateList,
     Patient,
     PatientCreate,
+    PatientDetail,
     PatientList,
     PatientServicePlan,
     PatientServicePlanCreate,
@@ -46,12 +47,13 @@ from contracts.reference import (
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from service_common.auth import Actor
-from service_common.errors import ForbiddenError, NotFoundError, UnprocessableError
+from service_common.errors import ForbiddenError, NotFoundError, ServiceUnavailableError, UnprocessableError
 
 from core_api import audit
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.reference import repository as repo
 from core_api.paging import offset, total_pages
+from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 # Read once: the zone database does not change while the process runs, and listing it reads the disk.
 TIME_ZONES = frozenset(zoneinfo.available_timezones())
@@ -106,8 +108,9 @@ async def _check_user(conn: AsyncConnection, user_id: int | None, role: str) -> 
 
 
 class ReferenceService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], issuer: TelemetryTokenIssuer) -> None:
         self._pool = pool
+        self._issuer = issuer
 
     # Users ----------------------------------------------------------------------------------------------
 
@@ -185,14 +188,21 @@ class ReferenceService:
             patients=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
         )
 
-    async def get_patient(self, actor: Actor, patient_id: int) -> Patient:
-        # A patient's transaction sees only their own row: another patient's id is not found.
+    async def get_patient(self, actor: Actor, patient_id: int) -> PatientDetail:
+        """The patient with their telemetry actor hash, so that staff can read the patient's telemetry
+        views and pose sessions. A patient's transaction sees only their own row: another patient's id
+        (and so their hash) is not found."""
+        try:
+            actor_hash: str | None = self._issuer.keyed_hash("patient", patient_id)
+        except ServiceUnavailableError:
+            # Without the hash key there is no telemetry to read; the patient record stays readable.
+            actor_hash = None
         async with actor_transaction(self._pool, actor) as conn:
             patient = await repo.get_patient(conn, patient_id)
             if patient is None:
                 raise NotFoundError(f"patient {patient_id} does not exist")
             await audit.record_read(conn, actor, "patient.read", "patient", patient_id, patient_id=patient_id)
-        return patient
+        return PatientDetail(**msgspec.structs.asdict(patient), telemetry_actor_hash=actor_hash)
 
     async def create_patient(self, actor: Actor, data: PatientCreate) -> Patient:
         _check_time_zone(data.time_zone)
