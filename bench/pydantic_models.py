@@ -53,8 +53,6 @@ class PoseFrameModel(_Model):
         count = len(self.landmark_x)
         if not (count == len(self.landmark_y) == len(self.landmark_z) == len(self.landmark_visibility)):
             raise ValueError("landmark arrays must have equal lengths")
-        if self.landmarks_detected != count:
-            raise ValueError("landmarks_detected must equal the landmark array length")
         return self
 
 

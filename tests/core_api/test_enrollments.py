@@ -263,6 +263,30 @@ def test_list_filters_and_pages(core_api: Client, org: Org, other_org: Org, supe
     problem(core_api.get("/v1/patient-treatment-plans", headers=org.headers("patient")), 403)
 
 
+def test_lists_take_the_standard_sort_from_a_whitelist(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    plan = published_plan(core_api, superuser, org)
+    later = assign(core_api, org, plan["id"], start_date=(START + timedelta(days=5)).isoformat()).json()
+    soon = assign(core_api, org, plan["id"], start_date=(START + timedelta(days=2)).isoformat()).json()
+    now = assign(core_api, org, plan["id"]).json()
+
+    def ids(path: str, sort: str) -> list[int]:
+        response = core_api.get(f"{path}?sort={sort}", headers=org.headers("admin"))
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["patient_treatment_plans"]]
+
+    for path in ("/v1/patient-treatment-plans", f"/v1/patients/{org.patient}/treatment-plans"):
+        assert ids(path, "start_date") == [now["id"], soon["id"], later["id"]]
+        assert ids(path, "-start_date") == [later["id"], soon["id"], now["id"]]
+        assert ids(path, "end_date") == [now["id"], soon["id"], later["id"]]
+        assert ids(path, "created_at") == [later["id"], soon["id"], now["id"]]
+        assert ids(path, "-created_at") == [now["id"], soon["id"], later["id"]]
+        for bad in ("password", "patient_id", "start_date;drop"):
+            body = problem(core_api.get(f"{path}?sort={bad}", headers=org.headers("admin")), 422)
+            assert "sort" in str(body), body
+
+
 def test_patient_plans(core_api: Client, org: Org, other_org: Org, superuser: psycopg.Connection) -> None:
     enrollment = enrolled(core_api, superuser, org)
     path = f"/v1/patients/{org.patient}/treatment-plans"

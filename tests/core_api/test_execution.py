@@ -188,6 +188,131 @@ def test_today_start_log_and_complete_a_session(core_api: Client, org: Org, supe
     assert item["progress"]["sessions_this_week"] == 1
 
 
+# The spec's shapes -----------------------------------------------------------------------------------------
+
+SPEC_KEYS = ("patient_treatment_plan_id", "treatment_plan", "next_session", "progress")
+
+
+def test_today_answers_the_spec_shape_at_the_top_level(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    enrollment = enroll(core_api, superuser, org)
+
+    body = today(core_api, org)
+    [item] = body["treatment_plans"]
+    assert {key: body[key] for key in SPEC_KEYS} == {key: item[key] for key in SPEC_KEYS}
+    assert body["patient_treatment_plan_id"] == enrollment["id"]
+    assert body["treatment_plan"]["name"] == enrollment["treatment_plan"]["name"]
+    assert body["next_session"]["session_number"] == 1
+    assert body["next_session"]["exercises"][0]["exercise"]["name"] == "Quad Set"
+    assert body["progress"]["sessions_total"] == 12
+    assert body["in_progress_session_completion_id"] is None
+
+
+def test_the_enrollment_due_next_is_chosen_by_the_stated_rule(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    weekly = enroll(core_api, superuser, org, frequency=1)
+    second = enroll(core_api, superuser, org)
+    third = enroll(core_api, superuser, org)
+
+    def due() -> int:
+        body = today(core_api, org)
+        assert {item["patient_treatment_plan_id"] for item in body["treatment_plans"]} == {
+            weekly["id"],
+            second["id"],
+            third["id"],
+        }
+        due_id: int = body["patient_treatment_plan_id"]
+        [item] = [item for item in body["treatment_plans"] if item["patient_treatment_plan_id"] == due_id]
+        assert {key: body[key] for key in SPEC_KEYS} == {key: item[key] for key in SPEC_KEYS}
+        return due_id
+
+    # Same start date: the lowest id.
+    assert due() == weekly["id"]
+    # The earliest start date first.
+    superuser.execute("UPDATE patient_treatment_plans SET start_date = start_date - 1 WHERE id = %s", (third["id"],))
+    assert due() == third["id"]
+    # An enrollment that has met its weekly frequency gives way to one still short of it.
+    superuser.execute("UPDATE patient_treatment_plans SET start_date = start_date - 2 WHERE id = %s", (weekly["id"],))
+    assert due() == weekly["id"]
+    ok(complete(core_api, org, ok(start(core_api, org, weekly["id"], 1), 201)["id"]))
+    assert due() == third["id"]
+    # A session in progress comes first: the patient resumes it.
+    started = ok(start(core_api, org, second["id"], 1), 201)
+    assert due() == second["id"]
+    assert today(core_api, org)["in_progress_session_completion_id"] == started["id"]
+
+
+def test_nothing_due_is_a_200_with_the_spec_keys_null(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    body = today(core_api, org)
+    assert {key: body[key] for key in SPEC_KEYS} == dict.fromkeys(SPEC_KEYS)
+    assert body["treatment_plans"] == []
+
+    enrollment = enroll(core_api, superuser, org)
+    superuser.execute("UPDATE patient_treatment_plans SET status = 'paused' WHERE id = %s", (enrollment["id"],))
+    body = today(core_api, org)
+    assert {key: body[key] for key in SPEC_KEYS} == dict.fromkeys(SPEC_KEYS)
+    assert body["in_progress_session_completion_id"] is None
+    [item] = body["treatment_plans"]
+    assert (item["patient_treatment_plan_id"], item["no_session_reason"]) == (enrollment["id"], "paused")
+
+
+def test_start_answers_the_spec_names(core_api: Client, org: Org, superuser: psycopg.Connection) -> None:
+    enrollment = enroll(core_api, superuser, org)
+
+    for status in (201, 200):  # a new session, then the same one resumed
+        started = ok(start(core_api, org, enrollment["id"], 1, pain_level_before=6), status)
+        assert started["session_completion_id"] == started["id"]
+        assert [e["exercise_log_id"] for e in started["exercises"]] == [log["id"] for log in started["exercise_logs"]]
+        first = started["exercises"][0]
+        assert (first["sort_order"], first["prescribed_mode"], first["prescribed_sets"]) == (0, "reps", 3)
+        assert (first["prescribed_reps"], first["exercise_id"]) == (10, str(org.exercises[0]))
+        assert first["exercise"]["name"] == "Quad Set"
+    log = ok(
+        core_api.put(
+            f"/v1/patient-exercise-logs/{started['exercises'][0]['exercise_log_id']}",
+            json={"actual_sets": 3},
+            headers=org.headers("patient"),
+        )
+    )
+    assert log["session_completion_id"] == started["session_completion_id"]
+
+
+def test_patients_get_each_exercises_video_and_steps_from_the_frozen_version(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    superuser.execute(
+        "UPDATE exercises SET video_url = 'https://videos.example/quad.mp4', "
+        "video_thumbnail_url = 'https://videos.example/quad.jpg', "
+        "instructions = E'1. Lie on your back\\n2) Tighten the thigh  \\n\\n- Hold for five seconds\\r\\n' "
+        "WHERE id = %s",
+        (org.exercises[0],),
+    )
+    enrollment = enroll(core_api, superuser, org)
+    # Edits after publishing do not reach the enrollment's frozen version.
+    superuser.execute(
+        "UPDATE exercises SET video_url = 'https://videos.example/new.mp4', instructions = 'Changed' WHERE id = %s",
+        (org.exercises[0],),
+    )
+    expected = {
+        "name": "Quad Set",
+        "video_url": "https://videos.example/quad.mp4",
+        "video_thumbnail_url": "https://videos.example/quad.jpg",
+        "instructions": ["Lie on your back", "Tighten the thigh", "Hold for five seconds"],
+    }
+
+    body = today(core_api, org)
+    exercise = body["next_session"]["exercises"][0]["exercise"]
+    assert {key: exercise[key] for key in expected} == expected
+    assert body["next_session"]["exercises"][1]["exercise"]["instructions"] == []
+    started = ok(start(core_api, org, enrollment["id"], 1), 201)
+    exercise = started["exercises"][0]["exercise"]
+    assert {key: exercise[key] for key in expected} == expected
+
+
 # Idempotent start ------------------------------------------------------------------------------------------
 
 

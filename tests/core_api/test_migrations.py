@@ -11,6 +11,8 @@ import pytest
 from core_api.db import migrate as migrate_module
 from core_api.db.migrate import Migration, MigrationError, discover, migrate
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
 
 from tools.databases import PostgresUrls, with_user_and_database
 
@@ -90,3 +92,44 @@ def test_a_failing_migration_leaves_nothing_behind(empty_database: str, monkeypa
     with psycopg.connect(empty_database) as conn:
         assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
         assert conn.execute("SELECT count(*) FROM schema_migrations WHERE version = 9999").fetchone() == (0,)
+
+
+def test_snapshots_published_before_0018_get_their_exercises_video_and_steps(
+    empty_database: str, postgres: PostgresUrls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrate_module, "discover", lambda: [m for m in discover() if m.version < 18])
+    migrate(empty_database)
+    superuser = make_conninfo(postgres.superuser, dbname=conninfo_to_dict(empty_database)["dbname"])
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        exercise = conn.execute(
+            "INSERT INTO exercises (name, published, video_url, instructions) "
+            "VALUES ('Quad Set', true, 'https://videos.example/quad.mp4', E'1. Lie down\\n\\n  - Tighten  ') "
+            "RETURNING id"
+        ).fetchone()
+        plan = conn.execute(
+            "INSERT INTO treatment_plans (name, type, frequency_per_week, duration_weeks) "
+            "VALUES ('Knee', 'telerehab', 3, 4) RETURNING id"
+        ).fetchone()
+        assert exercise is not None
+        assert plan is not None
+        entry = {"exercise_id": str(exercise[0]), "exercise": {"id": str(exercise[0]), "name": "Quad Set"}}
+        snapshot = {"name": "Knee", "sessions": [{"session_number": 1, "exercises": [entry]}]}
+        conn.execute(
+            "INSERT INTO treatment_plan_versions (treatment_plan_id, version, name, type, frequency_per_week, "
+            "duration_weeks, sessions_count, snapshot) VALUES (%s, 1, 'Knee', 'telerehab', 3, 4, 1, %s)",
+            (plan[0], Jsonb(snapshot)),
+        )
+    monkeypatch.undo()
+
+    assert migrate(empty_database) == [m.version for m in discover() if m.version >= 18]
+    with psycopg.connect(superuser) as conn:
+        row = conn.execute("SELECT snapshot FROM treatment_plan_versions").fetchone()
+    assert row is not None
+    [session] = row[0]["sessions"]
+    assert session["exercises"][0]["exercise"] == {
+        "id": str(exercise[0]),
+        "name": "Quad Set",
+        "video_url": "https://videos.example/quad.mp4",
+        "instructions": ["Lie down", "Tighten"],
+    }
+    assert row[0]["name"] == "Knee"

@@ -287,12 +287,24 @@ def test_reports_are_for_staff_and_the_patient_themself(
     enrollment = enroll(core_api, superuser, org)
     for report in ("progress", "analytics"):
         url = f"/v1/patient-treatment-plans/{enrollment['id']}/{report}"
-        for role in ("patient", "specialist", "admin"):
+        for role in ("specialist", "admin"):
             ok(core_api.get(url, headers=org.headers(role)))
-        problem(core_api.get(url, headers=org.headers("other_patient")), 404)
         problem(core_api.get(url, headers=other_org.headers("admin")), 404)
         problem(core_api.get(url), 401)
+    progress = f"/v1/patient-treatment-plans/{enrollment['id']}/progress"
+    ok(core_api.get(progress, headers=org.headers("patient")))
+    problem(core_api.get(progress, headers=org.headers("other_patient")), 404)
     problem(core_api.get("/v1/patient-treatment-plans/999999999/progress", headers=org.headers("admin")), 404)
+
+
+def test_analytics_is_the_clinical_view_a_patient_gets_403(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    # The spec heads it "Specialist/Admin"; the patient's own view is /progress.
+    enrollment = enroll(core_api, superuser, org)
+    url = f"/v1/patient-treatment-plans/{enrollment['id']}/analytics"
+    problem(core_api.get(url, headers=org.headers("patient")), 403)
+    problem(core_api.get(url, headers=org.headers("other_patient")), 403)
 
 
 def test_organization_dashboard_is_for_staff(core_api: Client, org: Org) -> None:

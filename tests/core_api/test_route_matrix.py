@@ -103,7 +103,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/patients/{patient_id:int}/form-instances"): EVERYONE,
     # Progress, analytics, dashboards
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/progress"): EVERYONE,
-    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/analytics"): EVERYONE,
+    ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/analytics"): STAFF,
     ("GET", "/v1/dashboards/organization"): STAFF,
     # Adherence
     ("GET", "/v1/patient-treatment-plans/{enrollment_id:int}/adherence"): EVERYONE,

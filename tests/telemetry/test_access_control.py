@@ -33,6 +33,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/pose/frames"): INGEST,
     ("POST", "/v1/analytics/track"): INGEST,
     ("POST", "/v1/errors/report"): INGEST,
+    ("POST", "/v1/beacon"): INGEST,
     ("GET", "/v1/media/bandwidth/stats"): READ,
     ("GET", "/v1/media/sessions/{session_id:uuid}/qoe"): READ,
     ("GET", "/v1/media/{media_id:str}/stats"): READ,
@@ -55,6 +56,8 @@ def ingest_body(path: str, session: str = VIEW) -> Any:
                 {**event, "session_id": session} for event in media_events()]  # fmt: skip
     if path == "/v1/pose/frames":
         return {"session_id": POSE_SESSION, "media_id": MEDIA, "frames": [pose_frame(n) for n in range(1, 4)]}
+    if path == "/v1/beacon":
+        return {"media_events": ingest_body("/v1/media/events", session), "analytics_events": [ANALYTICS_EVENT]}
     return ANALYTICS_EVENT if path == "/v1/analytics/track" else ERROR_REPORT
 
 
@@ -64,6 +67,13 @@ def concrete(path: str) -> str:
 
 
 def request(ingest: Ingest, method: str, path: str, headers: dict[str, str], target: str | None = None) -> Any:
+    if path == "/v1/beacon":
+        # A beacon carries the token in its text/plain body, never in a header.
+        credentials = {"token": headers["Authorization"].removeprefix("Bearer ")} if headers else {}
+        beacon = {**credentials, **ingest_body(path)}
+        return ingest.client.post(
+            target or path, content=msgspec.json.encode(beacon), headers={"Content-Type": "text/plain"}
+        )
     body = ingest_body(path) if method == "POST" else None
     return ingest.client.request(
         method,
@@ -148,6 +158,7 @@ def test_callers_of_the_wrong_kind_are_403(ingest: Ingest, method: str, path: st
         ("/v1/analytics/track", {"consent_level": 1}),
         ("/v1/pose/frames", {"consent_level": 1}),
         ("/v1/pose/frames", {"biometric": False}),
+        ("/v1/beacon", {"consent_level": 1}),
     ],
 )
 def test_too_little_consent_is_403(ingest: Ingest, path: str, claims: dict[str, Any]) -> None:

@@ -204,6 +204,17 @@ def test_pose_frames_land_in_pose_tracking_frames(ingest: Ingest) -> None:
     assert rows[1]["form_score"] is None  # no body in view is not a score of 0
 
 
+def test_a_frame_with_fewer_landmarks_than_detected_is_stored_as_sent(ingest: Ingest) -> None:
+    # The spec's sample frame: three landmarks in each array, 33 detected by MediaPipe.
+    frame = pose_frame(7, count=3) | {"landmarks_detected": 33}
+    response = post(ingest, "/v1/pose/frames", pose_batch(frame))
+
+    assert response.status_code == 202, response.text
+    (row,) = ingest.mine("pose_tracking_frames")
+    assert (list(row["landmark_x"]), list(row["landmark_visibility"])) == ([0.5] * 3, [0.75] * 3)
+    assert row["landmarks_detected"] == 33
+
+
 def test_analytics_events_keep_their_properties(ingest: Ingest) -> None:
     response = post(ingest, "/v1/analytics/track", ANALYTICS_EVENT)
 
@@ -239,6 +250,13 @@ BAD_PAYLOADS = [
     ),
     pytest.param(
         "/v1/pose/frames", pose_batch({**pose_frame(1), "form_score": 1.5}), 422, "frames[0].form_score", id="score"
+    ),
+    pytest.param(
+        "/v1/pose/frames",
+        pose_batch({**pose_frame(1), "landmarks_detected": 34}),
+        422,
+        "frames[0].landmarks_detected",
+        id="more-than-33-detected",
     ),
     pytest.param(
         "/v1/pose/frames",

@@ -89,6 +89,40 @@ def test_the_limit_counts_every_ingest_route(limited: Ingest) -> None:
     assert limited.mine("error_reports", "actor_hash") == []
 
 
+def test_a_beacon_spends_the_same_bucket(limited: Ingest) -> None:
+    limited.new_actor()
+    for marker in range(2):
+        assert track(limited, marker).status_code == 202
+    beacon = {
+        "token": limited.headers()["Authorization"].removeprefix("Bearer "),
+        "analytics_events": [
+            {
+                "event_name": "treatment_plan.session_left",
+                "event_category": "treatment_plan",
+                "timestamp": "2026-02-16T09:00:00Z",
+                "resource_type": "session",
+                "resource_id": "beacon",
+            }
+        ],
+    }
+
+    def send() -> httpx.Response:
+        return limited.client.post(
+            "/v1/beacon", content=msgspec.json.encode(beacon), headers={"Content-Type": "text/plain"}
+        )
+
+    answers = [send(), send()]
+
+    assert [answer.status_code for answer in answers] == [202, 429]
+    assert answers[1].headers["Retry-After"] == "100"
+    assert track(limited, 9).status_code == 429
+    assert [row["resource_id"] for row in limited.mine("analytics_events", "resource_id", "resource_id")] == [
+        "0",
+        "1",
+        "beacon",
+    ]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0

@@ -525,7 +525,7 @@ def test_clickhouse_refusing_a_record_does_not_block_the_spool(clickhouse: Click
 
     def analytics_record(marker: int, *, year: int = 2026) -> SpoolRecord:
         batch = Batch.start(actor, "analytics_events", None, "ES")
-        columns = analytics_event_columns(analytics_event_decoder.decode(_event(marker)), batch)
+        columns = analytics_event_columns([analytics_event_decoder.decode(_event(marker))], batch)
         columns["event_time"] = [moment.replace(year=year) for moment in columns["event_time"]]
         return SpoolRecord(
             endpoint="analytics_events",

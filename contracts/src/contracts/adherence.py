@@ -23,6 +23,19 @@ _Date = date
 
 
 class SlotState(StrEnum):
+    """The state of one expected session slot (docs/adherence.md), checked in this order.
+
+    - ``not_applicable``: the enrollment was not active at any moment of the window (pending, paused,
+      cancelled), or the window is in the future while the enrollment is not active now; not offered.
+    - ``declined``: the session that decides the slot was skipped; noncompliant.
+    - ``completed``: a session started in the window and was completed before it closed; compliant.
+    - ``not_yet_available``: never started, window in the future; not offered.
+    - ``expired``: never started, window closed; noncompliant.
+    - ``unstarted``: never started, window open now; unknown.
+    - ``abandoned``: started in the window, not completed before it closed; noncompliant.
+    - ``started``: started in the window, not completed, window open now; unknown.
+    """
+
     NOT_APPLICABLE = "not_applicable"
     DECLINED = "declined"
     COMPLETED = "completed"
@@ -36,151 +49,300 @@ class SlotState(StrEnum):
 class AdherenceSummary(msgspec.Struct, frozen=True):
     """Percentages over a set of slots. ``offered`` excludes not_yet_available and not_applicable."""
 
-    adherence_percent: _IntPercent
-    noncompliance_percent: _IntPercent
-    # adherence and noncompliance with one decimal (66.7)
-    rate: Percentage
-    noncompliance_rate: Percentage
-    compliant: _Count
-    noncompliant: _Count
-    unknown: _Count
-    offered: _Count
+    adherence_percent: Annotated[
+        _IntPercent,
+        Meta(description="floor(100 * compliant / offered), 0-100; 100 when nothing was offered yet."),
+    ]
+    noncompliance_percent: Annotated[
+        _IntPercent,
+        Meta(
+            description=(
+                "floor(100 * noncompliant / (compliant + noncompliant + unknown)), 0-100; 0 when nothing was offered."
+            )
+        ),
+    ]
+    rate: Annotated[
+        Percentage,
+        Meta(description="100 * compliant / offered with one decimal (66.7), 0-100; 100.0 when nothing was offered."),
+    ]
+    noncompliance_rate: Annotated[
+        Percentage,
+        Meta(description="100 * noncompliant / offered with one decimal, 0-100; 0.0 when nothing was offered."),
+    ]
+    compliant: Annotated[_Count, Meta(description="Slots `completed`.")]
+    noncompliant: Annotated[_Count, Meta(description="Slots `declined`, `expired` or `abandoned`.")]
+    unknown: Annotated[_Count, Meta(description="Slots still open: `unstarted` or `started`.")]
+    offered: Annotated[
+        _Count,
+        Meta(description="Slots offered: every slot but `not_yet_available` and `not_applicable`."),
+    ]
 
 
 class AdherenceSlot(msgspec.Struct, frozen=True):
     """One expected session: its window (``*_local`` in the patient's zone, the others in UTC)."""
 
-    week: _WeekNumber
-    index_in_week: Annotated[int, Meta(ge=1)]
-    opens_at: Timestamp
-    closes_at: Timestamp
-    opens_at_local: Timestamp
-    closes_at_local: Timestamp
-    state: SlotState
-    # The session that decided the slot (completed, skipped, started or abandoned), if any.
-    completion_id: IntId | None
+    week: Annotated[_WeekNumber, Meta(description="1-based plan week of the slot.")]
+    index_in_week: Annotated[
+        Annotated[int, Meta(ge=1)],
+        Meta(description="1-based position of the slot within its week."),
+    ]
+    opens_at: Annotated[Timestamp, Meta(description="When the slot's window opens (UTC, RFC 3339).")]
+    closes_at: Annotated[
+        Timestamp,
+        Meta(description="When the window closes, exclusive (UTC, RFC 3339); the next slot opens then."),
+    ]
+    opens_at_local: Annotated[
+        Timestamp,
+        Meta(description="opens_at as local time with the patient's UTC offset (RFC 3339)."),
+    ]
+    closes_at_local: Annotated[
+        Timestamp,
+        Meta(description="closes_at as local time with the patient's UTC offset (RFC 3339)."),
+    ]
+    state: Annotated[SlotState, Meta(description="The slot's state as of the report (see SlotState).")]
+    completion_id: Annotated[
+        IntId | None,
+        Meta(
+            description=(
+                "Id of the session completion that decided a `completed`, `declined`, `started` or "
+                "`abandoned` slot; null otherwise."
+            )
+        ),
+    ]
 
 
 class AdherenceWeek(msgspec.Struct, frozen=True):
-    week: _WeekNumber
-    start_date: date
-    end_date: date  # the last day of the week
-    summary: AdherenceSummary
-    slots: list[AdherenceSlot]
+    """One plan week of an enrollment: its local dates, summary and slots."""
+
+    week: Annotated[_WeekNumber, Meta(description="1-based plan week.")]
+    start_date: Annotated[date, Meta(description="First local day of the week in the patient's time zone.")]
+    end_date: Annotated[date, Meta(description="Last local day of the week in the patient's time zone.")]
+    summary: Annotated[AdherenceSummary, Meta(description="Percentages over the week's slots.")]
+    slots: Annotated[list[AdherenceSlot], Meta(description="The week's slots in order.")]
 
 
 class EventStreamReport(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/adherence``: every slot of the enrollment, by week."""
 
-    patient_treatment_plan_id: IntId
-    patient_id: IntId
-    status: EnrollmentStatus
-    time_zone: str
-    start_date: date
-    end_date: date
-    frequency_per_week: Annotated[int, Meta(ge=1)]
-    as_of: Timestamp
-    threshold_percent: _IntPercent
-    below_threshold: bool
-    summary: AdherenceSummary
-    weeks: list[AdherenceWeek]
+    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
+    patient_id: Annotated[IntId, Meta(description="The patient's id.")]
+    status: Annotated[EnrollmentStatus, Meta(description="The enrollment's status as of now.")]
+    time_zone: Annotated[
+        str,
+        Meta(
+            description=(
+                "The patient's IANA time zone (`Europe/Madrid`) the windows and local dates are "
+                "computed in; `UTC` when the stored zone is unknown."
+            )
+        ),
+    ]
+    start_date: Annotated[date, Meta(description="First day of the enrollment, in the patient's time zone.")]
+    end_date: Annotated[date, Meta(description="Last day of the enrollment's window, in the patient's time zone.")]
+    frequency_per_week: Annotated[Annotated[int, Meta(ge=1)], Meta(description="Slots (sessions) per week.")]
+    as_of: Annotated[Timestamp, Meta(description="The instant the report was computed for: now (UTC, RFC 3339).")]
+    threshold_percent: Annotated[
+        _IntPercent,
+        Meta(description="The organization's adherence threshold in percent, 1-100."),
+    ]
+    below_threshold: Annotated[bool, Meta(description="Whether adherence_percent is strictly below threshold_percent.")]
+    summary: Annotated[AdherenceSummary, Meta(description="Percentages over every slot of the enrollment.")]
+    weeks: Annotated[list[AdherenceWeek], Meta(description="Every week of the enrollment with its slots.")]
 
 
 class AdherenceDay(msgspec.Struct, frozen=True):
     """One local calendar day of a plan week and the slots that open on it."""
 
-    date: _Date
-    slots: list[AdherenceSlot]
+    date: Annotated[_Date, Meta(description="A local calendar day in the patient's time zone.")]
+    slots: Annotated[list[AdherenceSlot], Meta(description="The slots whose window opens on that day.")]
 
 
 class WeeklyAdherenceReport(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/adherence/weekly``: the plan week containing ``date``."""
 
-    patient_treatment_plan_id: IntId
-    patient_id: IntId
-    time_zone: str
-    date: _Date
-    # The 1-based plan week, or None when the date is before the start or after the end.
-    week: _WeekNumber | None
-    week_start: _Date
-    week_end: _Date
-    as_of: Timestamp
-    threshold_percent: _IntPercent
-    below_threshold: bool
-    summary: AdherenceSummary
-    days: list[AdherenceDay]
-    # When the week has no slots: the day the next week with slots opens (None after the end).
-    next_slot_date: _Date | None
+    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
+    patient_id: Annotated[IntId, Meta(description="The patient's id.")]
+    time_zone: Annotated[
+        str,
+        Meta(
+            description=(
+                "The patient's IANA time zone (`Europe/Madrid`) the windows and local dates are "
+                "computed in; `UTC` when the stored zone is unknown."
+            )
+        ),
+    ]
+    date: Annotated[_Date, Meta(description="The day asked for (default today), in the patient's time zone.")]
+    week: Annotated[
+        _WeekNumber | None,
+        Meta(
+            description=(
+                "The 1-based plan week containing `date`; null when the date is before the start or after the end."
+            )
+        ),
+    ]
+    week_start: Annotated[_Date, Meta(description="First local day of that week.")]
+    week_end: Annotated[_Date, Meta(description="Last local day of that week.")]
+    as_of: Annotated[Timestamp, Meta(description="The instant the report was computed for: now (UTC, RFC 3339).")]
+    threshold_percent: Annotated[
+        _IntPercent,
+        Meta(description="The organization's adherence threshold in percent, 1-100."),
+    ]
+    below_threshold: Annotated[bool, Meta(description="Whether adherence_percent is strictly below threshold_percent.")]
+    summary: Annotated[AdherenceSummary, Meta(description="Percentages over the week's slots.")]
+    days: Annotated[
+        list[AdherenceDay],
+        Meta(description="The week's seven local days, each with the slots that open on it."),
+    ]
+    next_slot_date: Annotated[
+        _Date | None,
+        Meta(
+            description=(
+                "When the week has no slots: the local day the first slot opens (the start date) before "
+                "the start; null after the end or when the week has slots."
+            )
+        ),
+    ]
 
 
 class OrganizationWeeklyRow(msgspec.Struct, frozen=True):
-    patient_treatment_plan_id: IntId
-    patient: PatientRef
-    treatment_plan: EnrolledPlanRef
-    assigned_by_specialist_id: IntId | None
-    week: _WeekNumber | None
-    week_start: date
-    below_threshold: bool
-    summary: AdherenceSummary
-    days: list[AdherenceDay]
+    """One active enrollment on the organization's weekly adherence page."""
+
+    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
+    patient: Annotated[PatientRef, Meta(description="The enrolled patient.")]
+    treatment_plan: Annotated[EnrolledPlanRef, Meta(description="The plan the enrollment follows.")]
+    assigned_by_specialist_id: Annotated[
+        IntId | None,
+        Meta(description="Id of the specialist responsible for the enrollment; null when none."),
+    ]
+    week: Annotated[
+        _WeekNumber | None,
+        Meta(
+            description=(
+                "The enrollment's 1-based plan week containing the requested week; null when outside the enrollment."
+            )
+        ),
+    ]
+    week_start: Annotated[date, Meta(description="First local day of that plan week, in the patient's time zone.")]
+    below_threshold: Annotated[
+        bool,
+        Meta(description="Whether the week's adherence_percent is strictly below the organization's threshold now."),
+    ]
+    summary: Annotated[AdherenceSummary, Meta(description="Percentages over that week's slots.")]
+    days: Annotated[list[AdherenceDay], Meta(description="The week's seven local days with their slots.")]
 
 
 class OrganizationWeeklyAdherence(msgspec.Struct, frozen=True):
     """``GET /v1/adherence/weekly``: one row per active enrollment, lowest adherence first."""
 
-    week: date
-    threshold_percent: _IntPercent
-    rows: list[OrganizationWeeklyRow]
-    total: _Count
-    page: Page
-    limit: Limit
-    total_pages: _Count
+    week: Annotated[
+        date,
+        Meta(description="The day whose plan week each row shows (default today in the organization's time zone)."),
+    ]
+    threshold_percent: Annotated[
+        _IntPercent,
+        Meta(description="The organization's adherence threshold in percent, 1-100."),
+    ]
+    rows: Annotated[
+        list[OrganizationWeeklyRow],
+        Meta(description="One row per active enrollment, lowest weekly adherence first, then by enrollment id."),
+    ]
+    total: Annotated[_Count, Meta(description="Rows matching the filters, over all pages.")]
+    page: Annotated[Page, Meta(description="The 1-based page number returned.")]
+    limit: Annotated[Limit, Meta(description="Rows per page as requested (1-100, default 25).")]
+    total_pages: Annotated[_Count, Meta(description="Number of pages at this limit; 0 when nothing matches.")]
 
 
 class PlanAdherenceStats(msgspec.Struct, frozen=True):
-    treatment_plan: EnrolledPlanRef
-    active: _Count
-    compliant: _Count
-    noncompliant: _Count
+    """One plan's active enrollments and how many are below the threshold (to date)."""
+
+    treatment_plan: Annotated[EnrolledPlanRef, Meta(description="The plan.")]
+    active: Annotated[_Count, Meta(description="Active enrollments of the plan.")]
+    compliant: Annotated[
+        _Count,
+        Meta(description="Of those, the ones whose adherence to date is at or above the threshold."),
+    ]
+    noncompliant: Annotated[
+        _Count,
+        Meta(description="Of those, the ones whose adherence to date is strictly below the threshold."),
+    ]
 
 
 class AdherenceStats(msgspec.Struct, frozen=True):
     """``GET /v1/adherence/stats``: active enrollments and how many are below the threshold (to date)."""
 
-    threshold_percent: _IntPercent
-    active: _Count
-    compliant: _Count
-    noncompliant: _Count
-    plans: list[PlanAdherenceStats]
+    threshold_percent: Annotated[
+        _IntPercent,
+        Meta(description="The organization's adherence threshold in percent, 1-100."),
+    ]
+    active: Annotated[_Count, Meta(description="Active enrollments.")]
+    compliant: Annotated[
+        _Count,
+        Meta(description="Active enrollments whose adherence to date is at or above the threshold."),
+    ]
+    noncompliant: Annotated[
+        _Count,
+        Meta(description="Active enrollments whose adherence to date is strictly below the threshold."),
+    ]
+    plans: Annotated[list[PlanAdherenceStats], Meta(description="The same counts per treatment plan.")]
 
 
 class AdherenceTrendWeek(msgspec.Struct, frozen=True):
     """One stored plan week of an enrollment. ``final`` once it was computed after the week closed;
     otherwise the week is current and its numbers may still change."""
 
-    week_start: date
-    week_number: _WeekNumber
-    adherence_percent: _IntPercent
-    noncompliance_percent: _IntPercent
-    final: bool
-    computed_at: Timestamp
+    week_start: Annotated[date, Meta(description="First local day of the plan week, in the patient's time zone.")]
+    week_number: Annotated[_WeekNumber, Meta(description="1-based plan week.")]
+    adherence_percent: Annotated[_IntPercent, Meta(description="The week's adherence, floored, 0-100.")]
+    noncompliance_percent: Annotated[_IntPercent, Meta(description="The week's noncompliance, floored, 0-100.")]
+    final: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Whether the row was computed after the week closed (its numbers will not change); "
+                "false for the current week."
+            )
+        ),
+    ]
+    computed_at: Annotated[Timestamp, Meta(description="When the row was computed (UTC, RFC 3339).")]
 
 
 class AdherenceTrend(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/adherence/trend``: the stored weekly series, by week."""
 
-    patient_treatment_plan_id: IntId
-    weeks: list[AdherenceTrendWeek]
+    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
+    weeks: Annotated[
+        list[AdherenceTrendWeek],
+        Meta(description="The stored weekly rows, by week; empty before anything was stored."),
+    ]
 
 
 class OrganizationSettingsUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``PUT /v1/organizations/current/settings``: an enrollment is below threshold (and alerts) when its
     adherence % is strictly below this."""
 
-    adherence_threshold_percent: Annotated[int, Meta(ge=1, le=100)]
+    adherence_threshold_percent: Annotated[
+        Annotated[int, Meta(ge=1, le=100)],
+        Meta(
+            description=(
+                "Adherence threshold in percent, 1-100: an enrollment whose adherence % is strictly "
+                "below it is flagged and alerts."
+            )
+        ),
+    ]
+
+
+OrganizationSettingsUpdateBody = Annotated[
+    OrganizationSettingsUpdate, Meta(examples=[{"adherence_threshold_percent": 70}])
+]
 
 
 class OrganizationSettings(msgspec.Struct, frozen=True):
     """The organization's adherence settings."""
 
-    adherence_threshold_percent: _IntPercent
+    adherence_threshold_percent: Annotated[
+        _IntPercent,
+        Meta(
+            description=(
+                "Adherence threshold in percent: an enrollment whose adherence % is strictly below it is flagged."
+            )
+        ),
+    ]

@@ -31,6 +31,15 @@ MAX_QUESTIONS = 50
 
 
 class FormKind(StrEnum):
+    """What a form template is for.
+
+    - ``post_session``: asked after each completed session (pain, difficulty, notes).
+    - ``consent``: a consent form; its answers to ``analytics_level`` and ``biometric_consent`` record consent
+      (docs/privacy.md).
+    - ``intake``: an intake questionnaire.
+    - ``other``: any other questionnaire.
+    """
+
     POST_SESSION = "post_session"
     CONSENT = "consent"
     INTAKE = "intake"
@@ -38,6 +47,12 @@ class FormKind(StrEnum):
 
 
 class FormInstanceStatus(StrEnum):
+    """Where a form instance stands.
+
+    - ``pending``: the patient has not answered it yet.
+    - ``submitted``: answered (once; answers do not change after).
+    """
+
     PENDING = "pending"
     SUBMITTED = "submitted"
 
@@ -48,8 +63,11 @@ class FormInstanceStatus(StrEnum):
 class ScaleLabel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The words for one point of a scale: ``{"value": 0, "label": "no pain"}``."""
 
-    value: ScaleBound
-    label: ShortText
+    value: Annotated[
+        ScaleBound,
+        Meta(description="The point of the scale it names, between the question's `min` and `max`."),
+    ]
+    label: Annotated[ShortText, Meta(description="The words for that point (`no pain`), 1-200 characters.")]
 
 
 class ScaleQuestion(
@@ -57,12 +75,21 @@ class ScaleQuestion(
 ):
     """An integer from ``min`` through ``max``; ``labels`` name some of its points."""
 
-    id: Slug
-    prompt: Prompt
-    required: bool = True
-    min: ScaleBound
-    max: ScaleBound
-    labels: Annotated[list[ScaleLabel], Meta(max_length=50)] = msgspec.field(default_factory=list)
+    id: Annotated[
+        Slug,
+        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
+    ]
+    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
+    required: Annotated[
+        bool,
+        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
+    ] = True
+    min: Annotated[ScaleBound, Meta(description="Lowest answer allowed, an integer (-1000 to 1000), below `max`.")]
+    max: Annotated[ScaleBound, Meta(description="Highest answer allowed, an integer (-1000 to 1000), above `min`.")]
+    labels: Annotated[
+        Annotated[list[ScaleLabel], Meta(max_length=50)],
+        Meta(description="Words for some points of the scale (at most 50, one per value, within `min`..`max`)."),
+    ] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.min >= self.max:
@@ -82,11 +109,23 @@ class ChoiceQuestion(
 ):
     """One of ``options``, or any number of them (a list) when ``multiple`` is true."""
 
-    id: Slug
-    prompt: Prompt
-    required: bool = True
-    options: Options
-    multiple: bool = False
+    id: Annotated[
+        Slug,
+        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
+    ]
+    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
+    required: Annotated[
+        bool,
+        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
+    ] = True
+    options: Annotated[
+        Options,
+        Meta(description="The choices, 2-20 unique texts; an answer is one of them (a list of them when `multiple`)."),
+    ]
+    multiple: Annotated[
+        bool,
+        Meta(description="Whether several options may be chosen (the answer is then a list)."),
+    ] = False
 
     def __post_init__(self) -> None:
         if len(set(self.options)) != len(self.options):
@@ -96,10 +135,19 @@ class ChoiceQuestion(
 class TextQuestion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="text"):
     """Free text of at most ``max_length`` characters."""
 
-    id: Slug
-    prompt: Prompt
-    required: bool = True
-    max_length: TextLength = MAX_TEXT_LENGTH
+    id: Annotated[
+        Slug,
+        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
+    ]
+    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
+    required: Annotated[
+        bool,
+        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
+    ] = True
+    max_length: Annotated[
+        TextLength,
+        Meta(description="Longest answer allowed, in characters (1-2000)."),
+    ] = MAX_TEXT_LENGTH
 
 
 class BooleanQuestion(
@@ -107,9 +155,15 @@ class BooleanQuestion(
 ):
     """``true`` or ``false``: a yes/no statement such as a consent form's ``biometric_consent``."""
 
-    id: Slug
-    prompt: Prompt
-    required: bool = True
+    id: Annotated[
+        Slug,
+        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
+    ]
+    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
+    required: Annotated[
+        bool,
+        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
+    ] = True
 
 
 Question = ScaleQuestion | ChoiceQuestion | TextQuestion | BooleanQuestion
@@ -118,7 +172,10 @@ Question = ScaleQuestion | ChoiceQuestion | TextQuestion | BooleanQuestion
 class FormSchema(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A template's questions, in the order they are asked; question ids are unique within it."""
 
-    questions: Annotated[list[Question], Meta(min_length=1, max_length=MAX_QUESTIONS)]
+    questions: Annotated[
+        Annotated[list[Question], Meta(min_length=1, max_length=MAX_QUESTIONS)],
+        Meta(description="The questions in the order they are asked, 1-50, ids unique; each a tagged union on `type`."),
+    ]
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -132,7 +189,14 @@ class StoredFormSchema(msgspec.Struct, frozen=True, kw_only=True):
     """A template's questions as the API shows them. Templates stored before questions were typed hold
     ``{}`` (or keys of their own, ignored here): they read as a form without questions."""
 
-    questions: list[Question] = msgspec.field(default_factory=list)
+    questions: Annotated[
+        list[Question],
+        Meta(
+            description=(
+                "The questions in the order they are asked; empty for a template stored before questions were typed."
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 # Instances and responses ------------------------------------------------------------------------------------
@@ -148,7 +212,16 @@ class FormSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """``POST /v1/form-instances/{id}/submit``: the answers keyed by question id; an optional question
     may be left out or ``null``."""
 
-    responses: Responses
+    responses: Annotated[
+        Responses,
+        Meta(
+            description=(
+                "Answers keyed by question id (at most 50): an integer for `scale`, an option (or"
+                " a list when `multiple`) for `choice`, a string for `text`, a boolean for "
+                "`boolean`; `null` or absent for an unanswered optional question."
+            )
+        ),
+    ]
 
 
 class PaperFormSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -156,31 +229,73 @@ class PaperFormSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     signed on paper, entered on their behalf, with where the signed document is kept and why it was entered
     by staff. Audited with the staff member; see docs/privacy.md."""
 
-    responses: Responses
-    document_reference: ShortText
-    """Where the signed paper form is kept (a scan's file name, an archive number); no patient name."""
-    reason: ShortText
+    responses: Annotated[
+        Responses,
+        Meta(description="The answers on the signed paper form, keyed by question id, shaped as in `FormSubmit`."),
+    ]
+    document_reference: Annotated[
+        ShortText,
+        Meta(
+            description=(
+                "Where the signed paper form is kept (a scan's file name, an archive number); no patient name."
+            )
+        ),
+    ]
+    reason: Annotated[
+        ShortText,
+        Meta(
+            description=(
+                "Why staff entered it rather than the patient (`patient has no smartphone`), 1-200 characters."
+            )
+        ),
+    ]
 
 
 class FormInstance(msgspec.Struct, frozen=True, kw_only=True):
     """One copy of a template a patient fills in, with the template's questions."""
 
-    id: IntId
-    patient_id: IntId
-    form_template_id: IntId
-    title: ShortText
-    kind: FormKind
-    session_completion_id: IntId | None
-    status: FormInstanceStatus
-    questions: list[Question]
-    responses: dict[str, Answer] | None
-    created_at: Timestamp
-    submitted_at: Timestamp | None
+    id: Annotated[IntId, Meta(description="The instance's id.")]
+    patient_id: Annotated[IntId, Meta(description="The patient asked to fill it in.")]
+    form_template_id: Annotated[IntId, Meta(description="The template it is a copy of.")]
+    title: Annotated[ShortText, Meta(description="The template's title.")]
+    kind: Annotated[FormKind, Meta(description="What the form is for: `post_session`, `consent`, `intake` or `other`.")]
+    session_completion_id: Annotated[
+        IntId | None,
+        Meta(description="The completed session that created it (post-session forms); null otherwise."),
+    ]
+    status: Annotated[FormInstanceStatus, Meta(description="`pending` (not answered yet) or `submitted`.")]
+    questions: Annotated[list[Question], Meta(description="The template's questions, in order.")]
+    responses: Annotated[
+        dict[str, Answer] | None,
+        Meta(description="The answers keyed by question id; null while pending."),
+    ]
+    created_at: Annotated[Timestamp, Meta(description="When the patient was asked to fill it in.")]
+    submitted_at: Annotated[Timestamp | None, Meta(description="When it was submitted; null while pending.")]
 
 
 class FormInstanceList(msgspec.Struct, frozen=True, kw_only=True):
-    form_instances: list[FormInstance]
-    total: _NonNegative
-    page: Page
-    limit: _Positive
-    total_pages: _NonNegative
+    """One page of form instances."""
+
+    form_instances: Annotated[list[FormInstance], Meta(description="Form instances on this page.")]
+    total: Annotated[_NonNegative, Meta(description="Items matching the query, over all pages.")]
+    page: Annotated[Page, Meta(description="This page's number, from 1.")]
+    limit: Annotated[_Positive, Meta(description="Items per page, as asked (at most 100).")]
+    total_pages: Annotated[_NonNegative, Meta(description="Pages at this `limit` (0 when nothing matches).")]
+
+
+# Request bodies as documented: each Struct with an example (service_common.openapi puts it on the schema).
+FormSubmitBody = Annotated[
+    FormSubmit, Meta(examples=[{"responses": {"pain": 3, "difficulty": "just right", "notes": "Knee felt stiff."}}])
+]
+PaperFormSubmitBody = Annotated[
+    PaperFormSubmit,
+    Meta(
+        examples=[
+            {
+                "responses": {"analytics_level": 2, "biometric_consent": True},
+                "document_reference": "scan-2026-02-16-0042.pdf",
+                "reason": "Patient signed the consent form at the clinic",
+            }
+        ]
+    ),
+]

@@ -52,10 +52,38 @@ class SessionCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     from that number on move up by one.
     """
 
-    session_number: SessionNumber | None = None
-    name: ShortText
-    description: LongText | None = None
-    estimated_duration_minutes: _SessionMinutes | None = None
+    session_number: Annotated[
+        SessionNumber | None,
+        Meta(
+            description=(
+                "Where to insert the session, 1-2000; later sessions move up by one. Null or absent appends it."
+            )
+        ),
+    ] = None
+    name: Annotated[ShortText, Meta(description="The session's name, 1-200 characters with at least one visible one.")]
+    description: Annotated[
+        LongText | None,
+        Meta(description="A free-text description, at most 5000 characters; null for none."),
+    ] = None
+    estimated_duration_minutes: Annotated[
+        _SessionMinutes | None,
+        Meta(description="Estimated length of the session in minutes, 1-600; null when not given."),
+    ] = None
+
+
+SessionCreateBody = Annotated[
+    SessionCreate,
+    Meta(
+        examples=[
+            {
+                "session_number": 3,
+                "name": "Balance & Control",
+                "description": "Balance and proprioception exercises",
+                "estimated_duration_minutes": 20,
+            }
+        ]
+    ),
+]
 
 
 class SessionUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -65,33 +93,58 @@ class SessionUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``session_number`` moves the session there, shifting the sessions in between by one.
     """
 
-    session_number: SessionNumber | UnsetType = UNSET
-    name: ShortText | UnsetType = UNSET
-    description: LongText | UnsetType | None = UNSET
-    estimated_duration_minutes: _SessionMinutes | UnsetType | None = UNSET
+    session_number: Annotated[
+        SessionNumber | UnsetType,
+        Meta(
+            description=(
+                "Move the session to this position, 1-2000, shifting the sessions in between; absent keeps it."
+            )
+        ),
+    ] = UNSET
+    name: Annotated[ShortText | UnsetType, Meta(description="New name, 1-200 characters; absent keeps it.")] = UNSET
+    description: Annotated[
+        LongText | UnsetType | None,
+        Meta(description="New description, at most 5000 characters; null clears it, absent keeps it."),
+    ] = UNSET
+    estimated_duration_minutes: Annotated[
+        _SessionMinutes | UnsetType | None,
+        Meta(description="New estimated length in minutes, 1-600; null clears it, absent keeps it."),
+    ] = UNSET
+
+
+SessionUpdateBody = Annotated[SessionUpdate, Meta(examples=[{"name": "Balance & Control II", "session_number": 2}])]
 
 
 class SessionReorder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``PUT /v1/treatment-plans/{id}/sessions/reorder``: every session id of the plan, in the new order."""
 
-    session_ids: Annotated[list[IntId], Meta(max_length=MAX_SESSIONS)]
+    session_ids: Annotated[
+        Annotated[list[IntId], Meta(max_length=MAX_SESSIONS)],
+        Meta(description="Every session id of the plan exactly once, in the new order; the first becomes session 1."),
+    ]
+
+
+SessionReorderBody = Annotated[SessionReorder, Meta(examples=[{"session_ids": [3, 1, 2]}])]
 
 
 class TreatmentPlanSession(msgspec.Struct, frozen=True):
     """One session of a plan, as listed and as returned by create and update."""
 
-    id: IntId
-    session_number: _Positive
-    name: ShortText
-    description: LongText | None
-    estimated_duration_minutes: _SessionMinutes | None
-    exercises_count: _NonNegative
+    id: Annotated[IntId, Meta(description="The session's id.")]
+    session_number: Annotated[_Positive, Meta(description="1-based position of the session in the plan's rotation.")]
+    name: Annotated[ShortText, Meta(description="The session's name.")]
+    description: Annotated[LongText | None, Meta(description="A free-text description of the session; null when none.")]
+    estimated_duration_minutes: Annotated[
+        _SessionMinutes | None,
+        Meta(description="Estimated length of the session in minutes, 1-600; null when not given."),
+    ]
+    exercises_count: Annotated[_NonNegative, Meta(description="Number of exercises prescribed in the session.")]
 
 
 class TreatmentPlanSessionList(msgspec.Struct, frozen=True):
     """``GET /v1/treatment-plans/{id}/sessions`` and the reorder response, by ``session_number``."""
 
-    sessions: list[TreatmentPlanSession]
+    sessions: Annotated[list[TreatmentPlanSession], Meta(description="The plan's sessions by `session_number`.")]
 
 
 # Session exercises --------------------------------------------------------------------------------------
@@ -100,36 +153,74 @@ class TreatmentPlanSessionList(msgspec.Struct, frozen=True):
 class ExerciseSummary(msgspec.Struct, frozen=True):
     """The exercise a session prescribes, with what a client needs to play it."""
 
-    id: UUID
-    name: ShortText
-    video_url: Url | None
-    video_thumbnail_url: Url | None
-    difficulty: Difficulty
-    estimated_duration_seconds: ExerciseLengthSeconds | None
+    id: Annotated[UUID, Meta(description="The exercise's id (UUID) in the exercise library.")]
+    name: Annotated[ShortText, Meta(description="The exercise's name.")]
+    video_url: Annotated[
+        Url | None,
+        Meta(description="Absolute http(s) URL of the exercise's demonstration video; null when none."),
+    ]
+    video_thumbnail_url: Annotated[
+        Url | None,
+        Meta(description="Absolute http(s) URL of the video's thumbnail image; null when none."),
+    ]
+    difficulty: Annotated[
+        Difficulty,
+        Meta(description="The exercise's difficulty: `beginner`, `intermediate` or `advanced`."),
+    ]
+    estimated_duration_seconds: Annotated[
+        ExerciseLengthSeconds | None,
+        Meta(
+            description=(
+                "How long the whole exercise takes in seconds, as the library estimates it (1-86400); "
+                "null when not estimated."
+            )
+        ),
+    ]
 
 
 class SessionExercise(msgspec.Struct, frozen=True):
     """An exercise as prescribed in one session; ``id`` is the prescription's, ``exercise_id`` the
     exercise's. Which timing fields apply depends on ``mode``."""
 
-    id: IntId
-    exercise_id: UUID
-    sort_order: _NonNegative
-    exercise: ExerciseSummary
-    mode: ExerciseMode
-    sets: _SetCount
-    reps: _RepCount | None
-    hold_seconds: _ExerciseSeconds | None
-    duration_seconds: _ExerciseSeconds | None
-    rest_between_sets_seconds: _ExerciseSeconds | None
-    rest_after_exercise_seconds: _ExerciseSeconds | None
-    notes: LongText | None
+    id: Annotated[IntId, Meta(description="Id of this prescription (the session exercise), not of the exercise.")]
+    exercise_id: Annotated[UUID, Meta(description="Id (UUID) of the prescribed exercise in the exercise library.")]
+    sort_order: Annotated[_NonNegative, Meta(description="0-based position of the exercise within its session.")]
+    exercise: Annotated[ExerciseSummary, Meta(description="The prescribed exercise as the library shows it.")]
+    mode: Annotated[
+        ExerciseMode,
+        Meta(description="`reps` (sets of repetitions) or `duration` (timed holds or bouts)."),
+    ]
+    sets: Annotated[_SetCount, Meta(description="Prescribed sets, 1-50.")]
+    reps: Annotated[
+        _RepCount | None,
+        Meta(description="Repetitions per set, 1-1000; null when not prescribed (`duration` mode)."),
+    ]
+    hold_seconds: Annotated[
+        _ExerciseSeconds | None,
+        Meta(description="Seconds to hold each repetition or position, 0-3600; null when not prescribed."),
+    ]
+    duration_seconds: Annotated[
+        _ExerciseSeconds | None,
+        Meta(description="Seconds each timed set lasts, 0-3600; null when not prescribed."),
+    ]
+    rest_between_sets_seconds: Annotated[
+        _ExerciseSeconds | None,
+        Meta(description="Rest between sets in seconds, 0-3600; null when not prescribed."),
+    ]
+    rest_after_exercise_seconds: Annotated[
+        _ExerciseSeconds | None,
+        Meta(description="Rest after the exercise in seconds, 0-3600; null when not prescribed."),
+    ]
+    notes: Annotated[
+        LongText | None,
+        Meta(description="The specialist's instructions for this prescription; null when none."),
+    ]
 
 
 class SessionExerciseList(msgspec.Struct, frozen=True):
     """``GET /v1/treatment-plan-sessions/{id}/exercises`` and the reorder response, by ``sort_order``."""
 
-    exercises: list[SessionExercise]
+    exercises: Annotated[list[SessionExercise], Meta(description="The session's exercises by `sort_order`.")]
 
 
 class SessionExerciseCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -140,16 +231,66 @@ class SessionExerciseCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     that position on move down by one.
     """
 
-    exercise_id: UUID
-    sort_order: SortOrder | None = None
-    mode: ExerciseMode
-    sets: _SetCount = 1
-    reps: _RepCount | None = None
-    hold_seconds: TimedSeconds | None = None
-    duration_seconds: TimedSeconds | None = None
-    rest_between_sets_seconds: _ExerciseSeconds | None = None
-    rest_after_exercise_seconds: _ExerciseSeconds | None = None
-    notes: ExerciseNotes | None = None
+    exercise_id: Annotated[
+        UUID,
+        Meta(description="Id (UUID) of a published exercise of the library (a draft one for admins)."),
+    ]
+    sort_order: Annotated[
+        SortOrder | None,
+        Meta(
+            description=(
+                "Where to insert the exercise, 0-499 (0-based); later exercises move down by one. Null "
+                "or absent puts it last."
+            )
+        ),
+    ] = None
+    mode: Annotated[
+        ExerciseMode,
+        Meta(
+            description=(
+                "`reps` (sets of repetitions) or `duration` (timed holds or bouts). `reps` needs "
+                "`reps`; `duration` needs `hold_seconds` or `duration_seconds`."
+            )
+        ),
+    ]
+    sets: Annotated[_SetCount, Meta(description="Sets, 1-50.")] = 1
+    reps: Annotated[_RepCount | None, Meta(description="Repetitions per set, 1-1000; required in `reps` mode.")] = None
+    hold_seconds: Annotated[
+        TimedSeconds | None,
+        Meta(description="Seconds to hold each repetition or position, 1-3600."),
+    ] = None
+    duration_seconds: Annotated[TimedSeconds | None, Meta(description="Seconds each timed set lasts, 1-3600.")] = None
+    rest_between_sets_seconds: Annotated[
+        _ExerciseSeconds | None,
+        Meta(description="Rest between sets in seconds, 0-3600."),
+    ] = None
+    rest_after_exercise_seconds: Annotated[
+        _ExerciseSeconds | None,
+        Meta(description="Rest after the exercise in seconds, 0-3600."),
+    ] = None
+    notes: Annotated[
+        ExerciseNotes | None,
+        Meta(description="Instructions for the patient, at most 2000 characters."),
+    ] = None
+
+
+SessionExerciseCreateBody = Annotated[
+    SessionExerciseCreate,
+    Meta(
+        examples=[
+            {
+                "exercise_id": "660e8400-e29b-41d4-a716-446655440000",
+                "sort_order": 0,
+                "mode": "reps",
+                "sets": 3,
+                "reps": 10,
+                "rest_between_sets_seconds": 30,
+                "rest_after_exercise_seconds": 60,
+                "notes": "Focus on controlled contraction",
+            }
+        ]
+    ),
+]
 
 
 class SessionExerciseUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -160,20 +301,68 @@ class SessionExerciseUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     there, shifting the exercises in between by one.
     """
 
-    exercise_id: UUID | UnsetType = UNSET
-    sort_order: SortOrder | UnsetType = UNSET
-    mode: ExerciseMode | UnsetType = UNSET
-    sets: _SetCount | UnsetType = UNSET
-    reps: _RepCount | UnsetType | None = UNSET
-    hold_seconds: TimedSeconds | UnsetType | None = UNSET
-    duration_seconds: TimedSeconds | UnsetType | None = UNSET
-    rest_between_sets_seconds: _ExerciseSeconds | UnsetType | None = UNSET
-    rest_after_exercise_seconds: _ExerciseSeconds | UnsetType | None = UNSET
-    notes: ExerciseNotes | UnsetType | None = UNSET
+    exercise_id: Annotated[
+        UUID | UnsetType,
+        Meta(description="Prescribe another exercise (UUID) instead; absent keeps it."),
+    ] = UNSET
+    sort_order: Annotated[
+        SortOrder | UnsetType,
+        Meta(
+            description=(
+                "Move the exercise to this 0-based position, 0-499, shifting the ones in between; absent keeps it."
+            )
+        ),
+    ] = UNSET
+    mode: Annotated[
+        ExerciseMode | UnsetType,
+        Meta(description="New mode, `reps` or `duration`; absent keeps it. The mode rules apply to the result."),
+    ] = UNSET
+    sets: Annotated[_SetCount | UnsetType, Meta(description="New sets, 1-50; absent keeps them.")] = UNSET
+    reps: Annotated[
+        _RepCount | UnsetType | None,
+        Meta(description="New repetitions per set, 1-1000; null clears them, absent keeps them."),
+    ] = UNSET
+    hold_seconds: Annotated[
+        TimedSeconds | UnsetType | None,
+        Meta(description="New hold in seconds, 1-3600; null clears it, absent keeps it."),
+    ] = UNSET
+    duration_seconds: Annotated[
+        TimedSeconds | UnsetType | None,
+        Meta(description="New set duration in seconds, 1-3600; null clears it, absent keeps it."),
+    ] = UNSET
+    rest_between_sets_seconds: Annotated[
+        _ExerciseSeconds | UnsetType | None,
+        Meta(description="New rest between sets in seconds, 0-3600; null clears it, absent keeps it."),
+    ] = UNSET
+    rest_after_exercise_seconds: Annotated[
+        _ExerciseSeconds | UnsetType | None,
+        Meta(description="New rest after the exercise in seconds, 0-3600; null clears it, absent keeps it."),
+    ] = UNSET
+    notes: Annotated[
+        ExerciseNotes | UnsetType | None,
+        Meta(description="New instructions, at most 2000 characters; null clears them, absent keeps them."),
+    ] = UNSET
+
+
+# The spec: "Same as add (partial updates allowed)".
+SessionExerciseUpdateBody = Annotated[
+    SessionExerciseUpdate, Meta(examples=[{"sets": 4, "reps": 12, "notes": "Add a two-second hold at the top"}])
+]
 
 
 class SessionExerciseReorder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``PUT /v1/treatment-plan-sessions/{id}/exercises/reorder``: every prescription id of the session
     (the ``id`` of its exercises, not ``exercise_id``), in the new order."""
 
-    exercise_ids: Annotated[list[IntId], Meta(max_length=MAX_SESSION_EXERCISES)]
+    exercise_ids: Annotated[
+        Annotated[list[IntId], Meta(max_length=MAX_SESSION_EXERCISES)],
+        Meta(
+            description=(
+                "Every prescription id of the session (its exercises' `id`, not `exercise_id`) exactly "
+                "once, in the new order; the first gets `sort_order` 0."
+            )
+        ),
+    ]
+
+
+SessionExerciseReorderBody = Annotated[SessionExerciseReorder, Meta(examples=[{"exercise_ids": [11, 10, 12]}])]

@@ -46,57 +46,146 @@ _Megabits = Annotated[float, Meta(ge=0, le=100_000)]
 
 
 class MediaSessionStartData(msgspec.Struct, frozen=True):
-    total_duration_seconds: MediaSeconds
-    ttfb_ms: Milliseconds
-    video_load_time_ms: Milliseconds
-    cdn_response_time_ms: Milliseconds
-    connection_type: ConnectionType = "unknown"
-    effective_bandwidth: _Megabits | None = None
-    rtt_ms: Milliseconds | None = None
+    """`session_start` data: how fast the media started and the network it started on."""
+
+    total_duration_seconds: Annotated[MediaSeconds, Meta(description="Length of the media, in seconds.")]
+    ttfb_ms: Annotated[Milliseconds, Meta(description="Time to first byte of the media request, in milliseconds.")]
+    video_load_time_ms: Annotated[
+        Milliseconds,
+        Meta(description="Time from the play request to the first frame (startup time), in milliseconds."),
+    ]
+    cdn_response_time_ms: Annotated[
+        Milliseconds,
+        Meta(description="The CDN's response time for the media request, in milliseconds."),
+    ]
+    connection_type: Annotated[
+        ConnectionType,
+        Meta(description="The device's network connection type, as the browser or OS reports it."),
+    ] = "unknown"
+    effective_bandwidth: Annotated[
+        _Megabits | None,
+        Meta(
+            description=(
+                "Effective downlink estimate (the Network Information API's `downlink`), in "
+                "megabits per second; null when unknown."
+            )
+        ),
+    ] = None
+    rtt_ms: Annotated[
+        Milliseconds | None,
+        Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
+    ] = None
 
 
 class MediaHeartbeatData(msgspec.Struct, frozen=True):
-    position_seconds: MediaSeconds
-    watched_duration_seconds: MediaSeconds
-    completion_percent: Percentage
-    buffering_count: Count
-    buffering_duration_ms: Milliseconds
-    current_bitrate: BitsPerSecond
+    """`heartbeat` data: the playback state, cumulative over the view."""
+
+    position_seconds: Annotated[
+        MediaSeconds,
+        Meta(description="Playback position, in seconds from the start of the media."),
+    ]
+    watched_duration_seconds: Annotated[
+        MediaSeconds,
+        Meta(description="Media time actually played so far in this view, in seconds (seeks not counted)."),
+    ]
+    completion_percent: Annotated[
+        Percentage,
+        Meta(description="Share of the media watched so far, in percent (0-100)."),
+    ]
+    buffering_count: Annotated[Count, Meta(description="Stalls (buffering events) so far in this view.")]
+    buffering_duration_ms: Annotated[
+        Milliseconds,
+        Meta(description="Total stall time so far in this view, in milliseconds."),
+    ]
+    current_bitrate: Annotated[BitsPerSecond, Meta(description="Bitrate of the rendition playing, in bits per second.")]
     # Video-only: an audio session has no rendition or frames.
-    current_resolution: VideoResolution | None = None
-    dropped_frames: Count | None = None
-    total_frames: Count | None = None
+    current_resolution: Annotated[
+        VideoResolution | None,
+        Meta(description="Rendition playing, such as `720p`; video only, null for audio."),
+    ] = None
+    dropped_frames: Annotated[
+        Count | None,
+        Meta(description="Frames dropped so far in this view; video only, null for audio."),
+    ] = None
+    total_frames: Annotated[
+        Count | None,
+        Meta(description="Frames decoded so far in this view; video only, null for audio."),
+    ] = None
 
 
 class MediaBufferingStartData(msgspec.Struct, frozen=True):
-    position_seconds: MediaSeconds
+    """`buffering_start` data: playback stalled."""
+
+    position_seconds: Annotated[MediaSeconds, Meta(description="Playback position where the stall began, in seconds.")]
 
 
 class MediaBufferingEndData(msgspec.Struct, frozen=True):
-    position_seconds: MediaSeconds
-    duration_ms: Milliseconds
+    """`buffering_end` data: playback resumed after a stall."""
+
+    position_seconds: Annotated[MediaSeconds, Meta(description="Playback position where the stall ended, in seconds.")]
+    duration_ms: Annotated[Milliseconds, Meta(description="Length of the stall, in milliseconds.")]
 
 
 class MediaQualityChangeData(msgspec.Struct, frozen=True):
-    from_bitrate: BitsPerSecond
-    to_bitrate: BitsPerSecond
-    reason: QualityChangeReason
-    from_resolution: VideoResolution | None = None
-    to_resolution: VideoResolution | None = None
+    """`quality_change` data: the player switched rendition."""
+
+    from_bitrate: Annotated[BitsPerSecond, Meta(description="Bitrate before the switch, in bits per second.")]
+    to_bitrate: Annotated[BitsPerSecond, Meta(description="Bitrate after the switch, in bits per second.")]
+    reason: Annotated[
+        QualityChangeReason,
+        Meta(
+            description=(
+                "Why the rendition changed: `abr` (adaptive bitrate logic), `user` (chosen in the"
+                " player), `network` (forced by a network change)."
+            )
+        ),
+    ]
+    from_resolution: Annotated[
+        VideoResolution | None,
+        Meta(description="Rendition before the switch, such as `720p`; null when unknown."),
+    ] = None
+    to_resolution: Annotated[
+        VideoResolution | None,
+        Meta(description="Rendition after the switch, such as `480p`; null when unknown."),
+    ] = None
 
 
 class MediaMilestoneData(msgspec.Struct, frozen=True):
-    percent: MilestonePercent
-    position_seconds: MediaSeconds
+    """`milestone` data: the view reached 25, 50, 75 or 95 % of the media."""
+
+    percent: Annotated[
+        MilestonePercent,
+        Meta(description="The milestone reached: 25, 50, 75 or 95 percent of the media watched."),
+    ]
+    position_seconds: Annotated[
+        MediaSeconds,
+        Meta(description="Playback position when the milestone was reached, in seconds."),
+    ]
 
 
 class MediaSessionEndData(msgspec.Struct, frozen=True):
-    watched_duration_seconds: MediaSeconds
-    completion_percent: Percentage
-    buffering_count: Count
-    buffering_duration_ms: Milliseconds
-    completed: bool
-    exit_reason: ExitReason
+    """`session_end` data: the view's final figures and why it ended."""
+
+    watched_duration_seconds: Annotated[
+        MediaSeconds,
+        Meta(description="Media time actually played in this view, in seconds."),
+    ]
+    completion_percent: Annotated[
+        Percentage,
+        Meta(description="Share of the media watched in this view, in percent (0-100)."),
+    ]
+    buffering_count: Annotated[Count, Meta(description="Stalls in this view.")]
+    buffering_duration_ms: Annotated[Milliseconds, Meta(description="Total stall time in this view, in milliseconds.")]
+    completed: Annotated[bool, Meta(description="Whether the patient watched the media to its end.")]
+    exit_reason: Annotated[
+        ExitReason,
+        Meta(
+            description=(
+                "Why the view ended: `ended` (played to the end), `user_exit`, `navigated_away`, "
+                "`app_backgrounded`, `error` (playback failed) or `timeout`."
+            )
+        ),
+    ]
 
 
 # Client clocks can be anything: a telemetry timestamp must fall in this range, which both ClickHouse
@@ -113,12 +202,35 @@ def check_timestamp(timestamp: datetime) -> None:
 
 
 class _MediaEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
-    session_id: UUID
+    session_id: Annotated[
+        UUID,
+        Meta(
+            description=(
+                "The playback session (one view of one media), made by the app at "
+                "`session_start`; every event of the view carries it."
+            )
+        ),
+    ]
     # Only ``session_start`` must name the media (the spec's heartbeat omits it): later events belong to
     # a playback session already keyed by ``session_id``.
-    media_id: HashedId | None = None
-    media_type: MediaType = "video"
-    timestamp: Timestamp
+    media_id: Annotated[
+        HashedId | None,
+        Meta(
+            description=(
+                "Hashed id of the media (an exercise video); required on `session_start`, "
+                "optional on later events of the view."
+            )
+        ),
+    ] = None
+    media_type: Annotated[MediaType, Meta(description="`video` or `audio`.")] = "video"
+    timestamp: Annotated[
+        Timestamp,
+        Meta(
+            description=(
+                "When the event happened on the device, with a UTC offset; from 2000-01-01 to before 2100-01-01."
+            )
+        ),
+    ]
 
     def __post_init__(self) -> None:
         check_timestamp(self.timestamp)
@@ -129,32 +241,46 @@ class _MediaEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="even
 
 
 class MediaSessionStart(_MediaEventBase, frozen=True, kw_only=True, tag="session_start"):
-    media_id: HashedId
-    data: MediaSessionStartData
+    """A view of a media begins (`event: session_start`); it names the media."""
+
+    media_id: Annotated[HashedId, Meta(description="Hashed id of the media (an exercise video) this view plays.")]
+    data: Annotated[MediaSessionStartData, Meta(description="Start-up and network measurements of the view.")]
 
 
 class MediaHeartbeat(_MediaEventBase, frozen=True, kw_only=True, tag="heartbeat"):
-    data: MediaHeartbeatData
+    """Playback state every 10 seconds of playback (`event: heartbeat`)."""
+
+    data: Annotated[MediaHeartbeatData, Meta(description="Playback state, sent every 10 seconds of playback.")]
 
 
 class MediaBufferingStart(_MediaEventBase, frozen=True, kw_only=True, tag="buffering_start"):
-    data: MediaBufferingStartData
+    """Playback stalled (`event: buffering_start`)."""
+
+    data: Annotated[MediaBufferingStartData, Meta(description="Where the stall began.")]
 
 
 class MediaBufferingEnd(_MediaEventBase, frozen=True, kw_only=True, tag="buffering_end"):
-    data: MediaBufferingEndData
+    """A stall ended (`event: buffering_end`)."""
+
+    data: Annotated[MediaBufferingEndData, Meta(description="Where the stall ended and how long it lasted.")]
 
 
 class MediaQualityChange(_MediaEventBase, frozen=True, kw_only=True, tag="quality_change"):
-    data: MediaQualityChangeData
+    """The player switched rendition (`event: quality_change`)."""
+
+    data: Annotated[MediaQualityChangeData, Meta(description="The rendition switch.")]
 
 
 class MediaMilestone(_MediaEventBase, frozen=True, kw_only=True, tag="milestone"):
-    data: MediaMilestoneData
+    """The view reached a watch milestone (`event: milestone`)."""
+
+    data: Annotated[MediaMilestoneData, Meta(description="The milestone reached.")]
 
 
 class MediaSessionEnd(_MediaEventBase, frozen=True, kw_only=True, tag="session_end"):
-    data: MediaSessionEndData
+    """The view ended (`event: session_end`)."""
+
+    data: Annotated[MediaSessionEndData, Meta(description="Final figures of the view.")]
 
 
 MediaEvent = (
@@ -169,7 +295,31 @@ MediaEvent = (
 
 # A client flushing its queue sends an array; one that reports as it goes sends a single object.
 MEDIA_EVENT_BATCH_MAX = 500
-MediaEventBatch = MediaEvent | Annotated[list[MediaEvent], Meta(min_length=1, max_length=MEDIA_EVENT_BATCH_MAX)]
+MediaEventBatch = Annotated[
+    MediaEvent | Annotated[list[MediaEvent], Meta(min_length=1, max_length=MEDIA_EVENT_BATCH_MAX)],
+    Meta(
+        description="One media event, or an array of 1-500 in the order they happened.",
+        # The spec's session_start sample (tracking-and-analytics.md).
+        examples=[
+            {
+                "event": "session_start",
+                "session_id": "550e8400-e29b-41d4-a716-446655440000",
+                "media_id": "hashed-exercise-id",
+                "media_type": "video",
+                "timestamp": "2026-02-16T09:03:00Z",
+                "data": {
+                    "total_duration_seconds": 42.0,
+                    "ttfb_ms": 340,
+                    "video_load_time_ms": 1200,
+                    "cdn_response_time_ms": 280,
+                    "connection_type": "wifi",
+                    "effective_bandwidth": 12.5,
+                    "rtt_ms": 45,
+                },
+            }
+        ],
+    ),
+]
 
 # Pose frames --------------------------------------------------------------------------------------------
 
@@ -180,36 +330,149 @@ POSE_BATCH_MAX_FRAMES = 300
 class PoseFrame(msgspec.Struct, frozen=True, kw_only=True):
     """One MediaPipe frame: landmark coordinates as parallel arrays plus the on-device scoring."""
 
-    frame_number: Count
-    elapsed_ms: Milliseconds
-    landmark_x: LandmarkCoords
-    landmark_y: LandmarkCoords
-    landmark_z: LandmarkCoords
-    landmark_visibility: LandmarkVisibility
-    pose_confidence: UnitFloat
-    landmarks_detected: Annotated[int, Meta(ge=0, le=LANDMARK_COUNT)]
-    rep_count: Annotated[int, Meta(ge=0, le=10_000)]
+    frame_number: Annotated[
+        Count,
+        Meta(description="Frame index within the pose session, counted by the device from 0."),
+    ]
+    elapsed_ms: Annotated[Milliseconds, Meta(description="Time since the pose session started, in milliseconds.")]
+    landmark_x: Annotated[
+        LandmarkCoords,
+        Meta(
+            description=(
+                "Horizontal landmark coordinates, normalized to the image width (0-1; slightly "
+                "outside when a joint leaves the frame), one per BlazePose landmark in model "
+                "order; same length as the other landmark arrays, 0-33."
+            )
+        ),
+    ]
+    landmark_y: Annotated[
+        LandmarkCoords,
+        Meta(
+            description=(
+                "Vertical landmark coordinates, normalized to the image height (0-1; slightly "
+                "outside when a joint leaves the frame), one per landmark; same length as "
+                "`landmark_x`."
+            )
+        ),
+    ]
+    landmark_z: Annotated[
+        LandmarkCoords,
+        Meta(
+            description=(
+                "Landmark depth relative to the hips, in roughly the scale of `landmark_x` "
+                "(smaller is nearer the camera), one per landmark; same length as `landmark_x`."
+            )
+        ),
+    ]
+    landmark_visibility: Annotated[
+        LandmarkVisibility,
+        Meta(
+            description=(
+                "Likelihood (0-1) that each landmark is visible in the image, one per landmark; "
+                "same length as `landmark_x`."
+            )
+        ),
+    ]
+    pose_confidence: Annotated[
+        UnitFloat,
+        Meta(description="MediaPipe's confidence that a body was detected in the frame, 0-1."),
+    ]
+    landmarks_detected: Annotated[
+        Annotated[int, Meta(ge=0, le=LANDMARK_COUNT)],
+        Meta(
+            description=(
+                "MediaPipe's count of the landmarks it found in the frame, 0-33 (see "
+                "docs/telemetry.md for how it relates to the arrays' length)."
+            )
+        ),
+    ]
+    rep_count: Annotated[
+        Annotated[int, Meta(ge=0, le=10_000)],
+        Meta(description="Repetitions the device has counted so far in the pose session."),
+    ]
     # Null when no body is in view: a score of 0 would read as terrible form rather than no data.
-    form_score: UnitFloat | None = None
-    rom_degrees: Annotated[float, Meta(ge=0, le=360)] | None = None
-    active_exercise_phase: ExercisePhase = "unknown"
-    camera_resolution: CameraResolution
-    processing_time_ms: Annotated[float, Meta(ge=0, le=60_000)]
+    form_score: Annotated[
+        UnitFloat | None,
+        Meta(
+            description="The device's form score for the frame, 0-1 (1 = perfect form); null when no body is in view."
+        ),
+    ] = None
+    rom_degrees: Annotated[
+        Annotated[float, Meta(ge=0, le=360)] | None,
+        Meta(description="Range of motion of the tracked joint, in degrees (0-360); null when not measured."),
+    ] = None
+    active_exercise_phase: Annotated[
+        ExercisePhase,
+        Meta(
+            description=(
+                "Movement phase the device detects: `concentric`, `eccentric`, `isometric`, "
+                "`rest`, `transition` or `unknown`."
+            )
+        ),
+    ] = "unknown"
+    camera_resolution: Annotated[
+        CameraResolution,
+        Meta(description="Camera frame size in pixels, width x height, such as `640x480`."),
+    ]
+    processing_time_ms: Annotated[
+        Annotated[float, Meta(ge=0, le=60_000)],
+        Meta(description="Time the device took to process the frame, in milliseconds."),
+    ]
 
     def __post_init__(self) -> None:
         # Meta bounds each array alone; the arrays are columns of one landmark table, so they must agree.
         # A ValueError here reaches the caller as a msgspec.ValidationError naming the frame's path.
+        # landmarks_detected is MediaPipe's own count of the model's 33 it found, not the arrays' length: a
+        # client may send fewer landmarks than it detected (the spec's sample sends 3 of 33 detected).
         count = len(self.landmark_x)
         if not (count == len(self.landmark_y) == len(self.landmark_z) == len(self.landmark_visibility)):
             raise ValueError("landmark arrays must have equal lengths")
-        if self.landmarks_detected != count:
-            raise ValueError("landmarks_detected must equal the landmark array length")
 
 
 class PoseFrameBatch(msgspec.Struct, frozen=True):
-    session_id: UUID
-    media_id: HashedId
-    frames: Annotated[list[PoseFrame], Meta(min_length=1, max_length=POSE_BATCH_MAX_FRAMES)]
+    """`POST /v1/pose/frames`: MediaPipe frames of one pose-tracking session, buffered by the app for 1-2 seconds."""
+
+    session_id: Annotated[
+        UUID,
+        Meta(description="The pose-tracking session, made by the app; every batch of the session carries it."),
+    ]
+    media_id: Annotated[HashedId, Meta(description="Hashed id of the exercise video the patient is following.")]
+    frames: Annotated[
+        Annotated[list[PoseFrame], Meta(min_length=1, max_length=POSE_BATCH_MAX_FRAMES)],
+        Meta(description="1-300 frames, in capture order (the app flushes every 1-2 seconds)."),
+    ]
+
+
+# The request body as documented, with the spec's sample (service_common.openapi puts it on the schema).
+PoseFrameBatchBody = Annotated[
+    PoseFrameBatch,
+    Meta(
+        examples=[
+            {
+                "session_id": "550e8400-e29b-41d4-a716-446655440000",
+                "media_id": "hashed-exercise-id",
+                "frames": [
+                    {
+                        "frame_number": 450,
+                        "elapsed_ms": 15000,
+                        "landmark_x": [0.52, 0.51, 0.50],
+                        "landmark_y": [0.32, 0.35, 0.38],
+                        "landmark_z": [-0.1, -0.09, -0.08],
+                        "landmark_visibility": [0.99, 0.98, 0.95],
+                        "pose_confidence": 0.96,
+                        "landmarks_detected": 33,
+                        "rep_count": 5,
+                        "form_score": 0.85,
+                        "rom_degrees": 42.5,
+                        "active_exercise_phase": "concentric",
+                        "camera_resolution": "640x480",
+                        "processing_time_ms": 12,
+                    }
+                ],
+            }
+        ]
+    ),
+]
 
 
 # Analytics events ---------------------------------------------------------------------------------------
@@ -224,15 +487,53 @@ Properties = Annotated[dict[Slug, PropertyValue], Meta(max_length=50)]
 class AnalyticsEvent(msgspec.Struct, frozen=True, kw_only=True):
     """A product analytics event. Properties must not carry names, emails or free-text notes."""
 
-    event_name: EventName
-    event_category: Slug
-    timestamp: Timestamp
-    resource_type: Slug
-    resource_id: ResourceId
-    properties: Properties = msgspec.field(default_factory=dict)
+    event_name: Annotated[
+        EventName,
+        Meta(description="What happened, as `area.action` in lowercase (`treatment_plan.session_started`)."),
+    ]
+    event_category: Annotated[Slug, Meta(description="The product area, a lowercase slug (`treatment_plan`).")]
+    timestamp: Annotated[
+        Timestamp,
+        Meta(description="When it happened on the device, with a UTC offset; from 2000-01-01 to before 2100-01-01."),
+    ]
+    resource_type: Annotated[
+        Slug,
+        Meta(description="The kind of object it is about, a lowercase slug (`patient_session_completion`)."),
+    ]
+    resource_id: Annotated[
+        ResourceId,
+        Meta(description="The id of that object as text (`789`); letters, digits, `_` and `-`."),
+    ]
+    properties: Annotated[
+        Properties,
+        Meta(
+            description=(
+                "Up to 50 flat scalar properties keyed by lowercase slugs (no nesting); never "
+                "names, e-mails or free-text notes."
+            )
+        ),
+    ] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_timestamp(self.timestamp)
+
+
+# The request body as documented, with the spec's "session started" sample.
+AnalyticsEventBody = Annotated[
+    AnalyticsEvent,
+    Meta(
+        examples=[
+            {
+                "event_name": "treatment_plan.session_started",
+                "event_category": "treatment_plan",
+                "timestamp": "2026-02-16T09:00:00Z",
+                "resource_type": "patient_session_completion",
+                "resource_id": "789",
+                "properties": {"patient_treatment_plan_id": 42, "session_number": 6, "exercises_total": 4},
+            }
+        ]
+    ),
+]
 
 
 # Error reports ------------------------------------------------------------------------------------------
@@ -244,15 +545,60 @@ class ErrorReport(msgspec.Struct, frozen=True, kw_only=True):
     ``message`` and ``stack`` are free text from the client; the service scrubs them before storing.
     """
 
-    error_type: Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:$-]+$")]
-    message: Annotated[str, Meta(min_length=1, max_length=2000)]
-    timestamp: Timestamp
-    app_version: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z.+_-]+$")]
-    platform: Platform
-    stack: Annotated[str, Meta(max_length=20_000)] | None = None
+    error_type: Annotated[
+        Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:$-]+$")],
+        Meta(description="The error's class or code (`TypeError`, `MediaError:3`)."),
+    ]
+    message: Annotated[
+        Annotated[str, Meta(min_length=1, max_length=2000)],
+        Meta(
+            description=(
+                "The error message; scrubbed of e-mails, tokens, IP addresses, query strings and "
+                "long digit runs before storing."
+            )
+        ),
+    ]
+    timestamp: Annotated[
+        Timestamp,
+        Meta(
+            description=(
+                "When the error happened on the device, with a UTC offset; from 2000-01-01 to before 2100-01-01."
+            )
+        ),
+    ]
+    app_version: Annotated[
+        Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z.+_-]+$")],
+        Meta(description="Version of the app that failed (`2.4.1`)."),
+    ]
+    platform: Annotated[
+        Platform,
+        Meta(description="Where the app runs: `web`, `ios`, `android`, `desktop` or `other`."),
+    ]
+    stack: Annotated[
+        Annotated[str, Meta(max_length=20_000)] | None,
+        Meta(description="The stack trace, scrubbed like `message`; null when there is none."),
+    ] = None
 
     def __post_init__(self) -> None:
         check_timestamp(self.timestamp)
+
+
+# The request body as documented (the spec has no sample of an error report).
+ErrorReportBody = Annotated[
+    ErrorReport,
+    Meta(
+        examples=[
+            {
+                "error_type": "MediaError:3",
+                "message": "The video could not be decoded.",
+                "timestamp": "2026-02-16T09:05:12Z",
+                "app_version": "2.4.1",
+                "platform": "web",
+                "stack": "at VideoPlayer.onError (player.js:120:15)",
+            }
+        ]
+    ),
+]
 
 
 # Acknowledgement --------------------------------------------------------------------------------------
@@ -261,12 +607,114 @@ class ErrorReport(msgspec.Struct, frozen=True, kw_only=True):
 class IngestAck(msgspec.Struct, frozen=True, kw_only=True):
     """The answer to an accepted ingest request (202): what was stored under which batch."""
 
-    accepted: Annotated[int, Meta(ge=0)]
-    """Rows stored by this request; 0 when ``duplicate``."""
-    batch_id: UUID
-    """The batch the rows carry; derived from the ``Idempotency-Key`` header when one was sent."""
-    duplicate: bool = False
-    """True when a batch with the same ``Idempotency-Key`` was already stored, so nothing was stored again."""
+    accepted: Annotated[
+        Annotated[int, Meta(ge=0)],
+        Meta(description="Rows stored by this request; 0 when ``duplicate``."),
+    ]
+    batch_id: Annotated[
+        UUID,
+        Meta(description="The batch the rows carry; derived from the ``Idempotency-Key`` header when one was sent."),
+    ]
+    duplicate: Annotated[
+        bool,
+        Meta(
+            description=(
+                "True when a batch with the same ``Idempotency-Key`` was already stored, so nothing was stored again."
+            )
+        ),
+    ] = False
+
+
+# Beacons ------------------------------------------------------------------------------------------------
+
+BEACON_ANALYTICS_MAX = 100
+IdempotencyKeyText = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# A telemetry token is a few hundred bytes; the bound keeps a body from passing kilobytes off as one.
+TelemetryTokenText = Annotated[str, Meta(min_length=1, max_length=4096)]
+
+
+class Beacon(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /v1/beacon``: the last media and analytics events of a closing page, sent with
+    ``navigator.sendBeacon``. A beacon cannot set headers, so the telemetry token travels in this JSON
+    document, which the browser sends as ``text/plain`` (never in the URL, where proxies log it).
+    At least one event."""
+
+    token: Annotated[
+        TelemetryTokenText,
+        Meta(
+            description=(
+                "The telemetry token from core-api's ``POST /v1/telemetry/token``: what the other"
+                " routes take as ``Authorization: Bearer``."
+            )
+        ),
+    ]
+    media_events: Annotated[
+        Annotated[list[MediaEvent], Meta(max_length=MEDIA_EVENT_BATCH_MAX)],
+        Meta(description="Media events, as ``POST /v1/media/events`` takes them (consent level 2+)."),
+    ] = msgspec.field(default_factory=list)
+    analytics_events: Annotated[
+        Annotated[list[AnalyticsEvent], Meta(max_length=BEACON_ANALYTICS_MAX)],
+        Meta(
+            description=(
+                "Analytics events, as ``POST /v1/analytics/track`` takes them one at a time (consent level 2+)."
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
+    idempotency_key: Annotated[
+        IdempotencyKeyText | None,
+        Meta(
+            description=(
+                "What the other routes take as the ``Idempotency-Key`` header: a resent beacon "
+                "with the same key is stored once."
+            )
+        ),
+    ] = None
+
+    def __post_init__(self) -> None:
+        if not self.media_events and not self.analytics_events:
+            raise ValueError("a beacon carries at least one media or analytics event")
+
+
+# The request body as documented: a page closing mid-video (the token shortened).
+BeaconBody = Annotated[
+    Beacon,
+    Meta(
+        examples=[
+            {
+                "token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl",
+                "media_events": [
+                    {
+                        "event": "session_end",
+                        "session_id": "550e8400-e29b-41d4-a716-446655440000",
+                        "timestamp": "2026-02-16T09:04:10Z",
+                        "data": {
+                            "watched_duration_seconds": 29.5,
+                            "completion_percent": 70.2,
+                            "buffering_count": 0,
+                            "buffering_duration_ms": 0,
+                            "completed": False,
+                            "exit_reason": "navigated_away",
+                        },
+                    }
+                ],
+                "idempotency_key": "beacon-550e8400-1",
+            }
+        ]
+    ),
+]
+
+
+class BeaconAck(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to an accepted beacon (202; browsers ignore it): one acknowledgement per kind of event."""
+
+    media_events: Annotated[
+        IngestAck | None,
+        Meta(description="The beacon's media events, stored as one batch; null when it carried none."),
+    ]
+    analytics_events: Annotated[
+        IngestAck | None,
+        Meta(description="The beacon's analytics events, stored as one batch; null when it carried none."),
+    ]
 
 
 # Read routes (staff) ------------------------------------------------------------------------------------
@@ -276,118 +724,208 @@ class IngestAck(msgspec.Struct, frozen=True, kw_only=True):
 class ViewQoE(msgspec.Struct, frozen=True, kw_only=True):
     """Video quality of experience of one view (one ``session_id``)."""
 
-    session_id: str
-    media_id: str
-    country_code: str
-    connection_type: str
-    resolution: str
-    """Resolution of the last heartbeat."""
-    bandwidth_mbps: float
-    ttfb_ms: int
-    startup_time_ms: int
-    """Request to first frame (``video_load_time_ms`` of ``session_start``)."""
-    rebuffer_count: int
-    rebuffer_duration_ms: int
-    watched_seconds: float
-    rebuffer_percent: float
-    """Stall time over stall plus watched time, in percent."""
-    average_bitrate: float
-    """Mean bitrate over the heartbeats, bits per second."""
-    exited_before_start: bool
-    playback_failed: bool
+    session_id: Annotated[str, Meta(description="The view's playback session id.")]
+    media_id: Annotated[str, Meta(description="Hashed id of the media the view played.")]
+    country_code: Annotated[
+        str,
+        Meta(description="ISO 3166-1 alpha-2 country from the edge at `session_start`; empty when unknown."),
+    ]
+    connection_type: Annotated[str, Meta(description="Connection type reported at `session_start`.")]
+    resolution: Annotated[str, Meta(description="Rendition of the last heartbeat (`720p`); empty without heartbeats.")]
+    bandwidth_mbps: Annotated[
+        float,
+        Meta(
+            description=(
+                "Effective bandwidth reported at `session_start`, in megabits per second; 0 when not reported."
+            )
+        ),
+    ]
+    ttfb_ms: Annotated[int, Meta(description="Time to first byte reported at `session_start`, in milliseconds.")]
+    startup_time_ms: Annotated[
+        int,
+        Meta(description="Request to first frame (`video_load_time_ms` of `session_start`), in milliseconds."),
+    ]
+    rebuffer_count: Annotated[int, Meta(description="Stalls: the view's `buffering_end` events.")]
+    rebuffer_duration_ms: Annotated[
+        int,
+        Meta(description="Total stall time (sum of `buffering_end` durations), in milliseconds."),
+    ]
+    watched_seconds: Annotated[
+        float,
+        Meta(description="The largest `watched_duration_seconds` the view reported, in seconds."),
+    ]
+    rebuffer_percent: Annotated[float, Meta(description="Stall time over stall plus watched time, in percent (0-100).")]
+    average_bitrate: Annotated[
+        float,
+        Meta(description="Mean `current_bitrate` of the view's heartbeats, in bits per second; 0 without heartbeats."),
+    ]
+    exited_before_start: Annotated[
+        bool,
+        Meta(description="The view sent `session_end` with nothing watched and no heartbeat."),
+    ]
+    playback_failed: Annotated[bool, Meta(description="The view's `session_end` exit reason is `error`.")]
 
 
 class BandwidthGroup(msgspec.Struct, frozen=True, kw_only=True):
     """Bandwidth and QoE of the views sharing one value of the grouping column."""
 
-    group_value: str
-    sessions: int
-    median_bandwidth_mbps: float | None
-    p90_bandwidth_mbps: float | None
-    median_ttfb_ms: float | None
-    median_startup_time_ms: float | None
-    rebuffer_ratio: float
-    """Stall time over stall plus watched time of all the group's views, 0-1."""
-    average_bitrate: float
-    recommended_max_rendition: str
-    """Highest rendition whose bitrate fits 80 % of the median bandwidth, one lower above 2 % rebuffering."""
+    group_value: Annotated[
+        str,
+        Meta(
+            description=(
+                "The value of the grouping column these views share (a country code, connection "
+                "type, CDN or resolution); empty for unknown."
+            )
+        ),
+    ]
+    sessions: Annotated[int, Meta(description="Views in the group.")]
+    median_bandwidth_mbps: Annotated[
+        float | None,
+        Meta(
+            description="Median effective bandwidth of the views, in megabits per second; null when none reported it."
+        ),
+    ]
+    p90_bandwidth_mbps: Annotated[
+        float | None,
+        Meta(
+            description=(
+                "90th percentile of the views' effective bandwidth, in megabits per second; null when none reported it."
+            )
+        ),
+    ]
+    median_ttfb_ms: Annotated[
+        float | None,
+        Meta(description="Median time to first byte, in milliseconds; null when none reported it."),
+    ]
+    median_startup_time_ms: Annotated[
+        float | None,
+        Meta(description="Median request-to-first-frame time, in milliseconds; null when none reported it."),
+    ]
+    rebuffer_ratio: Annotated[
+        float,
+        Meta(description="Stall time over stall plus watched time of all the group's views, a ratio 0-1."),
+    ]
+    average_bitrate: Annotated[float, Meta(description="Mean of the views' average bitrates, in bits per second.")]
+    recommended_max_rendition: Annotated[
+        str,
+        Meta(
+            description=(
+                "Highest rendition whose bitrate fits 80 % of the median bandwidth, one lower "
+                "above 2 % rebuffering. Ladder: 1080p 5 Mbps, 720p 2.5, 480p 1.2, 360p 0.7, else "
+                "240p."
+            )
+        ),
+    ]
 
 
 class BandwidthStats(msgspec.Struct, frozen=True, kw_only=True):
-    period: str
-    group_by: str
-    groups: list[BandwidthGroup]
+    """Bandwidth and QoE of the organization's views in `period`, grouped by `group_by`."""
+
+    period: Annotated[
+        str,
+        Meta(
+            description=(
+                "The period covered, as asked (`7d`, `12h`), counted back from now over the time events were received."
+            )
+        ),
+    ]
+    group_by: Annotated[
+        str,
+        Meta(description="The grouping column: `country_code`, `connection_type`, `cdn` or `resolution`."),
+    ]
+    groups: Annotated[list[BandwidthGroup], Meta(description="One entry per value of the grouping column.")]
 
 
 class MilestoneReach(msgspec.Struct, frozen=True, kw_only=True):
     """How many views of a media reached a milestone (sent it or a later one)."""
 
-    percent: MilestonePercent
-    views: int
-    rate: float
-    """``views`` over all views of the media, 0-1."""
+    percent: Annotated[MilestonePercent, Meta(description="The milestone: 25, 50, 75 or 95 percent watched.")]
+    views: Annotated[int, Meta(description="Views that sent this milestone or a later one.")]
+    rate: Annotated[float, Meta(description="``views`` over all views of the media, 0-1.")]
 
 
 class ResolutionShare(msgspec.Struct, frozen=True, kw_only=True):
     """Playback time at one resolution, measured in heartbeats (one every 10 s of playback)."""
 
-    resolution: str
-    heartbeats: int
-    share: float
-    """``heartbeats`` over all heartbeats that reported a resolution, 0-1."""
+    resolution: Annotated[str, Meta(description="The rendition (`720p`).")]
+    heartbeats: Annotated[int, Meta(description="Heartbeats that reported it (one per 10 seconds of playback).")]
+    share: Annotated[float, Meta(description="``heartbeats`` over all heartbeats that reported a resolution, 0-1.")]
 
 
 class MediaStats(msgspec.Struct, frozen=True, kw_only=True):
     """Engagement and delivery of one exercise video (a ``media_id``) over the organization's views whose
     ``session_start`` arrived in ``period``. A media without views there has ``views: 0``."""
 
-    media_id: str
-    period: str
-    views: int
-    average_watch_percent: float
-    """Mean over views of the largest ``completion_percent`` each reported (0 for a view that reported none)."""
-    completed_views: int
-    """Views whose ``session_end`` said ``completed``."""
-    completion_rate: float
-    """``completed_views`` over ``views``, 0-1 (0 without views)."""
-    milestones: list[MilestoneReach]
-    """25, 50, 75 and 95 %, in that order."""
-    quality: list[ResolutionShare]
-    """Resolutions by playback time, most watched first."""
-    abr_switches: int
-    """``quality_change`` events with reason ``abr``."""
-    abr_up_switches: int
-    abr_down_switches: int
-    abr_switches_per_view: float
+    media_id: Annotated[str, Meta(description="Hashed id of the media.")]
+    period: Annotated[str, Meta(description="The period covered, as asked (`30d`, `12h`).")]
+    views: Annotated[int, Meta(description="Views whose `session_start` named the media and arrived in the period.")]
+    average_watch_percent: Annotated[
+        float,
+        Meta(
+            description=(
+                "Mean over views of the largest ``completion_percent`` each reported (0 for a "
+                "view that reported none). In percent (0-100)."
+            )
+        ),
+    ]
+    completed_views: Annotated[int, Meta(description="Views whose ``session_end`` said ``completed``.")]
+    completion_rate: Annotated[float, Meta(description="``completed_views`` over ``views``, 0-1 (0 without views).")]
+    milestones: Annotated[list[MilestoneReach], Meta(description="25, 50, 75 and 95 %, in that order.")]
+    quality: Annotated[list[ResolutionShare], Meta(description="Resolutions by playback time, most watched first.")]
+    abr_switches: Annotated[int, Meta(description="``quality_change`` events with reason ``abr``.")]
+    abr_up_switches: Annotated[int, Meta(description="Of `abr_switches`, those to a higher bitrate.")]
+    abr_down_switches: Annotated[int, Meta(description="Of `abr_switches`, those to a lower bitrate.")]
+    abr_switches_per_view: Annotated[float, Meta(description="`abr_switches` over `views` (0 without views).")]
 
 
 class PoseTrendBucket(msgspec.Struct, frozen=True, kw_only=True):
     """The frames of one minute of a pose session, or of one repetition."""
 
-    bucket: int
-    """Minute since the session started (``elapsed_ms`` // 60 000), or the repetition: frames taken while
-    the device had counted ``bucket`` completed reps (bucket 0 is the first repetition's movement)."""
-    start_ms: int
-    """``elapsed_ms`` of the bucket's first frame."""
-    frames: int
-    reps: int
-    """Completed repetitions at the bucket's last frame."""
-    average_form_score: float | None
-    """Mean form score (0-1) of the frames with a body in view; null when none had."""
-    average_rom_degrees: float | None
-    max_rom_degrees: float | None
+    bucket: Annotated[
+        int,
+        Meta(
+            description=(
+                "Minute since the session started (``elapsed_ms`` // 60 000), or the repetition: "
+                "frames taken while the device had counted ``bucket`` completed reps (bucket 0 is"
+                " the first repetition's movement)."
+            )
+        ),
+    ]
+    start_ms: Annotated[
+        int,
+        Meta(description="``elapsed_ms`` of the bucket's first frame. In milliseconds since the session started."),
+    ]
+    frames: Annotated[int, Meta(description="Frames in the bucket.")]
+    reps: Annotated[int, Meta(description="Completed repetitions at the bucket's last frame.")]
+    average_form_score: Annotated[
+        float | None,
+        Meta(description="Mean form score (0-1) of the frames with a body in view; null when none had."),
+    ]
+    average_rom_degrees: Annotated[
+        float | None,
+        Meta(description="Mean range of motion of the frames that reported one, in degrees; null when none did."),
+    ]
+    max_rom_degrees: Annotated[
+        float | None,
+        Meta(description="Largest range of motion reported in the bucket, in degrees; null when none was."),
+    ]
 
 
 class CameraCapability(msgspec.Struct, frozen=True, kw_only=True):
     """Frames captured at one camera resolution and how long the device took to process them."""
 
-    camera_resolution: str
-    frames: int
-    share: float
-    """``frames`` over the session's frames, 0-1."""
-    average_processing_time_ms: float
-    median_processing_time_ms: float
-    p95_processing_time_ms: float
+    camera_resolution: Annotated[str, Meta(description="Camera frame size, width x height in pixels (`640x480`).")]
+    frames: Annotated[int, Meta(description="Frames captured at this resolution.")]
+    share: Annotated[float, Meta(description="``frames`` over the session's frames, 0-1.")]
+    average_processing_time_ms: Annotated[
+        float,
+        Meta(description="Mean per-frame processing time on the device, in milliseconds."),
+    ]
+    median_processing_time_ms: Annotated[float, Meta(description="Median per-frame processing time, in milliseconds.")]
+    p95_processing_time_ms: Annotated[
+        float,
+        Meta(description="95th percentile of per-frame processing time, in milliseconds."),
+    ]
 
 
 PoseBucket = Literal["minute", "rep"]
@@ -396,24 +934,31 @@ PoseBucket = Literal["minute", "rep"]
 class PoseSessionStats(msgspec.Struct, frozen=True, kw_only=True):
     """Form, range of motion, repetitions and device capability of one pose-tracking session."""
 
-    session_id: str
-    media_id: str
-    frames: int
-    duration_ms: int
-    """Last frame's ``elapsed_ms`` minus the first's."""
-    reps: int
-    """The largest ``rep_count`` the device reported."""
-    average_form_score: float | None
-    frames_without_body: int
-    """Frames without a form score (no body in view)."""
-    average_rom_degrees: float | None
-    max_rom_degrees: float | None
-    average_pose_confidence: float
-    bucket: PoseBucket
-    trend: list[PoseTrendBucket]
-    """Buckets in order."""
-    devices: list[CameraCapability]
-    """Camera resolutions, most frames first."""
+    session_id: Annotated[str, Meta(description="The pose-tracking session id.")]
+    media_id: Annotated[str, Meta(description="Hashed id of the exercise video the frames were taken with.")]
+    frames: Annotated[int, Meta(description="Frames the patient sent under the session.")]
+    duration_ms: Annotated[int, Meta(description="Last frame's ``elapsed_ms`` minus the first's. In milliseconds.")]
+    reps: Annotated[int, Meta(description="The largest ``rep_count`` the device reported.")]
+    average_form_score: Annotated[
+        float | None,
+        Meta(description="Mean form score (0-1) of the frames with a body in view; null when none had."),
+    ]
+    frames_without_body: Annotated[int, Meta(description="Frames without a form score (no body in view).")]
+    average_rom_degrees: Annotated[
+        float | None,
+        Meta(description="Mean range of motion over the frames that reported one, in degrees; null when none did."),
+    ]
+    max_rom_degrees: Annotated[
+        float | None,
+        Meta(description="Largest range of motion reported, in degrees; null when none was."),
+    ]
+    average_pose_confidence: Annotated[float, Meta(description="Mean pose confidence of the frames, 0-1.")]
+    bucket: Annotated[
+        PoseBucket,
+        Meta(description="How `trend` is bucketed: `minute` (per minute of the session) or `rep` (per repetition)."),
+    ]
+    trend: Annotated[list[PoseTrendBucket], Meta(description="Buckets in order.")]
+    devices: Annotated[list[CameraCapability], Meta(description="Camera resolutions, most frames first.")]
 
 
 # Decoders -----------------------------------------------------------------------------------------------
@@ -423,6 +968,7 @@ media_events_decoder: BodyDecoder[MediaEvent | list[MediaEvent]] = BodyDecoder(M
 pose_batch_decoder: BodyDecoder[PoseFrameBatch] = BodyDecoder(PoseFrameBatch)
 analytics_event_decoder: BodyDecoder[AnalyticsEvent] = BodyDecoder(AnalyticsEvent)
 error_report_decoder: BodyDecoder[ErrorReport] = BodyDecoder(ErrorReport)
+beacon_decoder: BodyDecoder[Beacon] = BodyDecoder(Beacon)
 
 
 def decode_media_events(body: bytes) -> list[MediaEvent]:
@@ -438,5 +984,8 @@ class ActorErasure(msgspec.Struct, frozen=True, kw_only=True):
     """``DELETE /v1/actors/{actor_hash}``: the tables whose rows of the hash are being deleted (ClickHouse
     mutations, completed in the background)."""
 
-    actor_hash: HashedId
-    tables: list[str]
+    actor_hash: Annotated[
+        HashedId,
+        Meta(description="The erased actor's keyed hash (the `sub` of their telemetry tokens)."),
+    ]
+    tables: Annotated[list[str], Meta(description="The ClickHouse tables whose rows of the actor are being deleted.")]

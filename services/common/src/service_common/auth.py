@@ -31,7 +31,7 @@ import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, get_args
@@ -52,7 +52,7 @@ from jwt.exceptions import (
     MissingRequiredClaimError,
     PyJWTError,
 )
-from litestar import Request
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import ImproperlyConfiguredException, WebSocketException
@@ -60,7 +60,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
-from litestar.types import ASGIApp, Guard, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from service_common.errors import DomainError, ForbiddenError, ServiceUnavailableError, problem_response
 
@@ -468,19 +468,20 @@ class BearerAuthMiddleware(ASGIMiddleware):
             log.info("auth.rejected", reason=exc.detail)
             if scope["type"] != ScopeType.HTTP:
                 raise WebSocketException(detail=exc.detail, code=WS_1008_POLICY_VIOLATION) from exc
-            response = problem_response(
-                Problem(
-                    type=f"{PROBLEM_TYPE_BASE}{exc.slug}",
-                    title=exc.title,
-                    status=int(exc.status),
-                    detail=exc.detail,
-                ),
-                headers={"WWW-Authenticate": exc.challenge},
-            )
+            response = unauthenticated_response(Request(scope), exc)
             await response.to_asgi_response(app=None, request=Request(scope))(scope, receive, send)
             return
         scope["user"] = actor
         await next_app(scope, receive, send)
+
+
+def unauthenticated_response(_: Request[Any, Any, Any], exc: AuthenticationError) -> Response[bytes]:
+    """The 401 problem for ``exc`` with its ``WWW-Authenticate`` challenge; also the exception handler of a
+    route that verifies a token it finds elsewhere than in the header (telemetry's beacon)."""
+    return problem_response(
+        Problem(type=f"{PROBLEM_TYPE_BASE}{exc.slug}", title=exc.title, status=int(exc.status), detail=exc.detail),
+        headers={"WWW-Authenticate": exc.challenge},
+    )
 
 
 def auth_middleware(verifier: Verifier) -> BearerAuthMiddleware:
@@ -500,7 +501,24 @@ def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     return actor
 
 
-def allow_roles(*roles: Role) -> Guard:
+class RoleGuard:
+    """A guard that admits only callers with one of ``roles`` (``check`` refuses the others) and says so:
+    the OpenAPI document states each operation's roles from its role guards
+    (:func:`service_common.openapi.document_operations`)."""
+
+    def __init__(
+        self,
+        roles: tuple[str, ...],
+        check: Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]],
+    ) -> None:
+        self.roles = roles
+        self._check = check
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        await self._check(connection, handler)
+
+
+def allow_roles(*roles: Role) -> RoleGuard:
     """A guard that lets only callers with one of ``roles`` through; others get a 403 problem."""
     unknown = set(roles) - set(get_args(Role))
     if unknown or not roles:
@@ -514,18 +532,23 @@ def allow_roles(*roles: Role) -> Guard:
         if current_actor(connection).role not in allowed:
             raise ForbiddenError(f"This operation is for the roles {', '.join(sorted(allowed))}.")
 
-    return guard
+    return RoleGuard(tuple(sorted(allowed)), guard)
 
 
-def bearer_security_components() -> Components:
-    """OpenAPI ``components`` declaring the bearer-JWT scheme, for ``OpenAPIConfig(components=...)``."""
+IDENTITY_PROVIDER_SCHEME = "A JWT from the identity provider, signed with EdDSA or RS256."
+"""The bearer scheme's description unless a service states its own token."""
+
+
+def bearer_security_components(description: str = IDENTITY_PROVIDER_SCHEME) -> Components:
+    """OpenAPI ``components`` declaring the bearer-JWT scheme, described by ``description`` (which token,
+    and how a client gets it), for ``OpenAPIConfig(components=...)``."""
     return Components(
         security_schemes={
             BEARER_SCHEME_NAME: SecurityScheme(
                 type="http",
                 scheme="bearer",
                 bearer_format="JWT",
-                description="A JWT from the identity provider, signed with EdDSA or RS256.",
+                description=description,
             )
         }
     )
@@ -545,6 +568,7 @@ __all__ = [
     "BearerAuthMiddleware",
     "JwtVerifier",
     "Role",
+    "RoleGuard",
     "TokenVerifier",
     "Verifier",
     "allow_roles",
@@ -552,4 +576,5 @@ __all__ = [
     "bearer_security",
     "bearer_security_components",
     "current_actor",
+    "unauthenticated_response",
 ]

@@ -25,6 +25,7 @@ log = structlog.get_logger("health")
 
 @get("/healthz", operation_id="GetHealth", tags=["health"], summary="The process is alive")
 async def healthz() -> Health:
+    """Answers 200 while the process serves requests, whatever its dependencies do (the liveness probe)."""
     return Health(status="ok")
 
 
@@ -43,6 +44,8 @@ def readiness_route(checks: Mapping[str, ReadinessCheck]) -> HTTPRouteHandler:
         },
     )
     async def readyz(state: State) -> Response[Readiness]:
+        """Answers 200 when every dependency answers, 503 with the failing ones named otherwise (the
+        readiness probe)."""
         results: dict[str, str] = {}
         for name, check in checks.items():
             try:

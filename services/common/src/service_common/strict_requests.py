@@ -5,6 +5,11 @@
   hook first converts the body in strict mode against the same type and raises the validation error
   itself. The one leniency is JSON's own: ``2.0`` is the integer 2 (JSON has one number type, and JSON
   Schema's ``integer`` admits it).
+- **Media types.** A route that reads a body takes it as JSON (``application/json`` or ``application/*+json``)
+  and answers 415 to anything else. The one exception is telemetry's ``POST /v1/beacon``, the only route
+  whose handler carries the ``opt`` flag :data:`JSON_AS_TEXT_PLAIN`: ``navigator.sendBeacon`` cannot set
+  a content type other than ``text/plain`` without a CORS preflight, so that route also takes its JSON
+  document as ``text/plain`` (UTF-8). Its body is still decoded strictly by its handler.
 - **Query strings.** A parameter the route does not declare is refused with 422 instead of ignored: a
   typo such as ``?conditon_tags=`` would otherwise return unfiltered data that looks filtered.
 - **Parameter values.** No query or path parameter may hold a control character (C0 or DEL): PostgreSQL
@@ -44,6 +49,10 @@ TEXT_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
 """The OpenAPI ``pattern`` of every text parameter: no control character (what this hook refuses)."""
 YEAR_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
 """The OpenAPI ``pattern`` of every date and date-time parameter: a year from EARLIEST to LATEST."""
+
+JSON_AS_TEXT_PLAIN = "json_as_text_plain"
+"""The route handler ``opt`` key of the one route that also takes its JSON body as ``text/plain``
+(telemetry's ``POST /v1/beacon``; a test checks no other route of either service carries it)."""
 
 _json: BodyDecoder[Any] = BodyDecoder(Any)
 
@@ -91,6 +100,13 @@ def _temporal_type(handler: BaseRouteHandler, field_name: str) -> type[date] | N
     return None
 
 
+@cache
+def _takes_text(handler: BaseRouteHandler, field_name: str) -> bool:
+    """Whether the handler's parameter ``field_name`` holds text (alone, optional or in a list)."""
+    field = handler.parsed_fn_signature.parameters.get(field_name)
+    return field is None or field.is_subclass_of(str) or field.has_inner_subclass_of(str)
+
+
 def _integral_floats_as_ints(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -135,6 +151,15 @@ def _check_values(request: Request[Any, Any, Any], model: KwargsModel) -> None:
         if _CONTROL_CHARACTERS.search(value)
     ]
     for parameter in model.expected_query_params:
+        # Litestar reads ``null`` as "not given" for an optional number or date; the documents type those
+        # parameters without null (a query string has none: leaving the parameter out says it), so it is
+        # refused like any other value that is not of the parameter's type.
+        if "null" in request.query_params.getall(parameter.field_alias, []) and not _takes_text(
+            request.route_handler, parameter.field_name
+        ):
+            errors.append(
+                {"message": "null is not a value of this parameter", "key": parameter.field_alias, "source": "query"}
+            )
         kind = _temporal_type(request.route_handler, parameter.field_name)
         if kind is not None and any(
             _out_of_range(raw, kind) for raw in request.query_params.getall(parameter.field_alias, [])
@@ -150,10 +175,20 @@ def _check_values(request: Request[Any, Any, Any], model: KwargsModel) -> None:
         raise ValidationException(detail="A parameter holds a value no operation takes.", extra=errors[:5])
 
 
+def _is_utf8_text(media_type: str, options: dict[str, str]) -> bool:
+    return media_type == "text/plain" and options.get("charset", "utf-8").lower() == "utf-8"
+
+
 def _check_media_type(request: Request[Any, Any, Any]) -> None:
-    if _reads_json_body(request.route_handler) and not _is_json(request.content_type[0].lower()):
+    handler = request.route_handler
+    media_type, options = request.content_type
+    if not _reads_json_body(handler) or _is_json(media_type.lower()):
+        return
+    text_plain_too = bool(handler.opt.get(JSON_AS_TEXT_PLAIN))
+    if not (text_plain_too and _is_utf8_text(media_type.lower(), options)):
+        also = " or text/plain (UTF-8)" if text_plain_too else ""
         raise HTTPException(
-            status_code=415, detail="The request body must be JSON, sent as Content-Type: application/json."
+            status_code=415, detail=f"The request body must be JSON, sent as Content-Type: application/json{also}."
         )
 
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from contracts.telemetry import Beacon
 from litestar import Litestar
 from litestar.datastructures import State
 from service_common.app import service_app
@@ -15,6 +16,7 @@ from service_common.openapi import add_msgspec_components
 from telemetry.clickhouse.open import open_store
 from telemetry.erasure import ActorErasureController
 from telemetry.identity import TelemetryVerifier
+from telemetry.ingest.beacon import BeaconController
 from telemetry.ingest.controller import BODY_TYPES, IngestController
 from telemetry.ingest.ratelimit import RateLimiter
 from telemetry.ingest.spool import Spool, SpoolWriter
@@ -24,6 +26,19 @@ from telemetry.pose.controller import PoseStatsController
 from telemetry.settings import Settings, load_settings
 
 VERSION = "0.1.0"
+
+BEARER_DESCRIPTION = (
+    "The short-lived telemetry token core-api issues, not the identity provider's token: a JWT signed "
+    "with EdDSA by core-api (keys at its `/.well-known/jwks.json`), valid at most 10 minutes, carrying "
+    "keyed hashes of the caller and the organization and the patient's consent.\n\n"
+    "1. Sign in with the identity provider.\n"
+    "2. Call core-api with the identity provider's token as `Authorization: Bearer`.\n"
+    "3. `POST /v1/telemetry/token` on core-api answers `token` and `expires_at`.\n"
+    "4. Send `token` here as `Authorization: Bearer` (`POST /v1/beacon` takes it in its body instead), and "
+    "get a new one from core-api before `expires_at`: a token carries the consent in force when it was "
+    "issued, and an expired one is refused with 401."
+)
+"""The bearer scheme's description in the OpenAPI document: which token, and how a client gets it."""
 
 
 @asynccontextmanager
@@ -67,6 +82,16 @@ async def _spool(app: Litestar) -> AsyncIterator[None]:
         await spool.close()
 
 
+# Every tag the routes use, with what a client finds under it.
+TAGS = {
+    "ingest": "Events from patients' devices (media playback, pose frames, analytics, client errors), admitted "
+    "by the consent the telemetry token carries.",
+    "media": "Video playback statistics for staff: per exercise video, per view, bandwidth.",
+    "pose": "Pose-tracking statistics of a session for staff.",
+    "privacy": "Erasure of an actor's telemetry, called by core-api's retention job.",
+}
+
+
 async def _clickhouse_ready(state: State) -> None:
     await state.store.server_version()
 
@@ -74,6 +99,8 @@ async def _clickhouse_ready(state: State) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The telemetry app for ``settings`` (default: read from the environment)."""
     settings = settings or load_settings()
+    # One verifier for the bearer middleware and the beacon route, which finds its token in the body.
+    verifier = TelemetryVerifier(settings.auth)
     app = service_app(
         title="telemetry",
         version=VERSION,
@@ -83,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             readiness_route({"clickhouse": _clickhouse_ready}),
             IngestController,
+            BeaconController,
             MediaStatsController,
             PoseStatsController,
             ActorErasureController,
@@ -93,11 +121,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "rate_limiter": RateLimiter(
                 settings.rate_limit.requests_per_second, settings.rate_limit.burst, settings.rate_limit.max_keys
             ),
+            "token_verifier": verifier,
         },
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
-        verifier=TelemetryVerifier(settings.auth),
+        verifier=verifier,
+        bearer_description=BEARER_DESCRIPTION,
         cors_origins=settings.http.cors_origins,
+        tags=TAGS,
+        roles=("patient", "staff", "service"),
+        origin="http://localhost:8001",
     )
-    add_msgspec_components(app, *BODY_TYPES)
+    add_msgspec_components(app, *BODY_TYPES, Beacon)
     return app

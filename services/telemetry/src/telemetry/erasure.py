@@ -21,7 +21,7 @@ from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
-from service_common.auth import bearer_security
+from service_common.auth import RoleGuard, bearer_security
 from service_common.errors import ForbiddenError, ServiceUnavailableError, problem_responses
 
 from telemetry.clickhouse.server import identifier
@@ -33,12 +33,15 @@ from telemetry.settings import Settings
 ACTOR_TABLES = ("media_events", "pose_tracking_frames", "analytics_events", "error_reports")
 
 
-async def require_service(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard refusing (403) every token but core-api's ``service`` tokens."""
+async def _refuse_all_but_service(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if connection.scope.get("method") == "OPTIONS":
         return
     if telemetry_actor(connection).role != "service":
         raise ForbiddenError("Only core-api's retention job may erase telemetry.")
+
+
+require_service = RoleGuard(("service",), _refuse_all_but_service)
+"""A guard refusing (403) every token but core-api's ``service`` tokens."""
 
 
 def erasure_statements(cluster: str, org_hash: str, actor_hash: str) -> list[str]:

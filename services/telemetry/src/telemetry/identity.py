@@ -19,7 +19,7 @@ from contracts.types import ConsentLevel, HashedId
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import BaseRouteHandler
-from service_common.auth import AuthenticationError, JwtVerifier
+from service_common.auth import AuthenticationError, JwtVerifier, RoleGuard
 from service_common.errors import ForbiddenError
 
 ERRORS_ONLY = 1
@@ -75,12 +75,15 @@ def telemetry_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Telemetry
     return actor
 
 
-async def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard refusing (403) callers whose token does not carry ``role: staff``."""
+async def _refuse_all_but_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if connection.scope.get("method") == "OPTIONS":
         return
     if telemetry_actor(connection).role != "staff":
         raise ForbiddenError("Only staff of the organization may read telemetry aggregates.")
+
+
+require_staff = RoleGuard(("staff",), _refuse_all_but_staff)
+"""A guard refusing (403) callers whose token does not carry ``role: staff``."""
 
 
 def check_consent(connection: ASGIConnection[Any, Any, Any, Any], level: int, *, biometric: bool = False) -> None:

@@ -35,8 +35,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import HeaderParameter, RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
-from litestar.types import Guard
-from service_common.auth import bearer_security
+from service_common.auth import RoleGuard, bearer_security
 from service_common.errors import problem_response, problem_responses
 from service_common.openapi import REF_TEMPLATE, schema_document
 
@@ -77,16 +76,19 @@ IdempotencyKey = Annotated[
 ]
 
 
-def raw_json_body(type_: Any, description: str) -> type[Operation]:
-    """An ``operation_class`` documenting a JSON request body of ``type_`` for a route that reads its
-    body raw; the component schemas it refers to are added by the app (:data:`BODY_TYPES`)."""
+def raw_json_body(
+    type_: Any, description: str, media_types: tuple[str, ...] = ("application/json",)
+) -> type[Operation]:
+    """An ``operation_class`` documenting a JSON request body of ``type_``, sent as each of ``media_types``,
+    for a route that reads its body raw; the component schemas it refers to are added by the app
+    (:data:`BODY_TYPES`)."""
     (schema,), _ = msgspec.json.schema_components([type_], ref_template=REF_TEMPLATE)
 
     @dataclass
     class RawJsonBodyOperation(Operation):
         def __post_init__(self) -> None:
             self.request_body = RequestBody(
-                content={"application/json": OpenAPIMediaType(schema=schema_document(schema))},
+                content={media_type: OpenAPIMediaType(schema=schema_document(schema)) for media_type in media_types},
                 description=description,
                 required=True,
             )
@@ -114,19 +116,22 @@ def country_code(request: Request[Any, Any, Any], header: str) -> str:
     return value if _COUNTRY.match(value) and value not in _NOT_A_COUNTRY else ""
 
 
-def _batch(request: Request[Any, Any, Any], state: State, endpoint: str, idempotency_key: str | None) -> Batch:
+def start_batch(request: Request[Any, Any, Any], state: State, endpoint: str, idempotency_key: str | None) -> Batch:
+    """The batch of a request to ``endpoint`` by the verified caller, with the edge's country."""
     settings: Settings = state.settings
     return Batch.start(
         telemetry_actor(request), endpoint, idempotency_key, country_code(request, settings.ingest.country_header)
     )
 
 
-def _writer(state: State) -> IngestWriter:
+def ingest_writer(state: State) -> IngestWriter:
+    """The app's writer to the spool."""
     writer: IngestWriter = state.ingest_writer
     return writer
 
 
-def _retry_later(_: Request[Any, Any, Any], exc: SpoolFullError | RateLimitedError) -> Response[bytes]:
+def retry_later(_: Request[Any, Any, Any], exc: SpoolFullError | RateLimitedError) -> Response[bytes]:
+    """The 503 or 429 problem of a full spool or a spent rate limit, with ``Retry-After``."""
     return problem_response(
         Problem(
             type=f"{PROBLEM_TYPE_BASE}{exc.slug}",
@@ -141,7 +146,7 @@ def _retry_later(_: Request[Any, Any, Any], exc: SpoolFullError | RateLimitedErr
 _ERRORS = problem_responses(401, 403, 413, 422, 429, 503)
 
 
-def admit(level: int, *, biometric: bool = False) -> Guard:
+def admit(level: int, *, biometric: bool = False) -> RoleGuard:
     """An ingest route's guard: the caller's rate limit (every authenticated request counts), then its
     consent, both before the body is read. One guard rather than two because Litestar copies the route
     handler for each guard it runs, a measurable part of a small request (docs/performance.md)."""
@@ -150,7 +155,8 @@ def admit(level: int, *, biometric: bool = False) -> Guard:
         await rate_limit(connection, handler)
         check_consent(connection, level, biometric=biometric)
 
-    return guard
+    # Only patients' devices send telemetry (check_consent refuses the other roles).
+    return RoleGuard(("patient",), guard)
 
 
 class IngestController(Controller):
@@ -159,7 +165,7 @@ class IngestController(Controller):
     path = "/v1"
     tags = ["ingest"]
     security = bearer_security()
-    exception_handlers = {SpoolFullError: _retry_later, RateLimitedError: _retry_later}
+    exception_handlers = {SpoolFullError: retry_later, RateLimitedError: retry_later}
 
     @post(
         "/media/events",
@@ -174,8 +180,10 @@ class IngestController(Controller):
     ) -> IngestAck:
         """Store video and audio playback lifecycle events (consent level 2+)."""
         events = decode_body(decode_media_events, body)
-        batch = _batch(request, state, "media_events", idempotency_key)
-        return await _writer(state).write("media_events", "media_events", media_event_columns(events, batch), batch)
+        batch = start_batch(request, state, "media_events", idempotency_key)
+        return await ingest_writer(state).write(
+            "media_events", "media_events", media_event_columns(events, batch), batch
+        )
 
     @post(
         "/pose/frames",
@@ -190,8 +198,8 @@ class IngestController(Controller):
     ) -> IngestAck:
         """Store pose-tracking frames (consent level 2+ and biometric consent)."""
         payload = decode_body(pose_batch_decoder.decode, body)
-        batch = _batch(request, state, "pose_frames", idempotency_key)
-        return await _writer(state).write(
+        batch = start_batch(request, state, "pose_frames", idempotency_key)
+        return await ingest_writer(state).write(
             "pose_frames", "pose_tracking_frames", pose_frame_columns(payload, batch), batch
         )
 
@@ -208,9 +216,9 @@ class IngestController(Controller):
     ) -> IngestAck:
         """Store a product analytics event such as ``treatment_plan.session_started`` (consent level 2+)."""
         event = decode_body(analytics_event_decoder.decode, body)
-        batch = _batch(request, state, "analytics_events", idempotency_key)
-        return await _writer(state).write(
-            "analytics_events", "analytics_events", analytics_event_columns(event, batch), batch
+        batch = start_batch(request, state, "analytics_events", idempotency_key)
+        return await ingest_writer(state).write(
+            "analytics_events", "analytics_events", analytics_event_columns([event], batch), batch
         )
 
     @post(
@@ -226,5 +234,7 @@ class IngestController(Controller):
     ) -> IngestAck:
         """Store a client-side error report, scrubbed of personal data (consent level 1+)."""
         report = decode_body(error_report_decoder.decode, body)
-        batch = _batch(request, state, "error_reports", idempotency_key)
-        return await _writer(state).write("error_reports", "error_reports", error_report_columns(report, batch), batch)
+        batch = start_batch(request, state, "error_reports", idempotency_key)
+        return await ingest_writer(state).write(
+            "error_reports", "error_reports", error_report_columns(report, batch), batch
+        )

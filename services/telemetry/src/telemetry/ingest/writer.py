@@ -235,18 +235,18 @@ def pose_frame_columns(payload: PoseFrameBatch, batch: Batch) -> Columns:
 # Analytics events and error reports ---------------------------------------------------------------------
 
 
-def analytics_event_columns(event: AnalyticsEvent, batch: Batch) -> Columns:
-    """``analytics_events`` columns for one event; property values become JSON text."""
+def analytics_event_columns(events: Sequence[AnalyticsEvent], batch: Batch) -> Columns:
+    """``analytics_events`` columns, one row per event; property values become JSON text."""
     return {
-        **batch.common(1),
-        "country_code": [batch.country_code],
-        "event_name": [event.event_name],
-        "event_category": [event.event_category],
-        "event_time": [_utc(event.timestamp)],
-        "resource_type": [event.resource_type],
-        "resource_id": [event.resource_id],
-        "property_keys": [list(event.properties)],
-        "property_values": [[_json.encode(value).decode() for value in event.properties.values()]],
+        **batch.common(len(events)),
+        "country_code": [batch.country_code] * len(events),
+        "event_name": [event.event_name for event in events],
+        "event_category": [event.event_category for event in events],
+        "event_time": [_utc(event.timestamp) for event in events],
+        "resource_type": [event.resource_type for event in events],
+        "resource_id": [event.resource_id for event in events],
+        "property_keys": [list(event.properties) for event in events],
+        "property_values": [[_json.encode(value).decode() for value in event.properties.values()] for event in events],
     }
 
 

@@ -6,6 +6,7 @@ resume them. Another patient's enrollment is a 404, never a 403, so ids reveal n
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from contracts.enrollments import (
@@ -26,6 +27,8 @@ from service_common.errors import problem_responses
 from core_api.domain.enrollments.service import EnrollmentFilters, EnrollmentService
 from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
 
+# The spec's standard ``sort``: a whitelisted field, ``-`` for descending.
+Sort = Literal["-created_at", "created_at", "-start_date", "start_date", "-end_date", "end_date"]
 STAFF = allow_roles("admin", "specialist")
 READ_ERRORS = problem_responses(401, 403, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
@@ -49,15 +52,17 @@ class PatientTreatmentPlanController(Controller):
         treatment_plan_id: FromQuery[UUID | None] = None,
         status: FromQuery[EnrollmentStatus | None] = None,
         type: FromQuery[PlanType | None] = None,
+        sort: FromQuery[Sort] = "-created_at",
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> PatientTreatmentPlanList:
-        """The organization's enrollments, newest first, filtered and paged."""
+        """The organization's enrollments, filtered, sorted (newest first by default) and paged."""
         filters = EnrollmentFilters(
             patient_id=patient_id,
             treatment_plan_id=treatment_plan_id,
             status=status,
             type=type,
+            sort=sort,
             page=page,
             limit=limit,
         )
@@ -130,19 +135,20 @@ class PatientEnrollmentsController(Controller):
     tags = ["enrollments"]
     security = bearer_security()
 
-    @get("/{patient_id:int}/treatment-plans", operation_id="ListPatientsTreatmentPlans", responses=READ_ERRORS)
+    @get("/{patient_id:int}/treatment-plans", operation_id="ListTreatmentPlansOfPatient", responses=READ_ERRORS)
     async def list_patient_plans(
         self,
         request: Request,  # type: ignore[type-arg]
         state: State,
         patient_id: IdPath,
         status: FromQuery[EnrollmentStatus | None] = None,
+        sort: FromQuery[Sort] = "-created_at",
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> PatientTreatmentPlanList:
-        """The patient's enrollments, newest first: staff see any patient of the organization, a patient
-        only themself."""
-        filters = EnrollmentFilters(status=status, page=page, limit=limit)
+        """The patient's enrollments, sorted (newest first by default): staff see any patient of the
+        organization, a patient only themself."""
+        filters = EnrollmentFilters(status=status, sort=sort, page=page, limit=limit)
         return await _service(state).list_for_patient(current_actor(request), patient_id, filters)
 
 

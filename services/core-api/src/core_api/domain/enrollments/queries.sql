@@ -4,8 +4,8 @@
 -- before its expiry is recorded.
 
 -- name: enrollments_json
--- Enrollments as the API lists them, filtered, newest first, one page, each with the filter's total.
--- Also the single-enrollment read (filter by id).
+-- Enrollments as the API lists them, filtered, sorted, one page, each with the filter's total.
+-- Also the single-enrollment read (filter by id). {order} is composed by the repository from a whitelist.
 SELECT count(*) OVER () AS total,
     json_build_object(
         'id', ptp.id,
@@ -36,7 +36,7 @@ WHERE (%(id)s::bigint IS NULL OR ptp.id = %(id)s)
   AND (%(treatment_plan_id)s::uuid IS NULL OR ptp.treatment_plan_id = %(treatment_plan_id)s)
   AND (%(status)s::text IS NULL OR enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) = %(status)s)
   AND (%(type)s::text IS NULL OR v.type = %(type)s)
-ORDER BY ptp.created_at DESC, ptp.id DESC
+ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
 -- name: enrollment_detail_extras

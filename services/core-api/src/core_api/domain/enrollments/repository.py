@@ -17,13 +17,18 @@ from contracts.enrollments import (
     SessionHistoryEntry,
 )
 from contracts.plans import PlanType
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from service_common.auth import Actor
 
 from core_api.db.queries import load_queries
 from core_api.db.rows import Params, fetch_all, fetch_json, fetch_one, fetch_value
 
 QUERIES = load_queries(__package__ or "core_api.domain.enrollments")
+
+# Sort keys a list accepts, mapped to the column they order by. Anything else is refused by the
+# controller's Literal type before it gets here.
+SORT_COLUMNS = {"created_at": "created_at", "start_date": "start_date", "end_date": "end_date"}
+DEFAULT_SORT = "-created_at"
 
 _NO_FILTERS: dict[str, Any] = {
     "id": None,
@@ -83,10 +88,18 @@ async def get_enrollment(conn: AsyncConnection, enrollment_id: int) -> PatientTr
     return page[0][0] if page else None
 
 
-async def list_enrollments(conn: AsyncConnection, filters: Params) -> list[tuple[PatientTreatmentPlan, int]]:
-    """One page of enrollments matching ``filters`` (keys of the ``enrollments_json`` query), each with
-    the total number of matches."""
-    cursor = await conn.execute(QUERIES.enrollments_json, filters)
+async def list_enrollments(
+    conn: AsyncConnection, filters: Params, sort: str = DEFAULT_SORT
+) -> list[tuple[PatientTreatmentPlan, int]]:
+    """One page of enrollments matching ``filters`` (keys of the ``enrollments_json`` query), ordered by
+    ``sort`` (a key of :data:`SORT_COLUMNS`, ``-`` for descending, ties by id the same way), each with the
+    total number of matches."""
+    column = SORT_COLUMNS[sort.removeprefix("-")]
+    direction = sql.SQL("DESC" if sort.startswith("-") else "ASC")
+    order = sql.SQL("{} {}, ptp.id {}").format(sql.Identifier("ptp", column), direction, direction)
+    # The file's SQL is a literal of this repository; only the whitelisted ORDER BY is composed into it.
+    query = sql.SQL(QUERIES.enrollments_json.decode()).format(order=order)
+    cursor = await conn.execute(query, filters)
     return [
         (msgspec.json.decode(enrollment, type=PatientTreatmentPlan), int(total))
         for total, enrollment in await cursor.fetchall()

@@ -64,12 +64,13 @@ class EnrollmentFilters(msgspec.Struct, frozen=True, kw_only=True):
     treatment_plan_id: UUID | None = None
     status: EnrollmentStatus | None = None
     type: PlanType | None = None
+    sort: str = repo.DEFAULT_SORT
     page: int = 1
     limit: int = 25
 
     def params(self) -> dict[str, Any]:
         values = msgspec.structs.asdict(self)
-        del values["page"]
+        del values["page"], values["sort"]
         values["id"] = None
         values["offset"] = offset(self.page, self.limit)
         return values
@@ -335,7 +336,7 @@ async def expire_overdue(
 
 
 async def _page(conn: AsyncConnection, filters: EnrollmentFilters) -> PatientTreatmentPlanList:
-    rows = await repo.list_enrollments(conn, filters.params())
+    rows = await repo.list_enrollments(conn, filters.params(), filters.sort)
     total = rows[0][1] if rows else 0
     return PatientTreatmentPlanList(
         patient_treatment_plans=[enrollment for enrollment, _ in rows],

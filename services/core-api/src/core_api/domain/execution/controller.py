@@ -17,6 +17,7 @@ from contracts.execution import (
     SessionCompletion,
     SessionSkip,
     SessionStart,
+    StartedSession,
     TodaySessions,
 )
 from litestar import Controller, Request, Response, get, post, put
@@ -55,8 +56,10 @@ class TodaySessionController(Controller):
         state: State,
         patient_id: IdPath,
     ) -> TodaySessions:
-        """Per enrollment of the patient, the session to do next (by rotation) with its exercises from the
-        frozen plan version and the week's progress in the patient's time zone, or why there is none."""
+        """The enrollment due next at the top level (the spec's shape: its next session by rotation with
+        each exercise's video and instructions from the frozen plan version, and its progress in the
+        patient's time zone; ``null`` when nothing is due), and every enrollment of the patient in
+        ``treatment_plans``, with the session to do next or why there is none."""
         return await _service(state).today(current_actor(request), patient_id)
 
 
@@ -73,7 +76,7 @@ class SessionStartController(Controller):
         responses={
             **WRITE_ERRORS,
             HTTP_200_OK: ResponseSpec(
-                data_container=SessionCompletion,
+                data_container=StartedSession,
                 description="A session of the enrollment is already in progress; it is returned unchanged.",
             ),
         },
@@ -85,8 +88,9 @@ class SessionStartController(Controller):
         enrollment_id: IdPath,
         session_number: SessionNumberPath,
         data: JSONBody[SessionStart],
-    ) -> Response[SessionCompletion]:
-        """Start the session: an in-progress completion with one exercise log per prescribed exercise.
+    ) -> Response[StartedSession]:
+        """Start the session: an in-progress completion with one exercise log per prescribed exercise, and
+        the spec's ``exercises`` with each exercise's video and instructions from the frozen plan version.
         Idempotent: while a session of the enrollment is in progress, that one is returned (200)."""
         completion, created = await _service(state).start(current_actor(request), enrollment_id, session_number, data)
         return Response(completion, status_code=HTTP_201_CREATED if created else HTTP_200_OK)

@@ -33,6 +33,8 @@ from contracts.execution import (
     SessionCompletionStatus,
     SessionSkip,
     SessionStart,
+    StartedExercise,
+    StartedSession,
     TodayPlan,
     TodayPlanRef,
     TodayProgress,
@@ -139,6 +141,54 @@ def _today_plan(row: repo.TodayEnrollment, now: datetime, zone: ZoneInfo) -> Tod
     )
 
 
+def due_next(rows: list[repo.TodayEnrollment], plans: list[TodayPlan]) -> TodayPlan | None:
+    """The enrollment today's session shows at the top level: among those offering a session, one with a
+    session in progress (the patient resumes it), then one still short of its weekly frequency this week,
+    then the earliest start date, then the lowest id. ``None`` when no enrollment offers a session."""
+    offered = [(row, plan) for row, plan in zip(rows, plans, strict=True) if plan.next_session is not None]
+    if not offered:
+        return None
+    _, plan = min(
+        offered,
+        key=lambda pair: (
+            pair[1].in_progress_session_completion_id is None,
+            pair[1].progress.sessions_this_week >= pair[1].progress.frequency_per_week,
+            pair[0].start_date,
+            pair[0].id,
+        ),
+    )
+    return plan
+
+
+def started_session(completion: SessionCompletion, sessions: list[PlanSession], pose_allowed: bool) -> StartedSession:
+    """The start response: the completion with the spec's names, each exercise's content taken from the
+    frozen version's session. The logs were copied from that same snapshot at start, one per exercise with
+    its sort order, so every log has its exercise there."""
+    [session] = (s for s in sessions if s.session_number == completion.session_number)
+    frozen = {exercise.sort_order: exercise.exercise for exercise in session.exercises}
+    exercises = [
+        StartedExercise(
+            exercise_log_id=log.id,
+            exercise_id=log.exercise_id,
+            sort_order=log.sort_order,
+            exercise=frozen[log.sort_order],
+            prescribed_mode=log.prescribed_mode,
+            prescribed_sets=log.prescribed_sets,
+            prescribed_reps=log.prescribed_reps,
+            prescribed_hold_seconds=log.prescribed_hold_seconds,
+            prescribed_duration_seconds=log.prescribed_duration_seconds,
+            rest_between_sets_seconds=log.rest_between_sets_seconds,
+            rest_after_exercise_seconds=log.rest_after_exercise_seconds,
+            notes=log.notes,
+        )
+        for log in completion.exercise_logs
+    ]
+    return StartedSession(
+        **msgspec.structs.asdict(completion)
+        | {"pose_tracking_allowed": pose_allowed, "session_completion_id": completion.id, "exercises": exercises}
+    )
+
+
 class ExecutionService:
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
         self._pool = pool
@@ -155,12 +205,19 @@ class ExecutionService:
             pose_allowed = await consent.pose_tracking_allowed(conn, patient_id)
         now = datetime.now(UTC)
         zone = patient_zone(zone_name)
+        plans = [_today_plan(row, now, zone) for row in rows]
+        due = due_next(rows, plans)
         return TodaySessions(
+            patient_treatment_plan_id=None if due is None else due.patient_treatment_plan_id,
+            treatment_plan=None if due is None else due.treatment_plan,
+            next_session=None if due is None else due.next_session,
+            progress=None if due is None else due.progress,
+            in_progress_session_completion_id=None if due is None else due.in_progress_session_completion_id,
             patient_id=patient_id,
             time_zone=zone.key,
             local_date=now.astimezone(zone).date(),
             pose_tracking_allowed=pose_allowed,
-            treatment_plans=[_today_plan(row, now, zone) for row in rows],
+            treatment_plans=plans,
         )
 
     async def get(self, actor: Actor, completion_id: int) -> SessionCompletion:
@@ -196,7 +253,7 @@ class ExecutionService:
 
     async def start(
         self, actor: Actor, enrollment_id: int, session_number: int, data: SessionStart
-    ) -> tuple[SessionCompletion, bool]:
+    ) -> tuple[StartedSession, bool]:
         """The started session and whether it is new; an already started one is returned as it is."""
         async with actor_transaction(self._pool, actor) as conn:
             # An overdue enrollment's expiry is recorded before anything depends on its status.
@@ -205,10 +262,10 @@ class ExecutionService:
             if enrollment is None:
                 raise NotFoundError(f"enrollment {enrollment_id} does not exist")
             pose_allowed = await consent.pose_tracking_allowed(conn, enrollment.patient_id)
+            sessions = _sessions_decoder.decode(enrollment.sessions_json)
             existing = await repo.in_progress_completion(conn, enrollment_id)
             if existing is not None:
-                resumed = await _completion(conn, existing)
-                return msgspec.structs.replace(resumed, pose_tracking_allowed=pose_allowed), False
+                return started_session(await _completion(conn, existing), sessions, pose_allowed), False
             local_date = datetime.now(UTC).astimezone(patient_zone(enrollment.time_zone)).date()
             reason = no_session_reason(
                 enrollment.status,
@@ -220,7 +277,6 @@ class ExecutionService:
             )
             if reason is not None:
                 raise ConflictError(f"no session can be started: the enrollment is {reason}")
-            sessions = _sessions_decoder.decode(enrollment.sessions_json)
             session = next((s for s in sessions if s.session_number == session_number), None)
             if session is None:
                 raise NotFoundError(f"the enrollment's plan version has no session {session_number}")
@@ -246,7 +302,7 @@ class ExecutionService:
                 completion_id,
                 after=started,
             )
-        return msgspec.structs.replace(started, pose_tracking_allowed=pose_allowed), True
+        return started_session(started, sessions, pose_allowed), True
 
     async def update_log(self, actor: Actor, log_id: int, data: ExerciseLogUpdate) -> ExerciseLog:
         changes: dict[str, Any] = {

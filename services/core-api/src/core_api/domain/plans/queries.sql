@@ -41,7 +41,8 @@ SELECT json_build_object(
                     'sort_order', se.sort_order,
                     'exercise', json_build_object(
                         'id', e.id, 'name', e.name, 'video_thumbnail_url', e.video_thumbnail_url,
-                        'difficulty', e.difficulty),
+                        'difficulty', e.difficulty, 'video_url', e.video_url,
+                        'instructions', instruction_steps(e.instructions)),
                     'mode', se.mode,
                     'sets', se.sets,
                     'reps', se.reps,

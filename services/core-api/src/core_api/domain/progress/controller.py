@@ -1,9 +1,10 @@
 """HTTP routes of the progress reports: an enrollment's progress and analytics, and the organization
 dashboard.
 
-An enrollment's reports are for the organization's staff and for the patient it belongs to; another
-patient's or organization's enrollment is a 404 (row-level security does not show it). The organization
-dashboard is for admins and specialists.
+An enrollment's progress is for the organization's staff and for the patient it belongs to; its analytics
+(the spec's "Specialist/Admin" view) for staff only, a patient is 403 there. Another patient's or
+organization's enrollment is a 404 (row-level security does not show it). The organization dashboard is
+for admins and specialists.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class EnrollmentProgressController(Controller):
         enrollment, in the patient's time zone."""
         return await _service(state).progress(current_actor(request), enrollment_id)
 
-    @get("/analytics", operation_id="GetPlanAnalytics", responses=READ_ERRORS)
+    @get("/analytics", operation_id="GetPlanAnalytics", guards=[STAFF], responses=READ_ERRORS)
     async def analytics(
         self,
         request: Request,  # type: ignore[type-arg]
@@ -64,7 +65,7 @@ class EnrollmentProgressController(Controller):
         enrollment_id: IdPath,
     ) -> AnalyticsReport:
         """Completions per session, per-exercise performance with its trend, and weekly adherence from the
-        adherence engine."""
+        adherence engine: the clinical view, for staff (patients read ``/progress``)."""
         return await _service(state).analytics(current_actor(request), enrollment_id)
 
 

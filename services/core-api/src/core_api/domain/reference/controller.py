@@ -41,13 +41,13 @@ from contracts.reference import (
     User,
     UserCreate,
 )
-from contracts.types import NO_NUL_PATTERN
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from service_common.auth import allow_roles, bearer_security, current_actor
 from service_common.errors import problem_responses
+from service_common.strict_requests import TEXT_PATTERN
 
 from core_api.domain.reference.service import Paging, ReferenceService
 from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
@@ -58,7 +58,7 @@ from core_api.telemetry_tokens import TelemetryTokenIssuer
 # PostgreSQL text cannot hold NUL; refusing it here makes it a 422 naming the parameter.
 NameQuery = Annotated[
     str | None,
-    QueryParameter(min_length=1, max_length=200, pattern=NO_NUL_PATTERN, description="part of the name"),
+    QueryParameter(min_length=1, max_length=200, pattern=TEXT_PATTERN, description="part of the name"),
 ]
 
 STAFF = allow_roles("admin", "specialist")
