@@ -37,6 +37,9 @@ from service_common.requests import request_context_middleware
 from service_common.strict_requests import enforce_strict_request
 
 HEALTH_TAG = "Liveness and readiness probes for Kubernetes; no token needed."
+# A cross-origin page reads only CORS-safelisted response headers unless they are exposed: a browser client
+# needs Retry-After to honour a 429 or 503, Location for a 201's new resource, WWW-Authenticate on a 401.
+CORS_EXPOSED_HEADERS = ("Retry-After", "Location", "WWW-Authenticate")
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
@@ -119,7 +122,9 @@ def service_app(
                 )
             ],
         ),
-        cors_config=CORSConfig(allow_origins=list(cors_origins)) if cors_origins else None,
+        cors_config=CORSConfig(allow_origins=list(cors_origins), expose_headers=list(CORS_EXPOSED_HEADERS))
+        if cors_origins
+        else None,
         request_max_body_size=max_body_bytes,
         # Logging is ours (structlog, configured above); Litestar would otherwise install its own format.
         logging_config=None,

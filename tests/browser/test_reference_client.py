@@ -1,0 +1,314 @@
+"""The reference web client (web-client/) in headless Chromium from a third origin, against core-api and
+telemetry running as real processes: a whole session, a telemetry outage mid-session, the beacon on
+pagehide, CORS for listed and unlisted origins, and a clean console."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import psycopg
+import pytest
+from clickhouse_driver import Client as ClickHouseClient
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from tests.conftest import ClickHouseServerInfo, start_service, stop_service, wait_ready
+from tests.core_api.seed import Org
+from tests.core_api.test_execution import Client, enroll
+from tools.databases import PostgresUrls, free_port, install_debian_package
+from tools.tokens import TELEMETRY_HASH_KEY_FILE, TELEMETRY_SIGNING_KEY_FILE
+
+TELEMETRY_ISSUER = "telerehab-core-api"
+TELEMETRY_AUDIENCE = "telerehab-telemetry"
+WEB_CLIENT = Path(__file__).resolve().parents[2] / "web-client"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve_page() -> tuple[str, ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(WEB_CLIENT)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+@pytest.fixture
+def page_origins() -> Iterator[tuple[str, str]]:
+    """The page's origin (listed in HTTP_CORS_ORIGINS) and another one nobody listed."""
+    listed, first = serve_page()
+    unlisted, second = serve_page()
+    yield listed, unlisted
+    first.shutdown()
+    second.shutdown()
+
+
+class Telemetry:
+    """The telemetry process, restartable on its port and spool folder."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "telemetry"],
+            env={
+                **os.environ,
+                **self.env,
+                "SERVER_PORT": str(self.port),
+                "SERVER_WORKERS": "1",
+                "LOG_LEVEL": "warning",
+            },
+        )
+        wait_ready(f"{self.url}/readyz", self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_service(self.process)
+            self.process = None
+
+
+@pytest.fixture
+def services(
+    postgres: PostgresUrls,
+    dev_keys: Path,
+    clickhouse_server: ClickHouseServerInfo,
+    tmp_path: Path,
+    page_origins: tuple[str, str],
+) -> Iterator[tuple[str, Telemetry, str]]:
+    """core-api issuing 8-second telemetry tokens (renewed during the session) and telemetry trusting its keys,
+    both allowing the page's origin."""
+    origin = page_origins[0]
+    core_url, core = start_service(
+        "core_api",
+        {
+            "DATABASE_URL": postgres.app,
+            "AUTH_JWKS_FILE": str(dev_keys / "jwks.json"),
+            "TELEMETRY_TOKEN_SIGNING_KEY_FILE": str(dev_keys / TELEMETRY_SIGNING_KEY_FILE),
+            "TELEMETRY_TOKEN_HASH_KEY_FILE": str(dev_keys / TELEMETRY_HASH_KEY_FILE),
+            "TELEMETRY_TOKEN_TTL_SECONDS": "8",
+            "HTTP_CORS_ORIGINS": origin,
+        },
+    )
+    database = f"browser_{uuid.uuid4().hex[:8]}"
+    telemetry = Telemetry(
+        {
+            "SPOOL_DIR": str(tmp_path / "spool"),
+            "SPOOL_FLUSH_INTERVAL_SECONDS": "0.2",
+            "AUTH_JWKS_URL": f"{core_url}/.well-known/jwks.json",
+            "AUTH_ISSUER": TELEMETRY_ISSUER,
+            "AUTH_AUDIENCE": TELEMETRY_AUDIENCE,
+            "CLICKHOUSE_URL": clickhouse_server.url,
+            "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,
+            "CLICKHOUSE_DATABASE": database,
+            "HTTP_CORS_ORIGINS": origin,
+        }
+    )
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "telemetry.clickhouse.migrate"], env={**os.environ, **telemetry.env}, check=True
+        )
+        telemetry.start()
+    except BaseException:
+        stop_service(core)
+        raise
+    yield core_url, telemetry, database
+    telemetry.stop()
+    stop_service(core)
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Debian's Chromium and chromedriver (installed with apt when missing), headless, on a fresh profile."""
+    try:
+        binary = install_debian_package("chromium", "/usr/bin/chromium")
+        driver_binary = install_debian_package("chromium-driver", "/usr/bin/chromedriver")
+    except RuntimeError as exc:
+        pytest.fail(f"Chromium is needed for the browser test: {exc}")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_binary))
+    driver.set_script_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def client_state(driver: webdriver.Chrome) -> dict[str, Any]:
+    state: dict[str, Any] = driver.execute_script(
+        "const c = window.referenceClient; return c && JSON.parse(JSON.stringify("
+        "{state: c.state, acknowledged: c.acknowledged, retries: c.sender.retries}));"
+    )
+    return state or {"state": {"phase": "loading"}, "acknowledged": [], "retries": 0}
+
+
+def wait_for(driver: webdriver.Chrome, condition: Any, timeout: float, what: str) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client_state(driver)
+        assert state["state"]["phase"] != "failed", driver.find_element("id", "status").text
+        if condition(state):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}: {state}")
+
+
+def rows(clickhouse: ClickHouseClient, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in clickhouse.execute(query, params)]
+
+
+def test_a_whole_session_from_a_browser_on_another_origin(
+    chromium: webdriver.Chrome,
+    services: tuple[str, Telemetry, str],
+    page_origins: tuple[str, str],
+    core_api: Client,
+    superuser: psycopg.Connection,
+    org: Org,
+    clickhouse_server: ClickHouseServerInfo,
+    tmp_path: Path,
+) -> None:
+    core_url, telemetry, database = services
+    origin, unlisted = page_origins
+    superuser.execute(
+        "UPDATE exercises SET video_url = %s, instructions = %s", (f"{origin}/clip.webm", "1. Sit\n2. Lift")
+    )
+    enroll(core_api, superuser, org, sessions=1)
+    consent = httpx.post(
+        f"{core_url}/v1/patients/{org.patient}/consent",
+        json={"analytics_level": 2, "biometric": True},
+        headers=org.headers("patient"),
+    )
+    assert consent.status_code == 200, consent.text
+    bearer = org.headers("patient")["Authorization"].removeprefix("Bearer ")
+    fragment = urlencode(
+        {"core": core_url, "telemetry": telemetry.url, "token": bearer, "patient": org.patient, "heartbeat_ms": 1000}
+    )
+
+    chromium.get(f"{origin}/index.html#{fragment}")
+    # Telemetry goes away mid-session, after the first pose batch is acknowledged, for three seconds.
+    wait_for(chromium, lambda s: any(a["path"] == "/v1/pose/frames" for a in s["acknowledged"]), 30, "a pose ack")
+    telemetry.stop()
+    time.sleep(3)
+    telemetry.start()
+    final = wait_for(chromium, lambda s: s["state"]["phase"] == "done", 60, "the session's end")
+    assert final["retries"] > 0, "the page never retried during the outage"
+    assert chromium.find_element("id", "instructions").text.splitlines() == ["Sit", "Lift"]
+    chromium.save_screenshot(str(tmp_path / "session-done.png"))
+    chromium.get("about:blank")  # pagehide: the beacon carries the last view's session_end
+    # Chromium logs each request refused during the outage; anything else is the page's own error.
+    entries: list[dict[str, Any]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
+    console = [e["message"] for e in entries if e["level"] == "SEVERE"]
+    refused = [m for m in console if m.startswith(telemetry.url) and m.endswith("net::ERR_CONNECTION_REFUSED")]
+    assert refused
+    assert [message for message in console if message not in refused] == []
+
+    completion_id = final["state"]["completion"]
+    done = httpx.get(f"{core_url}/v1/patient-session-completions/{completion_id}", headers=org.headers("patient"))
+    assert done.json()["status"] == "completed"
+    logs = httpx.get(
+        f"{core_url}/v1/patient-session-completions/{completion_id}/exercise-logs", headers=org.headers("specialist")
+    ).json()["exercise_logs"]
+    assert [log["id"] for log in logs] == final["state"]["exerciseLogs"]
+    assert all(log["video_watched"] and log["pose_data_captured"] for log in logs)
+
+    clickhouse = ClickHouseClient.from_url(clickhouse_server.url)
+    pose_acks = [a["ack"] for a in final["acknowledged"] if a["path"] == "/v1/pose/frames"]
+    expected = {ack["batch_id"]: ack["accepted"] for ack in pose_acks}
+    assert len(expected) == len(pose_acks)
+    assert sum(expected.values()) == final["state"]["poseFramesAcknowledged"]
+    stored: dict[str, int] = {}
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        media = rows(
+            clickhouse,
+            f"SELECT toString(event), reason FROM {database}.media_events WHERE event = 'session_end'",
+            {},
+        )
+        stored = {
+            str(batch): int(count)
+            for batch, count in rows(
+                clickhouse,
+                f"SELECT toString(batch_id), count() FROM {database}.pose_tracking_frames GROUP BY batch_id",
+                {},
+            )
+        }
+        if stored == expected and len(media) == 2:
+            break
+        time.sleep(0.3)
+    assert stored == expected  # every acknowledged batch, each exactly once, nothing else
+    assert sorted(reason for _, reason in media) == ["ended", "navigated_away"]
+    media_types = {
+        event for (event,) in rows(clickhouse, f"SELECT DISTINCT toString(event) FROM {database}.media_events", {})
+    }
+    assert {"session_start", "heartbeat", "milestone", "session_end"} <= media_types
+    analytics = sorted(name for (name,) in rows(clickhouse, f"SELECT event_name FROM {database}.analytics_events", {}))
+    assert analytics == ["treatment_plan.page_left", "treatment_plan.session_completed"]
+
+    # The same page on an origin nobody listed: the browser refuses to hand it core-api's answer.
+    chromium.get(f"{unlisted}/index.html")
+    cross_origin = chromium.execute_async_script(
+        "const done = arguments[0];"
+        f"fetch({json.dumps(core_url + '/v1/telemetry/token')}, "
+        "{method: 'POST', headers: {Authorization: 'Bearer x'}})"
+        ".then(() => done('allowed'), (error) => done(error.name));"
+    )
+    assert cross_origin == "TypeError"
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "method"),
+    [
+        ("core", "/v1/telemetry/token", "POST"),
+        ("core", "/v1/patient-exercise-logs/1", "PUT"),
+        ("telemetry", "/v1/pose/frames", "POST"),
+        ("telemetry", "/v1/media/events", "POST"),
+        ("telemetry", "/v1/analytics/track", "POST"),
+    ],
+)
+def test_preflights_allow_every_header_the_client_sends(
+    services: tuple[str, Telemetry, str], page_origins: tuple[str, str], service: str, path: str, method: str
+) -> None:
+    core_url, telemetry, _ = services
+    base = core_url if service == "core" else telemetry.url
+    response = httpx.options(
+        f"{base}{path}",
+        headers={
+            "Origin": page_origins[0],
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+        },
+    )
+    assert response.status_code == 204, response.text
+    assert response.headers["access-control-allow-origin"] == page_origins[0]
+    allowed = {h.strip() for h in response.headers["access-control-allow-headers"].lower().split(",")}
+    assert {"authorization", "content-type", "idempotency-key"} <= allowed
