@@ -22,6 +22,9 @@ UnitFloat = Annotated[float, Field(ge=0, le=1)]
 Percentage = Annotated[float, Field(ge=0, le=100)]
 MediaSeconds = Annotated[float, Field(ge=0, le=86_400)]
 Coordinate = Annotated[float, Field(ge=-10, le=10)]
+Score = Annotated[float, Field(ge=-1e6, le=1e6)]
+WorldCoordinate = Annotated[float, Field(ge=-100, le=100)]
+FormIssueCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 CameraResolution = Annotated[str, Field(pattern=r"^\d{2,5}x\d{2,5}$")]
 VideoResolution = Annotated[str, Field(pattern=r"^\d{3,4}p$")]
 Timestamp = AwareDatetime
@@ -38,8 +41,13 @@ class PoseFrameModel(_Model):
     landmark_x: Annotated[list[Coordinate], Field(max_length=LANDMARK_COUNT)]
     landmark_y: Annotated[list[Coordinate], Field(max_length=LANDMARK_COUNT)]
     landmark_z: Annotated[list[Coordinate], Field(max_length=LANDMARK_COUNT)]
-    landmark_visibility: Annotated[list[UnitFloat], Field(max_length=LANDMARK_COUNT)]
-    pose_confidence: UnitFloat
+    landmark_visibility: Annotated[list[Score], Field(max_length=LANDMARK_COUNT)] = []
+    landmark_presence: Annotated[list[Score], Field(max_length=LANDMARK_COUNT)] = []
+    world_landmark_x: Annotated[list[WorldCoordinate], Field(max_length=LANDMARK_COUNT)] = []
+    world_landmark_y: Annotated[list[WorldCoordinate], Field(max_length=LANDMARK_COUNT)] = []
+    world_landmark_z: Annotated[list[WorldCoordinate], Field(max_length=LANDMARK_COUNT)] = []
+    pose_confidence: UnitFloat | None = None
+    form_issues: Annotated[list[FormIssueCode], Field(max_length=16)] = []
     landmarks_detected: Annotated[StrictInt, Field(ge=0, le=LANDMARK_COUNT)]
     rep_count: Annotated[StrictInt, Field(ge=0, le=10_000)]
     form_score: UnitFloat | None = None
@@ -51,8 +59,12 @@ class PoseFrameModel(_Model):
     @model_validator(mode="after")
     def _landmark_arrays_agree(self) -> PoseFrameModel:
         count = len(self.landmark_x)
-        if not (count == len(self.landmark_y) == len(self.landmark_z) == len(self.landmark_visibility)):
+        if not (count == len(self.landmark_y) == len(self.landmark_z)):
             raise ValueError("landmark arrays must have equal lengths")
+        if len(self.landmark_visibility) not in (0, count) or len(self.landmark_presence) not in (0, count):
+            raise ValueError("landmark_visibility and landmark_presence must be empty or as long as landmark_x")
+        if not (len(self.world_landmark_x) == len(self.world_landmark_y) == len(self.world_landmark_z)):
+            raise ValueError("world landmark arrays must have equal lengths")
         return self
 
 
@@ -60,6 +72,7 @@ class PoseFrameBatchModel(_Model):
     session_id: UUID
     media_id: HashedId
     frames: Annotated[list[PoseFrameModel], Field(min_length=1, max_length=300)]
+    visibility_kind: Literal["probability", "logit"] = "probability"
 
 
 # Media events -------------------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ def test_accepts_values_in_range(alias: Any, raw: str, expected: object) -> None
         (types.Url, '"javascript:alert(1)"', "matching regex"),
         (types.LandmarkCoords, "[" + ",".join(["0.5"] * 34) + "]", "Expected `array` of length <= 33"),
         (types.LandmarkCoords, "[0.5, 11.0]", "Expected `float` <= 10.0 - at `$.value[1]`"),
-        (types.LandmarkVisibility, "[0.5, 1.5]", "Expected `float` <= 1.0 - at `$.value[1]`"),
+        (types.LandmarkScores, "[0.5, 2e6]", "Expected `float` <= 1000000.0 - at `$.value[1]`"),
+        (types.FormIssueCode, '"Knee Valgus"', "Expected `str` matching regex"),
     ],
 )
 def test_rejects_values_out_of_range_at_the_field(alias: Any, raw: str, message: str) -> None:

@@ -150,9 +150,14 @@ A_QOE = {
     "rebuffer_duration_ms": 1500,
     "watched_seconds": 24.0,
     "rebuffer_percent": pytest.approx(1500 * 100 / (24_000 + 1500)),
-    "average_bitrate": 2_500_000.0,
+    "rebuffer_per_minute": pytest.approx(2 * 60_000 / 25_500),
+    "average_bitrate": 2_500_000.0,  # 2 Mbit/s for 10 s (heartbeat at 10 s), 3 Mbit/s for 10 s (20 s to the end)
+    "dropped_frame_percent": 0.0,
+    "cdn": "",
+    "started": True,
     "exited_before_start": False,
     "playback_failed": False,
+    "startup_failed": False,
 }
 
 
@@ -162,8 +167,10 @@ def test_per_view_qoe_matches_the_hand_computed_figures(scripted: Ingest) -> Non
 
     assert a.status_code == 200, a.text
     assert a.json() == A_QOE
-    assert b.json()["exited_before_start"] is True
-    assert b.json()["playback_failed"] is True
+    # B showed its first frame (session_start), then failed: a playback failure, not a startup failure,
+    # and a failure is never an exit before start.
+    assert b.json()["exited_before_start"] is False
+    assert (b.json()["playback_failed"], b.json()["startup_failed"]) == (True, False)
     assert (b.json()["rebuffer_count"], b.json()["rebuffer_percent"], b.json()["average_bitrate"]) == (0, 0.0, 0.0)
 
 
@@ -176,6 +183,19 @@ DE_GROUP = {
     "median_startup_time_ms": 2000.0,  # of 1500, 2000, 2500
     "rebuffer_ratio": pytest.approx(1500 / ((24 + 0 + 15) * 1000 + 1500)),
     "average_bitrate": 2_250_000.0,  # views A 2.5M and D 2M; B never played
+    "qoe": {
+        "views": 3,
+        "playback_failure_percent": pytest.approx(100 / 3),  # B
+        "startup_failure_percent": 0.0,
+        "exits_before_start_percent": 0.0,
+        "median_startup_time_ms": 2000.0,
+        "p95_startup_time_ms": 2500.0,
+        "rebuffer_percent": pytest.approx(1500 * 100 / 40_500),
+        "rebuffer_per_minute": pytest.approx(2 * 60_000 / 40_500),
+        # A: 2M x 10 s + 3M x 10 s; D: 2M x 5 s (heartbeat at 15 s to its end at 20 s).
+        "average_bitrate": pytest.approx((20e6 + 30e6 + 10e6) / 25),
+        "dropped_frame_percent": 0.0,
+    },
     # 80 % of 5 Mbps fits 720p (2.5), one rung lower for rebuffering 3.7 % > 2 %.
     "recommended_max_rendition": "480p",
 }
@@ -188,6 +208,18 @@ FR_GROUP = {
     "median_startup_time_ms": 900.0,
     "rebuffer_ratio": 0.0,
     "average_bitrate": 1_200_000.0,
+    "qoe": {
+        "views": 1,
+        "playback_failure_percent": 0.0,
+        "startup_failure_percent": 0.0,
+        "exits_before_start_percent": 0.0,
+        "median_startup_time_ms": 900.0,
+        "p95_startup_time_ms": 900.0,
+        "rebuffer_percent": 0.0,
+        "rebuffer_per_minute": 0.0,
+        "average_bitrate": 1_200_000.0,
+        "dropped_frame_percent": 0.0,
+    },
     "recommended_max_rendition": "720p",
 }
 
@@ -244,6 +276,18 @@ def test_events_another_actor_sent_under_a_view_id_form_a_view_of_their_own(scri
             "median_startup_time_ms": 9000.0,
             "rebuffer_ratio": pytest.approx(20_000 / (5000 + 20_000)),
             "average_bitrate": 300_000.0,
+            "qoe": {
+                "views": 1,
+                "playback_failure_percent": 100.0,
+                "startup_failure_percent": 0.0,
+                "exits_before_start_percent": 0.0,
+                "median_startup_time_ms": 9000.0,
+                "p95_startup_time_ms": 9000.0,
+                "rebuffer_percent": 80.0,  # 20 s of stall over 5 s watched + 20 s
+                "rebuffer_per_minute": pytest.approx(60_000 / 25_000),
+                "average_bitrate": 300_000.0,
+                "dropped_frame_percent": 0.0,
+            },
             "recommended_max_rendition": "240p",
         },
     ]
@@ -375,7 +419,9 @@ def test_media_stats_match_the_hand_computed_figures(media_scripted: Ingest) -> 
     response = staff_get(media_scripted, f"/v1/media/{MEDIA}/stats", period="30d")
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
+    body = response.json()
+    assert body.pop("qoe")["views"] == 3  # its figures are checked in test_video_qoe_*
+    assert body == {
         "media_id": MEDIA,
         "period": "30d",
         "views": 3,
@@ -422,7 +468,9 @@ def test_another_actors_events_under_a_view_id_count_as_a_view_of_their_own(medi
     response = staff_get(media_scripted, f"/v1/media/{MEDIA}/stats", period="30d")
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
+    body = response.json()
+    assert body.pop("qoe")["views"] == 4  # its figures are checked in test_video_qoe_*
+    assert body == {
         "media_id": MEDIA,
         "period": "30d",
         "views": 4,  # P, Q and R unchanged, and the intruder's view
@@ -482,3 +530,156 @@ def test_bad_media_stats_parameters_are_422_naming_the_field(media_scripted: Ing
     assert response.status_code == 422, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert any(field in error["field"] for error in response.json()["errors"]), response.json()
+
+
+# Video QoE to the reference definitions (Mux Data, CTA-2066) --------------------------------------------
+
+QOE_MEDIA = "exercise-q"
+V1, V2, V3, V4, V5 = (str(uuid.uuid4()) for _ in range(5))
+
+
+def intent(session: str, second: int = 0, *, cdn: str) -> dict[str, Any]:
+    return {"event": "play_intent", "session_id": session, "media_id": QOE_MEDIA, "timestamp": AT.format(second=second),
+            "data": {"connection_type": "wifi", "effective_bandwidth": 10.0, "cdn": cdn}}  # fmt: skip
+
+
+def first_frame(session: str, second: int, *, load: int | None = None) -> dict[str, Any]:
+    data = {"total_duration_seconds": 60.0, "cdn_response_time_ms": 100, "video_load_time_ms": load}
+    return {"event": "session_start", "session_id": session, "media_id": QOE_MEDIA,
+            "timestamp": AT.format(second=second), "data": data}  # fmt: skip
+
+
+def player_error(session: str, second: int, code: str, *, fatal: bool) -> dict[str, Any]:
+    return {"event": "error", "session_id": session, "timestamp": AT.format(second=second),
+            "data": {"code": code, "fatal": fatal}}  # fmt: skip
+
+
+def stall_edge(session: str, second: int, kind: str, cause: str, duration_ms: int = 0) -> dict[str, Any]:
+    data: dict[str, Any] = {"position_seconds": float(second), "cause": cause}
+    if kind == "buffering_end":
+        data["duration_ms"] = duration_ms
+    return {"event": kind, "session_id": session, "timestamp": AT.format(second=second), "data": data}
+
+
+def frames(event: dict[str, Any], dropped: int, total: int) -> dict[str, Any]:
+    event["data"].update(dropped_frames=dropped, total_frames=total)
+    return event
+
+
+# V1 (fastly): intent at 0, first frame at 2 (the client's 999 ms is ignored), a seek stall (not
+#     rebuffering), a 2 s stall, a recovered error, a stall still open at session_end (28 s to 30 s).
+#     Bitrate 2M from the switch at 5 s to the switch to 4M at 20 s, 4M to the end at 30 s.
+# V2 (akamai): intent, then a fatal error before any frame: startup failure.
+# V3 (fastly): intent, then the patient leaves: exit before start.
+# V4 (akamai): intent at 0, first frame at 1, then a fatal error at 12 s: a playback failure after start.
+# V5 (no CDN, no intent): an older client's view; startup is its video_load_time_ms.
+QOE_VIEWS: list[dict[str, Any]] = [
+    intent(V1, cdn="fastly"),
+    first_frame(V1, 2, load=999),
+    switch(V1, 5, before=1_000_000, after=2_000_000, reason="abr"),
+    frames(heartbeat(V1, 10, watched=8.0, bitrate=2_000_000, resolution="720p"), 10, 200),
+    stall_edge(V1, 11, "buffering_start", "seek"),
+    stall_edge(V1, 12, "buffering_end", "seek", 1000),
+    stall_edge(V1, 14, "buffering_start", "playback"),
+    stall_edge(V1, 16, "buffering_end", "playback", 2000),
+    player_error(V1, 18, "hls:fragLoadError", fatal=False),
+    switch(V1, 20, before=2_000_000, after=4_000_000, reason="abr"),
+    frames(heartbeat(V1, 25, watched=20.0, bitrate=4_000_000, resolution="1080p"), 30, 600),
+    stall_edge(V1, 28, "buffering_start", "playback"),
+    end(V1, 30, watched=21.0, reason="user_exit"),
+    intent(V2, cdn="akamai"),
+    player_error(V2, 3, "MEDIA_ERR_NETWORK", fatal=True),
+    intent(V3, cdn="fastly"),
+    end(V3, 4, watched=0.0, reason="user_exit"),
+    intent(V4, cdn="akamai"),
+    first_frame(V4, 1),
+    heartbeat(V4, 10, watched=9.0, bitrate=1_000_000, resolution="360p"),
+    player_error(V4, 12, "MEDIA_ERR_DECODE", fatal=True),
+    first_frame(V5, 0, load=1500),
+    heartbeat(V5, 10, watched=10.0, bitrate=3_000_000, resolution="1080p"),
+    end(V5, 20, watched=18.0, reason="ended"),
+]
+
+
+@pytest.fixture
+def qoe_scripted(ingest: Ingest) -> Ingest:
+    """The five views above stored under an organization of this test's own, from Spain."""
+    ingest.org_hash = f"org_{uuid.uuid4().hex}"
+    response = ingest.client.post(
+        "/v1/media/events",
+        content=msgspec.json.encode(QOE_VIEWS),
+        headers={**ingest.headers(), "Content-Type": "application/json", COUNTRY_HEADER: "ES"},
+    )
+    assert response.status_code == 202, response.text
+    ingest.flush()
+    return ingest
+
+
+def test_video_qoe_of_one_view_matches_the_hand_computed_figures(qoe_scripted: Ingest) -> None:
+    v1 = qoe(qoe_scripted, V1).json()
+    v2, v3, v4, v5 = (qoe(qoe_scripted, view).json() for view in (V2, V3, V4, V5))
+
+    assert v1 == {
+        "session_id": V1,
+        "media_id": QOE_MEDIA,
+        "country_code": "ES",
+        "connection_type": "wifi",
+        "cdn": "fastly",
+        "resolution": "1080p",
+        "bandwidth_mbps": 10.0,
+        "ttfb_ms": 0,
+        "started": True,
+        "startup_time_ms": 2000,  # intent at 0 s to first frame at 2 s
+        "rebuffer_count": 2,  # the 2 s stall and the open one; not the seek stall
+        "rebuffer_duration_ms": 4000,  # 2000 + (30 s - 28 s)
+        "watched_seconds": 21.0,
+        "rebuffer_percent": pytest.approx(4000 * 100 / (21_000 + 4000)),
+        "rebuffer_per_minute": pytest.approx(2 * 60_000 / 25_000),
+        "average_bitrate": pytest.approx((2e6 * 15 + 4e6 * 10) / 25),
+        "dropped_frame_percent": pytest.approx(30 * 100 / 600),
+        "exited_before_start": False,
+        "playback_failed": False,  # its only error was not fatal
+        "startup_failed": False,
+    }
+    flags = ("started", "playback_failed", "startup_failed", "exited_before_start")
+    assert [v2[flag] for flag in flags] == [False, True, True, False]
+    assert [v3[flag] for flag in flags] == [False, False, False, True]
+    assert [v4[flag] for flag in flags] == [True, True, False, False]
+    assert [v5[flag] for flag in flags] == [True, False, False, False]
+    assert (v2["media_id"], v2["cdn"], v3["media_id"], v3["country_code"]) == (QOE_MEDIA, "akamai", QOE_MEDIA, "ES")
+    assert (v4["startup_time_ms"], v5["startup_time_ms"], v2["startup_time_ms"]) == (1000, 1500, 0)
+    assert v4["average_bitrate"] == 1_000_000.0  # heartbeat at 10 s to its last event at 12 s
+
+
+def test_video_qoe_of_a_media_matches_the_hand_computed_figures(qoe_scripted: Ingest) -> None:
+    response = staff_get(qoe_scripted, f"/v1/media/{QOE_MEDIA}/stats", period="30d")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["qoe"] == {
+        "views": 5,
+        "playback_failure_percent": 40.0,  # V2, V4
+        "startup_failure_percent": 20.0,  # V2
+        "exits_before_start_percent": 20.0,  # V3, not the failed V2
+        "median_startup_time_ms": 1500.0,  # of 1000 (V4), 1500 (V5), 2000 (V1)
+        "p95_startup_time_ms": 2000.0,
+        # Stall 4 s (V1) over watched + stall: V1 25 s, V4 9 s, V5 18 s.
+        "rebuffer_percent": pytest.approx(4000 * 100 / 52_000),
+        "rebuffer_per_minute": pytest.approx(2 * 60_000 / 52_000),
+        # V1 70 Mbit over 25 s, V4 1M x 2 s, V5 3M x 10 s.
+        "average_bitrate": pytest.approx((70e6 + 2e6 + 30e6) / 37),
+        "dropped_frame_percent": pytest.approx(5.0),
+    }
+
+
+def test_video_qoe_grouped_by_cdn(qoe_scripted: Ingest) -> None:
+    response = staff_get(qoe_scripted, "/v1/media/bandwidth/stats", period="7d", group_by="cdn")
+
+    assert response.status_code == 200, response.text
+    groups = {group["group_value"]: group["qoe"] for group in response.json()["groups"]}
+    rates = ("views", "playback_failure_percent", "startup_failure_percent", "exits_before_start_percent")
+    assert {cdn: [qoe[rate] for rate in rates] for cdn, qoe in groups.items()} == {
+        "fastly": [2, 0.0, 0.0, 50.0],
+        "akamai": [2, 100.0, 50.0, 0.0],
+        "": [1, 0.0, 0.0, 0.0],
+    }
+    assert (groups["akamai"]["median_startup_time_ms"], groups["fastly"]["p95_startup_time_ms"]) == (1000.0, 2000.0)

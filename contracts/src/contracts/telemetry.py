@@ -18,9 +18,10 @@ from contracts.types import (
     BitsPerSecond,
     CameraResolution,
     Count,
+    FormIssueCode,
     HashedId,
     LandmarkCoords,
-    LandmarkVisibility,
+    LandmarkScores,
     MediaSeconds,
     Milliseconds,
     Percentage,
@@ -29,6 +30,7 @@ from contracts.types import (
     Timestamp,
     UnitFloat,
     VideoResolution,
+    WorldCoords,
 )
 
 MediaType = Literal["video", "audio"]
@@ -36,11 +38,16 @@ ConnectionType = Literal["wifi", "cellular", "ethernet", "other", "unknown"]
 QualityChangeReason = Literal["abr", "user", "network"]
 MilestonePercent = Literal[25, 50, 75, 95]
 ExitReason = Literal["ended", "user_exit", "navigated_away", "app_backgrounded", "error", "timeout"]
+VisibilityKind = Literal["probability", "logit"]
 ExercisePhase = Literal["concentric", "eccentric", "isometric", "rest", "transition", "unknown"]
 Platform = Literal["web", "ios", "android", "desktop", "other"]
 
 # Effective downlink in Mbit/s as the browser's Network Information API estimates it.
 _Megabits = Annotated[float, Meta(ge=0, le=100_000)]
+# A CDN's short name and a player's error code (`MEDIA_ERR_NETWORK`, `hls:fragLoadError`, `4001`).
+CdnName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+MediaErrorCode = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+StallCause = Literal["playback", "seek"]
 
 # Media events -------------------------------------------------------------------------------------------
 
@@ -49,15 +56,28 @@ class MediaSessionStartData(msgspec.Struct, frozen=True):
     """`session_start` data: how fast the media started and the network it started on."""
 
     total_duration_seconds: Annotated[MediaSeconds, Meta(description="Length of the media, in seconds.")]
-    ttfb_ms: Annotated[Milliseconds, Meta(description="Time to first byte of the media request, in milliseconds.")]
-    video_load_time_ms: Annotated[
-        Milliseconds,
-        Meta(description="Time from the play request to the first frame (startup time), in milliseconds."),
-    ]
     cdn_response_time_ms: Annotated[
         Milliseconds,
         Meta(description="The CDN's response time for the media request, in milliseconds."),
     ]
+    # Optional since play_intent exists: the server measures startup from play_intent to this event.
+    ttfb_ms: Annotated[
+        Milliseconds | None,
+        Meta(description="Time to first byte of the media request, in milliseconds; null when unknown."),
+    ] = None
+    video_load_time_ms: Annotated[
+        Milliseconds | None,
+        Meta(
+            description=(
+                "Time from the play request to the first frame (startup time) as the player measured it, in "
+                "milliseconds; used only for a view without `play_intent`. Null when unknown."
+            )
+        ),
+    ] = None
+    cdn: Annotated[
+        CdnName | None,
+        Meta(description="The CDN that served the media (a short name such as `cloudfront`); null when unknown."),
+    ] = None
     connection_type: Annotated[
         ConnectionType,
         Meta(description="The device's network connection type, as the browser or OS reports it."),
@@ -74,6 +94,53 @@ class MediaSessionStartData(msgspec.Struct, frozen=True):
     rtt_ms: Annotated[
         Milliseconds | None,
         Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
+    ] = None
+
+
+class MediaPlayIntentData(msgspec.Struct, frozen=True):
+    """`play_intent` data: the network the playback request was made on (CTA-2066's playback request)."""
+
+    total_duration_seconds: Annotated[
+        MediaSeconds | None,
+        Meta(description="Length of the media, in seconds; null when not known yet."),
+    ] = None
+    connection_type: Annotated[
+        ConnectionType,
+        Meta(description="The device's network connection type, as the browser or OS reports it."),
+    ] = "unknown"
+    effective_bandwidth: Annotated[
+        _Megabits | None,
+        Meta(
+            description=(
+                "Effective downlink estimate (the Network Information API's `downlink`), in "
+                "megabits per second; null when unknown."
+            )
+        ),
+    ] = None
+    rtt_ms: Annotated[
+        Milliseconds | None,
+        Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
+    ] = None
+    cdn: Annotated[
+        CdnName | None,
+        Meta(description="The CDN the media is requested from (a short name such as `cloudfront`); null when unknown."),
+    ] = None
+
+
+class MediaErrorData(msgspec.Struct, frozen=True):
+    """`error` data: the player reported an error, before or after the first frame."""
+
+    code: Annotated[
+        MediaErrorCode,
+        Meta(description="The player's error code (`MEDIA_ERR_NETWORK`, `hls:fragLoadError`, `4001`)."),
+    ]
+    fatal: Annotated[
+        bool,
+        Meta(description="Whether playback stopped because of it (a playback failure); false for a recovered error."),
+    ]
+    position_seconds: Annotated[
+        MediaSeconds | None,
+        Meta(description="Playback position when it happened, in seconds; null before the first frame."),
     ] = None
 
 
@@ -117,6 +184,10 @@ class MediaBufferingStartData(msgspec.Struct, frozen=True):
     """`buffering_start` data: playback stalled."""
 
     position_seconds: Annotated[MediaSeconds, Meta(description="Playback position where the stall began, in seconds.")]
+    cause: Annotated[
+        StallCause,
+        Meta(description="`seek` when a seek emptied the buffer, else `playback`; seek stalls are not rebuffering."),
+    ] = "playback"
 
 
 class MediaBufferingEndData(msgspec.Struct, frozen=True):
@@ -124,6 +195,10 @@ class MediaBufferingEndData(msgspec.Struct, frozen=True):
 
     position_seconds: Annotated[MediaSeconds, Meta(description="Playback position where the stall ended, in seconds.")]
     duration_ms: Annotated[Milliseconds, Meta(description="Length of the stall, in milliseconds.")]
+    cause: Annotated[
+        StallCause,
+        Meta(description="`seek` when a seek emptied the buffer, else `playback`; seek stalls are not rebuffering."),
+    ] = "playback"
 
 
 class MediaQualityChangeData(msgspec.Struct, frozen=True):
@@ -240,8 +315,20 @@ class _MediaEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="even
 # kw_only per class, so without it a variant's own fields would be ordered before the shared ones.
 
 
+class MediaPlayIntent(_MediaEventBase, frozen=True, kw_only=True, tag="play_intent"):
+    """The patient asked to play a media (`event: play_intent`, CTA-2066's playback request), before its
+    first frame; it names the media, so a view that never starts still counts."""
+
+    media_id: Annotated[HashedId, Meta(description="Hashed id of the media (an exercise video) asked for.")]
+    data: Annotated[
+        MediaPlayIntentData,
+        Meta(description="The network of the request."),
+    ] = msgspec.field(default_factory=MediaPlayIntentData)
+
+
 class MediaSessionStart(_MediaEventBase, frozen=True, kw_only=True, tag="session_start"):
-    """A view of a media begins (`event: session_start`); it names the media."""
+    """The view's first frame was shown (`event: session_start`, CTA-2066's playback start); it names the
+    media."""
 
     media_id: Annotated[HashedId, Meta(description="Hashed id of the media (an exercise video) this view plays.")]
     data: Annotated[MediaSessionStartData, Meta(description="Start-up and network measurements of the view.")]
@@ -283,14 +370,22 @@ class MediaSessionEnd(_MediaEventBase, frozen=True, kw_only=True, tag="session_e
     data: Annotated[MediaSessionEndData, Meta(description="Final figures of the view.")]
 
 
+class MediaError(_MediaEventBase, frozen=True, kw_only=True, tag="error"):
+    """The player reported an error (`event: error`); a fatal one before `session_start` is a startup failure."""
+
+    data: Annotated[MediaErrorData, Meta(description="The error.")]
+
+
 MediaEvent = (
-    MediaSessionStart
+    MediaPlayIntent
+    | MediaSessionStart
     | MediaHeartbeat
     | MediaBufferingStart
     | MediaBufferingEnd
     | MediaQualityChange
     | MediaMilestone
     | MediaSessionEnd
+    | MediaError
 )
 
 # A client flushing its queue sends an array; one that reports as it goes sends a single object.
@@ -365,18 +460,61 @@ class PoseFrame(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ]
     landmark_visibility: Annotated[
-        LandmarkVisibility,
+        LandmarkScores,
         Meta(
             description=(
-                "Likelihood (0-1) that each landmark is visible in the image, one per landmark; "
-                "same length as `landmark_x`."
+                "Likelihood that each landmark is visible in the image, one per landmark: probabilities "
+                "(0-1; values outside are clamped) or raw logits, as the batch's `visibility_kind` says; "
+                "same length as `landmark_x`, or empty when the model gives none."
             )
         ),
-    ]
+    ] = []
+    landmark_presence: Annotated[
+        LandmarkScores,
+        Meta(
+            description=(
+                "Likelihood that each landmark is present in the frame (MediaPipe's `presence`), read like "
+                "`landmark_visibility`; same length as `landmark_x`, or empty when not sent."
+            )
+        ),
+    ] = []
+    world_landmark_x: Annotated[
+        WorldCoords,
+        Meta(
+            description=(
+                "MediaPipe's world landmarks: x in metres from the centre of the hips, one per BlazePose "
+                "landmark in model order from landmark 0; same length as `world_landmark_y` and "
+                "`world_landmark_z`, or empty when not sent. The server computes joint angles from them."
+            )
+        ),
+    ] = []
+    world_landmark_y: Annotated[
+        WorldCoords,
+        Meta(description="World landmark y in metres (down is positive); same length as `world_landmark_x`."),
+    ] = []
+    world_landmark_z: Annotated[
+        WorldCoords,
+        Meta(description="World landmark z in metres (depth); same length as `world_landmark_x`."),
+    ] = []
     pose_confidence: Annotated[
-        UnitFloat,
-        Meta(description="MediaPipe's confidence that a body was detected in the frame, 0-1."),
-    ]
+        UnitFloat | None,
+        Meta(
+            description=(
+                "Confidence that a body was detected in the frame, 0-1; null or absent when the model "
+                "gives none (MediaPipe Pose does not)."
+            )
+        ),
+    ] = None
+    form_issues: Annotated[
+        Annotated[list[FormIssueCode], Meta(max_length=16)],
+        Meta(
+            description=(
+                "Form issues the device detected in the frame, up to 16 snake_case codes such as "
+                "`knee_valgus`, `trunk_lean`, `hip_hike`, `shoulder_shrug` (docs/telemetry.md lists the "
+                "suggested codes; other codes of the same pattern are stored as sent)."
+            )
+        ),
+    ] = []
     landmarks_detected: Annotated[
         Annotated[int, Meta(ge=0, le=LANDMARK_COUNT)],
         Meta(
@@ -425,8 +563,12 @@ class PoseFrame(msgspec.Struct, frozen=True, kw_only=True):
         # landmarks_detected is MediaPipe's own count of the model's 33 it found, not the arrays' length: a
         # client may send fewer landmarks than it detected (the spec's sample sends 3 of 33 detected).
         count = len(self.landmark_x)
-        if not (count == len(self.landmark_y) == len(self.landmark_z) == len(self.landmark_visibility)):
+        if not (count == len(self.landmark_y) == len(self.landmark_z)):
             raise ValueError("landmark arrays must have equal lengths")
+        if len(self.landmark_visibility) not in (0, count) or len(self.landmark_presence) not in (0, count):
+            raise ValueError("landmark_visibility and landmark_presence must be empty or as long as landmark_x")
+        if not (len(self.world_landmark_x) == len(self.world_landmark_y) == len(self.world_landmark_z)):
+            raise ValueError("world landmark arrays must have equal lengths")
 
 
 class PoseFrameBatch(msgspec.Struct, frozen=True):
@@ -441,6 +583,16 @@ class PoseFrameBatch(msgspec.Struct, frozen=True):
         Annotated[list[PoseFrame], Meta(min_length=1, max_length=POSE_BATCH_MAX_FRAMES)],
         Meta(description="1-300 frames, in capture order (the app flushes every 1-2 seconds)."),
     ]
+    visibility_kind: Annotated[
+        VisibilityKind,
+        Meta(
+            description=(
+                "How the frames' `landmark_visibility` and `landmark_presence` are given: `probability` "
+                "(0-1, what MediaPipe's Tasks API returns; values outside are clamped to 0-1) or `logit` "
+                "(raw model outputs, as some MediaPipe releases give them; stored as sigmoid(value))."
+            )
+        ),
+    ] = "probability"
 
 
 # The request body as documented, with the spec's sample (service_common.openapi puts it on the schema).
@@ -721,6 +873,53 @@ class BeaconAck(msgspec.Struct, frozen=True, kw_only=True):
 # Figures computed by ClickHouse over an organization's rows; see docs/telemetry.md for every definition.
 
 
+class QoESummary(msgspec.Struct, frozen=True, kw_only=True):
+    """Video QoE of a set of views (a media's, a group's), after Mux Data and CTA-2066; every formula and
+    where it differs from them is in docs/telemetry.md, "Video QoE"."""
+
+    views: Annotated[int, Meta(description="Views: (actor, session_id) pairs with any media event.")]
+    playback_failure_percent: Annotated[
+        float,
+        Meta(description="Views with a fatal `error` (or exit reason `error`) over views, in percent (0-100)."),
+    ]
+    startup_failure_percent: Annotated[
+        float,
+        Meta(description="Views whose fatal error came before the first frame over views, in percent (0-100)."),
+    ]
+    exits_before_start_percent: Annotated[
+        float,
+        Meta(
+            description=(
+                "Views with `play_intent` but neither a first frame nor a fatal error over views, in percent (0-100)."
+            )
+        ),
+    ]
+    median_startup_time_ms: Annotated[
+        float | None,
+        Meta(description="Median startup time of the views that started, in milliseconds; null when none did."),
+    ]
+    p95_startup_time_ms: Annotated[
+        float | None,
+        Meta(description="95th percentile startup time of the views that started, in milliseconds; null when none."),
+    ]
+    rebuffer_percent: Annotated[
+        float,
+        Meta(description="Stall time over watched plus stall time, summed over the views, in percent (0-100)."),
+    ]
+    rebuffer_per_minute: Annotated[
+        float,
+        Meta(description="Stalls per minute of watched plus stall time, summed over the views."),
+    ]
+    average_bitrate: Annotated[
+        float,
+        Meta(description="Time-weighted bitrate over the views' time at each rendition, in bits per second."),
+    ]
+    dropped_frame_percent: Annotated[
+        float,
+        Meta(description="Dropped frames over decoded frames, summed over the views, in percent (0-100)."),
+    ]
+
+
 class ViewQoE(msgspec.Struct, frozen=True, kw_only=True):
     """Video quality of experience of one view (one ``session_id``)."""
 
@@ -741,29 +940,60 @@ class ViewQoE(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ]
     ttfb_ms: Annotated[int, Meta(description="Time to first byte reported at `session_start`, in milliseconds.")]
+    cdn: Annotated[str, Meta(description="CDN named by `play_intent` or `session_start`; empty when unknown.")]
+    started: Annotated[bool, Meta(description="The view showed its first frame (sent `session_start`).")]
     startup_time_ms: Annotated[
         int,
-        Meta(description="Request to first frame (`video_load_time_ms` of `session_start`), in milliseconds."),
+        Meta(
+            description=(
+                "`play_intent` to `session_start` (server-measured), else the `video_load_time_ms` of "
+                "`session_start`, in milliseconds; 0 when the view never started."
+            )
+        ),
     ]
-    rebuffer_count: Annotated[int, Meta(description="Stalls: the view's `buffering_end` events.")]
+    rebuffer_count: Annotated[
+        int,
+        Meta(description="Stalls after the first frame not caused by a seek, a stall still open at the end included."),
+    ]
     rebuffer_duration_ms: Annotated[
         int,
-        Meta(description="Total stall time (sum of `buffering_end` durations), in milliseconds."),
+        Meta(
+            description=(
+                "Their total time (`buffering_end` durations, plus an open stall up to `session_end`), in milliseconds."
+            )
+        ),
     ]
     watched_seconds: Annotated[
         float,
         Meta(description="The largest `watched_duration_seconds` the view reported, in seconds."),
     ]
-    rebuffer_percent: Annotated[float, Meta(description="Stall time over stall plus watched time, in percent (0-100).")]
+    rebuffer_percent: Annotated[
+        float,
+        Meta(description="Stall time over stall plus watched time (CTA-2066), in percent (0-100)."),
+    ]
+    rebuffer_per_minute: Annotated[float, Meta(description="Stalls per minute of watched plus stall time.")]
     average_bitrate: Annotated[
         float,
-        Meta(description="Mean `current_bitrate` of the view's heartbeats, in bits per second; 0 without heartbeats."),
+        Meta(
+            description=(
+                "Time-weighted bitrate: each heartbeat's or switch's bitrate times the time until the next, over "
+                "that time, in bits per second; 0 without bitrate samples."
+            )
+        ),
+    ]
+    dropped_frame_percent: Annotated[
+        float,
+        Meta(description="Dropped over decoded frames of the last heartbeat counts, in percent (0-100)."),
     ]
     exited_before_start: Annotated[
         bool,
-        Meta(description="The view sent `session_end` with nothing watched and no heartbeat."),
+        Meta(description="The view sent `play_intent` but neither `session_start` nor a fatal error."),
     ]
-    playback_failed: Annotated[bool, Meta(description="The view's `session_end` exit reason is `error`.")]
+    playback_failed: Annotated[
+        bool,
+        Meta(description="The view had a fatal `error` event or its `session_end` exit reason is `error`."),
+    ]
+    startup_failed: Annotated[bool, Meta(description="The view's first fatal error came before its first frame.")]
 
 
 class BandwidthGroup(msgspec.Struct, frozen=True, kw_only=True):
@@ -806,6 +1036,7 @@ class BandwidthGroup(msgspec.Struct, frozen=True, kw_only=True):
         Meta(description="Stall time over stall plus watched time of all the group's views, a ratio 0-1."),
     ]
     average_bitrate: Annotated[float, Meta(description="Mean of the views' average bitrates, in bits per second.")]
+    qoe: Annotated[QoESummary, Meta(description="Failure, startup, rebuffering and bitrate of the group's views.")]
     recommended_max_rendition: Annotated[
         str,
         Meta(
@@ -876,6 +1107,12 @@ class MediaStats(msgspec.Struct, frozen=True, kw_only=True):
     abr_up_switches: Annotated[int, Meta(description="Of `abr_switches`, those to a higher bitrate.")]
     abr_down_switches: Annotated[int, Meta(description="Of `abr_switches`, those to a lower bitrate.")]
     abr_switches_per_view: Annotated[float, Meta(description="`abr_switches` over `views` (0 without views).")]
+    qoe: Annotated[
+        QoESummary,
+        Meta(
+            description="Failure, startup, rebuffering and bitrate of the views whose `play_intent` or start named it."
+        ),
+    ]
 
 
 class PoseTrendBucket(msgspec.Struct, frozen=True, kw_only=True):
@@ -930,6 +1167,73 @@ class CameraCapability(msgspec.Struct, frozen=True, kw_only=True):
 
 PoseBucket = Literal["minute", "rep"]
 
+Joint = Literal[
+    "left_knee", "right_knee", "left_hip", "right_hip", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow"
+]
+
+
+class JointRange(msgspec.Struct, frozen=True, kw_only=True):
+    """One joint's angle over the frames of a repetition, from the world landmarks (docs/telemetry.md)."""
+
+    joint: Annotated[
+        Joint,
+        Meta(
+            description=(
+                "The joint: knee (hip-knee-ankle), hip (shoulder-hip-knee), shoulder (elbow-shoulder-hip) "
+                "or elbow (shoulder-elbow-wrist), left or right."
+            )
+        ),
+    ]
+    frames: Annotated[int, Meta(description="Frames of the repetition whose world landmarks gave this angle.")]
+    min_angle_degrees: Annotated[
+        float | None, Meta(description="Smallest angle, in degrees (0-180); null without such frames.")
+    ]
+    max_angle_degrees: Annotated[
+        float | None, Meta(description="Largest angle, in degrees (0-180); null without such frames.")
+    ]
+    rom_degrees: Annotated[
+        float | None,
+        Meta(description="Range of motion: largest minus smallest angle, in degrees; null without such frames."),
+    ]
+
+
+class PhaseDuration(msgspec.Struct, frozen=True, kw_only=True):
+    """Time a repetition spent in one movement phase."""
+
+    phase: Annotated[ExercisePhase, Meta(description="The `active_exercise_phase` the device reported.")]
+    duration_ms: Annotated[
+        int,
+        Meta(
+            description=(
+                "Sum, over consecutive frames of the repetition, of the time from a frame in this phase to the "
+                "next frame, in milliseconds."
+            )
+        ),
+    ]
+
+
+class PoseRepetition(msgspec.Struct, frozen=True, kw_only=True):
+    """One repetition: the frames taken while the device had counted `rep` completed reps."""
+
+    rep: Annotated[int, Meta(description="The `rep_count` of the repetition's frames (0 is the first movement).")]
+    start_ms: Annotated[int, Meta(description="`elapsed_ms` of its first frame, in milliseconds.")]
+    duration_ms: Annotated[int, Meta(description="Last frame's `elapsed_ms` minus the first's, in milliseconds.")]
+    frames: Annotated[int, Meta(description="Frames of the repetition.")]
+    client_max_rom_degrees: Annotated[
+        float | None,
+        Meta(description="Largest `rom_degrees` the device reported in the repetition; null when none did."),
+    ]
+    joints: Annotated[list[JointRange], Meta(description="Per-joint angle range, computed by the server.")]
+    tempo: Annotated[list[PhaseDuration], Meta(description="Time per movement phase, longest first.")]
+
+
+class FormIssueCount(msgspec.Struct, frozen=True, kw_only=True):
+    """How often the device reported one form issue."""
+
+    issue: Annotated[str, Meta(description="The form issue code, such as `knee_valgus`.")]
+    frames: Annotated[int, Meta(description="Frames that reported it.")]
+    reps: Annotated[int, Meta(description="Repetitions with at least one frame that reported it.")]
+
 
 class PoseSessionStats(msgspec.Struct, frozen=True, kw_only=True):
     """Form, range of motion, repetitions and device capability of one pose-tracking session."""
@@ -952,13 +1256,24 @@ class PoseSessionStats(msgspec.Struct, frozen=True, kw_only=True):
         float | None,
         Meta(description="Largest range of motion reported, in degrees; null when none was."),
     ]
-    average_pose_confidence: Annotated[float, Meta(description="Mean pose confidence of the frames, 0-1.")]
+    average_pose_confidence: Annotated[
+        float | None,
+        Meta(description="Mean pose confidence of the frames that reported one, 0-1; null when none did."),
+    ]
     bucket: Annotated[
         PoseBucket,
         Meta(description="How `trend` is bucketed: `minute` (per minute of the session) or `rep` (per repetition)."),
     ]
     trend: Annotated[list[PoseTrendBucket], Meta(description="Buckets in order.")]
     devices: Annotated[list[CameraCapability], Meta(description="Camera resolutions, most frames first.")]
+    repetitions: Annotated[
+        list[PoseRepetition],
+        Meta(description="Per repetition, in order: joint ranges of motion from the world landmarks, and tempo."),
+    ]
+    form_issues: Annotated[
+        list[FormIssueCount],
+        Meta(description="The session's most common form issues, up to 10, most frames first."),
+    ]
 
 
 # Decoders -----------------------------------------------------------------------------------------------

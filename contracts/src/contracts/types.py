@@ -91,8 +91,17 @@ LANDMARK_COUNT = 33
 # the frame, so the element bound only stops values that would overflow a Float32 column.
 LandmarkCoords = Annotated[list[Annotated[float, Meta(ge=-10, le=10)]], Meta(max_length=LANDMARK_COUNT)]
 
-# Per-landmark visibility scores, one per landmark.
-LandmarkVisibility = Annotated[list[UnitFloat], Meta(max_length=LANDMARK_COUNT)]
+# Per-landmark visibility or presence scores, one per landmark: probabilities (0-1) or the model's raw
+# logits, as the batch's ``visibility_kind`` says. The bound only stops values that overflow a Float32;
+# the service clamps stray probabilities and converts logits (docs/telemetry.md), so one odd score never
+# refuses a batch.
+LandmarkScores = Annotated[list[Annotated[float, Meta(ge=-1e6, le=1e6)]], Meta(max_length=LANDMARK_COUNT)]
+
+# World landmark coordinates, in metres from the centre of the hips, one per landmark.
+WorldCoords = Annotated[list[Annotated[float, Meta(ge=-100, le=100)]], Meta(max_length=LANDMARK_COUNT)]
+
+# A form issue code the device reports, snake_case such as ``knee_valgus`` or ``trunk_lean``.
+FormIssueCode = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 
 # Camera frame size such as ``640x480``.
 CameraResolution = Annotated[str, Meta(pattern=r"^\d{2,5}x\d{2,5}$")]

@@ -16,6 +16,7 @@ exactly-once (see the spool's docstring for the window).
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import uuid
 from collections import OrderedDict
@@ -32,9 +33,11 @@ from contracts.telemetry import (
     IngestAck,
     MediaBufferingEnd,
     MediaBufferingStart,
+    MediaError,
     MediaEvent,
     MediaHeartbeat,
     MediaMilestone,
+    MediaPlayIntent,
     MediaQualityChange,
     MediaSessionEnd,
     MediaSessionStart,
@@ -126,6 +129,8 @@ _MEDIA_DEFAULTS: dict[str, Any] = {
     "milestone_percent": 0,
     "completed": 0,
     "reason": "",
+    "error_code": "",
+    "fatal": 0,
 }
 
 
@@ -133,13 +138,22 @@ def _media_values(event: MediaEvent) -> dict[str, Any]:
     """The event-specific columns of one media event."""
     values: dict[str, Any]
     match event:
+        case MediaPlayIntent(data=data):
+            values = {
+                "total_duration_seconds": data.total_duration_seconds or 0.0,
+                "connection_type": data.connection_type,
+                "cdn": data.cdn or "",
+                "effective_bandwidth_mbps": data.effective_bandwidth or 0.0,
+                "rtt_ms": data.rtt_ms or 0,
+            }
         case MediaSessionStart(data=data):
             values = {
                 "total_duration_seconds": data.total_duration_seconds,
-                "ttfb_ms": data.ttfb_ms,
-                "video_load_time_ms": data.video_load_time_ms,
+                "ttfb_ms": data.ttfb_ms or 0,
+                "video_load_time_ms": data.video_load_time_ms or 0,
                 "cdn_response_time_ms": data.cdn_response_time_ms,
                 "connection_type": data.connection_type,
+                "cdn": data.cdn or "",
                 "effective_bandwidth_mbps": data.effective_bandwidth or 0.0,
                 "rtt_ms": data.rtt_ms or 0,
             }
@@ -156,9 +170,13 @@ def _media_values(event: MediaEvent) -> dict[str, Any]:
                 "total_frames": data.total_frames or 0,
             }
         case MediaBufferingStart(data=data):
-            values = {"position_seconds": data.position_seconds}
+            values = {"position_seconds": data.position_seconds, "reason": data.cause}
         case MediaBufferingEnd(data=data):
-            values = {"position_seconds": data.position_seconds, "buffering_duration_ms": data.duration_ms}
+            values = {
+                "position_seconds": data.position_seconds,
+                "buffering_duration_ms": data.duration_ms,
+                "reason": data.cause,
+            }
         case MediaQualityChange(data=data):
             values = {
                 "bitrate": data.to_bitrate,
@@ -177,6 +195,12 @@ def _media_values(event: MediaEvent) -> dict[str, Any]:
                 "buffering_duration_ms": data.buffering_duration_ms,
                 "completed": int(data.completed),
                 "reason": data.exit_reason,
+            }
+        case MediaError(data=data):
+            values = {
+                "error_code": data.code,
+                "fatal": int(data.fatal),
+                "position_seconds": data.position_seconds or 0.0,
             }
         case _:  # pragma: no cover - the union is closed
             raise TypeError(f"unknown media event {type(event).__name__}")
@@ -209,8 +233,11 @@ _POSE_FIELDS = (
     "landmark_x",
     "landmark_y",
     "landmark_z",
-    "landmark_visibility",
+    "world_landmark_x",
+    "world_landmark_y",
+    "world_landmark_z",
     "pose_confidence",
+    "form_issues",
     "landmarks_detected",
     "rep_count",
     "form_score",
@@ -229,7 +256,31 @@ def pose_frame_columns(payload: PoseFrameBatch, batch: Batch) -> Columns:
     columns["media_id"] = [payload.media_id] * len(frames)
     for name in _POSE_FIELDS:
         columns[name] = [getattr(frame, name) for frame in frames]
+    for name in ("landmark_visibility", "landmark_presence"):
+        columns[name] = _probabilities([getattr(frame, name) for frame in frames], payload.visibility_kind)
     return columns
+
+
+def _probabilities(rows: list[list[float]], kind: str) -> list[list[float]]:
+    """Per-landmark scores as probabilities (docs/telemetry.md): logits through the sigmoid, probabilities
+    clamped to [0, 1]. A batch of valid probabilities is returned as sent after one min and one max over all
+    its values (C loops); only an odd batch costs a Python loop per value."""
+    if kind == "logit":
+        return [[_sigmoid(score) for score in row] for row in rows]
+    if (
+        min(itertools.chain.from_iterable(rows), default=0.0) >= 0.0
+        and max(itertools.chain.from_iterable(rows), default=0.0) <= 1.0
+    ):
+        return rows
+    return [[min(max(score, 0.0), 1.0) for score in row] for row in rows]
+
+
+def _sigmoid(logit: float) -> float:
+    # Written both ways so exp() never overflows for a large logit of either sign.
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    odds = math.exp(logit)
+    return odds / (1.0 + odds)
 
 
 # Analytics events and error reports ---------------------------------------------------------------------

@@ -28,29 +28,64 @@ from telemetry.clickhouse.server import identifier
 from telemetry.reads import hashed_id
 
 # One row per view of the organization that arrived in the period. Aliases never repeat a column's name:
-# ClickHouse resolves such an alias inside the aggregate that defines it.
+# ClickHouse resolves such an alias inside the aggregate that defines it. Instants are compared as
+# toFloat64(event_time), seconds since the epoch: with milliseconds on engines with DateTime64, whole
+# seconds on 18.16. A figure that needs the view's first frame inside an aggregate reads arrays of the
+# events' times through a lambda, since an aggregate cannot sit inside another.
 _PER_VIEW = """
 SELECT
     toString(session_id) AS view_id,
-    anyIf(media_id, event = 'session_start') AS view_media_id,
-    anyIf(country_code, event = 'session_start') AS view_country_code,
-    anyIf(connection_type, event = 'session_start') AS view_connection_type,
-    anyIf(cdn, event = 'session_start') AS view_cdn,
+    anyIf(media_id, media_id != '') AS view_media_id,
+    anyIf(country_code, event IN ('play_intent', 'session_start')) AS view_country_code,
+    anyIf(connection_type, event IN ('play_intent', 'session_start')) AS view_connection_type,
+    anyIf(cdn, cdn != '') AS view_cdn,
     argMaxIf(resolution, event_time, event = 'heartbeat') AS view_resolution,
-    maxIf(effective_bandwidth_mbps, event = 'session_start') AS view_bandwidth_mbps,
+    maxIf(effective_bandwidth_mbps, event IN ('play_intent', 'session_start')) AS view_bandwidth_mbps,
     maxIf(ttfb_ms, event = 'session_start') AS view_ttfb_ms,
-    maxIf(video_load_time_ms, event = 'session_start') AS view_startup_time_ms,
-    countIf(event = 'buffering_end') AS view_rebuffer_count,
-    sumIf(buffering_duration_ms, event = 'buffering_end') AS view_rebuffer_duration_ms,
+    countIf(event = 'play_intent') > 0 AS view_requested,
+    countIf(event = 'session_start') > 0 AS view_started,
+    minIf(toFloat64(event_time), event = 'play_intent') AS view_intent_at,
+    minIf(toFloat64(event_time), event = 'session_start') AS view_first_frame_at,
+    if(view_requested AND view_started, toUInt32(round(greatest(view_first_frame_at - view_intent_at, 0) * 1000)),
+       maxIf(video_load_time_ms, event = 'session_start')) AS view_startup_time_ms,
+    countIf((event = 'error' AND fatal = 1) OR (event = 'session_end' AND reason = 'error')) > 0
+        AS view_playback_failed,
+    minIf(toFloat64(event_time), (event = 'error' AND fatal = 1) OR (event = 'session_end' AND reason = 'error'))
+        AS view_failed_at,
+    view_playback_failed AND (NOT view_started OR view_failed_at < view_first_frame_at) AS view_startup_failed,
+    view_requested AND NOT view_started AND NOT view_playback_failed AS view_exited_before_start,
+    groupArrayIf(toFloat64(event_time), event = 'buffering_end' AND reason != 'seek') AS view_stall_ends,
+    groupArrayIf(buffering_duration_ms, event = 'buffering_end' AND reason != 'seek') AS view_stall_durations,
+    maxIf(toFloat64(event_time), event = 'buffering_start' AND reason != 'seek') AS view_last_stall_at,
+    maxIf(toFloat64(event_time), event = 'buffering_end' AND reason != 'seek') AS view_last_resume_at,
+    maxIf(toFloat64(event_time), event = 'session_end') AS view_ended_at,
+    if(view_started AND view_last_stall_at > view_last_resume_at AND view_last_stall_at >= view_first_frame_at
+           AND view_ended_at > view_last_stall_at,
+       toUInt64(round((view_ended_at - view_last_stall_at) * 1000)), 0) AS view_open_stall_ms,
+    arrayCount(t -> view_started AND t > view_first_frame_at, view_stall_ends) + if(view_open_stall_ms > 0, 1, 0)
+        AS view_rebuffer_count,
+    arraySum(arrayMap((t, d) -> if(view_started AND t > view_first_frame_at, d, 0), view_stall_ends,
+                      view_stall_durations)) + view_open_stall_ms AS view_rebuffer_duration_ms,
     max(watched_duration_seconds) AS view_watched_seconds,
-    if(view_watched_seconds * 1000 + view_rebuffer_duration_ms > 0,
-       view_rebuffer_duration_ms * 100 / (view_watched_seconds * 1000 + view_rebuffer_duration_ms), 0)
-        AS view_rebuffer_percent,
-    if(countIf(event = 'heartbeat' AND bitrate > 0) > 0, avgIf(bitrate, event = 'heartbeat' AND bitrate > 0), 0)
+    view_watched_seconds * 1000 + view_rebuffer_duration_ms AS view_playing_ms,
+    if(view_playing_ms > 0, view_rebuffer_duration_ms * 100 / view_playing_ms, 0) AS view_rebuffer_percent,
+    if(view_playing_ms > 0, view_rebuffer_count * 60000 / view_playing_ms, 0) AS view_rebuffer_per_minute,
+    groupArrayIf(toFloat64(event_time), event IN ('heartbeat', 'quality_change') AND bitrate > 0)
+        AS view_rendition_at,
+    groupArrayIf(bitrate, event IN ('heartbeat', 'quality_change') AND bitrate > 0) AS view_rendition_bitrates,
+    arraySort(view_rendition_at) AS view_rendition_from,
+    arraySort((b, t) -> t, view_rendition_bitrates, view_rendition_at) AS view_rendition_bitrate,
+    max(toFloat64(event_time)) AS view_last_event_at,
+    arrayMap(i -> if(i < length(view_rendition_from), view_rendition_from[i + 1], view_last_event_at)
+                  - view_rendition_from[i], arrayEnumerate(view_rendition_from)) AS view_rendition_seconds,
+    arraySum(view_rendition_seconds) AS view_bitrate_seconds,
+    arraySum(arrayMap((b, d) -> b * d, view_rendition_bitrate, view_rendition_seconds)) AS view_bits,
+    multiIf(view_bitrate_seconds > 0, view_bits / view_bitrate_seconds,
+            length(view_rendition_bitrate) > 0, arraySum(view_rendition_bitrate) / length(view_rendition_bitrate), 0)
         AS view_average_bitrate,
-    countIf(event = 'session_end') > 0 AND view_watched_seconds = 0 AND countIf(event = 'heartbeat') = 0
-        AS view_exited_before_start,
-    countIf(event = 'session_end' AND reason = 'error') > 0 AS view_playback_failed
+    maxIf(dropped_frames, event = 'heartbeat') AS view_dropped_frames,
+    maxIf(total_frames, event = 'heartbeat') AS view_total_frames,
+    if(view_total_frames > 0, view_dropped_frames * 100 / view_total_frames, 0) AS view_dropped_frame_percent
 FROM media_events
 WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR {view_filter}
 GROUP BY actor_hash, session_id
@@ -61,19 +96,58 @@ PER_VIEW_FIELDS = {
     "media_id": "view_media_id",
     "country_code": "view_country_code",
     "connection_type": "view_connection_type",
+    "cdn": "view_cdn",
     "resolution": "view_resolution",
     "bandwidth_mbps": "view_bandwidth_mbps",
     "ttfb_ms": "view_ttfb_ms",
+    "started": "view_started",
     "startup_time_ms": "view_startup_time_ms",
     "rebuffer_count": "view_rebuffer_count",
     "rebuffer_duration_ms": "view_rebuffer_duration_ms",
     "watched_seconds": "view_watched_seconds",
     "rebuffer_percent": "view_rebuffer_percent",
+    "rebuffer_per_minute": "view_rebuffer_per_minute",
     "average_bitrate": "view_average_bitrate",
+    "dropped_frame_percent": "view_dropped_frame_percent",
     "exited_before_start": "view_exited_before_start",
     "playback_failed": "view_playback_failed",
+    "startup_failed": "view_startup_failed",
 }
 """Response field → per-view column."""
+
+# QoE of a set of views (a group, a media), from their per-view rows: rates over views, startup time over
+# the views that started, rebuffering and bitrate over the views' summed times (not a mean of ratios).
+QOE_AGGREGATES = """
+        count() AS qoe_views,
+        if(qoe_views > 0, countIf(view_playback_failed) * 100 / qoe_views, 0) AS qoe_playback_failure_percent,
+        if(qoe_views > 0, countIf(view_startup_failed) * 100 / qoe_views, 0) AS qoe_startup_failure_percent,
+        if(qoe_views > 0, countIf(view_exited_before_start) * 100 / qoe_views, 0) AS qoe_exits_before_start_percent,
+        quantileExactIf(0.5)(view_startup_time_ms, view_started AND view_startup_time_ms > 0)
+            AS qoe_median_startup_time_ms,
+        quantileExactIf(0.95)(view_startup_time_ms, view_started AND view_startup_time_ms > 0)
+            AS qoe_p95_startup_time_ms,
+        if(sum(view_playing_ms) > 0, sum(view_rebuffer_duration_ms) * 100 / sum(view_playing_ms), 0)
+            AS qoe_rebuffer_percent,
+        if(sum(view_playing_ms) > 0, sum(view_rebuffer_count) * 60000 / sum(view_playing_ms), 0)
+            AS qoe_rebuffer_per_minute,
+        if(sum(view_bitrate_seconds) > 0, sum(view_bits) / sum(view_bitrate_seconds), 0) AS qoe_average_bitrate,
+        if(sum(view_total_frames) > 0, sum(view_dropped_frames) * 100 / sum(view_total_frames), 0)
+            AS qoe_dropped_frame_percent
+"""
+
+QOE_FIELDS = (
+    "playback_failure_percent",
+    "startup_failure_percent",
+    "exits_before_start_percent",
+    "median_startup_time_ms",
+    "p95_startup_time_ms",
+    "rebuffer_percent",
+    "rebuffer_per_minute",
+    "average_bitrate",
+    "dropped_frame_percent",
+)
+"""The figures :data:`QOE_AGGREGATES` gives, each as ``qoe_<name>``."""
+_QOE_COLUMNS = ", ".join(f"qoe_{name}" for name in ("views", *QOE_FIELDS))
 
 # Groups of views; the recommended maximum rendition is the highest rung of the ladder whose bitrate fits
 # in 80 % of the group's median bandwidth (headroom for variation), one rung lower when the group
@@ -89,10 +163,11 @@ SELECT
     group_rebuffer_ratio AS rebuffer_ratio,
     group_average_bitrate AS average_bitrate,
     multiIf(rung >= 4, '1080p', rung = 3, '720p', rung = 2, '480p', rung = 1, '360p', '240p')
-        AS recommended_max_rendition
+        AS recommended_max_rendition,
+    {qoe_columns}
 FROM (
     SELECT
-        {group_column} AS group_key,
+        {group_column} AS group_key,{qoe}
         count() AS group_sessions,
         quantileExactIf(0.5)(view_bandwidth_mbps, view_bandwidth_mbps > 0) AS group_median_bandwidth,
         quantileExactIf(0.9)(view_bandwidth_mbps, view_bandwidth_mbps > 0) AS group_p90_bandwidth,
@@ -131,7 +206,12 @@ def bandwidth_query(org_hash: str, hours: int, group_by: str) -> str:
     if group_by not in GROUP_COLUMNS:
         raise ValueError(f"cannot group by {group_by!r}")
     column = identifier(f"view_{group_by}")
-    return _BANDWIDTH.format(group_column=column, per_view=per_view_query(org_hash, hours))
+    return _BANDWIDTH.format(
+        group_column=column,
+        per_view=per_view_query(org_hash, hours),
+        qoe=QOE_AGGREGATES.rstrip() + ",",
+        qoe_columns=_QOE_COLUMNS,
+    )
 
 
 # The views of one media: (actor, session) pairs whose session_start named it. Later events of a view
@@ -200,3 +280,16 @@ def media_summary_query(org_hash: str, media_id: str, hours: int) -> str:
 def media_quality_query(org_hash: str, media_id: str, hours: int) -> str:
     """Heartbeats per resolution of ``media_id``'s views in ``org_hash``, most first."""
     return _MEDIA_QUALITY.format(**_media_filter(org_hash, media_id, hours))
+
+
+# QoE of one media: the views whose play_intent or session_start named it.
+_MEDIA_QOE = """
+SELECT {qoe}
+FROM ({per_view})
+WHERE view_media_id = '{media_id}'
+"""
+
+
+def media_qoe_query(org_hash: str, media_id: str, hours: int) -> str:
+    """QoE figures (:data:`QOE_FIELDS`) of ``media_id``'s views in ``org_hash`` of the last ``hours``."""
+    return _MEDIA_QOE.format(qoe=QOE_AGGREGATES, per_view=per_view_query(org_hash, hours), media_id=hashed_id(media_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from contracts.telemetry import (
     BandwidthGroup,
@@ -14,6 +15,7 @@ from contracts.telemetry import (
     MediaStats,
     MilestonePercent,
     MilestoneReach,
+    QoESummary,
     ResolutionShare,
     ViewQoE,
 )
@@ -23,6 +25,7 @@ from telemetry.clickhouse.store import ClickHouseStore
 from telemetry.media.queries import (
     PER_VIEW_FIELDS,
     bandwidth_query,
+    media_qoe_query,
     media_quality_query,
     media_summary_query,
     per_view_query,
@@ -48,17 +51,38 @@ async def view_qoe(store: ClickHouseStore, org_hash: str, actor_hash: str, sessi
         media_id=str(row["media_id"]),
         country_code=str(row["country_code"]),
         connection_type=str(row["connection_type"]),
+        cdn=str(row["cdn"]),
         resolution=str(row["resolution"]),
         bandwidth_mbps=float(row["bandwidth_mbps"]),
         ttfb_ms=int(row["ttfb_ms"]),
+        started=bool(row["started"]),
         startup_time_ms=int(row["startup_time_ms"]),
         rebuffer_count=int(row["rebuffer_count"]),
         rebuffer_duration_ms=int(row["rebuffer_duration_ms"]),
         watched_seconds=float(row["watched_seconds"]),
         rebuffer_percent=float(row["rebuffer_percent"]),
+        rebuffer_per_minute=float(row["rebuffer_per_minute"]),
         average_bitrate=float(row["average_bitrate"]),
+        dropped_frame_percent=float(row["dropped_frame_percent"]),
         exited_before_start=bool(row["exited_before_start"]),
         playback_failed=bool(row["playback_failed"]),
+        startup_failed=bool(row["startup_failed"]),
+    )
+
+
+def qoe_summary(row: dict[str, Any]) -> QoESummary:
+    """The ``qoe_*`` columns of a row of :data:`telemetry.media.queries.QOE_AGGREGATES`."""
+    return QoESummary(
+        views=int(row["qoe_views"]),
+        playback_failure_percent=float(row["qoe_playback_failure_percent"]),
+        startup_failure_percent=float(row["qoe_startup_failure_percent"]),
+        exits_before_start_percent=float(row["qoe_exits_before_start_percent"]),
+        median_startup_time_ms=number(row["qoe_median_startup_time_ms"]),
+        p95_startup_time_ms=number(row["qoe_p95_startup_time_ms"]),
+        rebuffer_percent=float(row["qoe_rebuffer_percent"]),
+        rebuffer_per_minute=float(row["qoe_rebuffer_per_minute"]),
+        average_bitrate=float(row["qoe_average_bitrate"]),
+        dropped_frame_percent=float(row["qoe_dropped_frame_percent"]),
     )
 
 
@@ -78,6 +102,7 @@ async def bandwidth_stats(store: ClickHouseStore, org_hash: str, period: str, gr
                 median_startup_time_ms=number(row["median_startup_time_ms"]),
                 rebuffer_ratio=float(row["rebuffer_ratio"]),
                 average_bitrate=float(row["average_bitrate"]),
+                qoe=qoe_summary(row),
                 recommended_max_rendition=str(row["recommended_max_rendition"]),
             )
             for row in rows
@@ -92,9 +117,10 @@ async def media_stats(store: ClickHouseStore, org_hash: str, media_id: str, peri
     """Engagement, milestones, quality and ABR switches of ``media_id``'s views in ``org_hash`` whose
     ``session_start`` arrived in the last ``period``; zero views when it has none there."""
     hours = period_hours(period, MAX_MEDIA_PERIOD_HOURS)
-    summary_rows, quality_rows = await asyncio.gather(
+    summary_rows, quality_rows, qoe_rows = await asyncio.gather(
         select_rows(store, media_summary_query(org_hash, media_id, hours)),
         select_rows(store, media_quality_query(org_hash, media_id, hours)),
+        select_rows(store, media_qoe_query(org_hash, media_id, hours)),
     )
     row = summary_rows[0]
     views = int(row["views"])
@@ -122,4 +148,5 @@ async def media_stats(store: ClickHouseStore, org_hash: str, media_id: str, peri
         abr_up_switches=int(row["abr_up_switches"]),
         abr_down_switches=int(row["abr_down_switches"]),
         abr_switches_per_view=float(row["abr_switches_per_view"]),
+        qoe=qoe_summary(qoe_rows[0]),
     )

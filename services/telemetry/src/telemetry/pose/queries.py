@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import uuid
 
+from contracts.telemetry import Joint
+
 from telemetry.reads import hashed_id
 
 _SESSION = "org_hash = '{org_hash}' AND actor_hash = '{actor_hash}' AND session_id = toUUID('{session_id}')"
@@ -66,6 +68,109 @@ ORDER BY frames DESC, device_camera_resolution
 """
 
 
+# Joints whose angle the server measures: joint → (end point, vertex, other end point), BlazePose indices
+# (11/12 shoulders, 13/14 elbows, 15/16 wrists, 23/24 hips, 25/26 knees, 27/28 ankles; left first).
+JOINTS: dict[Joint, tuple[int, int, int]] = {
+    "left_knee": (23, 25, 27),
+    "right_knee": (24, 26, 28),
+    "left_hip": (11, 23, 25),
+    "right_hip": (12, 24, 26),
+    "left_shoulder": (13, 11, 23),
+    "right_shoulder": (14, 12, 24),
+    "left_elbow": (11, 13, 15),
+    "right_elbow": (12, 14, 16),
+}
+
+
+def _world(axis: str, landmark: int) -> str:
+    # ClickHouse arrays count from 1, BlazePose landmarks from 0.
+    return f"arrayElement(world_landmark_{axis}, {landmark + 1})"
+
+
+def _joint_columns(joint: str, end: int, vertex: int, other: int) -> str:
+    """The angle at ``vertex`` between the world-landmark vectors to ``end`` and ``other``, in degrees, and
+    whether the frame gives it (world landmarks up to the joint's highest index, both vectors non-zero)."""
+    first = [f"({_world(axis, end)} - {_world(axis, vertex)})" for axis in "xyz"]
+    second = [f"({_world(axis, other)} - {_world(axis, vertex)})" for axis in "xyz"]
+    dot = " + ".join(f"{a} * {b}" for a, b in zip(first, second, strict=True))
+    first_norm = "sqrt(" + " + ".join(f"{a} * {a}" for a in first) + ")"
+    second_norm = "sqrt(" + " + ".join(f"{b} * {b}" for b in second) + ")"
+    angle = f"acos(greatest(-1., least(1., ({dot}) / ({first_norm} * {second_norm})))) * 180 / pi()"
+    valid = f"length(world_landmark_x) > {max(end, vertex, other)} AND {first_norm} > 0 AND {second_norm} > 0"
+    return f"{angle} AS {joint}_angle,\n        {valid} AS {joint}_valid"
+
+
+def _joint_ranges(joint: str) -> str:
+    return (
+        f"countIf({joint}_valid) AS {joint}_frames, "
+        f"minIf({joint}_angle, {joint}_valid) AS {joint}_min, "
+        f"maxIf({joint}_angle, {joint}_valid) AS {joint}_max"
+    )
+
+
+# One row per repetition (rep_count), in order: frames, the device's largest rom_degrees, and per joint the
+# frames that give its angle and the angle's extremes (minIf/maxIf give 0 over no frames: *_frames says
+# whether there were any). Angles in Float64 from the Float32 world coordinates.
+_REPETITIONS = (
+    """
+SELECT
+    rep_count AS rep,
+    min(elapsed_ms) AS start_ms,
+    max(elapsed_ms) - min(elapsed_ms) AS duration_ms,
+    count() AS frames,
+    max(rom_degrees) AS client_max_rom_degrees,
+    """
+    + ",\n    ".join(_joint_ranges(joint) for joint in JOINTS)
+    + """
+FROM (
+    SELECT
+        rep_count,
+        elapsed_ms,
+        rom_degrees,
+        """
+    + ",\n        ".join(_joint_columns(joint, *points) for joint, points in JOINTS.items())
+    + """
+    FROM pose_tracking_frames
+    WHERE {session}
+)
+GROUP BY rep_count
+ORDER BY rep_count
+"""
+)
+
+# Tempo: per repetition, each frame's step to the next frame of the repetition (in elapsed_ms order) is
+# time spent in the frame's phase; the steps of a repetition add up to its duration_ms.
+_TEMPO = """
+SELECT rep, phase, sum(step_ms) AS duration_ms
+FROM (
+    SELECT
+        rep_count AS rep,
+        arraySort(groupArray(elapsed_ms)) AS times,
+        arraySort((p, t) -> t, groupArray(toString(active_exercise_phase)), groupArray(elapsed_ms)) AS phases
+    FROM pose_tracking_frames
+    WHERE {session}
+    GROUP BY rep_count
+)
+ARRAY JOIN
+    arraySlice(phases, 1, length(phases) - 1) AS phase,
+    arrayMap(i -> arrayElement(times, i + 1) - arrayElement(times, i), arraySlice(arrayEnumerate(times), 1,
+        length(times) - 1)) AS step_ms
+GROUP BY rep, phase
+ORDER BY rep, duration_ms DESC, phase
+"""
+
+# The session's most common form issues: frames and repetitions that reported each code.
+_FORM_ISSUES = """
+SELECT issue, count() AS frames, uniqExact(rep_count) AS reps
+FROM pose_tracking_frames
+ARRAY JOIN form_issues AS issue
+WHERE {session}
+GROUP BY issue
+ORDER BY frames DESC, issue
+LIMIT 10
+"""
+
+
 def _session(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
     return _SESSION.format(
         org_hash=hashed_id(org_hash), actor_hash=hashed_id(actor_hash), session_id=uuid.UUID(str(session_id))
@@ -85,3 +190,19 @@ def trend_query(org_hash: str, actor_hash: str, session_id: uuid.UUID, bucket: s
 def devices_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
     """Frames and processing time per camera resolution of one actor's session."""
     return _DEVICES.format(session=_session(org_hash, actor_hash, session_id))
+
+
+def repetitions_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+    """Per repetition of one actor's session: frames, duration, the device's largest ROM and each joint's
+    angle extremes from the world landmarks."""
+    return _REPETITIONS.format(session=_session(org_hash, actor_hash, session_id))
+
+
+def tempo_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+    """Per repetition and movement phase of one actor's session: the time spent in the phase."""
+    return _TEMPO.format(session=_session(org_hash, actor_hash, session_id))
+
+
+def form_issues_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+    """The ten form issues of one actor's session reported in the most frames."""
+    return _FORM_ISSUES.format(session=_session(org_hash, actor_hash, session_id))

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
-from contracts.telemetry import CameraCapability, PoseBucket, PoseSessionStats, PoseTrendBucket
+from contracts.telemetry import (
+    CameraCapability,
+    FormIssueCount,
+    Joint,
+    JointRange,
+    PhaseDuration,
+    PoseBucket,
+    PoseRepetition,
+    PoseSessionStats,
+    PoseTrendBucket,
+)
 from service_common.errors import NotFoundError
 
 from telemetry.clickhouse.store import ClickHouseStore
-from telemetry.pose.queries import devices_query, summary_query, trend_query
+from telemetry.pose.queries import (
+    JOINTS,
+    devices_query,
+    form_issues_query,
+    repetitions_query,
+    summary_query,
+    tempo_query,
+    trend_query,
+)
 from telemetry.reads import number, select_rows
 
 
@@ -19,10 +38,13 @@ async def pose_session_stats(
     """Form, ROM, reps and devices of ``session_id`` over the frames ``actor_hash`` sent within
     ``org_hash``; frames other actors sent under the same ``session_id`` never count.
     :class:`NotFoundError` when there are no such frames."""
-    summaries, trend, devices = await asyncio.gather(
+    summaries, trend, devices, repetitions, tempo, issues = await asyncio.gather(
         select_rows(store, summary_query(org_hash, actor_hash, session_id)),
         select_rows(store, trend_query(org_hash, actor_hash, session_id, bucket)),
         select_rows(store, devices_query(org_hash, actor_hash, session_id)),
+        select_rows(store, repetitions_query(org_hash, actor_hash, session_id)),
+        select_rows(store, tempo_query(org_hash, actor_hash, session_id)),
+        select_rows(store, form_issues_query(org_hash, actor_hash, session_id)),
     )
     summary = summaries[0]
     frames = int(summary["session_frames"])
@@ -38,7 +60,7 @@ async def pose_session_stats(
         frames_without_body=int(summary["session_frames_without_body"]),
         average_rom_degrees=number(summary["session_rom_degrees"]),
         max_rom_degrees=number(summary["session_max_rom_degrees"]),
-        average_pose_confidence=float(summary["session_pose_confidence"]),
+        average_pose_confidence=number(summary["session_pose_confidence"]),
         bucket=bucket,
         trend=[
             PoseTrendBucket(
@@ -63,4 +85,36 @@ async def pose_session_stats(
             )
             for row in devices
         ],
+        repetitions=_repetitions(repetitions, tempo),
+        form_issues=[
+            FormIssueCount(issue=str(row["issue"]), frames=int(row["frames"]), reps=int(row["reps"])) for row in issues
+        ],
     )
+
+
+def _repetitions(rows: list[dict[str, Any]], tempo: list[dict[str, Any]]) -> list[PoseRepetition]:
+    phases: dict[int, list[PhaseDuration]] = {}
+    for row in tempo:
+        phases.setdefault(int(row["rep"]), []).append(
+            PhaseDuration(phase=row["phase"], duration_ms=int(row["duration_ms"]))
+        )
+    return [
+        PoseRepetition(
+            rep=int(row["rep"]),
+            start_ms=int(row["start_ms"]),
+            duration_ms=int(row["duration_ms"]),
+            frames=int(row["frames"]),
+            client_max_rom_degrees=number(row["client_max_rom_degrees"]),
+            joints=[_joint_range(joint, row) for joint in JOINTS],
+            tempo=phases.get(int(row["rep"]), []),
+        )
+        for row in rows
+    ]
+
+
+def _joint_range(joint: Joint, row: dict[str, Any]) -> JointRange:
+    frames = int(row[f"{joint}_frames"])
+    if frames == 0:
+        return JointRange(joint=joint, frames=0, min_angle_degrees=None, max_angle_degrees=None, rom_degrees=None)
+    low, high = float(row[f"{joint}_min"]), float(row[f"{joint}_max"])
+    return JointRange(joint=joint, frames=frames, min_angle_degrees=low, max_angle_degrees=high, rom_degrees=high - low)
