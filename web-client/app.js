@@ -20,8 +20,17 @@ const sender = new TelemetrySender(config.get("telemetry"), token);
 const heartbeatMs = Number(config.get("heartbeat_ms") ?? 10_000);
 
 const $ = (id) => document.getElementById(id);
-const state = { phase: "loading", completion: null, exerciseLogs: [], poseFramesAcknowledged: 0, beaconSent: null };
+const state = {
+  phase: "loading",
+  completion: null,
+  exerciseLogs: [],
+  poseFramesAcknowledged: 0,
+  poseSessions: [], // {sessionId, framesAcknowledged} per exercise with pose tracking
+  views: [], // each video view's session_id
+  beaconSent: null,
+};
 window.referenceClient = { state, acknowledged: sender.acknowledged, sender };
+window.__telemetryLog = sender.log;
 
 function show(phase, text) {
   state.phase = phase;
@@ -58,6 +67,7 @@ async function runExercise(item, isLast) {
   $("pose").textContent = pose ? "Pose tracking on" : "Pose tracking off (no biometric consent)";
   const startedAt = new Date().toISOString();
   currentView = new MediaView($("player"), mediaId, heartbeatMs);
+  state.views.push(currentView.sessionId);
   pose?.start();
   await playToEnd($("player"), exercise.video_url);
   await pose?.stop();
@@ -77,6 +87,7 @@ async function runExercise(item, isLast) {
   });
   state.exerciseLogs.push(log.id);
   state.poseFramesAcknowledged += pose?.framesAcknowledged ?? 0;
+  if (pose) state.poseSessions.push({ sessionId: pose.sessionId, framesAcknowledged: pose.framesAcknowledged });
 }
 
 async function main() {

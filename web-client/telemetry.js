@@ -14,6 +14,9 @@ export class TelemetrySender {
     this.token = token;
     this.acknowledged = []; // {path, key, ack}: what the service has made durable
     this.retries = 0;
+    // Every attempt: {path, key, sentAt, answeredAt, status, retryAfter, waitMs} (times from performance.now(),
+    // status "network" when no answer came). The page publishes it as window.__telemetryLog for its test.
+    this.log = [];
   }
 
   /** POSTs ``body`` until the service acknowledges it; every attempt carries the same key. */
@@ -21,6 +24,8 @@ export class TelemetrySender {
     let backoffMs = 500;
     for (;;) {
       let waitMs;
+      const attempt = { path, key, sentAt: performance.now() };
+      this.log.push(attempt);
       try {
         const ack = await requestJson(`${this.baseUrl}${path}`, {
           method: "POST",
@@ -28,9 +33,13 @@ export class TelemetrySender {
           body,
           headers: { "Idempotency-Key": key },
         });
+        Object.assign(attempt, { answeredAt: performance.now(), status: "ok" });
         this.acknowledged.push({ path, key, ack });
         return ack;
       } catch (error) {
+        attempt.answeredAt = performance.now();
+        attempt.status = error instanceof HttpError ? error.status : "network";
+        attempt.retryAfter = error instanceof HttpError ? error.retryAfter : null;
         if (error instanceof HttpError && error.status === 401) {
           await this.token.renew();
           waitMs = 0;
@@ -42,6 +51,7 @@ export class TelemetrySender {
           throw error; // 400/403/413/422: resending the same body cannot succeed
         }
       }
+      attempt.waitMs = waitMs;
       this.retries += 1;
       backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       await sleep(waitMs);

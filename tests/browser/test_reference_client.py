@@ -104,8 +104,8 @@ def services(
     tmp_path: Path,
     page_origins: tuple[str, str],
 ) -> Iterator[tuple[str, Telemetry, str]]:
-    """core-api issuing 8-second telemetry tokens (renewed during the session) and telemetry trusting its keys,
-    both allowing the page's origin."""
+    """core-api issuing 8-second telemetry tokens (renewed during the session) and telemetry trusting its keys
+    and limiting each actor to one request a second, both allowing the page's origin."""
     origin = page_origins[0]
     core_url, core = start_service(
         "core_api",
@@ -130,6 +130,10 @@ def services(
             "CLICKHOUSE_HTTP_URL": clickhouse_server.http_url,
             "CLICKHOUSE_DATABASE": database,
             "HTTP_CORS_ORIGINS": origin,
+            # One request a second, no burst: pose batches every 1.5 s, media events and the retries after
+            # the outage meet real 429s with Retry-After.
+            "RATE_LIMIT_REQUESTS_PER_SECOND": "1",
+            "RATE_LIMIT_BURST": "1",
         }
     )
     try:
@@ -183,6 +187,12 @@ def wait_for(driver: webdriver.Chrome, condition: Any, timeout: float, what: str
     raise AssertionError(f"timed out waiting for {what}: {state}")
 
 
+def telemetry_log(driver: webdriver.Chrome) -> list[dict[str, Any]]:
+    """Every attempt the page's TelemetrySender made: path, key, sentAt/answeredAt (ms), status, retryAfter."""
+    log: list[dict[str, Any]] = driver.execute_script("return JSON.parse(JSON.stringify(window.__telemetryLog));")
+    return log
+
+
 def rows(clickhouse: ClickHouseClient, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in clickhouse.execute(query, params)]
 
@@ -222,15 +232,31 @@ def test_a_whole_session_from_a_browser_on_another_origin(
     telemetry.start()
     final = wait_for(chromium, lambda s: s["state"]["phase"] == "done", 60, "the session's end")
     assert final["retries"] > 0, "the page never retried during the outage"
+    # 429s: the page read Retry-After across origins and waited at least that long before resending the same
+    # key, and every refused batch was acknowledged in the end.
+    attempts = telemetry_log(chromium)
+    refused_429 = [(i, a) for i, a in enumerate(attempts) if a["status"] == 429]
+    assert refused_429, "the page never met the rate limit"
+    acknowledged_keys = {a["key"] for a in final["acknowledged"]}
+    for index, attempt in refused_429:
+        assert (attempt["retryAfter"] or 0) >= 1, attempt  # Retry-After was readable across origins
+        retry = next(a for a in attempts[index + 1 :] if a["key"] == attempt["key"])
+        assert retry["path"] == attempt["path"]
+        assert retry["sentAt"] - attempt["answeredAt"] >= attempt["retryAfter"] * 1000 - 1, (attempt, retry)
+        assert attempt["key"] in acknowledged_keys
     assert chromium.find_element("id", "instructions").text.splitlines() == ["Sit", "Lift"]
     chromium.save_screenshot(str(tmp_path / "session-done.png"))
+    # A beacon refused with 429 is lost (nobody reads its answer): let the actor's bucket refill first.
+    time.sleep(1.2)
     chromium.get("about:blank")  # pagehide: the beacon carries the last view's session_end
     # Chromium logs each request refused during the outage; anything else is the page's own error.
     entries: list[dict[str, Any]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
     console = [e["message"] for e in entries if e["level"] == "SEVERE"]
     refused = [m for m in console if m.startswith(telemetry.url) and m.endswith("net::ERR_CONNECTION_REFUSED")]
+    limited = [m for m in console if m.startswith(telemetry.url) and "status of 429" in m]
     assert refused
-    assert [message for message in console if message not in refused] == []
+    assert limited
+    assert [message for message in console if message not in refused + limited] == []
 
     completion_id = final["state"]["completion"]
     done = httpx.get(f"{core_url}/v1/patient-session-completions/{completion_id}", headers=org.headers("patient"))
@@ -271,8 +297,55 @@ def test_a_whole_session_from_a_browser_on_another_origin(
         event for (event,) in rows(clickhouse, f"SELECT DISTINCT toString(event) FROM {database}.media_events", {})
     }
     assert {"session_start", "heartbeat", "milestone", "session_end"} <= media_types
+    # Every acknowledged media batch exactly once despite the retries, plus the beacon's batch.
+    media_acks = {a["ack"]["batch_id"]: a["ack"]["accepted"] for a in final["acknowledged"] if "media" in a["path"]}
+    media_batches = {
+        str(batch): int(count)
+        for batch, count in rows(
+            clickhouse, f"SELECT toString(batch_id), count() FROM {database}.media_events GROUP BY batch_id", {}
+        )
+    }
+    assert {batch: media_batches.get(batch) for batch in media_acks} == media_acks
+    assert len(media_batches.keys() - media_acks.keys()) == 1  # the beacon's
     analytics = sorted(name for (name,) in rows(clickhouse, f"SELECT event_name FROM {database}.analytics_events", {}))
     assert analytics == ["treatment_plan.page_left", "treatment_plan.session_completed"]
+
+    # What staff see through telemetry's own read routes, with a staff telemetry token of the organization.
+    # These aggregate (frames per session, one QoE row per view), so they cannot show a batch stored twice or
+    # a lost one that a duplicate made up for: the exactly-once checks above stay on ClickHouse itself.
+    actor_hash = httpx.get(f"{core_url}/v1/patients/{org.patient}", headers=org.headers("specialist")).json()[
+        "telemetry_actor_hash"
+    ]
+    staff_token = httpx.post(f"{core_url}/v1/telemetry/token", headers=org.headers("specialist")).json()["token"]
+    staff = {"Authorization": f"Bearer {staff_token}"}
+    assert [s["framesAcknowledged"] for s in final["state"]["poseSessions"]] != []
+    for session in final["state"]["poseSessions"]:
+        stats = httpx.get(
+            f"{telemetry.url}/v1/pose/sessions/{session['sessionId']}/stats",
+            params={"actor_hash": actor_hash},
+            headers=staff,
+        )
+        assert stats.status_code == 200, stats.text
+        assert stats.json()["frames"] == session["framesAcknowledged"]
+    views = final["state"]["views"]
+    assert len(views) == 2
+    media_ids = set()
+    for view in views:
+        qoe = httpx.get(
+            f"{telemetry.url}/v1/media/sessions/{view}/qoe", params={"actor_hash": actor_hash}, headers=staff
+        )
+        assert qoe.status_code == 200, qoe.text
+        body = qoe.json()
+        assert (body["started"], body["playback_failed"], body["exited_before_start"]) == (True, False, False)
+        assert body["watched_seconds"] > 0
+        media_ids.add(body["media_id"])
+    # Completed views are counted from session_end (the last view's came by beacon).
+    completed = 0
+    for media_id in media_ids:
+        summary = httpx.get(f"{telemetry.url}/v1/media/{media_id}/stats", headers=staff)
+        assert summary.status_code == 200, summary.text
+        completed += summary.json()["completed_views"]
+    assert completed == len(views)
 
     # The same page on an origin nobody listed: the browser refuses to hand it core-api's answer.
     chromium.get(f"{unlisted}/index.html")
@@ -285,30 +358,32 @@ def test_a_whole_session_from_a_browser_on_another_origin(
     assert cross_origin == "TypeError"
 
 
-@pytest.mark.parametrize(
-    ("service", "path", "method"),
-    [
-        ("core", "/v1/telemetry/token", "POST"),
-        ("core", "/v1/patient-exercise-logs/1", "PUT"),
-        ("telemetry", "/v1/pose/frames", "POST"),
-        ("telemetry", "/v1/media/events", "POST"),
-        ("telemetry", "/v1/analytics/track", "POST"),
-    ],
-)
+PREFLIGHTS = [
+    ("core", "/v1/telemetry/token", "POST"),
+    ("core", "/v1/patient-exercise-logs/1", "PUT"),
+    ("telemetry", "/v1/pose/frames", "POST"),
+    ("telemetry", "/v1/media/events", "POST"),
+    ("telemetry", "/v1/analytics/track", "POST"),
+]
+
+
 def test_preflights_allow_every_header_the_client_sends(
-    services: tuple[str, Telemetry, str], page_origins: tuple[str, str], service: str, path: str, method: str
+    services: tuple[str, Telemetry, str], page_origins: tuple[str, str]
 ) -> None:
+    """Every route the page calls with headers a browser does not send on its own; one test, so the services
+    start once."""
     core_url, telemetry, _ = services
-    base = core_url if service == "core" else telemetry.url
-    response = httpx.options(
-        f"{base}{path}",
-        headers={
-            "Origin": page_origins[0],
-            "Access-Control-Request-Method": method,
-            "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
-        },
-    )
-    assert response.status_code == 204, response.text
-    assert response.headers["access-control-allow-origin"] == page_origins[0]
-    allowed = {h.strip() for h in response.headers["access-control-allow-headers"].lower().split(",")}
-    assert {"authorization", "content-type", "idempotency-key"} <= allowed
+    for service, path, method in PREFLIGHTS:
+        base = core_url if service == "core" else telemetry.url
+        response = httpx.options(
+            f"{base}{path}",
+            headers={
+                "Origin": page_origins[0],
+                "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+            },
+        )
+        assert response.status_code == 204, (path, response.text)
+        assert response.headers["access-control-allow-origin"] == page_origins[0]
+        allowed = {h.strip() for h in response.headers["access-control-allow-headers"].lower().split(",")}
+        assert {"authorization", "content-type", "idempotency-key"} <= allowed, path

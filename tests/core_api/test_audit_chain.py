@@ -343,12 +343,15 @@ def test_staff_reads_of_patient_data_name_the_patient(
     superuser: psycopg.Connection, core_api: Client, org: Org
 ) -> None:
     enrollment = enroll(core_api, superuser, org)
+    held = superuser.execute("SELECT min(id) FROM patient_service_plans WHERE patient_id = %s", (org.patient,))
+    [held_id] = held.fetchone() or (None,)
     staff = org.headers("admin")
     for path in (
         f"/v1/patients/{org.patient}",
         f"/v1/patients/{org.patient}/treatment-plans",
         f"/v1/patients/{org.patient}/form-instances",
         f"/v1/patients/{org.patient}/service-plans",
+        f"/v1/patient-service-plans/{held_id}",
         f"/v1/patients/{org.patient}/treatment-plans/today",
         f"/v1/patient-treatment-plans/{enrollment['id']}",
         f"/v1/patient-treatment-plans/{enrollment['id']}/analytics",
@@ -361,6 +364,7 @@ def test_staff_reads_of_patient_data_name_the_patient(
         ("patient_treatment_plan.read", "patient", org.patient),
         ("form_instance.read", "patient", org.patient),
         ("patient_service_plan.read", "patient", org.patient),
+        ("patient_service_plan.read", "patient_service_plan", org.patient),
         ("today_sessions.read", "patient", org.patient),
         ("patient_treatment_plan.read", "patient_treatment_plan", org.patient),
         ("analytics.read", "patient_treatment_plan", org.patient),

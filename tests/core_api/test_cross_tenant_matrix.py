@@ -46,7 +46,9 @@ PARAMETER = re.compile(r"\{([a-z_]+):(?:int|uuid)\}")
 SELECTORS = {"version": 1, "session_number": 1}
 
 # Parameters naming a patient's data: a patient of A is refused another patient of A's as well as B's.
-PATIENT_SCOPED = frozenset({"patient_id", "enrollment_id", "completion_id", "log_id", "instance_id"})
+PATIENT_SCOPED = frozenset(
+    {"patient_id", "patient_service_plan_id", "enrollment_id", "completion_id", "log_id", "instance_id"}
+)
 
 # A valid body for each write route with an id in its path (None: the route takes none), so a 404 cannot
 # hide behind a 422: the object must be looked up and not found.
@@ -129,6 +131,11 @@ def _pending_form(conn: psycopg.Connection, org: Org, patient: int) -> int:
             org.form_template,
         )
     )
+
+
+def _held_service_plan(conn: psycopg.Connection, patient: int) -> int:
+    """The id of the first service plan the patient holds."""
+    return int(_one(conn, "SELECT min(id) FROM patient_service_plans WHERE patient_id = %s", patient))
 
 
 def _enrollment_with_a_started_session(client: Client, conn: psycopg.Connection, org: Org, role: str) -> Any:
@@ -222,8 +229,12 @@ def world(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path) -
             "session_exercise_id": b_session_exercises[0],
             "user_id": b.patient_user,
             "specialist_id": b.specialist,
+            "specialty_id": b.specialty,
             "patient_id": b.patient,
+            "patient_service_plan_id": _held_service_plan(conn, b.patient),
             "exercise_id": str(b.exercises[0]),
+            "form_template_id": b.form_template,
+            "service_plan_id": b.service_plan,
             "enrollment_id": b_enrollment["id"],
             "completion_id": b_completion["id"],
             "log_id": b_completion["exercise_logs"][0]["id"],
@@ -236,6 +247,7 @@ def world(postgres: PostgresUrls, auth_settings: AuthSettings, dev_keys: Path) -
         a_enrollment, a_completion = _enrollment_with_a_started_session(client, conn, a, "other_patient")
         sibling = {
             "patient_id": a.other_patient,
+            "patient_service_plan_id": _held_service_plan(conn, a.other_patient),
             "enrollment_id": a_enrollment["id"],
             "completion_id": a_completion["id"],
             "log_id": a_completion["exercise_logs"][0]["id"],
@@ -285,7 +297,10 @@ def test_every_id_parameter_has_an_object_and_every_write_a_body() -> None:
             "session_exercise_id",
             "user_id",
             "specialist_id",
+            "specialty_id",
             "exercise_id",
+            "form_template_id",
+            "service_plan_id",
             "rule_id",
             "delivery_id",
         }

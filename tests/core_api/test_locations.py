@@ -1,6 +1,6 @@
-"""Every core-api route that answers 201, from the app's route table: its answer carries ``Location`` when
-the OpenAPI document declares it, and a GET of that path reads what was created (same ``id``); a created
-resource the document says has no read route of its own sends none."""
+"""Every core-api route that answers 201, from the app's route table: the OpenAPI document declares
+``Location`` on it, its answer carries that header, and a GET of that path reads what was created (same
+``id``). Every created resource has a read route of its own for ``Location`` to point at."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ CREATED = _created_routes()
 def test_the_route_table_has_the_201_routes() -> None:
     assert {route for route, handler in HANDLERS.items() if handler.status_code == 201} <= CREATED.keys()
     assert ("POST", "/v1/patient-treatment-plans/{enrollment_id:int}/sessions/{session_number:int}/start") in CREATED
-    located = [route for route, response in CREATED.items() if "Location" in response.get("headers", {})]
-    assert len(located) >= 9
+    unlocated = sorted(route for route, response in CREATED.items() if "Location" not in response.get("headers", {}))
+    assert unlocated == [], "201 routes whose created resource has no read route for Location to point at"
+    assert len(CREATED) >= 16
 
 
 def _prepare(world: World, route: tuple[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -72,11 +73,8 @@ def test_a_201_sends_the_location_its_document_declares(world: World, route: tup
     headers = world.org.headers(role_for(route))
     response = world.client.post(path, json=body, headers=headers)
     assert response.status_code == 201, response.text
-    declared = CREATED[route].get("headers", {}).get("Location")
-    if declared is None:
-        assert "location" not in response.headers
-        assert "No `Location`" in CREATED[route]["description"]
-        return
+    assert "Location" in CREATED[route].get("headers", {})
+    assert "No `Location`" not in CREATED[route]["description"]
     location = response.headers["location"]
     read = world.client.get(location, headers=headers)
     assert read.status_code == 200, read.text

@@ -19,7 +19,12 @@ from core_api.domain.plans.controller import TreatmentPlanController
 from core_api.domain.privacy.controller import PRIVACY_CONTROLLERS
 from core_api.domain.progress.controller import PROGRESS_CONTROLLERS
 from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
-from core_api.domain.sessions.controller import SessionExerciseController, TreatmentPlanSessionController
+from core_api.domain.sessions.controller import (
+    SessionExerciseController,
+    SessionExerciseReadController,
+    SessionReadController,
+    TreatmentPlanSessionController,
+)
 from core_api.settings import Settings, load_settings
 from core_api.telemetry_tokens import TelemetryTokenIssuer
 from core_api.user_check import UserCheckingVerifier
@@ -34,13 +39,17 @@ RESOURCE_ID_PARAMETERS = {
     "AutomationRuleCreated": "rule_id",
     "Exercise": "exercise_id",
     "FormInstance": "instance_id",
+    "FormTemplate": "form_template_id",
     "Patient": "patient_id",
+    "PatientServicePlan": "patient_service_plan_id",
     "PatientTreatmentPlan": "enrollment_id",
     "PatientTreatmentPlanDetail": "enrollment_id",
     "PublishResult": "plan_id",
     "SessionCompletion": "completion_id",
+    "ServicePlan": "service_plan_id",
     "SessionExercise": "session_exercise_id",
     "Specialist": "specialist_id",
+    "Specialty": "specialty_id",
     "StartedSession": "completion_id",
     "TreatmentPlanDetail": "plan_id",
     "TreatmentPlanSession": "session_id",
@@ -102,7 +111,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TreatmentPlanController,
             *REFERENCE_CONTROLLERS,
             TreatmentPlanSessionController,
+            SessionReadController,
             SessionExerciseController,
+            SessionExerciseReadController,
             *ENROLLMENT_CONTROLLERS,
             *EXECUTION_CONTROLLERS,
             *FORM_CONTROLLERS,

@@ -53,7 +53,7 @@ _CREATE_TABLE = re.compile(
     r"^CREATE TABLE IF NOT EXISTS (?P<table>\w+) (?P<body>\(.*\))\s*ENGINE\s*=\s*MergeTree(?:\(\))?(?P<rest>.*)$",
     re.DOTALL,
 )
-_ALTER_TABLE = re.compile(r"^ALTER TABLE (?P<table>\w+) (?P<rest>.*)$", re.DOTALL)
+_ALTER_TABLE = re.compile(r"^ALTER TABLE (?P<table>\w+)\s+(?P<rest>.*)$", re.DOTALL)
 _TTL = re.compile(r"\bTTL\b")
 _BATCH_ID_COLUMN = re.compile(r"^\s*\(?\s*batch_id\s+UUID\b", re.MULTILINE)
 

@@ -61,6 +61,11 @@ class AutomationRuleController(Controller):
         """The organization's rules, oldest first."""
         return await _service(state).list_rules(current_actor(request))
 
+    @get("/{rule_id:int}", operation_id="GetAutomationRule", responses=problem_responses(401, 403, 404, 422))
+    async def get_rule(self, request: Request, state: State, rule_id: IdPath) -> AutomationRule:  # type: ignore[type-arg]
+        """One rule of the organization; its signing secret is not shown again."""
+        return await _service(state).get_rule(current_actor(request), rule_id)
+
     @patch("/{rule_id:int}", operation_id="UpdateAutomationRule", responses=problem_responses(401, 403, 404, 422))
     async def update_rule(
         self,

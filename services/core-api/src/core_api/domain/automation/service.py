@@ -125,6 +125,13 @@ class AutomationService:
         async with actor_transaction(self._pool, actor) as conn:
             return AutomationRuleList(rules=await repo.list_rules(conn))
 
+    async def get_rule(self, actor: Actor, rule_id: int) -> AutomationRule:
+        async with actor_transaction(self._pool, actor) as conn:
+            rule = await repo.get_rule(conn, rule_id)
+        if rule is None:
+            raise NotFoundError(f"Automation rule {rule_id} was not found.")
+        return rule
+
     async def update_rule(self, actor: Actor, rule_id: int, data: AutomationRuleUpdate) -> AutomationRule:
         async with actor_transaction(self._pool, actor) as conn:
             before = await repo.get_rule(conn, rule_id)

@@ -134,6 +134,16 @@ class SpecialtyController(Controller):
         unique per owner, whatever their case."""
         return await _service(state).create_specialty(current_actor(request), data)
 
+    @get("/{specialty_id:int}", operation_id="GetSpecialty", guards=[STAFF], responses=READ_ERRORS)
+    async def get_specialty(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        specialty_id: IdPath,
+    ) -> Specialty:
+        """One specialty of the organization or a global one."""
+        return await _service(state).get_specialty(current_actor(request), specialty_id)
+
 
 class SpecialistController(Controller):
     path = "/v1/specialists"
@@ -271,6 +281,22 @@ class PatientController(Controller):
         return await _service(state).create_patient_service_plan(current_actor(request), patient_id, data)
 
 
+class PatientServicePlanController(Controller):
+    path = "/v1/patient-service-plans"
+    tags = ["patients"]
+    security = bearer_security()
+
+    @get("/{patient_service_plan_id:int}", operation_id="GetPatientServicePlan", responses=READ_ERRORS)
+    async def get_patient_service_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_service_plan_id: IdPath,
+    ) -> PatientServicePlan:
+        """One service plan a patient holds or held: staff see any patient's, a patient only their own."""
+        return await _service(state).get_patient_service_plan(current_actor(request), patient_service_plan_id)
+
+
 class ExerciseController(Controller):
     path = "/v1/exercises"
     tags = ["exercises"]
@@ -360,6 +386,16 @@ class FormTemplateController(Controller):
         """A form template of the organization, or a global one (platform administrators only)."""
         return await _service(state).create_form_template(current_actor(request), data)
 
+    @get("/{form_template_id:int}", operation_id="GetFormTemplate", guards=[STAFF], responses=READ_ERRORS)
+    async def get_form_template(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        form_template_id: IdPath,
+    ) -> FormTemplate:
+        """One form template of the organization or a global one."""
+        return await _service(state).get_form_template(current_actor(request), form_template_id)
+
 
 class ServicePlanController(Controller):
     path = "/v1/service-plans"
@@ -393,12 +429,23 @@ class ServicePlanController(Controller):
         """A service plan: which parts of the product (telerehab, the plan library) its holders may use."""
         return await _service(state).create_service_plan(current_actor(request), data)
 
+    @get("/{service_plan_id:int}", operation_id="GetServicePlan", guards=[STAFF], responses=READ_ERRORS)
+    async def get_service_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        service_plan_id: IdPath,
+    ) -> ServicePlan:
+        """One service plan of the organization."""
+        return await _service(state).get_service_plan(current_actor(request), service_plan_id)
+
 
 REFERENCE_CONTROLLERS = [
     UserController,
     SpecialtyController,
     SpecialistController,
     PatientController,
+    PatientServicePlanController,
     ExerciseController,
     FormTemplateController,
     ServicePlanController,

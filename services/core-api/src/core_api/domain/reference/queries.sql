@@ -35,6 +35,11 @@ INSERT INTO specialties (organization_id, name)
 VALUES (%(organization_id)s, %(name)s)
 RETURNING id, name, organization_id IS NULL AS "global", created_at
 
+-- name: get_specialty
+SELECT id, name, organization_id IS NULL AS "global", created_at
+FROM specialties
+WHERE id = %(id)s AND deleted_at IS NULL
+
 -- name: specialty_usable
 -- Own or global: the only specialties row-level security lets the caller see.
 SELECT EXISTS (SELECT 1 FROM specialties WHERE id = %(id)s AND deleted_at IS NULL)
@@ -169,6 +174,11 @@ SELECT (SELECT count(*) FROM matched) AS total,
         FROM (SELECT * FROM matched ORDER BY lower(title), id LIMIT %(limit)s OFFSET %(offset)s) page
        )::text AS items
 
+-- name: get_form_template
+SELECT id, title, kind, schema, organization_id IS NULL AS "global", created_at
+FROM form_templates
+WHERE id = %(id)s AND deleted_at IS NULL
+
 -- name: insert_form_template
 INSERT INTO form_templates (organization_id, title, kind, schema)
 VALUES (%(organization_id)s, %(title)s, %(kind)s, %(schema)s)
@@ -190,11 +200,17 @@ INSERT INTO service_plans (organization_id, name, telerehab_access, library_acce
 VALUES (%(organization_id)s, %(name)s, %(telerehab_access)s, %(library_access)s, %(price_cents)s, %(currency)s)
 RETURNING id, name, telerehab_access, library_access, price_cents, currency, created_at
 
+-- name: get_service_plan
+SELECT id, name, telerehab_access, library_access, price_cents, currency, created_at
+FROM service_plans
+WHERE id = %(id)s AND deleted_at IS NULL
+
 -- name: service_plan_usable
 SELECT EXISTS (SELECT 1 FROM service_plans WHERE id = %(id)s AND deleted_at IS NULL)
 
 -- name: list_patient_service_plans
--- "active" is judged on today's date where the patient lives.
+-- "active" is judged on today's date where the patient lives. A null patient_id with an id reads one held
+-- plan whoever's it is (row-level security still limits a patient to their own).
 WITH matched AS (
     SELECT psp.id, psp.patient_id,
            json_build_object('id', sv.id, 'name', sv.name, 'telerehab_access', sv.telerehab_access,
@@ -208,7 +224,7 @@ WITH matched AS (
     FROM patient_service_plans psp
     JOIN service_plans sv ON sv.id = psp.service_plan_id
     JOIN patients pa ON pa.id = psp.patient_id
-    WHERE psp.patient_id = %(patient_id)s
+    WHERE (%(patient_id)s::bigint IS NULL OR psp.patient_id = %(patient_id)s)
       AND (%(id)s::bigint IS NULL OR psp.id = %(id)s)
 )
 SELECT (SELECT count(*) FROM matched) AS total,

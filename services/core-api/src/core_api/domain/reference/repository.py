@@ -119,6 +119,10 @@ async def list_specialties(conn: AsyncConnection, params: Params) -> tuple[list[
     return await _page(conn, QUERIES.list_specialties, params, _SPECIALTIES)
 
 
+async def get_specialty(conn: AsyncConnection, specialty_id: int) -> Specialty | None:
+    return await fetch_one(conn, QUERIES.get_specialty, {"id": specialty_id}, Specialty)
+
+
 async def insert_specialty(conn: AsyncConnection, organization_id: int | None, name: str) -> Specialty:
     async with write_errors("specialty"):
         specialty = await fetch_one(
@@ -217,6 +221,10 @@ async def list_form_templates(conn: AsyncConnection, params: Params) -> tuple[li
     return await _page(conn, QUERIES.list_form_templates, params, _FORM_TEMPLATES)
 
 
+async def get_form_template(conn: AsyncConnection, form_template_id: int) -> FormTemplate | None:
+    return await fetch_one(conn, QUERIES.get_form_template, {"id": form_template_id}, FormTemplate)
+
+
 async def insert_form_template(conn: AsyncConnection, values: dict[str, Any]) -> FormTemplate:
     async with write_errors("form template"):
         schema = Jsonb(msgspec.to_builtins(values["schema"]))
@@ -230,6 +238,10 @@ async def insert_form_template(conn: AsyncConnection, values: dict[str, Any]) ->
 
 async def list_service_plans(conn: AsyncConnection, params: Params) -> tuple[list[ServicePlan], int]:
     return await _page(conn, QUERIES.list_service_plans, params, _SERVICE_PLANS)
+
+
+async def get_service_plan(conn: AsyncConnection, service_plan_id: int) -> ServicePlan | None:
+    return await fetch_one(conn, QUERIES.get_service_plan, {"id": service_plan_id}, ServicePlan)
 
 
 async def insert_service_plan(conn: AsyncConnection, values: Params) -> ServicePlan:
@@ -247,13 +259,11 @@ async def list_patient_service_plans(conn: AsyncConnection, params: Params) -> t
     return await _page(conn, QUERIES.list_patient_service_plans, {"id": None} | dict(params), _PATIENT_SERVICE_PLANS)
 
 
-async def get_patient_service_plan(
-    conn: AsyncConnection, patient_id: int, patient_service_plan_id: int
-) -> PatientServicePlan | None:
+async def get_patient_service_plan(conn: AsyncConnection, patient_service_plan_id: int) -> PatientServicePlan | None:
     items, _ = await _page(
         conn,
         QUERIES.list_patient_service_plans,
-        {"patient_id": patient_id, "id": patient_service_plan_id, "limit": 1, "offset": 0},
+        {"patient_id": None, "id": patient_service_plan_id, "limit": 1, "offset": 0},
         _PATIENT_SERVICE_PLANS,
     )
     return items[0] if items else None

@@ -137,6 +137,13 @@ class ReferenceService:
             specialties=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
         )
 
+    async def get_specialty(self, actor: Actor, specialty_id: int) -> Specialty:
+        async with actor_transaction(self._pool, actor) as conn:
+            specialty = await repo.get_specialty(conn, specialty_id)
+        if specialty is None:
+            raise NotFoundError(f"specialty {specialty_id} does not exist")
+        return specialty
+
     async def create_specialty(self, actor: Actor, data: SpecialtyCreate) -> Specialty:
         organization_id = _organization_for(actor, data.is_global, "specialties")
         async with actor_transaction(self._pool, actor) as conn:
@@ -278,6 +285,13 @@ class ReferenceService:
             form_templates=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
         )
 
+    async def get_form_template(self, actor: Actor, form_template_id: int) -> FormTemplate:
+        async with actor_transaction(self._pool, actor) as conn:
+            template = await repo.get_form_template(conn, form_template_id)
+        if template is None:
+            raise NotFoundError(f"form template {form_template_id} does not exist")
+        return template
+
     async def create_form_template(self, actor: Actor, data: FormTemplateCreate) -> FormTemplate:
         values = msgspec.structs.asdict(data)
         values["organization_id"] = _organization_for(actor, values.pop("is_global"), "form templates")
@@ -294,6 +308,13 @@ class ReferenceService:
         return ServicePlanList(
             service_plans=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
         )
+
+    async def get_service_plan(self, actor: Actor, service_plan_id: int) -> ServicePlan:
+        async with actor_transaction(self._pool, actor) as conn:
+            plan = await repo.get_service_plan(conn, service_plan_id)
+        if plan is None:
+            raise NotFoundError(f"service plan {service_plan_id} does not exist")
+        return plan
 
     async def create_service_plan(self, actor: Actor, data: ServicePlanCreate) -> ServicePlan:
         if (data.price_cents is None) != (data.currency is None):
@@ -324,6 +345,21 @@ class ReferenceService:
             total_pages=paging.pages(total),
         )
 
+    async def get_patient_service_plan(self, actor: Actor, patient_service_plan_id: int) -> PatientServicePlan:
+        async with actor_transaction(self._pool, actor) as conn:
+            held = await repo.get_patient_service_plan(conn, patient_service_plan_id)
+            if held is None:
+                raise NotFoundError(f"patient service plan {patient_service_plan_id} does not exist")
+            await audit.record_read(
+                conn,
+                actor,
+                "patient_service_plan.read",
+                "patient_service_plan",
+                patient_service_plan_id,
+                patient_id=held.patient_id,
+            )
+        return held
+
     async def create_patient_service_plan(
         self, actor: Actor, patient_id: int, data: PatientServicePlanCreate
     ) -> PatientServicePlan:
@@ -345,7 +381,7 @@ class ReferenceService:
                     errors=[FieldError("service_plan_id", "no such service plan in this organization")],
                 )
             held_id = await repo.insert_patient_service_plan(conn, values)
-            held = await repo.get_patient_service_plan(conn, patient_id, held_id)
+            held = await repo.get_patient_service_plan(conn, held_id)
             assert held is not None
             await audit.record(conn, actor, "patient_service_plan.created", "patient_service_plan", held_id, after=held)
         return held

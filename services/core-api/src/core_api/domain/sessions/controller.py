@@ -113,6 +113,25 @@ class TreatmentPlanSessionController(Controller):
         await SessionService(state.pool).delete(current_actor(request), plan_id, session_id)
 
 
+class SessionReadController(Controller):
+    """A session read by its id alone: where a created session's ``Location`` points."""
+
+    path = "/v1/treatment-plan-sessions"
+    tags = ["treatment plan sessions"]
+    security = bearer_security()
+    guards = [STAFF]
+
+    @get("/{session_id:int}", operation_id="GetTreatmentPlanSession", responses=READ_ERRORS)
+    async def get_session(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        session_id: SessionId,
+    ) -> TreatmentPlanSession:
+        """One session of a plan of the organization or of a global plan, with its exercise count."""
+        return await SessionService(state.pool).get(current_actor(request), session_id)
+
+
 class SessionExerciseController(Controller):
     path = "/v1/treatment-plan-sessions/{session_id:int}/exercises"
     tags = ["treatment plan sessions"]
@@ -185,3 +204,22 @@ class SessionExerciseController(Controller):
     ) -> None:
         """Remove a prescription; the later exercises move up to close the gap."""
         await SessionExerciseService(state.pool).delete(current_actor(request), session_id, session_exercise_id)
+
+
+class SessionExerciseReadController(Controller):
+    """A prescription read by its id alone: where a created one's ``Location`` points."""
+
+    path = "/v1/session-exercises"
+    tags = ["treatment plan sessions"]
+    security = bearer_security()
+    guards = [STAFF]
+
+    @get("/{session_exercise_id:int}", operation_id="GetSessionExercise", responses=READ_ERRORS)
+    async def get_exercise(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        session_exercise_id: SessionExerciseId,
+    ) -> SessionExercise:
+        """One exercise as a session prescribes it."""
+        return await SessionExerciseService(state.pool).get(current_actor(request), session_exercise_id)

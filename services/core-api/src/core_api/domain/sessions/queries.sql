@@ -22,6 +22,14 @@ SELECT s.id, s.session_number, s.name, s.description, s.estimated_duration_minut
 FROM treatment_plan_sessions s
 WHERE s.id = %(id)s AND s.treatment_plan_id = %(plan_id)s
 
+-- name: read_session
+-- A session by its id alone, unless its plan is deleted.
+SELECT s.id, s.session_number, s.name, s.description, s.estimated_duration_minutes,
+       (SELECT count(*) FROM treatment_plan_session_exercises se WHERE se.session_id = s.id) AS exercises_count
+FROM treatment_plan_sessions s
+JOIN treatment_plans p ON p.id = s.treatment_plan_id AND p.deleted_at IS NULL
+WHERE s.id = %(id)s
+
 -- name: session_count
 SELECT count(*) FROM treatment_plan_sessions WHERE treatment_plan_id = %(plan_id)s
 
@@ -96,6 +104,21 @@ FROM treatment_plan_session_exercises se
 JOIN exercises e ON e.id = se.exercise_id
 WHERE se.session_id = %(session_id)s AND (%(id)s::bigint IS NULL OR se.id = %(id)s)
 ORDER BY se.sort_order
+
+-- name: read_session_exercise
+-- A prescription by its id alone, unless its plan is deleted.
+SELECT se.id, se.exercise_id, se.sort_order,
+       json_build_object(
+           'id', e.id, 'name', e.name, 'video_url', e.video_url, 'video_thumbnail_url', e.video_thumbnail_url,
+           'difficulty', e.difficulty, 'estimated_duration_seconds', e.estimated_duration_seconds
+       ) AS exercise,
+       se.mode, se.sets, se.reps, se.hold_seconds, se.duration_seconds, se.rest_between_sets_seconds,
+       se.rest_after_exercise_seconds, se.notes
+FROM treatment_plan_session_exercises se
+JOIN exercises e ON e.id = se.exercise_id
+JOIN treatment_plan_sessions s ON s.id = se.session_id
+JOIN treatment_plans p ON p.id = s.treatment_plan_id AND p.deleted_at IS NULL
+WHERE se.id = %(id)s
 
 -- name: session_exercise_count
 SELECT count(*) FROM treatment_plan_session_exercises WHERE session_id = %(session_id)s

@@ -34,6 +34,11 @@ async def get_session(conn: AsyncConnection, plan_id: UUID, session_id: int) -> 
     return await fetch_one(conn, QUERIES.get_session, {"plan_id": plan_id, "id": session_id}, TreatmentPlanSession)
 
 
+async def read_session(conn: AsyncConnection, session_id: int) -> TreatmentPlanSession | None:
+    """The session, or ``None`` when the caller cannot see it or its plan is deleted."""
+    return await fetch_one(conn, QUERIES.read_session, {"id": session_id}, TreatmentPlanSession)
+
+
 async def session_count(conn: AsyncConnection, plan_id: UUID) -> int:
     return int(await fetch_value(conn, QUERIES.session_count, {"plan_id": plan_id}))
 
@@ -98,6 +103,11 @@ async def get_session_exercise(
         {"session_id": session_id, "id": session_exercise_id},
         SessionExercise,
     )
+
+
+async def read_session_exercise(conn: AsyncConnection, session_exercise_id: int) -> SessionExercise | None:
+    """The prescription, or ``None`` when the caller cannot see it or its plan is deleted."""
+    return await fetch_one(conn, QUERIES.read_session_exercise, {"id": session_exercise_id}, SessionExercise)
 
 
 async def session_exercise_count(conn: AsyncConnection, session_id: int) -> int:

@@ -68,6 +68,13 @@ class SessionService:
                 raise NotFoundError(f"treatment plan {plan_id} does not exist")
             return TreatmentPlanSessionList(sessions=await repo.list_sessions(conn, plan_id))
 
+    async def get(self, actor: Actor, session_id: int) -> TreatmentPlanSession:
+        async with actor_transaction(self._pool, actor) as conn:
+            session = await repo.read_session(conn, session_id)
+        if session is None:
+            raise _no_session(session_id)
+        return session
+
     async def create(self, actor: Actor, plan_id: UUID, data: SessionCreate) -> TreatmentPlanSession:
         """Add a session. Without a ``session_number`` it is appended as n+1. A taken number is not a
         conflict: the new session is inserted there and that session and the later ones move up by one
@@ -166,6 +173,13 @@ class SessionExerciseService:
             if await repo.session_plan_id(conn, session_id) is None:
                 raise _no_session(session_id)
             return SessionExerciseList(exercises=await repo.list_session_exercises(conn, session_id))
+
+    async def get(self, actor: Actor, session_exercise_id: int) -> SessionExercise:
+        async with actor_transaction(self._pool, actor) as conn:
+            found = await repo.read_session_exercise(conn, session_exercise_id)
+        if found is None:
+            raise NotFoundError(f"session exercise {session_exercise_id} does not exist")
+        return found
 
     async def create(self, actor: Actor, session_id: int, data: SessionExerciseCreate) -> SessionExercise:
         """Prescribe an exercise. Without a ``sort_order`` it goes last; at a taken position it is inserted
