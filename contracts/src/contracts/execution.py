@@ -250,17 +250,9 @@ class LoggedExercise(msgspec.Struct, frozen=True):
     ]
 
 
-class ExerciseLog(msgspec.Struct, frozen=True):
-    """One exercise of a session as prescribed (frozen at start) and as done."""
+class ExercisePrescription(msgspec.Struct, frozen=True, kw_only=True):
+    """What the plan prescribes for one exercise of a session, frozen from the plan version at start."""
 
-    id: Annotated[
-        IntId,
-        Meta(description="The exercise log's id (the `{id}` of `PUT /v1/patient-exercise-logs/{id}`)."),
-    ]
-    session_completion_id: Annotated[IntId, Meta(description="Id of the session completion the log belongs to.")]
-    exercise_id: Annotated[UUID, Meta(description="Id (UUID) of the exercise in the library.")]
-    exercise: Annotated[LoggedExercise, Meta(description="The exercise with its current name and video URLs.")]
-    sort_order: Annotated[_NonNegative, Meta(description="0-based position of the exercise within the session.")]
     prescribed_mode: Annotated[
         ExerciseMode,
         Meta(description="`reps` or `duration`, frozen from the plan version at start."),
@@ -290,6 +282,19 @@ class ExerciseLog(msgspec.Struct, frozen=True):
         LongText | None,
         Meta(description="The specialist's instructions for the exercise, frozen at start; null when none."),
     ]
+
+
+class ExerciseLog(ExercisePrescription, frozen=True):
+    """One exercise of a session as prescribed (frozen at start) and as done."""
+
+    id: Annotated[
+        IntId,
+        Meta(description="The exercise log's id (the `{id}` of `PUT /v1/patient-exercise-logs/{id}`)."),
+    ]
+    session_completion_id: Annotated[IntId, Meta(description="Id of the session completion the log belongs to.")]
+    exercise_id: Annotated[UUID, Meta(description="Id (UUID) of the exercise in the library.")]
+    exercise: Annotated[LoggedExercise, Meta(description="The exercise with its current name and video URLs.")]
+    sort_order: Annotated[_NonNegative, Meta(description="0-based position of the exercise within the session.")]
     actual_sets: Annotated[ActualSets | None, Meta(description="Sets done, 0-100; null until recorded.")]
     actual_reps: Annotated[
         ActualReps | None,
@@ -435,7 +440,7 @@ class SessionCompletion(msgspec.Struct, frozen=True):
     ] = None
 
 
-class StartedExercise(msgspec.Struct, frozen=True):
+class StartedExercise(ExercisePrescription, frozen=True):
     """One exercise of a started session under the spec's start sample names: its log's id, the
     prescription, and the exercise's video and instructions from the enrollment's frozen plan version."""
 
@@ -448,35 +453,6 @@ class StartedExercise(msgspec.Struct, frozen=True):
     exercise: Annotated[
         ExerciseRef,
         Meta(description=("The exercise with its video and instructions, from the enrollment's frozen plan version.")),
-    ]
-    prescribed_mode: Annotated[
-        ExerciseMode,
-        Meta(description="`reps` or `duration`, frozen from the plan version at start."),
-    ]
-    prescribed_sets: Annotated[_Positive, Meta(description="Prescribed sets, frozen from the plan version at start.")]
-    prescribed_reps: Annotated[
-        _Positive | None,
-        Meta(description="Prescribed repetitions per set; null when not prescribed (`duration` mode)."),
-    ]
-    prescribed_hold_seconds: Annotated[
-        _Positive | None,
-        Meta(description="Prescribed hold per repetition or position, in seconds; null when not prescribed."),
-    ]
-    prescribed_duration_seconds: Annotated[
-        _Positive | None,
-        Meta(description="Prescribed length of each timed set, in seconds; null when not prescribed."),
-    ]
-    rest_between_sets_seconds: Annotated[
-        _NonNegative | None,
-        Meta(description="Prescribed rest between sets, in seconds; null when not prescribed."),
-    ]
-    rest_after_exercise_seconds: Annotated[
-        _NonNegative | None,
-        Meta(description="Prescribed rest after the exercise, in seconds; null when not prescribed."),
-    ]
-    notes: Annotated[
-        LongText | None,
-        Meta(description="The specialist's instructions for the exercise, frozen at start; null when none."),
     ]
 
 

@@ -52,6 +52,25 @@ StallCause = Literal["playback", "seek"]
 # Media events -------------------------------------------------------------------------------------------
 
 
+# The network context of a playback request and of its first frame: described once, used by both.
+DeviceConnectionType = Annotated[
+    ConnectionType, Meta(description="The device's network connection type, as the browser or OS reports it.")
+]
+EffectiveBandwidth = Annotated[
+    _Megabits | None,
+    Meta(
+        description=(
+            "Effective downlink estimate (the Network Information API's `downlink`), in "
+            "megabits per second; null when unknown."
+        )
+    ),
+]
+RoundTripTime = Annotated[
+    Milliseconds | None,
+    Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
+]
+
+
 class MediaSessionStartData(msgspec.Struct, frozen=True):
     """`session_start` data: how fast the media started and the network it started on."""
 
@@ -78,23 +97,9 @@ class MediaSessionStartData(msgspec.Struct, frozen=True):
         CdnName | None,
         Meta(description="The CDN that served the media (a short name such as `cloudfront`); null when unknown."),
     ] = None
-    connection_type: Annotated[
-        ConnectionType,
-        Meta(description="The device's network connection type, as the browser or OS reports it."),
-    ] = "unknown"
-    effective_bandwidth: Annotated[
-        _Megabits | None,
-        Meta(
-            description=(
-                "Effective downlink estimate (the Network Information API's `downlink`), in "
-                "megabits per second; null when unknown."
-            )
-        ),
-    ] = None
-    rtt_ms: Annotated[
-        Milliseconds | None,
-        Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
-    ] = None
+    connection_type: DeviceConnectionType = "unknown"
+    effective_bandwidth: EffectiveBandwidth = None
+    rtt_ms: RoundTripTime = None
 
 
 class MediaPlayIntentData(msgspec.Struct, frozen=True):
@@ -104,23 +109,9 @@ class MediaPlayIntentData(msgspec.Struct, frozen=True):
         MediaSeconds | None,
         Meta(description="Length of the media, in seconds; null when not known yet."),
     ] = None
-    connection_type: Annotated[
-        ConnectionType,
-        Meta(description="The device's network connection type, as the browser or OS reports it."),
-    ] = "unknown"
-    effective_bandwidth: Annotated[
-        _Megabits | None,
-        Meta(
-            description=(
-                "Effective downlink estimate (the Network Information API's `downlink`), in "
-                "megabits per second; null when unknown."
-            )
-        ),
-    ] = None
-    rtt_ms: Annotated[
-        Milliseconds | None,
-        Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
-    ] = None
+    connection_type: DeviceConnectionType = "unknown"
+    effective_bandwidth: EffectiveBandwidth = None
+    rtt_ms: RoundTripTime = None
     cdn: Annotated[
         CdnName | None,
         Meta(description="The CDN the media is requested from (a short name such as `cloudfront`); null when unknown."),

@@ -27,6 +27,7 @@ from contracts.execution import (
     ExerciseLog,
     ExerciseLogList,
     ExerciseLogUpdate,
+    ExercisePrescription,
     NoSessionReason,
     SessionComplete,
     SessionCompletion,
@@ -172,14 +173,7 @@ def started_session(completion: SessionCompletion, sessions: list[PlanSession], 
             exercise_id=log.exercise_id,
             sort_order=log.sort_order,
             exercise=frozen[log.sort_order],
-            prescribed_mode=log.prescribed_mode,
-            prescribed_sets=log.prescribed_sets,
-            prescribed_reps=log.prescribed_reps,
-            prescribed_hold_seconds=log.prescribed_hold_seconds,
-            prescribed_duration_seconds=log.prescribed_duration_seconds,
-            rest_between_sets_seconds=log.rest_between_sets_seconds,
-            rest_after_exercise_seconds=log.rest_after_exercise_seconds,
-            notes=log.notes,
+            **{name: getattr(log, name) for name in ExercisePrescription.__struct_fields__},
         )
         for log in completion.exercise_logs
     ]
