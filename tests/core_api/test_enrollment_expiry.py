@@ -227,6 +227,22 @@ def test_a_session_completed_after_the_end_date_does_not_complete_an_expired_pla
     assert history(superuser, enrollment["id"]) == [("active", "expired", "end_date passed", "system")]
 
 
+def test_a_change_refused_because_the_plan_expired_leaves_the_expiry_recorded(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    # Found by the moving-clock property below: the expiry was recorded in the refused change's transaction
+    # and rolled back with it, so the enrollment stayed stored as active after a 409 that said it expired.
+    plan = published_plan(core_api, superuser, org, type="in_clinic", duration_weeks=1)
+    enrollment = ok(assign(core_api, org, plan["id"], org.patient, local_today(superuser, org.patient)), 201)["id"]
+    advance_clock(superuser, org.id, 9)
+
+    problem(change(core_api, org, enrollment, "paused"), 409)
+    problem(core_api.post(f"/v1/patient-treatment-plans/{enrollment}/approve", headers=org.headers("specialist")), 409)
+
+    assert recorded(superuser, enrollment) == ("expired", 1, 1, 1)
+    assert history(superuser, enrollment) == [("active", "expired", "end_date passed", "system")]
+
+
 # Assignment of a window already over ----------------------------------------------------------------------------
 
 

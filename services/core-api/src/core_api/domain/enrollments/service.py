@@ -12,8 +12,9 @@ enrollment whose end_date is before the patient's today reads as expired, whethe
 been recorded. Recording it (history row, audit row, ``treatment_plan.expired`` event, exactly once) is
 :func:`expire_overdue`: the nightly job for everyone, and every write that depends on an enrollment's
 status (status changes, approval, session starts, completions and skips, erasure) for the enrollments it
-is about to change, in its own transaction; the detail too, whose status history must end with the expiry
-its status shows. An assignment whose whole window is already over is refused (422 on ``start_date``).
+is about to change; status changes, approval, starts, completions and skips first in a transaction of
+their own (:func:`record_expiry_first`), so that a write refused afterwards leaves the expiry recorded; the
+detail too, whose status history must end with the expiry its status shows. An assignment whose whole window is already over is refused (422 on ``start_date``).
 """
 
 from __future__ import annotations
@@ -231,6 +232,7 @@ class EnrollmentService:
     # Lifecycle -----------------------------------------------------------------------------------------
 
     async def approve(self, actor: Actor, enrollment_id: int) -> PatientTreatmentPlanDetail:
+        await record_expiry_first(self._pool, actor, enrollment_id)
         async with actor_transaction(self._pool, actor) as conn:
             await repo.expire_overdue(conn, enrollment_id=enrollment_id)
             current = await _lock(conn, enrollment_id)
@@ -257,6 +259,7 @@ class EnrollmentService:
     async def change_status(
         self, actor: Actor, enrollment_id: int, data: EnrollmentStatusChange
     ) -> PatientTreatmentPlanDetail:
+        await record_expiry_first(self._pool, actor, enrollment_id)
         async with actor_transaction(self._pool, actor) as conn:
             await repo.expire_overdue(conn, enrollment_id=enrollment_id)
             current = await _lock(conn, enrollment_id)
@@ -323,6 +326,16 @@ async def _lock(conn: AsyncConnection, enrollment_id: int) -> repo.LockedEnrollm
     if current is None:
         raise NotFoundError(f"enrollment {enrollment_id} does not exist")
     return current
+
+
+async def record_expiry_first(pool: AsyncConnectionPool, actor: Actor, enrollment_id: int) -> None:
+    """Record the enrollment's pending expiry in a transaction of its own, committed before the write that
+    depends on its status: the expiry happened whatever becomes of the write, so a write refused afterwards
+    (409 for a change an expired plan does not allow) leaves it recorded, as the nightly job would. The write
+    calls :func:`expire_overdue` again in its own transaction, which records nothing more unless the
+    patient's midnight passed in between."""
+    async with actor_transaction(pool, actor) as conn:
+        await repo.expire_overdue(conn, enrollment_id=enrollment_id)
 
 
 async def expire_overdue(

@@ -52,7 +52,7 @@ from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.adherence.service import check_pain, recompute_weekly
 from core_api.domain.consent import service as consent
-from core_api.domain.enrollments.service import expire_overdue
+from core_api.domain.enrollments.service import expire_overdue, record_expiry_first
 from core_api.domain.execution import repository as repo
 from core_api.time_zones import patient_zone
 
@@ -249,6 +249,7 @@ class ExecutionService:
         self, actor: Actor, enrollment_id: int, session_number: int, data: SessionStart
     ) -> tuple[StartedSession, bool]:
         """The started session and whether it is new; an already started one is returned as it is."""
+        await record_expiry_first(self._pool, actor, enrollment_id)
         async with actor_transaction(self._pool, actor) as conn:
             # An overdue enrollment's expiry is recorded before anything depends on its status.
             await expire_overdue(conn, enrollment_id=enrollment_id)
@@ -320,7 +321,16 @@ class ExecutionService:
             await audit.record(conn, actor, action, "patient_exercise_log", log_id, before=before, after=after)
         return after
 
+    async def _record_expiry_first(self, actor: Actor, completion_id: int) -> None:
+        """The pending expiry of the completion's enrollment, recorded before the write that finishes the
+        completion (``enrollments.service.record_expiry_first``): a refused finish leaves it recorded."""
+        async with actor_transaction(self._pool, actor) as conn:
+            enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
+        if enrollment_id is not None:
+            await record_expiry_first(self._pool, actor, enrollment_id)
+
     async def complete(self, actor: Actor, completion_id: int, data: SessionComplete) -> SessionCompletion:
+        await self._record_expiry_first(actor, completion_id)
         async with actor_transaction(self._pool, actor) as conn:
             enrollment = await _lock_in_progress(conn, completion_id, "completed")
             await repo.finish_completion(
@@ -372,6 +382,7 @@ class ExecutionService:
         return completed
 
     async def skip(self, actor: Actor, completion_id: int, data: SessionSkip) -> SessionCompletion:
+        await self._record_expiry_first(actor, completion_id)
         async with actor_transaction(self._pool, actor) as conn:
             enrollment = await _lock_in_progress(conn, completion_id, "skipped")
             await repo.skip_completion(conn, completion_id, data.reason)
