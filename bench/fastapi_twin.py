@@ -41,12 +41,20 @@ from bench.pydantic_models import IngestAckModel, MediaEventBatchModel, PoseFram
 
 # Where each media event type's ``data`` fields go in ``media_events`` (the service's ``_media_values``).
 _MEDIA_COLUMNS: dict[str, dict[str, str]] = {
+    "play_intent": {
+        "total_duration_seconds": "total_duration_seconds",
+        "connection_type": "connection_type",
+        "cdn": "cdn",
+        "effective_bandwidth_mbps": "effective_bandwidth",
+        "rtt_ms": "rtt_ms",
+    },
     "session_start": {
         "total_duration_seconds": "total_duration_seconds",
         "ttfb_ms": "ttfb_ms",
         "video_load_time_ms": "video_load_time_ms",
         "cdn_response_time_ms": "cdn_response_time_ms",
         "connection_type": "connection_type",
+        "cdn": "cdn",
         "effective_bandwidth_mbps": "effective_bandwidth",
         "rtt_ms": "rtt_ms",
     },
@@ -61,8 +69,12 @@ _MEDIA_COLUMNS: dict[str, dict[str, str]] = {
         "dropped_frames": "dropped_frames",
         "total_frames": "total_frames",
     },
-    "buffering_start": {"position_seconds": "position_seconds"},
-    "buffering_end": {"position_seconds": "position_seconds", "buffering_duration_ms": "duration_ms"},
+    "buffering_start": {"position_seconds": "position_seconds", "reason": "cause"},
+    "buffering_end": {
+        "position_seconds": "position_seconds",
+        "buffering_duration_ms": "duration_ms",
+        "reason": "cause",
+    },
     "quality_change": {
         "bitrate": "to_bitrate",
         "resolution": "to_resolution",
@@ -79,6 +91,7 @@ _MEDIA_COLUMNS: dict[str, dict[str, str]] = {
         "completed": "completed",
         "reason": "exit_reason",
     },
+    "error": {"error_code": "code", "fatal": "fatal", "position_seconds": "position_seconds"},
 }
 
 

@@ -7,10 +7,12 @@ are strict (msgspec refuses ``"3"`` for an int too); unknown fields are ignored,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from contracts.telemetry import check_timestamp
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 LANDMARK_COUNT = 33
 
@@ -27,7 +29,20 @@ WorldCoordinate = Annotated[float, Field(ge=-100, le=100)]
 FormIssueCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 CameraResolution = Annotated[str, Field(pattern=r"^\d{2,5}x\d{2,5}$")]
 VideoResolution = Annotated[str, Field(pattern=r"^\d{3,4}p$")]
-Timestamp = AwareDatetime
+Megabits = Annotated[float, Field(ge=0, le=100_000)]
+CdnName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+MediaErrorCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ConnectionType = Literal["wifi", "cellular", "ethernet", "other", "unknown"]
+Platform = Literal["web", "ios", "android", "desktop", "other"]
+StallCause = Literal["playback", "seek"]
+
+
+def _in_stored_range(moment: datetime) -> datetime:
+    check_timestamp(moment)
+    return moment
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_stored_range)]
 ExercisePhase = Literal["concentric", "eccentric", "isometric", "rest", "transition", "unknown"]
 
 
@@ -80,12 +95,29 @@ class PoseFrameBatchModel(_Model):
 
 class SessionStartData(_Model):
     total_duration_seconds: MediaSeconds
-    ttfb_ms: Milliseconds
-    video_load_time_ms: Milliseconds
     cdn_response_time_ms: Milliseconds
-    connection_type: Literal["wifi", "cellular", "ethernet", "other", "unknown"] = "unknown"
-    effective_bandwidth: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    ttfb_ms: Milliseconds | None = None
+    video_load_time_ms: Milliseconds | None = None
+    cdn: CdnName | None = None
+    connection_type: ConnectionType = "unknown"
+    effective_bandwidth: Megabits | None = None
     rtt_ms: Milliseconds | None = None
+    platform: Platform | None = None
+
+
+class PlayIntentData(_Model):
+    total_duration_seconds: MediaSeconds | None = None
+    connection_type: ConnectionType = "unknown"
+    effective_bandwidth: Megabits | None = None
+    rtt_ms: Milliseconds | None = None
+    cdn: CdnName | None = None
+    platform: Platform | None = None
+
+
+class ErrorData(_Model):
+    code: MediaErrorCode
+    fatal: StrictBool
+    position_seconds: MediaSeconds | None = None
 
 
 class HeartbeatData(_Model):
@@ -102,11 +134,13 @@ class HeartbeatData(_Model):
 
 class BufferingStartData(_Model):
     position_seconds: MediaSeconds
+    cause: StallCause = "playback"
 
 
 class BufferingEndData(_Model):
     position_seconds: MediaSeconds
     duration_ms: Milliseconds
+    cause: StallCause = "playback"
 
 
 class QualityChangeData(_Model):
@@ -136,6 +170,12 @@ class _MediaEventModel(_Model):
     media_id: HashedId | None = None
     media_type: Literal["video", "audio"] = "video"
     timestamp: Timestamp
+
+
+class PlayIntentModel(_MediaEventModel):
+    event: Literal["play_intent"]
+    media_id: HashedId
+    data: PlayIntentData = PlayIntentData()
 
 
 class SessionStartModel(_MediaEventModel):
@@ -174,14 +214,21 @@ class SessionEndModel(_MediaEventModel):
     data: SessionEndData
 
 
+class ErrorModel(_MediaEventModel):
+    event: Literal["error"]
+    data: ErrorData
+
+
 MediaEventModel = Annotated[
-    SessionStartModel
+    PlayIntentModel
+    | SessionStartModel
     | HeartbeatModel
     | BufferingStartModel
     | BufferingEndModel
     | QualityChangeModel
     | MilestoneModel
-    | SessionEndModel,
+    | SessionEndModel
+    | ErrorModel,
     Field(discriminator="event"),
 ]
 MediaEventBatchModel = MediaEventModel | Annotated[list[MediaEventModel], Field(min_length=1, max_length=500)]

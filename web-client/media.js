@@ -1,4 +1,5 @@
-// Video QoE events as a player emits them, from a real <video> element: session_start, heartbeat,
+// Video QoE events as a player emits them, from a real <video> element: play_intent (the playback request,
+// so a video that never starts still leaves a view), session_start (its first frame), heartbeat,
 // buffering_start/end, quality_change, milestones and session_end (contracts.telemetry.MediaEvent).
 
 const MILESTONES = [25, 50, 75, 95];
@@ -9,7 +10,12 @@ const round = (x, digits = 2) => Number(x.toFixed(digits));
 function connection() {
   const info = navigator.connection ?? {};
   const type = ["wifi", "cellular", "ethernet"].includes(info.type) ? info.type : "unknown";
-  return { connection_type: type, effective_bandwidth: info.downlink ?? 0, rtt_ms: Math.round(info.rtt ?? 0) };
+  return {
+    connection_type: type,
+    effective_bandwidth: info.downlink ?? 0,
+    rtt_ms: Math.round(info.rtt ?? 0),
+    platform: "web",
+  };
 }
 
 export class MediaView {
@@ -35,6 +41,7 @@ export class MediaView {
       resize: () => this.onResize(),
     };
     for (const [name, listener] of Object.entries(this.listeners)) video.addEventListener(name, listener);
+    this.emit("play_intent", connection(), { media_id: mediaId, media_type: "video" });
   }
 
   emit(event, data, extra = {}) {

@@ -296,7 +296,9 @@ def test_a_whole_session_from_a_browser_on_another_origin(
     media_types = {
         event for (event,) in rows(clickhouse, f"SELECT DISTINCT toString(event) FROM {database}.media_events", {})
     }
-    assert {"session_start", "heartbeat", "milestone", "session_end"} <= media_types
+    assert {"play_intent", "session_start", "heartbeat", "milestone", "session_end"} <= media_types
+    intents = f"SELECT DISTINCT platform FROM {database}.media_events WHERE event = 'play_intent'"
+    assert rows(clickhouse, intents, {}) == [("web",)]
     # Every acknowledged media batch exactly once despite the retries, plus the beacon's batch.
     media_acks = {a["ack"]["batch_id"]: a["ack"]["accepted"] for a in final["acknowledged"] if "media" in a["path"]}
     media_batches = {

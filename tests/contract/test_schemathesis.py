@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from tests.core_api.seed import seed_organization
@@ -48,7 +49,7 @@ ANSWERS: dict[str, defaultdict[str, Counter[int]]] = {
 }
 # Shares of operations that must have answered 2xx at least once. Measured: core-api 72-73 of 84 (the rest
 # are writes whose rules random data does not meet: an IANA time zone, references to existing objects, a
-# plan in draft; and reads of a random plan id), telemetry 12 of 12.
+# plan in draft; and reads of a random plan id), telemetry 15 of 15 (the CMCD route with the generated reports below).
 CORE_API_MIN_REACHED = 0.8
 TELEMETRY_MIN_REACHED = 1.0
 
@@ -152,6 +153,31 @@ class TelemetryToken:
 
 
 telemetry_schema.auth(refresh_interval=None)(TelemetryToken)
+
+
+def _cmcd_report(sid: str, cid: str, state: str, at: int, startup_ms: int | None) -> str:
+    members = [f'cid="{cid}"', "e=ps", f'sid="{sid}"', f"sta={state}", f"ts={at}", "v=2"]
+    return ",".join([*members, f"msd={startup_ms}"] if startup_ms is not None else members)
+
+
+# POST /v1/media/cmcd takes CMCD's own line format, which schemathesis cannot generate from a JSON Schema:
+# player reports of one view as a CMCD event target sends them (play-state reports), in any order.
+_CMCD_LINES = st.builds(
+    lambda sid, cid, reports: "".join(_cmcd_report(sid, cid, *report) + "\n" for report in reports).encode(),
+    st.uuids().map(str),
+    st.from_regex(r"\A[A-Za-z0-9_-]{1,32}\Z"),
+    st.lists(
+        st.tuples(
+            st.sampled_from("spkrawefqd"),
+            st.integers(1_771_232_400_000, 1_771_232_400_000 + 3_600_000),
+            st.none() | st.integers(0, 60_000),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+schemathesis.openapi.media_type("application/cmcd", _CMCD_LINES)
+schemathesis.openapi.media_type("text/cmcd", _CMCD_LINES)
 KEYS: list[Path] = []
 
 

@@ -90,3 +90,12 @@ def test_a_column_change_reaches_the_distributed_table_too() -> None:
 def test_a_statement_without_a_cluster_form_is_refused() -> None:
     with pytest.raises(MigrationError, match="no cluster form"):
         for_cluster("INSERT INTO media_events SELECT * FROM other", CLUSTER, DATABASE)
+
+
+def test_the_platform_column_reaches_the_local_and_the_distributed_media_table() -> None:
+    (migration,) = [m for m in discover() if m.name == "media_platform"]
+    added = "ADD COLUMN platform LowCardinality(String) AFTER cdn"
+    assert plan(migration, MODERN, CLUSTER, DATABASE) == [
+        f"ALTER TABLE {DATABASE}.media_events_local ON CLUSTER {CLUSTER} {added}",
+        f"ALTER TABLE {DATABASE}.media_events ON CLUSTER {CLUSTER} {added}",
+    ]

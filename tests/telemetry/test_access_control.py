@@ -34,10 +34,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/analytics/track"): INGEST,
     ("POST", "/v1/errors/report"): INGEST,
     ("POST", "/v1/beacon"): INGEST,
+    ("POST", "/v1/media/cmcd"): INGEST,
     ("GET", "/v1/media/bandwidth/stats"): READ,
     ("GET", "/v1/media/sessions/{session_id:uuid}/qoe"): READ,
     ("GET", "/v1/media/{media_id:str}/stats"): READ,
+    ("GET", "/v1/media/ranking"): READ,
     ("GET", "/v1/pose/sessions/{session_id:uuid}/stats"): READ,
+    ("GET", "/v1/pose/media/{media_id:str}/form-issues"): READ,
     ("DELETE", "/v1/actors/{actor_hash:str}"): SERVICE,
 }
 
@@ -56,6 +59,12 @@ def ingest_body(path: str, session: str = VIEW) -> Any:
                 {**event, "session_id": session} for event in media_events()]  # fmt: skip
     if path == "/v1/pose/frames":
         return {"session_id": POSE_SESSION, "media_id": MEDIA, "frames": [pose_frame(n) for n in range(1, 4)]}
+    if path == "/v1/media/cmcd":
+        # A player's CMCD v2 event target: the play request and the first frame of the view, as text lines.
+        return (
+            f'cid="{MEDIA}",e=ps,sid="{session}",sn=0,sta=s,ts=1771232400000,v=2\n'
+            f'cid="{MEDIA}",e=ps,msd=1200,sid="{session}",sn=1,sta=p,ts=1771232401200,v=2\n'
+        )
     if path == "/v1/beacon":
         return {"media_events": ingest_body("/v1/media/events", session), "analytics_events": [ANALYTICS_EVENT]}
     return ANALYTICS_EVENT if path == "/v1/analytics/track" else ERROR_REPORT
@@ -74,6 +83,9 @@ def request(ingest: Ingest, method: str, path: str, headers: dict[str, str], tar
         return ingest.client.post(
             target or path, content=msgspec.json.encode(beacon), headers={"Content-Type": "text/plain"}
         )
+    if path == "/v1/media/cmcd":
+        content_type = {"Content-Type": "application/cmcd"}
+        return ingest.client.post(target or path, content=ingest_body(path).encode(), headers=headers | content_type)
     body = ingest_body(path) if method == "POST" else None
     return ingest.client.request(
         method,
@@ -159,6 +171,7 @@ def test_callers_of_the_wrong_kind_are_403(ingest: Ingest, method: str, path: st
         ("/v1/pose/frames", {"consent_level": 1}),
         ("/v1/pose/frames", {"biometric": False}),
         ("/v1/beacon", {"consent_level": 1}),
+        ("/v1/media/cmcd", {"consent_level": 1}),
     ],
 )
 def test_too_little_consent_is_403(ingest: Ingest, path: str, claims: dict[str, Any]) -> None:
@@ -178,6 +191,8 @@ def test_another_organizations_staff_never_read_its_figures(ingest: Ingest) -> N
         "media": f"/v1/media/{MEDIA}/stats?period=7d",
         "pose": f"/v1/pose/sessions/{POSE_SESSION}/stats?actor_hash={ingest.actor_hash}",
         "bandwidth": "/v1/media/bandwidth/stats?period=7d",
+        "ranking": "/v1/media/ranking?period=7d",
+        "form issues": f"/v1/pose/media/{MEDIA}/form-issues?period=7d",
     }
     # Control: A's staff see A's figures.
     mine = {name: ingest.client.get(path, headers=a_staff) for name, path in reads.items()}
@@ -185,6 +200,8 @@ def test_another_organizations_staff_never_read_its_figures(ingest: Ingest) -> N
     assert mine["media"].json()["views"] == 1
     assert mine["pose"].json()["frames"] == 3
     assert len(mine["bandwidth"].json()["groups"]) == 1
+    assert [entry["media_id"] for entry in mine["ranking"].json()["media"]] == [MEDIA]
+    assert (mine["form issues"].json()["sessions"], mine["form issues"].json()["frames"]) == (1, 3)
 
     theirs = {name: ingest.client.get(path, headers=b_staff) for name, path in reads.items()}
     problem(theirs["qoe"], 404)
@@ -192,6 +209,9 @@ def test_another_organizations_staff_never_read_its_figures(ingest: Ingest) -> N
     media = theirs["media"].json()
     assert (theirs["media"].status_code, media["views"], media["completed_views"]) == (200, 0, 0)
     assert (theirs["bandwidth"].status_code, theirs["bandwidth"].json()["groups"]) == (200, [])
+    assert (theirs["ranking"].status_code, theirs["ranking"].json()["media"]) == (200, [])
+    form_issues = theirs["form issues"].json()
+    assert (theirs["form issues"].status_code, form_issues["sessions"], form_issues["issues"]) == (200, 0, [])
 
     # B's service token erasing A's actor hash touches only B's rows.
     erased = ingest.client.delete(f"/v1/actors/{ingest.actor_hash}", headers=token(ingest, role="service",

@@ -22,6 +22,8 @@ VALID_BODIES: dict[str, Json] = {
     "/v1/analytics/track": ANALYTICS_EVENT,
     "/v1/errors/report": ERROR_REPORT,
     "/v1/beacon": {"media_events": [media_events()[0]], "analytics_events": [ANALYTICS_EVENT]},
+    # A CMCD report in its JSON form (test_cmcd.py sends the line form's hostile cases).
+    "/v1/media/cmcd": {"cid": "exercise-1", "e": "ps", "sid": "player-1", "sta": "s", "ts": 1771232400000, "v": 2},
 }
 BEACON = "/v1/beacon"
 NOT_JSON = ("text-plain", "form-encoded")
@@ -86,9 +88,13 @@ def hostile_bodies(path: str, token: str) -> dict[str, tuple[bytes, str]]:
     valid = msgspec.json.encode(body)
     number = next(number_paths(body), None) or next(string_paths(body))
     text = next(string_paths(body))
+    # A batch stores its items that fit (test_partial_batches.py): a NUL in a beacon's event goes in a beacon
+    # carrying that event alone.
+    one_kind = [{"token": token, kind: events} for kind, events in VALID_BODIES[BEACON].items()]
     nul_cases = {
-        f"nul-in-{'.'.join(map(str, at))}": (msgspec.json.encode(with_nul_at(body, at)), json_type)
-        for at in string_paths(body)
+        f"nul-in-{'.'.join(map(str, at))}": (msgspec.json.encode(with_nul_at(alone, at)), json_type)
+        for alone in (one_kind if path == BEACON else [body])
+        for at in string_paths(alone)
         if not any(at[-len(free) :] == free for free in FREE_TEXT)  # a beacon's events are nested
     }
     cases = {

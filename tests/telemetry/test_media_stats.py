@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from tests.telemetry.ingest_harness import COUNTRY_HEADER, Ingest
+from tests.telemetry.mux_scores import experience, smoothness, startup_score
 
 AT = "2026-02-16T09:00:{second:02d}Z"
 
@@ -137,6 +138,7 @@ def qoe(ingest: Ingest, session: str, actor_hash: str | None = None) -> Any:
     return staff_get(ingest, f"/v1/media/sessions/{session}/qoe", actor_hash=actor_hash or ingest.actor_hash)
 
 
+A_SMOOTHNESS = smoothness(2, 1500 / 25_500)
 A_QOE = {
     "session_id": A,
     "media_id": "exercise-1",
@@ -158,6 +160,14 @@ A_QOE = {
     "exited_before_start": False,
     "playback_failed": False,
     "startup_failed": False,
+    "platform": "",
+    "seek_count": 0,
+    "median_seek_latency_ms": None,
+    "p95_seek_latency_ms": None,
+    "playback_success_score": 100.0,
+    "startup_time_score": pytest.approx(startup_score(1.5)),
+    "smoothness_score": pytest.approx(A_SMOOTHNESS),
+    "viewer_experience_score": pytest.approx(experience(100, A_SMOOTHNESS, startup_score(1.5))),
 }
 
 
@@ -172,6 +182,12 @@ def test_per_view_qoe_matches_the_hand_computed_figures(scripted: Ingest) -> Non
     assert b.json()["exited_before_start"] is False
     assert (b.json()["playback_failed"], b.json()["startup_failed"]) == (True, False)
     assert (b.json()["rebuffer_count"], b.json()["rebuffer_percent"], b.json()["average_bitrate"]) == (0, 0.0, 0.0)
+
+
+def histogram(*views: int) -> list[dict[str, Any]]:
+    """The startup-time histogram with these counts in its fixed buckets."""
+    lows, highs = (0, 500, 1000, 2000, 4000, 8000), (500, 1000, 2000, 4000, 8000, None)
+    return [{"from_ms": low, "to_ms": high, "views": n} for low, high, n in zip(lows, highs, views, strict=True)]
 
 
 DE_GROUP = {
@@ -195,6 +211,20 @@ DE_GROUP = {
         # A: 2M x 10 s + 3M x 10 s; D: 2M x 5 s (heartbeat at 15 s to its end at 20 s).
         "average_bitrate": pytest.approx((20e6 + 30e6 + 10e6) / 25),
         "dropped_frame_percent": 0.0,
+        "playback_success_score": pytest.approx(200 / 3),  # A 100, B 0 (failed after its first frame), D 100
+        "startup_time_score": pytest.approx((startup_score(1.5) + startup_score(2.5) + startup_score(2)) / 3),
+        "smoothness_score": pytest.approx((A_SMOOTHNESS + 100 + 100) / 3),  # B started and never stalled
+        "viewer_experience_score": pytest.approx(
+            (experience(100, A_SMOOTHNESS, startup_score(1.5)) + 0 + experience(100, 100, startup_score(2))) / 3
+        ),
+        "startup_time_histogram": histogram(0, 0, 1, 2, 0, 0),  # 1500; 2500 and 2000
+        "rendition_times": [
+            {"resolution": "720p", "seconds": 15.0, "share": pytest.approx(0.6)},  # A 10 s, D 5 s
+            {"resolution": "1080p", "seconds": 10.0, "share": pytest.approx(0.4)},
+        ],
+        "seek_count": 0,
+        "median_seek_latency_ms": None,
+        "p95_seek_latency_ms": None,
     },
     # 80 % of 5 Mbps fits 720p (2.5), one rung lower for rebuffering 3.7 % > 2 %.
     "recommended_max_rendition": "480p",
@@ -219,6 +249,15 @@ FR_GROUP = {
         "rebuffer_per_minute": 0.0,
         "average_bitrate": 1_200_000.0,
         "dropped_frame_percent": 0.0,
+        "playback_success_score": 100.0,
+        "startup_time_score": pytest.approx(startup_score(0.9)),
+        "smoothness_score": 100.0,
+        "viewer_experience_score": pytest.approx(experience(100, 100, startup_score(0.9))),
+        "startup_time_histogram": histogram(0, 1, 0, 0, 0, 0),
+        "rendition_times": [{"resolution": "480p", "seconds": 10.0, "share": 1.0}],
+        "seek_count": 0,
+        "median_seek_latency_ms": None,
+        "p95_seek_latency_ms": None,
     },
     "recommended_max_rendition": "720p",
 }
@@ -287,6 +326,15 @@ def test_events_another_actor_sent_under_a_view_id_form_a_view_of_their_own(scri
                 "rebuffer_per_minute": pytest.approx(60_000 / 25_000),
                 "average_bitrate": 300_000.0,
                 "dropped_frame_percent": 0.0,
+                "playback_success_score": 0.0,
+                "startup_time_score": pytest.approx(startup_score(9)),
+                "smoothness_score": pytest.approx(smoothness(1, 0.8)),
+                "viewer_experience_score": 0.0,  # failed: playback success 0 multiplies the rest
+                "startup_time_histogram": histogram(0, 0, 0, 0, 0, 1),
+                "rendition_times": [{"resolution": "240p", "seconds": 10.0, "share": 1.0}],
+                "seek_count": 0,
+                "median_seek_latency_ms": None,
+                "p95_seek_latency_ms": None,
             },
             "recommended_max_rendition": "240p",
         },
@@ -615,6 +663,9 @@ def qoe_scripted(ingest: Ingest) -> Ingest:
     return ingest
 
 
+V1_SMOOTHNESS = smoothness(2, 4000 / 25_000)
+
+
 def test_video_qoe_of_one_view_matches_the_hand_computed_figures(qoe_scripted: Ingest) -> None:
     v1 = qoe(qoe_scripted, V1).json()
     v2, v3, v4, v5 = (qoe(qoe_scripted, view).json() for view in (V2, V3, V4, V5))
@@ -640,6 +691,14 @@ def test_video_qoe_of_one_view_matches_the_hand_computed_figures(qoe_scripted: I
         "exited_before_start": False,
         "playback_failed": False,  # its only error was not fatal
         "startup_failed": False,
+        "platform": "",
+        "seek_count": 1,
+        "median_seek_latency_ms": 1000.0,
+        "p95_seek_latency_ms": 1000.0,
+        "playback_success_score": 100.0,
+        "startup_time_score": pytest.approx(startup_score(2)),
+        "smoothness_score": pytest.approx(V1_SMOOTHNESS),
+        "viewer_experience_score": pytest.approx(experience(100, V1_SMOOTHNESS, startup_score(2))),
     }
     flags = ("started", "playback_failed", "startup_failed", "exited_before_start")
     assert [v2[flag] for flag in flags] == [False, True, True, False]
@@ -668,6 +727,25 @@ def test_video_qoe_of_a_media_matches_the_hand_computed_figures(qoe_scripted: In
         # V1 70 Mbit over 25 s, V4 1M x 2 s, V5 3M x 10 s.
         "average_bitrate": pytest.approx((70e6 + 2e6 + 30e6) / 37),
         "dropped_frame_percent": pytest.approx(5.0),
+        # V1 100, V2 0 (startup failure), V3 50 (left after 4 s), V4 0 (failed after start), V5 100.
+        "playback_success_score": 50.0,
+        "startup_time_score": pytest.approx((startup_score(2) + startup_score(1) + startup_score(1.5)) / 3),
+        "smoothness_score": pytest.approx((V1_SMOOTHNESS + 100 + 100) / 3),
+        "viewer_experience_score": pytest.approx(
+            (experience(100, V1_SMOOTHNESS, startup_score(2)) + 0 + 50 + 0 + experience(100, 100, startup_score(1.5)))
+            / 5
+        ),
+        "startup_time_histogram": histogram(0, 0, 2, 1, 0, 0),  # 1000 and 1500; 2000
+        # V1's switches named no resolution: 720p 10 s and 1080p 5 s are known, its other 10 s are not. V4
+        # 360p 2 s, V5 1080p 10 s.
+        "rendition_times": [
+            {"resolution": "1080p", "seconds": 15.0, "share": pytest.approx(15 / 27)},
+            {"resolution": "720p", "seconds": 10.0, "share": pytest.approx(10 / 27)},
+            {"resolution": "360p", "seconds": 2.0, "share": pytest.approx(2 / 27)},
+        ],
+        "seek_count": 1,
+        "median_seek_latency_ms": 1000.0,
+        "p95_seek_latency_ms": 1000.0,
     }
 
 

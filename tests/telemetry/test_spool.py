@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from contracts.telemetry import analytics_event_decoder
+from contracts.telemetry import analytics_event_decoder, decode_media_events
 from litestar.testing import TestClient
 from service_common.auth import AuthSettings
 from service_common.logging import LogSettings
@@ -34,7 +34,7 @@ from telemetry.ingest.spool import (
     SpoolWriter,
     encode_record,
 )
-from telemetry.ingest.writer import Batch, analytics_event_columns
+from telemetry.ingest.writer import Batch, analytics_event_columns, media_event_columns
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
 
 from tests.conftest import ClickHouseServerInfo
@@ -553,6 +553,65 @@ def test_clickhouse_refusing_a_record_does_not_block_the_spool(clickhouse: Click
     asyncio.run(run())
     assert _count(clickhouse, "analytics_events") == 2
     assert len(list((tmp_path / REFUSED_FOLDER).iterdir())) == 1
+
+
+def test_records_spooled_before_a_column_was_added_are_inserted_with_its_default(
+    clickhouse: ClickHouseSettings, tmp_path: Path
+) -> None:
+    # A spool left by the previous release holds media rows without the columns a later migration added
+    # (platform, 0006); the new release replays them between its own rows. Merged into one block with the
+    # first record's columns, they used to fail the insert or misalign the columns.
+    actor = TelemetryActor(actor_hash="actor_upgrade", org_hash="org_h4sh", consent_level=3, biometric=False)
+
+    def media_record(session: uuid.UUID, *, old_release: bool) -> SpoolRecord:
+        batch = Batch.start(actor, "media_events", None, "ES")
+        events = decode_media_events(
+            msgspec.json.encode(
+                {
+                    "event": "play_intent",
+                    "session_id": str(session),
+                    "media_id": "media-upgrade",
+                    "timestamp": "2026-02-16T09:30:00Z",
+                    "data": {"platform": "android"},
+                }
+            )
+        )
+        columns = {name: list(values) for name, values in media_event_columns(events, batch).items()}
+        if old_release:
+            del columns["platform"]
+        return SpoolRecord(
+            endpoint="media_events",
+            table="media_events",
+            batch_id=batch.batch_id,
+            idempotent=False,
+            received_at=batch.received_at,
+            columns=columns,
+            uuid_columns=["batch_id", "session_id"],
+        )
+
+    sessions = [uuid.uuid4() for _ in range(4)]
+
+    async def run() -> list[dict[str, Any]]:
+        store = ServerStore(clickhouse.url, clickhouse.http_url, clickhouse.database)
+        spool = Spool(tmp_path, max_bytes=1 << 30)
+        spool.open()
+        try:
+            for number, session in enumerate(sessions):
+                await spool.append(media_record(session, old_release=number % 2 == 0))
+            await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+            assert spool.empty
+            return await store.select(
+                "SELECT toString(session_id) AS session, platform FROM media_events "
+                "WHERE actor_hash = 'actor_upgrade' ORDER BY session"
+            )
+        finally:
+            await spool.close()
+            await store.close()
+
+    rows = asyncio.run(run())
+    expected = {str(session): "" if number % 2 == 0 else "android" for number, session in enumerate(sessions)}
+    assert {row["session"]: row["platform"] for row in rows} == expected
+    assert not (tmp_path / REFUSED_FOLDER).exists() or not list((tmp_path / REFUSED_FOLDER).iterdir())
 
 
 @pytest.fixture

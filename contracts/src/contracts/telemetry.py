@@ -54,20 +54,37 @@ StallCause = Literal["playback", "seek"]
 
 # The network context of a playback request and of its first frame: described once, used by both.
 DeviceConnectionType = Annotated[
-    ConnectionType, Meta(description="The device's network connection type, as the browser or OS reports it.")
+    ConnectionType,
+    Meta(
+        description=(
+            "The device's network connection type, as the browser or OS reports it. In a batch, another label "
+            "(`bluetooth`, `mixed`, `wimax`) is stored as `other`, and `none` or null as `unknown` (counted in "
+            "the answer's `coerced`)."
+        )
+    ),
 ]
 EffectiveBandwidth = Annotated[
     _Megabits | None,
     Meta(
         description=(
-            "Effective downlink estimate (the Network Information API's `downlink`), in "
-            "megabits per second; null when unknown."
+            "Effective downlink estimate (the Network Information API's `downlink`), in Mbit/s (megabits "
+            "per second; not bit/s or kbit/s); null when unknown. A number outside 0-100 000, such as a "
+            "player's estimate in bit/s, is stored as null and counted in the answer's `dropped`."
         )
     ),
 ]
 RoundTripTime = Annotated[
     Milliseconds | None,
     Meta(description="Round-trip time estimate of the connection, in milliseconds; null when unknown."),
+]
+DevicePlatform = Annotated[
+    Platform | None,
+    Meta(
+        description=(
+            "The app platform playing the media: `web`, `ios`, `android`, `desktop` or `other`; null when "
+            "unknown. The media read routes group views by it."
+        )
+    ),
 ]
 
 
@@ -100,6 +117,7 @@ class MediaSessionStartData(msgspec.Struct, frozen=True):
     connection_type: DeviceConnectionType = "unknown"
     effective_bandwidth: EffectiveBandwidth = None
     rtt_ms: RoundTripTime = None
+    platform: DevicePlatform = None
 
 
 class MediaPlayIntentData(msgspec.Struct, frozen=True):
@@ -116,6 +134,7 @@ class MediaPlayIntentData(msgspec.Struct, frozen=True):
         CdnName | None,
         Meta(description="The CDN the media is requested from (a short name such as `cloudfront`); null when unknown."),
     ] = None
+    platform: DevicePlatform = None
 
 
 class MediaErrorData(msgspec.Struct, frozen=True):
@@ -155,7 +174,9 @@ class MediaHeartbeatData(msgspec.Struct, frozen=True):
         Milliseconds,
         Meta(description="Total stall time so far in this view, in milliseconds."),
     ]
-    current_bitrate: Annotated[BitsPerSecond, Meta(description="Bitrate of the rendition playing, in bits per second.")]
+    current_bitrate: Annotated[
+        BitsPerSecond, Meta(description="Bitrate of the rendition playing, in bit/s (bits per second, not kbit/s).")
+    ]
     # Video-only: an audio session has no rendition or frames.
     current_resolution: Annotated[
         VideoResolution | None,
@@ -195,8 +216,12 @@ class MediaBufferingEndData(msgspec.Struct, frozen=True):
 class MediaQualityChangeData(msgspec.Struct, frozen=True):
     """`quality_change` data: the player switched rendition."""
 
-    from_bitrate: Annotated[BitsPerSecond, Meta(description="Bitrate before the switch, in bits per second.")]
-    to_bitrate: Annotated[BitsPerSecond, Meta(description="Bitrate after the switch, in bits per second.")]
+    from_bitrate: Annotated[
+        BitsPerSecond, Meta(description="Bitrate before the switch, in bit/s (bits per second, not kbit/s).")
+    ]
+    to_bitrate: Annotated[
+        BitsPerSecond, Meta(description="Bitrate after the switch, in bit/s (bits per second, not kbit/s).")
+    ]
     reason: Annotated[
         QualityChangeReason,
         Meta(
@@ -747,8 +772,29 @@ ErrorReportBody = Annotated[
 # Acknowledgement --------------------------------------------------------------------------------------
 
 
+class RejectedItem(msgspec.Struct, frozen=True, kw_only=True):
+    """An item of a batch that was not stored, and why (docs/telemetry.md, "Partial batches")."""
+
+    index: Annotated[
+        Annotated[int, Meta(ge=0)],
+        Meta(description="Position of the item in the array sent, counted from 0."),
+    ]
+    field: Annotated[
+        str,
+        Meta(
+            description=(
+                "The value at fault as a path from the body's root, as the validator names it: "
+                "`[3].data.completion_percent`, `frames[7].landmark_x`, `media_events[1].event`; the item "
+                "itself (`frames[7]`) when the fault is between its fields (landmark arrays of unequal lengths)."
+            )
+        ),
+    ]
+    reason: Annotated[str, Meta(description="What is wrong with the value (`Expected `float` <= 100.0`).")]
+
+
 class IngestAck(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to an accepted ingest request (202): what was stored under which batch."""
+    """The answer to an accepted ingest request (202): what was stored under which batch, and which items of
+    the batch were not."""
 
     accepted: Annotated[
         Annotated[int, Meta(ge=0)],
@@ -766,6 +812,35 @@ class IngestAck(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ] = False
+    rejected: Annotated[
+        list[RejectedItem],
+        Meta(
+            description=(
+                "Items of the batch not stored because a value broke the contract, in order; empty when every "
+                "item was stored. Send them again corrected under a new ``Idempotency-Key``: a retry with the "
+                "same key stores nothing."
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
+    coerced: Annotated[
+        dict[str, int],
+        Meta(
+            description=(
+                "Values stored as a documented substitute, counted per field path within an item "
+                "(`data.connection_type`: an unknown connection type stored as `other`); docs/telemetry.md "
+                "lists the rules."
+            )
+        ),
+    ] = msgspec.field(default_factory=dict)
+    dropped: Annotated[
+        dict[str, int],
+        Meta(
+            description=(
+                "Optional values out of their bounds stored as null, counted per field path within an item "
+                "(`data.effective_bandwidth`: an estimate above 100 000 Mbit/s, most likely sent in bit/s)."
+            )
+        ),
+    ] = msgspec.field(default_factory=dict)
 
 
 # Beacons ------------------------------------------------------------------------------------------------
@@ -864,9 +939,68 @@ class BeaconAck(msgspec.Struct, frozen=True, kw_only=True):
 # Figures computed by ClickHouse over an organization's rows; see docs/telemetry.md for every definition.
 
 
+class StartupTimeBucket(msgspec.Struct, frozen=True, kw_only=True):
+    """Views whose startup time fell in one bucket of the fixed startup-time histogram."""
+
+    from_ms: Annotated[int, Meta(description="Lower bound of the bucket, in milliseconds, inclusive.")]
+    to_ms: Annotated[
+        int | None,
+        Meta(description="Upper bound of the bucket, in milliseconds, exclusive; null for the last, open bucket."),
+    ]
+    views: Annotated[int, Meta(description="Views that started with a startup time in the bucket.")]
+
+
+class RenditionTime(msgspec.Struct, frozen=True, kw_only=True):
+    """Playback time at one rendition, from the time-weighted bitrate samples."""
+
+    resolution: Annotated[str, Meta(description="The rendition (`720p`).")]
+    seconds: Annotated[
+        float,
+        Meta(description="Time the views' bitrate samples held this rendition, summed over the views, in seconds."),
+    ]
+    share: Annotated[
+        float,
+        Meta(description="`seconds` over the time at every known rendition, a ratio 0-1."),
+    ]
+
+
+# Scores after Mux Data's viewer experience scores; docs/telemetry.md says where they differ.
+PlaybackSuccessScore = Annotated[
+    float | None,
+    Meta(
+        description=(
+            "Playback success score, 0-100: 0 for a playback failure, 50 for an exit before start (none when "
+            "it came within 1 second of the request), 100 for a view that started without failing."
+        )
+    ),
+]
+StartupTimeScore = Annotated[
+    float | None,
+    Meta(description="Startup time score, 0-100: 8 / (8 + startup time in seconds) x 100; views that started only."),
+]
+SmoothnessScore = Annotated[
+    float | None,
+    Meta(
+        description=(
+            "Smoothness score, 0-100: the mean of 100 / sqrt(1 + (rebuffer count / 2)^2) and "
+            "100 x e^(-10 x rebuffer ratio); views that started only."
+        )
+    ),
+]
+ViewerExperienceScore = Annotated[
+    float | None,
+    Meta(
+        description=(
+            "Overall viewer experience score, 0-100: playback success score / 100 x the mean of the smoothness "
+            "and startup time scores (the playback success score alone for a view that never started)."
+        )
+    ),
+]
+
+
 class QoESummary(msgspec.Struct, frozen=True, kw_only=True):
     """Video QoE of a set of views (a media's, a group's), after Mux Data and CTA-2066; every formula and
-    where it differs from them is in docs/telemetry.md, "Video QoE"."""
+    where it differs from them is in docs/telemetry.md, "Read routes"."""
 
     views: Annotated[int, Meta(description="Views: (actor, session_id) pairs with any media event.")]
     playback_failure_percent: Annotated[
@@ -909,6 +1043,64 @@ class QoESummary(msgspec.Struct, frozen=True, kw_only=True):
         float,
         Meta(description="Dropped frames over decoded frames, summed over the views, in percent (0-100)."),
     ]
+    playback_success_score: Annotated[
+        float | None,
+        Meta(
+            description=(
+                "Mean of the views' playback success scores (0-100; 0 failed, 50 exited before start, 100 "
+                "started), over the views that have one; null when none has."
+            )
+        ),
+    ] = None
+    startup_time_score: Annotated[
+        float | None,
+        Meta(
+            description=(
+                "Mean of the views' startup time scores (0-100; 8 / (8 + startup seconds) x 100), over the views "
+                "that have one; null when none has."
+            )
+        ),
+    ] = None
+    smoothness_score: Annotated[
+        float | None,
+        Meta(
+            description=(
+                "Mean of the views' smoothness scores (0-100, from rebuffer count and ratio), over the views that "
+                "have one; null when none has."
+            )
+        ),
+    ] = None
+    viewer_experience_score: Annotated[
+        float | None,
+        Meta(
+            description=(
+                "Mean of the views' overall viewer experience scores (0-100), over the views that have one; null "
+                "when none has."
+            )
+        ),
+    ] = None
+    startup_time_histogram: Annotated[
+        list[StartupTimeBucket],
+        Meta(
+            description=(
+                "Views that started with a measured startup time, per bucket: 0-500, 500-1000, 1000-2000, "
+                "2000-4000, 4000-8000 and 8000 ms or more, in that order."
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
+    rendition_times: Annotated[
+        list[RenditionTime],
+        Meta(description="Playback time per rendition, by time (not by sample count), most seconds first."),
+    ] = msgspec.field(default_factory=list)
+    seek_count: Annotated[int, Meta(description="Seeks that stalled playback (`buffering_end` with cause `seek`).")] = 0
+    median_seek_latency_ms: Annotated[
+        float | None,
+        Meta(description="Median duration of those seek stalls (Mux seek latency), in milliseconds; null if none."),
+    ] = None
+    p95_seek_latency_ms: Annotated[
+        float | None,
+        Meta(description="95th percentile duration of those seek stalls, in milliseconds; null if none."),
+    ] = None
 
 
 class ViewQoE(msgspec.Struct, frozen=True, kw_only=True):
@@ -985,6 +1177,23 @@ class ViewQoE(msgspec.Struct, frozen=True, kw_only=True):
         Meta(description="The view had a fatal `error` event or its `session_end` exit reason is `error`."),
     ]
     startup_failed: Annotated[bool, Meta(description="The view's first fatal error came before its first frame.")]
+    platform: Annotated[
+        str,
+        Meta(description="App platform named by `play_intent` or `session_start` (`web`, `ios`); empty when unknown."),
+    ] = ""
+    seek_count: Annotated[int, Meta(description="Seeks that stalled playback (`buffering_end` with cause `seek`).")] = 0
+    median_seek_latency_ms: Annotated[
+        float | None,
+        Meta(description="Median duration of those seek stalls (Mux seek latency), in milliseconds; null if none."),
+    ] = None
+    p95_seek_latency_ms: Annotated[
+        float | None,
+        Meta(description="95th percentile duration of those seek stalls, in milliseconds; null if none."),
+    ] = None
+    playback_success_score: PlaybackSuccessScore = None
+    startup_time_score: StartupTimeScore = None
+    smoothness_score: SmoothnessScore = None
+    viewer_experience_score: ViewerExperienceScore = None
 
 
 class BandwidthGroup(msgspec.Struct, frozen=True, kw_only=True):
@@ -995,7 +1204,7 @@ class BandwidthGroup(msgspec.Struct, frozen=True, kw_only=True):
         Meta(
             description=(
                 "The value of the grouping column these views share (a country code, connection "
-                "type, CDN or resolution); empty for unknown."
+                "type, CDN, resolution or platform); empty for unknown."
             )
         ),
     ]
@@ -1053,7 +1262,7 @@ class BandwidthStats(msgspec.Struct, frozen=True, kw_only=True):
     ]
     group_by: Annotated[
         str,
-        Meta(description="The grouping column: `country_code`, `connection_type`, `cdn` or `resolution`."),
+        Meta(description="The grouping column: `country_code`, `connection_type`, `cdn`, `resolution` or `platform`."),
     ]
     groups: Annotated[list[BandwidthGroup], Meta(description="One entry per value of the grouping column.")]
 
@@ -1093,7 +1302,15 @@ class MediaStats(msgspec.Struct, frozen=True, kw_only=True):
     completed_views: Annotated[int, Meta(description="Views whose ``session_end`` said ``completed``.")]
     completion_rate: Annotated[float, Meta(description="``completed_views`` over ``views``, 0-1 (0 without views).")]
     milestones: Annotated[list[MilestoneReach], Meta(description="25, 50, 75 and 95 %, in that order.")]
-    quality: Annotated[list[ResolutionShare], Meta(description="Resolutions by playback time, most watched first.")]
+    quality: Annotated[
+        list[ResolutionShare],
+        Meta(
+            description=(
+                "Resolutions by heartbeats reporting them (one per 10 s of playback), most first; "
+                "`qoe.rendition_times` measures the same by time."
+            )
+        ),
+    ]
     abr_switches: Annotated[int, Meta(description="``quality_change`` events with reason ``abr``.")]
     abr_up_switches: Annotated[int, Meta(description="Of `abr_switches`, those to a higher bitrate.")]
     abr_down_switches: Annotated[int, Meta(description="Of `abr_switches`, those to a lower bitrate.")]
@@ -1103,6 +1320,41 @@ class MediaStats(msgspec.Struct, frozen=True, kw_only=True):
         Meta(
             description="Failure, startup, rebuffering and bitrate of the views whose `play_intent` or start named it."
         ),
+    ]
+
+
+MediaRankingOrder = Literal["playback_failure_percent", "startup_failure_percent", "exits_before_start_percent"]
+
+
+class RankedMedia(msgspec.Struct, frozen=True, kw_only=True):
+    """One exercise video of the organization in the ranking, with the QoE of its views."""
+
+    rank: Annotated[int, Meta(description="Position in the ranking, from 1 (the worst by `order_by`).")]
+    media_id: Annotated[str, Meta(description="Hashed id of the media the views' `play_intent` or first frame named.")]
+    views: Annotated[int, Meta(description="Views of the media whose events arrived in the period.")]
+    qoe: Annotated[QoESummary, Meta(description="Failure, exit, startup, rebuffering and scores of those views.")]
+
+
+class MediaRanking(msgspec.Struct, frozen=True, kw_only=True):
+    """The organization's exercise videos ranked by a failure or exit rate of their views, worst first."""
+
+    period: Annotated[
+        str,
+        Meta(description="The period covered, as asked (`30d`, `12h`), counted back from now over events' arrival."),
+    ]
+    order_by: Annotated[
+        MediaRankingOrder,
+        Meta(
+            description=(
+                "The rate ranked by, in percent of views: `playback_failure_percent`, `startup_failure_percent` or "
+                "`exits_before_start_percent`. Ties go to the media with more views, then by `media_id`."
+            )
+        ),
+    ]
+    min_views: Annotated[int, Meta(description="Media with fewer views in the period are left out.")]
+    media: Annotated[
+        list[RankedMedia],
+        Meta(description="At most `limit` media, the highest rate first; empty when none has `min_views` views."),
     ]
 
 
@@ -1264,6 +1516,46 @@ class PoseSessionStats(msgspec.Struct, frozen=True, kw_only=True):
     form_issues: Annotated[
         list[FormIssueCount],
         Meta(description="The session's most common form issues, up to 10, most frames first."),
+    ]
+
+
+class ExerciseFormIssue(msgspec.Struct, frozen=True, kw_only=True):
+    """How often one form issue was reported while patients followed one exercise video."""
+
+    issue: Annotated[str, Meta(description="The form issue code, such as `knee_valgus`.")]
+    sessions: Annotated[
+        int,
+        Meta(description="Pose sessions (one patient's frames under one session id) with a frame that reported it."),
+    ]
+    session_share: Annotated[
+        float,
+        Meta(description="`sessions` over the exercise's pose sessions in the period, 0-1."),
+    ]
+    reps: Annotated[
+        int,
+        Meta(description="Repetitions (one `rep_count` of one session) with a frame that reported it."),
+    ]
+    frames: Annotated[int, Meta(description="Frames that reported it (a code listed twice in a frame counts once).")]
+
+
+class ExerciseFormIssues(msgspec.Struct, frozen=True, kw_only=True):
+    """The most common form issues of one exercise video over an organization's pose sessions."""
+
+    media_id: Annotated[str, Meta(description="Hashed id of the exercise video the pose batches named.")]
+    period: Annotated[str, Meta(description="The period covered, as asked (`30d`, `12h`), over arrival time.")]
+    sessions: Annotated[
+        int,
+        Meta(description="Pose sessions with frames of the exercise that arrived in the period."),
+    ]
+    frames: Annotated[int, Meta(description="Frames of the exercise that arrived in the period.")]
+    issues: Annotated[
+        list[ExerciseFormIssue],
+        Meta(
+            description=(
+                "Up to `limit` issue codes, in most sessions first, then most frames, then by code; "
+                "empty when no frame reported one."
+            )
+        ),
     ]
 
 

@@ -9,7 +9,9 @@
   and answers 415 to anything else. The one exception is telemetry's ``POST /v1/beacon``, the only route
   whose handler carries the ``opt`` flag :data:`JSON_AS_TEXT_PLAIN`: ``navigator.sendBeacon`` cannot set
   a content type other than ``text/plain`` without a CORS preflight, so that route also takes its JSON
-  document as ``text/plain`` (UTF-8). Its body is still decoded strictly by its handler.
+  document as ``text/plain`` (UTF-8). Its body is still decoded strictly by its handler. Likewise only
+  telemetry's ``POST /v1/media/cmcd`` carries :data:`CMCD_BODY` and also takes ``application/cmcd`` (and
+  its former name ``text/cmcd``, UTF-8): the CMCD reports media players send, which its handler parses.
 - **Query strings.** A parameter the route does not declare is refused with 422 instead of ignored: a
   typo such as ``?conditon_tags=`` would otherwise return unfiltered data that looks filtered.
 - **Parameter values.** No query or path parameter may hold a control character (C0 or DEL): PostgreSQL
@@ -53,6 +55,12 @@ YEAR_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
 JSON_AS_TEXT_PLAIN = "json_as_text_plain"
 """The route handler ``opt`` key of the one route that also takes its JSON body as ``text/plain``
 (telemetry's ``POST /v1/beacon``; a test checks no other route of either service carries it)."""
+
+CMCD_BODY = "cmcd_body"
+"""The route handler ``opt`` key of the one route that also takes CMCD reports (telemetry's
+``POST /v1/media/cmcd``) as ``application/cmcd`` or ``text/cmcd`` (UTF-8); a test checks no other route of
+either service carries it."""
+_CMCD_MEDIA_TYPES = frozenset({"application/cmcd", "text/cmcd"})
 
 _json: BodyDecoder[Any] = BodyDecoder(Any)
 
@@ -190,21 +198,26 @@ def _check_values(request: Request[Any, Any, Any], model: KwargsModel) -> None:
         raise ValidationException(detail="A parameter holds a value no operation takes.", extra=errors[:5])
 
 
-def _is_utf8_text(media_type: str, options: dict[str, str]) -> bool:
-    return media_type == "text/plain" and options.get("charset", "utf-8").lower() == "utf-8"
+def _is_utf8(options: dict[str, str]) -> bool:
+    return options.get("charset", "utf-8").lower() == "utf-8"
 
 
 def _check_media_type(request: Request[Any, Any, Any]) -> None:
     handler = request.route_handler
     media_type, options = request.content_type
-    if not _reads_json_body(handler) or _is_json(media_type.lower()):
+    media_type = media_type.lower()
+    if not _reads_json_body(handler) or _is_json(media_type):
         return
     text_plain_too = bool(handler.opt.get(JSON_AS_TEXT_PLAIN))
-    if not (text_plain_too and _is_utf8_text(media_type.lower(), options)):
-        also = " or text/plain (UTF-8)" if text_plain_too else ""
-        raise HTTPException(
-            status_code=415, detail=f"The request body must be JSON, sent as Content-Type: application/json{also}."
-        )
+    cmcd_too = bool(handler.opt.get(CMCD_BODY))
+    if _is_utf8(options) and (
+        (text_plain_too and media_type == "text/plain") or (cmcd_too and media_type in _CMCD_MEDIA_TYPES)
+    ):
+        return
+    also = " or text/plain (UTF-8)" if text_plain_too else " or application/cmcd (UTF-8)" if cmcd_too else ""
+    raise HTTPException(
+        status_code=415, detail=f"The request body must be JSON, sent as Content-Type: application/json{also}."
+    )
 
 
 async def _check_body(request: Request[Any, Any, Any]) -> None:

@@ -21,6 +21,7 @@ from telemetry.ingest.controller import BODY_TYPES, IngestController
 from telemetry.ingest.ratelimit import RateLimiter
 from telemetry.ingest.spool import Spool, SpoolWriter
 from telemetry.ingest.writer import IngestWriter
+from telemetry.media.cmcd_controller import CmcdController
 from telemetry.media.controller import MediaStatsController
 from telemetry.pose.controller import PoseStatsController
 from telemetry.settings import Settings, load_settings
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             readiness_route({"clickhouse": _clickhouse_ready}),
             IngestController,
             BeaconController,
+            CmcdController,
             MediaStatsController,
             PoseStatsController,
             ActorErasureController,

@@ -2,9 +2,13 @@
 
 The same files run on ClickHouse 18.16 (the Debian server) and on chdb's 26.x: a file uses the macros
 ``{timestamp_ms}`` and ``{lc_string}`` for column types whose best form depends on the engine, and marks a
-statement with a ``-- requires: FEATURE`` line when only newer engines can run it (TTL). Every statement
-is idempotent (``IF NOT EXISTS``, ``MODIFY TTL``), so a run interrupted half-way is finished by the next
-one; ClickHouse has no transactions or advisory locks, so production runs migrations from one Job.
+statement with a ``-- requires: FEATURE`` line when only newer engines can run it (TTL). A run interrupted
+half-way is finished by the next one: ``CREATE ... IF NOT EXISTS``, ``MODIFY COLUMN`` and ``MODIFY TTL``
+can run again as they are, and ClickHouse 18.16 has no ``ADD COLUMN IF NOT EXISTS`` (a syntax error there),
+so the runner leaves out of an ``ALTER TABLE`` each ``ADD COLUMN`` whose column the table already has, and
+the whole statement when nothing is left (:func:`unapplied`). A migration therefore writes a plain
+``ADD COLUMN``. ClickHouse has no transactions or advisory locks, so production runs migrations from one
+Job.
 
 Cluster mode (CLICKHOUSE_CLUSTER names a cluster of the server's ``remote_servers``): the same files are
 rewritten per statement, so the single-node DDL stays exactly as written. ``CREATE TABLE t ... ENGINE =
@@ -30,6 +34,7 @@ import structlog
 from service_common.logging import configure_logging
 
 from telemetry.clickhouse.open import open_store
+from telemetry.clickhouse.server import identifier
 from telemetry.clickhouse.store import ClickHouseStore, ServerFeatures
 from telemetry.settings import load_settings
 
@@ -55,6 +60,10 @@ _CREATE_TABLE = re.compile(
 )
 _ALTER_TABLE = re.compile(r"^ALTER TABLE (?P<table>\w+)\s+(?P<rest>.*)$", re.DOTALL)
 _TTL = re.compile(r"\bTTL\b")
+_ALTERED = re.compile(
+    r"^ALTER TABLE (?:(?P<database>\w+)\.)?(?P<table>\w+)(?P<cluster>\s+ON CLUSTER \w+)?\s+(?P<actions>.*)$", re.DOTALL
+)
+_ADD_COLUMN = re.compile(r"^ADD COLUMN\s+(?P<column>\w+)\s")
 _BATCH_ID_COLUMN = re.compile(r"^\s*\(?\s*batch_id\s+UUID\b", re.MULTILINE)
 
 
@@ -153,6 +162,51 @@ def plan(migration: Migration, features: ServerFeatures, cluster: str = "", data
     return [clustered for sql in statements for clustered in for_cluster(sql, cluster, database)]
 
 
+def alter_actions(actions: str) -> list[str]:
+    """The comma-separated actions of an ``ALTER TABLE``, split at the commas outside parentheses and
+    quoted strings (an ``Enum8('a' = 1, 'b' = 2)`` or a ``DateTime64(3, 'UTC')`` keeps its commas)."""
+    parts: list[str] = []
+    depth, start, quoted, escaped = 0, 0, False, False
+    for index, char in enumerate(actions):
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (char == "\\", char != "'")
+        elif char == "'":
+            quoted = True
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(actions[start:index].strip())
+            start = index + 1
+    parts.append(actions[start:].strip())
+    return parts
+
+
+async def unapplied(store: ClickHouseStore, sql: str) -> str | None:
+    """``sql`` without the ``ADD COLUMN`` actions whose column its table already has (a run that stopped
+    after them), ``None`` when no action is left; any other statement unchanged. In cluster form the host
+    the store talks to stands for every host, since ``ON CLUSTER`` applies an ALTER to all of them."""
+    altered = _ALTERED.match(sql)
+    if altered is None:
+        return sql
+    actions = alter_actions(altered["actions"])
+    if not any(_ADD_COLUMN.match(action) for action in actions):
+        return sql
+    rows = await store.select(
+        "SELECT name FROM system.columns "
+        f"WHERE database = '{identifier(altered['database'] or store.database)}' "
+        f"AND table = '{identifier(altered['table'])}'"
+    )
+    existing = {row["name"] for row in rows}
+    left = [action for action in actions if not ((added := _ADD_COLUMN.match(action)) and added["column"] in existing)]
+    if not left:
+        return None
+    if len(left) == len(actions):
+        return sql
+    return sql[: altered.start("actions")] + ",\n    ".join(left)
+
+
 async def migrate(store: ClickHouseStore, cluster: str = "") -> list[int]:
     """Apply every pending migration to ``store`` (on every host of ``cluster`` when it is set); return
     the versions applied by this call."""
@@ -167,8 +221,9 @@ async def migrate(store: ClickHouseStore, cluster: str = "") -> list[int]:
     for migration in discover():
         if migration.version in applied:
             continue
-        for sql in plan(migration, features, cluster, store.database):
-            await store.execute(sql)
+        for planned in plan(migration, features, cluster, store.database):
+            if (pending := await unapplied(store, planned)) is not None:
+                await store.execute(pending)
         await store.insert(
             "schema_migrations",
             {

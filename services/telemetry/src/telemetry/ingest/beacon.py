@@ -5,8 +5,10 @@ A beacon cannot set headers, and its body goes out as ``text/plain``: the body i
 key. The route is left out of the bearer middleware and does what the middleware and the ingest guards do,
 with the same objects and in the same order: the app's telemetry verifier checks the token (401 with
 ``WWW-Authenticate``), then the caller's rate limit (429) and, for each kind of event the beacon carries,
-the consent that kind's own route needs (403). Rows are spooled only after every check has passed, one
-batch per kind, under the same idempotency rules as the ``Idempotency-Key`` header. The token is never
+the consent that kind's own route needs (403). Each kind is a batch whose bad events are rejected and
+listed in the answer while its good ones are stored (``ingest/partial.py``). Rows are spooled only after
+every check has passed, one batch per kind, under the same idempotency rules as the ``Idempotency-Key``
+header. The token is never
 taken from the URL: the route declares no query parameter, so the strict-request hook refuses
 ``?token=`` with 422.
 """
@@ -17,7 +19,7 @@ from typing import Any
 
 import msgspec
 from contracts.decoding import BodyDecoder
-from contracts.telemetry import Beacon, BeaconAck, beacon_decoder
+from contracts.telemetry import Beacon, BeaconAck, IngestAck
 from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.params import RawBody
@@ -28,9 +30,10 @@ from service_common.strict_requests import JSON_AS_TEXT_PLAIN
 
 from telemetry.identity import ANALYTICS, TelemetryVerifier, check_consent
 from telemetry.ingest.controller import decode_body, ingest_writer, raw_json_body, retry_later, start_batch
+from telemetry.ingest.partial import decode_beacon
 from telemetry.ingest.ratelimit import RateLimitedError, rate_limit
 from telemetry.ingest.spool import SpoolFullError
-from telemetry.ingest.writer import analytics_event_columns, media_event_columns
+from telemetry.ingest.writer import Batch, analytics_event_columns, media_event_columns
 
 # The consent each kind of event needs: what its own route's guard asks (``ingest/controller.py``).
 CONSENT = {"media_events": ANALYTICS, "analytics_events": ANALYTICS}
@@ -80,21 +83,38 @@ class BeaconController(Controller):
         # read it exactly as on the other ingest routes.
         request.scope["user"] = await verifier.verify(token)
         await rate_limit(request, request.route_handler)
-        beacon = decode_body(beacon_decoder.decode, body)
+        beacon, media_report, analytics_report = decode_body(decode_beacon, body)
         media, analytics = beacon.media_events, beacon.analytics_events
-        for kind, events in (("media_events", media), ("analytics_events", analytics)):
-            if events:
+        # A kind whose every event was rejected was carried all the same: its consent is checked and its
+        # answer lists the rejected events.
+        carried = {
+            "media_events": bool(media or media_report.rejected),
+            "analytics_events": bool(analytics or analytics_report.rejected),
+        }
+        for kind, sent in carried.items():
+            if sent:
                 check_consent(request, CONSENT[kind])
         writer = ingest_writer(state)
         media_ack = analytics_ack = None
-        if media:
+        if carried["media_events"]:
             batch = start_batch(request, state, "beacon.media_events", beacon.idempotency_key)
-            media_ack = await writer.write(
-                "beacon.media_events", "media_events", media_event_columns(media, batch), batch
+            media_ack = media_report.acknowledge(
+                await writer.write("beacon.media_events", "media_events", media_event_columns(media, batch), batch)
+                if media
+                else _nothing_stored(batch)
             )
-        if analytics:
+        if carried["analytics_events"]:
             batch = start_batch(request, state, "beacon.analytics_events", beacon.idempotency_key)
-            analytics_ack = await writer.write(
-                "beacon.analytics_events", "analytics_events", analytics_event_columns(analytics, batch), batch
+            analytics_ack = analytics_report.acknowledge(
+                await writer.write(
+                    "beacon.analytics_events", "analytics_events", analytics_event_columns(analytics, batch), batch
+                )
+                if analytics
+                else _nothing_stored(batch)
             )
         return BeaconAck(media_events=media_ack, analytics_events=analytics_ack)
+
+
+def _nothing_stored(batch: Batch) -> IngestAck:
+    """The answer for a kind of event the beacon carried but whose every event was rejected."""
+    return IngestAck(accepted=0, batch_id=batch.batch_id)

@@ -1,10 +1,11 @@
 """``POST /v1/media/events``, ``/v1/pose/frames``, ``/v1/analytics/track`` and ``/v1/errors/report``.
 
 Each route reads its body raw and decodes it once with the contracts' decoder (Litestar's ``data``
-parameter would decode it a second time, and the strict-request hook a third). Consent guards run
-before the body is read, so a refused request stores nothing. 202 with an :class:`IngestAck` once the
-rows are durable in the spool; 503 with Retry-After while the spool is full, 429 with Retry-After when the
-caller's actor is over its rate limit (``ingest/ratelimit.py``).
+parameter would decode it a second time, and the strict-request hook a third); a batch that does not
+decode whole is decoded item by item (``ingest/partial.py``), its good items stored and the others listed
+in the answer. Consent guards run before the body is read, so a refused request stores nothing. 202 with
+an :class:`IngestAck` once the rows are durable in the spool; 503 with Retry-After while the spool is full,
+429 with Retry-After when the caller's actor is over its rate limit (``ingest/ratelimit.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from contracts.telemetry import (
     MediaEventBatch,
     PoseFrameBatch,
     analytics_event_decoder,
-    decode_media_events,
     error_report_decoder,
-    pose_batch_decoder,
 )
 from litestar import Controller, Request, Response, post
 from litestar.connection import ASGIConnection
@@ -40,6 +39,7 @@ from service_common.errors import problem_response, problem_responses
 from service_common.openapi import REF_TEMPLATE, schema_document
 
 from telemetry.identity import ANALYTICS, ERRORS_ONLY, check_consent, telemetry_actor
+from telemetry.ingest.partial import decode_media_batch, decode_pose_batch, problem_fields
 from telemetry.ingest.ratelimit import RateLimitedError, rate_limit
 from telemetry.ingest.spool import SpoolFullError
 from telemetry.ingest.writer import (
@@ -98,14 +98,12 @@ def raw_json_body(
 
 def decode_body(decode: Callable[[bytes], T], body: bytes) -> T:
     """``body`` decoded by ``decode``: malformed JSON is a 400, a value breaking the contract a 422 naming
-    the field (msgspec's path, such as ``frames[3].landmark_x``)."""
+    the field (msgspec's path, such as ``frames[3].landmark_x``; every item's, when ``decode`` rejected
+    each item of a batch)."""
     try:
         return decode(body)
     except msgspec.ValidationError as exc:
-        raise ValidationException(
-            detail="The request body did not validate.",
-            extra=[{"message": str(exc), "key": "", "source": "body"}],
-        ) from exc
+        raise ValidationException(detail="The request body did not validate.", extra=problem_fields(exc)) from exc
     except msgspec.DecodeError as exc:
         raise ClientException(detail=f"The body is not valid JSON: {exc}") from exc
 
@@ -178,12 +176,14 @@ class IngestController(Controller):
     async def ingest_media_events(
         self, request: Request[Any, Any, Any], state: State, body: RawBody, idempotency_key: IdempotencyKey = None
     ) -> IngestAck:
-        """Store video and audio playback lifecycle events (consent level 2+)."""
-        events = decode_body(decode_media_events, body)
+        """Store video and audio playback lifecycle events (consent level 2+): the events of an array that
+        fit the contract, listing the others in the answer (docs/telemetry.md, "Partial batches")."""
+        events, report = decode_body(decode_media_batch, body)
         batch = start_batch(request, state, "media_events", idempotency_key)
-        return await ingest_writer(state).write(
+        ack = await ingest_writer(state).write(
             "media_events", "media_events", media_event_columns(events, batch), batch
         )
+        return report.acknowledge(ack)
 
     @post(
         "/pose/frames",
@@ -196,12 +196,14 @@ class IngestController(Controller):
     async def ingest_pose_frames(
         self, request: Request[Any, Any, Any], state: State, body: RawBody, idempotency_key: IdempotencyKey = None
     ) -> IngestAck:
-        """Store pose-tracking frames (consent level 2+ and biometric consent)."""
-        payload = decode_body(pose_batch_decoder.decode, body)
+        """Store pose-tracking frames (consent level 2+ and biometric consent): the frames that fit the
+        contract, listing the others in the answer (docs/telemetry.md, "Partial batches")."""
+        payload, report = decode_body(decode_pose_batch, body)
         batch = start_batch(request, state, "pose_frames", idempotency_key)
-        return await ingest_writer(state).write(
+        ack = await ingest_writer(state).write(
             "pose_frames", "pose_tracking_frames", pose_frame_columns(payload, batch), batch
         )
+        return report.acknowledge(ack)
 
     @post(
         "/analytics/track",

@@ -483,14 +483,16 @@ def _fsync_dir(directory: Path) -> None:
 # The background writer -----------------------------------------------------------------------------------
 
 
-def merge_blocks(records: Sequence[SpoolRecord]) -> dict[str, dict[str, list[Any]]]:
-    """``records``' columns concatenated per table, in spool order."""
-    blocks: dict[str, dict[str, list[Any]]] = {}
+def merge_blocks(records: Sequence[SpoolRecord]) -> list[tuple[str, dict[str, list[Any]]]]:
+    """``records``' columns concatenated per table and column set, in spool order of each block's first
+    record. Records spooled by an older release lack the columns later migrations added: they form a block
+    of their own, inserted with only their columns, so ClickHouse fills the others with their defaults."""
+    blocks: dict[tuple[str, tuple[str, ...]], dict[str, list[Any]]] = {}
     for record in records:
-        block = blocks.setdefault(record.table, {name: [] for name in record.columns})
+        block = blocks.setdefault((record.table, tuple(record.columns)), {name: [] for name in record.columns})
         for name, values in record.columns.items():
             block[name].extend(values)
-    return blocks
+    return [(table, columns) for (table, _), columns in blocks.items()]
 
 
 class SpoolWriter:
@@ -556,7 +558,7 @@ class SpoolWriter:
                 missing = await self._not_in_tables(pending) if self._uncertain else pending
                 inserted, refused = 0, set[uuid.UUID]()
                 try:
-                    for table, columns in merge_blocks(missing).items():
+                    for table, columns in merge_blocks(missing):
                         inserted += await self._store.insert(table, columns)
                         self.inserts += 1
                 except ClickHouseError as exc:
@@ -592,7 +594,7 @@ class SpoolWriter:
         inserted, refused = 0, set()
         for record in await self._not_in_tables(records):
             try:
-                inserted += await self._store.insert(record.table, merge_blocks([record])[record.table])
+                inserted += await self._store.insert(record.table, record.columns)
                 self.inserts += 1
             except ClickHouseError as exc:
                 if exc.code not in REFUSED_DATA_CODES:

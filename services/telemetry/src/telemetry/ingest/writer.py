@@ -109,6 +109,7 @@ def _utc(moment: datetime) -> datetime:
 _MEDIA_DEFAULTS: dict[str, Any] = {
     "connection_type": "",
     "cdn": "",
+    "platform": "",
     "position_seconds": 0.0,
     "watched_duration_seconds": 0.0,
     "completion_percent": 0.0,
@@ -143,6 +144,7 @@ def _media_values(event: MediaEvent) -> dict[str, Any]:
                 "total_duration_seconds": data.total_duration_seconds or 0.0,
                 "connection_type": data.connection_type,
                 "cdn": data.cdn or "",
+                "platform": data.platform or "",
                 "effective_bandwidth_mbps": data.effective_bandwidth or 0.0,
                 "rtt_ms": data.rtt_ms or 0,
             }
@@ -154,6 +156,7 @@ def _media_values(event: MediaEvent) -> dict[str, Any]:
                 "cdn_response_time_ms": data.cdn_response_time_ms,
                 "connection_type": data.connection_type,
                 "cdn": data.cdn or "",
+                "platform": data.platform or "",
                 "effective_bandwidth_mbps": data.effective_bandwidth or 0.0,
                 "rtt_ms": data.rtt_ms or 0,
             }
@@ -233,11 +236,6 @@ _POSE_FIELDS = (
     "landmark_x",
     "landmark_y",
     "landmark_z",
-    "world_landmark_x",
-    "world_landmark_y",
-    "world_landmark_z",
-    "pose_confidence",
-    "form_issues",
     "landmarks_detected",
     "rep_count",
     "form_score",
@@ -248,16 +246,32 @@ _POSE_FIELDS = (
 )
 
 
+# What MediaPipe clients may leave out of every frame. A batch in which no frame has one leaves its column
+# out of the record: ClickHouse stores the column's default (an empty array; NULL for pose_confidence), the
+# value an absent field means, without the spool and the insert carrying it frame by frame (a batch without
+# them costs what it cost before these columns existed; spool.merge_blocks inserts records of different
+# column sets as separate blocks).
+_OPTIONAL_POSE_ARRAYS = ("landmark_presence", "world_landmark_x", "world_landmark_y", "world_landmark_z", "form_issues")
+
+
 def pose_frame_columns(payload: PoseFrameBatch, batch: Batch) -> Columns:
-    """``pose_tracking_frames`` columns, one row per frame."""
+    """``pose_tracking_frames`` columns, one row per frame; optional data no frame carries is left out."""
     frames = payload.frames
     columns = batch.common(len(frames))
     columns["session_id"] = [payload.session_id] * len(frames)
     columns["media_id"] = [payload.media_id] * len(frames)
     for name in _POSE_FIELDS:
         columns[name] = [getattr(frame, name) for frame in frames]
-    for name in ("landmark_visibility", "landmark_presence"):
-        columns[name] = _probabilities([getattr(frame, name) for frame in frames], payload.visibility_kind)
+    columns["landmark_visibility"] = _probabilities(
+        [frame.landmark_visibility for frame in frames], payload.visibility_kind
+    )
+    for name in _OPTIONAL_POSE_ARRAYS:
+        values = [getattr(frame, name) for frame in frames]
+        if any(values):
+            columns[name] = _probabilities(values, payload.visibility_kind) if name == "landmark_presence" else values
+    confidences = [frame.pose_confidence for frame in frames]
+    if confidences.count(None) < len(confidences):
+        columns["pose_confidence"] = confidences
     return columns
 
 

@@ -1,4 +1,4 @@
-"""``GET /v1/media/bandwidth/stats``, ``GET /v1/media/{media_id}/stats`` and
+"""``GET /v1/media/bandwidth/stats``, ``GET /v1/media/{media_id}/stats``, ``GET /v1/media/ranking`` and
 ``GET /v1/media/sessions/{session_id}/qoe``: staff only, scoped to the organization hash of the caller's
 token; a view is one actor's events under one ``session_id``."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from contracts.telemetry import BandwidthStats, MediaStats, ViewQoE
+from contracts.telemetry import BandwidthStats, MediaRanking, MediaRankingOrder, MediaStats, ViewQoE
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
@@ -19,12 +19,13 @@ from telemetry.media.stats import (
     MAX_MEDIA_PERIOD_HOURS,
     MAX_PERIOD_HOURS,
     bandwidth_stats,
+    media_ranking,
     media_stats,
     view_qoe,
 )
 from telemetry.reads import HASHED_ID_PATTERN, checked_period, period_pattern
 
-GroupBy = Literal["country_code", "connection_type", "cdn", "resolution"]
+GroupBy = Literal["country_code", "connection_type", "cdn", "resolution", "platform"]
 
 
 class MediaStatsController(Controller):
@@ -113,3 +114,35 @@ class MediaStatsController(Controller):
         there has ``views: 0`` (staff only)."""
         checked_period(period, MAX_MEDIA_PERIOD_HOURS)
         return await media_stats(state.store, telemetry_actor(request).org_hash, media_id, period)
+
+    @get(
+        "/ranking",
+        operation_id="GetMediaRanking",
+        responses=problem_responses(401, 403, 422, 503),
+    )
+    async def get_media_ranking(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        period: Annotated[
+            str,
+            QueryParameter(
+                pattern=period_pattern(MAX_MEDIA_PERIOD_HOURS),
+                description="How far back, e.g. 30d or 24h; at most 730d.",
+            ),
+        ] = "30d",
+        order_by: Annotated[
+            MediaRankingOrder,
+            QueryParameter(description="The rate of views ranked by, highest (worst) first."),
+        ] = "playback_failure_percent",
+        min_views: Annotated[
+            int,
+            QueryParameter(ge=1, le=1_000_000, description="Leave out media with fewer views in the period."),
+        ] = 1,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="How many media to return, 1-100.")] = 20,
+    ) -> MediaRanking:
+        """The organization's exercise videos ranked by playback failure, startup failure or exit-before-start
+        rate over their views whose events arrived in the period, each with its views' QoE summary; ties go
+        to more views, then by media id (staff only)."""
+        checked_period(period, MAX_MEDIA_PERIOD_HOURS)
+        return await media_ranking(state.store, telemetry_actor(request).org_hash, period, order_by, min_views, limit)

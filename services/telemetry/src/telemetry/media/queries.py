@@ -1,28 +1,34 @@
 """ClickHouse SQL for the media read routes; runs on ClickHouse 18.16 and chdb's 26.x alike.
 
 Only functions 18.16 has: ``anyIf``, ``maxIf``, ``countIf``, ``sumIf``, ``avgIf``, ``argMaxIf``,
-``quantileExactIf``, ``multiIf``. Placeholders are filled by :func:`per_view_query` and
-:func:`bandwidth_query` from values that are validated first (an organization hash matching ``HashedId``,
-a UUID, an integer, a group column from a whitelist); the store has no server-side parameters.
+``quantileExactIf``, ``quantileExactArray``, ``groupArrayArray``, ``multiIf``, ``arraySort`` with a lambda,
+``arrayDistinct``, ``tupleElement``, ``exp``, ``sqrt``, ``pow``, ``isNaN``; not ``sumMap`` over String keys.
+Placeholders are filled by the ``*_query`` functions from values that are validated first (an organization
+hash matching ``HashedId``, a UUID, an integer, a column from a whitelist); the store has no server-side
+parameters.
 
 A view is the events one actor sent under one ``session_id``: any token of the organization may send
 events under any ``session_id``, so events another actor sent under the same id form a view of their own
 and never change this one's figures. Every query groups or matches views by ``(actor_hash, session_id)``.
 
-Figures of one view:
+Figures of one view (every definition, with its source, is in docs/telemetry.md, "Read routes"):
 
-- ``startup_time_ms``: ``video_load_time_ms`` of its ``session_start`` (request to first frame);
-  ``ttfb_ms`` and ``bandwidth_mbps`` (the device's effective bandwidth) from the same event.
-- ``rebuffer_count`` / ``rebuffer_duration_ms``: its ``buffering_end`` events and their durations.
-- ``rebuffer_percent``: stall time over stall time plus watched time, times 100.
-- ``exited_before_start``: it ended with nothing watched and no heartbeat.
-- ``playback_failed``: it ended with exit reason ``error``.
-- ``average_bitrate``: mean bitrate of its heartbeats (sampled every heartbeat, so about time-weighted).
+- ``startup_time_ms``: ``play_intent`` to ``session_start``, else the ``video_load_time_ms`` of ``session_start``.
+- ``rebuffer_count`` / ``rebuffer_duration_ms``: stalls after the first frame not caused by a seek, an open
+  one up to ``session_end`` included; ``rebuffer_percent`` is stall time over stall plus watched time.
+- ``average_bitrate`` and the rendition times: bitrate samples (heartbeats, ``quality_change``) in time
+  order, each holding until the next.
+- seek latency: the durations of the ``buffering_end`` events with cause ``seek``.
+- scores (0-100, after Mux Data): playback success, startup time 8 / (8 + seconds), smoothness from the
+  rebuffer count and percentage, viewer experience; NaN where the view has none (read as null).
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import get_args
+
+from contracts.telemetry import MediaRankingOrder
 
 from telemetry.clickhouse.server import identifier
 from telemetry.reads import hashed_id
@@ -38,6 +44,7 @@ SELECT
     anyIf(media_id, media_id != '') AS view_media_id,
     anyIf(country_code, event IN ('play_intent', 'session_start')) AS view_country_code,
     anyIf(connection_type, event IN ('play_intent', 'session_start')) AS view_connection_type,
+    anyIf(platform, event IN ('play_intent', 'session_start') AND platform != '') AS view_platform,
     anyIf(cdn, cdn != '') AS view_cdn,
     argMaxIf(resolution, event_time, event = 'heartbeat') AS view_resolution,
     maxIf(effective_bandwidth_mbps, event IN ('play_intent', 'session_start')) AS view_bandwidth_mbps,
@@ -85,7 +92,28 @@ SELECT
         AS view_average_bitrate,
     maxIf(dropped_frames, event = 'heartbeat') AS view_dropped_frames,
     maxIf(total_frames, event = 'heartbeat') AS view_total_frames,
-    if(view_total_frames > 0, view_dropped_frames * 100 / view_total_frames, 0) AS view_dropped_frame_percent
+    if(view_total_frames > 0, view_dropped_frames * 100 / view_total_frames, 0) AS view_dropped_frame_percent,
+    arraySort((r, t) -> t, groupArrayIf(resolution, event IN ('heartbeat', 'quality_change') AND bitrate > 0),
+              view_rendition_at) AS view_rendition_resolution,
+    arrayFilter(p -> tupleElement(p, 1) != '' AND tupleElement(p, 2) > 0,
+                arrayMap((r, d) -> (r, d), view_rendition_resolution, view_rendition_seconds)) AS view_rendition_times,
+    groupArrayIf(toFloat64(buffering_duration_ms), event = 'buffering_end' AND reason = 'seek') AS view_seek_latencies,
+    length(view_seek_latencies) AS view_seek_count,
+    quantileExactIf(0.5)(toFloat64(buffering_duration_ms), event = 'buffering_end' AND reason = 'seek')
+        AS view_median_seek_latency_ms,
+    quantileExactIf(0.95)(toFloat64(buffering_duration_ms), event = 'buffering_end' AND reason = 'seek')
+        AS view_p95_seek_latency_ms,
+    multiIf(view_playback_failed, 0., view_exited_before_start AND view_last_event_at - view_intent_at < 1, nan,
+            view_exited_before_start, 50., view_started, 100., nan) AS view_playback_success_score,
+    if(view_started AND view_startup_time_ms > 0, 800000 / (8000 + view_startup_time_ms), nan)
+        AS view_startup_time_score,
+    if(view_started,
+       (100 / sqrt(1 + pow(view_rebuffer_count / 2, 2)) + 100 * exp(-view_rebuffer_percent / 10)) / 2, nan)
+        AS view_smoothness_score,
+    multiIf(NOT view_started, view_playback_success_score,
+            isNaN(view_startup_time_score), view_playback_success_score * view_smoothness_score / 100,
+            view_playback_success_score * (view_smoothness_score + view_startup_time_score) / 200)
+        AS view_viewer_experience_score
 FROM media_events
 WHERE org_hash = '{org_hash}' AND received_at >= now() - INTERVAL {hours} HOUR {view_filter}
 GROUP BY actor_hash, session_id
@@ -96,6 +124,7 @@ PER_VIEW_FIELDS = {
     "media_id": "view_media_id",
     "country_code": "view_country_code",
     "connection_type": "view_connection_type",
+    "platform": "view_platform",
     "cdn": "view_cdn",
     "resolution": "view_resolution",
     "bandwidth_mbps": "view_bandwidth_mbps",
@@ -112,19 +141,48 @@ PER_VIEW_FIELDS = {
     "exited_before_start": "view_exited_before_start",
     "playback_failed": "view_playback_failed",
     "startup_failed": "view_startup_failed",
+    "seek_count": "view_seek_count",
+    "median_seek_latency_ms": "view_median_seek_latency_ms",
+    "p95_seek_latency_ms": "view_p95_seek_latency_ms",
+    "playback_success_score": "view_playback_success_score",
+    "startup_time_score": "view_startup_time_score",
+    "smoothness_score": "view_smoothness_score",
+    "viewer_experience_score": "view_viewer_experience_score",
 }
 """Response field → per-view column."""
 
+STARTUP_TIME_BUCKET_EDGES_MS = (500, 1000, 2000, 4000, 8000)
+"""Edges of the startup-time histogram's buckets, in milliseconds: [0, 500), [500, 1000), ..., [8000, ∞)."""
+
+
+def _startup_time_histogram() -> str:
+    """An array of counts, one per bucket, of the views with a measured startup time (0 is "not measured",
+    as for the median)."""
+    lows, highs = (0, *STARTUP_TIME_BUCKET_EDGES_MS), (*STARTUP_TIME_BUCKET_EDGES_MS, None)
+    counts = [
+        f"countIf(view_started AND view_startup_time_ms > 0 AND view_startup_time_ms >= {low}"
+        + ("" if high is None else f" AND view_startup_time_ms < {high}")
+        + ")"
+        for low, high in zip(lows, highs, strict=True)
+    ]
+    return "[" + ", ".join(counts) + "]"
+
+
 # QoE of a set of views (a group, a media), from their per-view rows: rates over views, startup time over
-# the views that started, rebuffering and bitrate over the views' summed times (not a mean of ratios).
-QOE_AGGREGATES = """
+# the views that started, rebuffering and bitrate over the views' summed times (not a mean of ratios),
+# scores as means over the views that have one (NaN, read as null, when none has), seek latency over all
+# the views' seeks. Rendition times are the views' (resolution, seconds) pairs summed per resolution, most
+# seconds first (ties by name); 18.16's sumMap takes no String keys. Quantiles take Float64, so that no
+# rows give NaN (null) rather than 0.
+QOE_AGGREGATES = (
+    """
         count() AS qoe_views,
         if(qoe_views > 0, countIf(view_playback_failed) * 100 / qoe_views, 0) AS qoe_playback_failure_percent,
         if(qoe_views > 0, countIf(view_startup_failed) * 100 / qoe_views, 0) AS qoe_startup_failure_percent,
         if(qoe_views > 0, countIf(view_exited_before_start) * 100 / qoe_views, 0) AS qoe_exits_before_start_percent,
-        quantileExactIf(0.5)(view_startup_time_ms, view_started AND view_startup_time_ms > 0)
+        quantileExactIf(0.5)(toFloat64(view_startup_time_ms), view_started AND view_startup_time_ms > 0)
             AS qoe_median_startup_time_ms,
-        quantileExactIf(0.95)(view_startup_time_ms, view_started AND view_startup_time_ms > 0)
+        quantileExactIf(0.95)(toFloat64(view_startup_time_ms), view_started AND view_startup_time_ms > 0)
             AS qoe_p95_startup_time_ms,
         if(sum(view_playing_ms) > 0, sum(view_rebuffer_duration_ms) * 100 / sum(view_playing_ms), 0)
             AS qoe_rebuffer_percent,
@@ -132,8 +190,25 @@ QOE_AGGREGATES = """
             AS qoe_rebuffer_per_minute,
         if(sum(view_bitrate_seconds) > 0, sum(view_bits) / sum(view_bitrate_seconds), 0) AS qoe_average_bitrate,
         if(sum(view_total_frames) > 0, sum(view_dropped_frames) * 100 / sum(view_total_frames), 0)
-            AS qoe_dropped_frame_percent
+            AS qoe_dropped_frame_percent,
+        avgIf(view_playback_success_score, NOT isNaN(view_playback_success_score)) AS qoe_playback_success_score,
+        avgIf(view_startup_time_score, NOT isNaN(view_startup_time_score)) AS qoe_startup_time_score,
+        avgIf(view_smoothness_score, NOT isNaN(view_smoothness_score)) AS qoe_smoothness_score,
+        avgIf(view_viewer_experience_score, NOT isNaN(view_viewer_experience_score)) AS qoe_viewer_experience_score,
+        """
+    + _startup_time_histogram()
+    + """ AS qoe_startup_time_histogram,
+        sum(view_seek_count) AS qoe_seek_count,
+        quantileExactArray(0.5)(view_seek_latencies) AS qoe_median_seek_latency_ms,
+        quantileExactArray(0.95)(view_seek_latencies) AS qoe_p95_seek_latency_ms,
+        groupArrayArray(view_rendition_times) AS qoe_rendition_times,
+        arrayDistinct(arrayMap(p -> tupleElement(p, 1), qoe_rendition_times)) AS qoe_renditions,
+        arrayMap(r -> arraySum(arrayMap(p -> if(tupleElement(p, 1) = r, tupleElement(p, 2), 0), qoe_rendition_times)),
+                 qoe_renditions) AS qoe_rendition_totals,
+        arraySort((r, s) -> (-s, r), qoe_renditions, qoe_rendition_totals) AS qoe_rendition_resolutions,
+        arraySort((s, r) -> (-s, r), qoe_rendition_totals, qoe_renditions) AS qoe_rendition_seconds
 """
+)
 
 QOE_FIELDS = (
     "playback_failure_percent",
@@ -145,6 +220,16 @@ QOE_FIELDS = (
     "rebuffer_per_minute",
     "average_bitrate",
     "dropped_frame_percent",
+    "playback_success_score",
+    "startup_time_score",
+    "smoothness_score",
+    "viewer_experience_score",
+    "startup_time_histogram",
+    "seek_count",
+    "median_seek_latency_ms",
+    "p95_seek_latency_ms",
+    "rendition_resolutions",
+    "rendition_seconds",
 )
 """The figures :data:`QOE_AGGREGATES` gives, each as ``qoe_<name>``."""
 _QOE_COLUMNS = ", ".join(f"qoe_{name}" for name in ("views", *QOE_FIELDS))
@@ -187,7 +272,7 @@ FROM (
 ORDER BY sessions DESC, group_value
 """
 
-GROUP_COLUMNS = ("country_code", "connection_type", "cdn", "resolution")
+GROUP_COLUMNS = ("country_code", "connection_type", "cdn", "resolution", "platform")
 """The ``group_by`` values the bandwidth statistics accept, each a column of the per-view rows."""
 
 
@@ -293,3 +378,34 @@ WHERE view_media_id = '{media_id}'
 def media_qoe_query(org_hash: str, media_id: str, hours: int) -> str:
     """QoE figures (:data:`QOE_FIELDS`) of ``media_id``'s views in ``org_hash`` of the last ``hours``."""
     return _MEDIA_QOE.format(qoe=QOE_AGGREGATES, per_view=per_view_query(org_hash, hours), media_id=hashed_id(media_id))
+
+
+# The organization's media ranked by one QoE rate, worst first; ties by more views, then by media id, so the
+# order is the same on every read. Views without a media id (their play_intent and session_start were lost)
+# rank nowhere.
+_RANKING = """
+SELECT view_media_id AS ranked_media_id, {qoe}
+FROM ({per_view})
+WHERE view_media_id != ''
+GROUP BY view_media_id
+HAVING qoe_views >= {min_views}
+ORDER BY {order_column} DESC, qoe_views DESC, ranked_media_id
+LIMIT {limit}
+"""
+
+RANKING_ORDERS: tuple[str, ...] = get_args(MediaRankingOrder)
+"""The ``order_by`` values the media ranking accepts, each a figure of :data:`QOE_FIELDS`."""
+
+
+def media_ranking_query(org_hash: str, hours: int, order_by: str, min_views: int, limit: int) -> str:
+    """QoE figures per media of ``org_hash``'s views of the last ``hours``, the ``limit`` media with at least
+    ``min_views`` views and the highest ``order_by`` first."""
+    if order_by not in RANKING_ORDERS:
+        raise ValueError(f"cannot rank by {order_by!r}")
+    return _RANKING.format(
+        qoe=QOE_AGGREGATES,
+        per_view=per_view_query(org_hash, hours),
+        min_views=int(min_views),
+        order_column=identifier(f"qoe_{order_by}"),
+        limit=int(limit),
+    )

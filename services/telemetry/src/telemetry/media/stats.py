@@ -1,4 +1,5 @@
-"""Per-view QoE, per-media engagement and grouped bandwidth statistics, computed by ClickHouse (``media/queries.py``).
+"""Per-view QoE, per-media engagement, grouped bandwidth statistics and the media ranking, computed by
+ClickHouse (``media/queries.py``).
 
 The response Structs are in ``contracts.telemetry``.
 """
@@ -12,11 +13,16 @@ from typing import Any
 from contracts.telemetry import (
     BandwidthGroup,
     BandwidthStats,
+    MediaRanking,
+    MediaRankingOrder,
     MediaStats,
     MilestonePercent,
     MilestoneReach,
     QoESummary,
+    RankedMedia,
+    RenditionTime,
     ResolutionShare,
+    StartupTimeBucket,
     ViewQoE,
 )
 from service_common.errors import NotFoundError
@@ -24,9 +30,11 @@ from service_common.errors import NotFoundError
 from telemetry.clickhouse.store import ClickHouseStore
 from telemetry.media.queries import (
     PER_VIEW_FIELDS,
+    STARTUP_TIME_BUCKET_EDGES_MS,
     bandwidth_query,
     media_qoe_query,
     media_quality_query,
+    media_ranking_query,
     media_summary_query,
     per_view_query,
 )
@@ -51,6 +59,7 @@ async def view_qoe(store: ClickHouseStore, org_hash: str, actor_hash: str, sessi
         media_id=str(row["media_id"]),
         country_code=str(row["country_code"]),
         connection_type=str(row["connection_type"]),
+        platform=str(row["platform"]),
         cdn=str(row["cdn"]),
         resolution=str(row["resolution"]),
         bandwidth_mbps=float(row["bandwidth_mbps"]),
@@ -67,11 +76,20 @@ async def view_qoe(store: ClickHouseStore, org_hash: str, actor_hash: str, sessi
         exited_before_start=bool(row["exited_before_start"]),
         playback_failed=bool(row["playback_failed"]),
         startup_failed=bool(row["startup_failed"]),
+        seek_count=int(row["seek_count"]),
+        median_seek_latency_ms=number(row["median_seek_latency_ms"]),
+        p95_seek_latency_ms=number(row["p95_seek_latency_ms"]),
+        playback_success_score=number(row["playback_success_score"]),
+        startup_time_score=number(row["startup_time_score"]),
+        smoothness_score=number(row["smoothness_score"]),
+        viewer_experience_score=number(row["viewer_experience_score"]),
     )
 
 
 def qoe_summary(row: dict[str, Any]) -> QoESummary:
     """The ``qoe_*`` columns of a row of :data:`telemetry.media.queries.QOE_AGGREGATES`."""
+    rendition_seconds = [float(seconds) for seconds in row["qoe_rendition_seconds"]]
+    total_seconds = sum(rendition_seconds)
     return QoESummary(
         views=int(row["qoe_views"]),
         playback_failure_percent=float(row["qoe_playback_failure_percent"]),
@@ -83,6 +101,26 @@ def qoe_summary(row: dict[str, Any]) -> QoESummary:
         rebuffer_per_minute=float(row["qoe_rebuffer_per_minute"]),
         average_bitrate=float(row["qoe_average_bitrate"]),
         dropped_frame_percent=float(row["qoe_dropped_frame_percent"]),
+        playback_success_score=number(row["qoe_playback_success_score"]),
+        startup_time_score=number(row["qoe_startup_time_score"]),
+        smoothness_score=number(row["qoe_smoothness_score"]),
+        viewer_experience_score=number(row["qoe_viewer_experience_score"]),
+        startup_time_histogram=[
+            StartupTimeBucket(from_ms=low, to_ms=high, views=int(views))
+            for low, high, views in zip(
+                (0, *STARTUP_TIME_BUCKET_EDGES_MS),
+                (*STARTUP_TIME_BUCKET_EDGES_MS, None),
+                row["qoe_startup_time_histogram"],
+                strict=True,
+            )
+        ],
+        rendition_times=[
+            RenditionTime(resolution=str(resolution), seconds=float(seconds), share=float(seconds) / total_seconds)
+            for resolution, seconds in zip(row["qoe_rendition_resolutions"], rendition_seconds, strict=True)
+        ],
+        seek_count=int(row["qoe_seek_count"]),
+        median_seek_latency_ms=number(row["qoe_median_seek_latency_ms"]),
+        p95_seek_latency_ms=number(row["qoe_p95_seek_latency_ms"]),
     )
 
 
@@ -149,4 +187,24 @@ async def media_stats(store: ClickHouseStore, org_hash: str, media_id: str, peri
         abr_down_switches=int(row["abr_down_switches"]),
         abr_switches_per_view=float(row["abr_switches_per_view"]),
         qoe=qoe_summary(qoe_rows[0]),
+    )
+
+
+async def media_ranking(
+    store: ClickHouseStore, org_hash: str, period: str, order_by: MediaRankingOrder, min_views: int, limit: int
+) -> MediaRanking:
+    """``org_hash``'s media with at least ``min_views`` views in the last ``period``, the ``limit`` with the
+    highest ``order_by`` rate first (ties: more views first, then by media id)."""
+    hours = period_hours(period, MAX_MEDIA_PERIOD_HOURS)
+    rows = await select_rows(store, media_ranking_query(org_hash, hours, order_by, min_views, limit))
+    return MediaRanking(
+        period=period,
+        order_by=order_by,
+        min_views=min_views,
+        media=[
+            RankedMedia(
+                rank=rank, media_id=str(row["ranked_media_id"]), views=int(row["qoe_views"]), qoe=qoe_summary(row)
+            )
+            for rank, row in enumerate(rows, start=1)
+        ],
     )

@@ -1,11 +1,13 @@
-"""ClickHouse SQL for the pose read route; runs on ClickHouse 18.16 and chdb's 26.x alike.
+"""ClickHouse SQL for the pose read routes; runs on ClickHouse 18.16 and chdb's 26.x alike.
 
-Every query reads one actor's frames of one session of one organization: the range
+The session queries read one actor's frames of one session of one organization: the range
 ``(org_hash, session_id)`` of the sort key ``(org_hash, session_id, frame_number)``, filtered on
 ``actor_hash``. Any token of the organization can send frames under any ``session_id``, so frames another
 actor sent under the same id must never count. ``form_score`` and ``rom_degrees`` are Nullable (no body
-in view): ``avg`` and ``max`` skip NULLs and give NULL when every frame is NULL. Placeholders are filled
-from validated values only (hashed ids, a UUID, a bucket expression from a whitelist).
+in view): ``avg`` and ``max`` skip NULLs and give NULL when every frame is NULL. The exercise query reads
+every actor's frames of one ``media_id`` in the organization over a period, and count sessions as
+(``actor_hash``, ``session_id``) pairs. Placeholders are filled from validated values only (hashed ids, a
+UUID, integers, a bucket expression from a whitelist).
 """
 
 from __future__ import annotations
@@ -171,6 +173,29 @@ LIMIT 10
 """
 
 
+# One exercise video of one organization over a period: every actor's frames whose batch named the media
+# and that arrived in the last {hours} hours. Reads the organization's range of the sort key.
+_EXERCISE = "org_hash = '{org_hash}' AND media_id = '{media_id}' AND received_at >= now() - INTERVAL {hours} HOUR"
+
+# Per issue code: the frames that reported it (arrayDistinct: a code a frame lists twice counts once), the
+# repetitions (actor, session, rep_count) and the sessions (actor, session) with such a frame. Every frame
+# also counts under the code '' (never a valid code), whose row comes first and holds the exercise's own
+# sessions and frames: one read, so the shares never see frames the totals missed. No rows without frames.
+_EXERCISE_FORM_ISSUES = """
+SELECT
+    issue,
+    uniqExact(actor_hash, session_id) AS sessions,
+    uniqExact(actor_hash, session_id, rep_count) AS reps,
+    count() AS frames
+FROM pose_tracking_frames
+ARRAY JOIN arrayPushFront(arrayDistinct(form_issues), '') AS issue
+WHERE {exercise}
+GROUP BY issue
+ORDER BY issue != '', sessions DESC, frames DESC, issue
+LIMIT {rows}
+"""
+
+
 def _session(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
     return _SESSION.format(
         org_hash=hashed_id(org_hash), actor_hash=hashed_id(actor_hash), session_id=uuid.UUID(str(session_id))
@@ -206,3 +231,14 @@ def tempo_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
 def form_issues_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
     """The ten form issues of one actor's session reported in the most frames."""
     return _FORM_ISSUES.format(session=_session(org_hash, actor_hash, session_id))
+
+
+def _exercise(org_hash: str, media_id: str, hours: int) -> str:
+    return _EXERCISE.format(org_hash=hashed_id(org_hash), media_id=hashed_id(media_id), hours=int(hours))
+
+
+def exercise_form_issues_query(org_hash: str, media_id: str, hours: int, limit: int) -> str:
+    """The sessions and frames of one exercise video in ``org_hash`` over the last ``hours`` (the row of
+    issue ``''``), then the ``limit`` form issues reported in the most sessions, with their repetitions and
+    frames."""
+    return _EXERCISE_FORM_ISSUES.format(exercise=_exercise(org_hash, media_id, hours), rows=int(limit) + 1)

@@ -8,6 +8,8 @@ from typing import Any
 
 from contracts.telemetry import (
     CameraCapability,
+    ExerciseFormIssue,
+    ExerciseFormIssues,
     FormIssueCount,
     Joint,
     JointRange,
@@ -23,13 +25,18 @@ from telemetry.clickhouse.store import ClickHouseStore
 from telemetry.pose.queries import (
     JOINTS,
     devices_query,
+    exercise_form_issues_query,
     form_issues_query,
     repetitions_query,
     summary_query,
     tempo_query,
     trend_query,
 )
-from telemetry.reads import number, select_rows
+from telemetry.reads import number, period_hours, select_rows
+
+MAX_EXERCISE_PERIOD_HOURS = 730 * 24
+"""Longest period the per-exercise form issues may cover, as the same video's media statistics (pose frames
+are kept six months, so a longer period finds no more)."""
 
 
 async def pose_session_stats(
@@ -88,6 +95,36 @@ async def pose_session_stats(
         repetitions=_repetitions(repetitions, tempo),
         form_issues=[
             FormIssueCount(issue=str(row["issue"]), frames=int(row["frames"]), reps=int(row["reps"])) for row in issues
+        ],
+    )
+
+
+async def exercise_form_issues(
+    store: ClickHouseStore, org_hash: str, media_id: str, period: str, limit: int
+) -> ExerciseFormIssues:
+    """The ``limit`` form issues reported in the most of ``org_hash``'s pose sessions of ``media_id`` whose
+    frames arrived in the last ``period``; no issues when there are none."""
+    rows = await select_rows(
+        store, exercise_form_issues_query(org_hash, media_id, period_hours(period, MAX_EXERCISE_PERIOD_HOURS), limit)
+    )
+    if not rows:
+        return ExerciseFormIssues(media_id=media_id, period=period, sessions=0, frames=0, issues=[])
+    exercise, issues = rows[0], rows[1:]
+    sessions = int(exercise["sessions"])
+    return ExerciseFormIssues(
+        media_id=media_id,
+        period=period,
+        sessions=sessions,
+        frames=int(exercise["frames"]),
+        issues=[
+            ExerciseFormIssue(
+                issue=str(row["issue"]),
+                sessions=int(row["sessions"]),
+                session_share=int(row["sessions"]) / sessions,
+                reps=int(row["reps"]),
+                frames=int(row["frames"]),
+            )
+            for row in issues
         ],
     )
 

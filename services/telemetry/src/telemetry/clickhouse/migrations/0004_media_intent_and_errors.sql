@@ -5,8 +5,7 @@ ALTER TABLE media_events MODIFY COLUMN event Enum8('session_start' = 1, 'heartbe
     'buffering_end' = 4, 'quality_change' = 5, 'milestone' = 6, 'session_end' = 7, 'play_intent' = 8,
     'error' = 9);
 
--- error: the player's code and whether playback stopped because of it (a playback failure). 18.16 has no
--- ADD COLUMN IF NOT EXISTS: both columns come in one ALTER, the file's last statement, so a run that
--- stops before it leaves nothing to undo, and only a crash between it and the ledger's row needs the
--- columns dropped by hand before the next run.
+-- error: the player's code and whether playback stopped because of it (a playback failure). A plain ADD
+-- COLUMN (18.16 has no IF NOT EXISTS): a run that stopped after it leaves the column, and the next run
+-- skips an ADD COLUMN whose column exists (migrate.py).
 ALTER TABLE media_events ADD COLUMN error_code String, ADD COLUMN fatal UInt8;
