@@ -14,7 +14,8 @@ been recorded. Recording it (history row, audit row, ``treatment_plan.expired`` 
 status (status changes, approval, session starts, completions and skips, erasure) for the enrollments it
 is about to change; status changes, approval, starts, completions and skips first in a transaction of
 their own (:func:`record_expiry_first`), so that a write refused afterwards leaves the expiry recorded; the
-detail too, whose status history must end with the expiry its status shows. An assignment whose whole window is already over is refused (422 on ``start_date``).
+detail too, whose status history must end with the expiry its status shows. An assignment whose whole
+window is already over is refused (422 on ``start_date``).
 """
 
 from __future__ import annotations
