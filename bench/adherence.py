@@ -26,20 +26,16 @@ import psycopg
 from core_api.db.migrate import migrate
 from core_api.db.tenancy import scoped_transaction
 from core_api.domain.adherence import repository as repo
-from core_api.domain.adherence.service import (
-    AdherenceService,
-    OrganizationFilters,
-    load,
-    recompute_weekly,
-    threshold_alerts,
-    week_rows,
-    weekly,
-)
+from core_api.domain.adherence.alerts import threshold_alerts
+from core_api.domain.adherence.history import recompute_weekly, week_rows
+from core_api.domain.adherence.loading import load
+from core_api.domain.adherence.reports import weekly
+from core_api.domain.adherence.service import AdherenceService, OrganizationFilters
 from core_api.jobs.adherence_rollforward import roll_all
 from core_api.jobs.tenancy import SET_TENANT
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 
 from tools.databases import PostgresUrls, start_local_postgres
 

@@ -1,7 +1,7 @@
 """uvicorn (httptools + uvloop, what ``python -m telemetry`` runs) against granian, serving the real
 telemetry app, one worker each, side by side: ``GET /healthz`` (the server's own overhead) and
 ``POST /v1/media/events`` with a 10-event batch (the ingest path: token check, validation, one spool
-append awaiting its group fsync), from 1,024 devices (one token each). The spool's writer is held back
+append awaiting its group fsync), from 1,024 devices (one token each). The flusher is held back
 during the run (an hour's flush interval) and inserts at shutdown: in production the inserts go to a
 ClickHouse server over the network, while here they would run the embedded engine inside the server process
 and stall it.

@@ -52,7 +52,7 @@ from core_api.settings import DatabaseSettings
 from psycopg import AsyncCursor
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.postgres import types as postgres_types
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 
 from bench.services import Service, cpu_seconds, process_tree, start_service
 from bench.wrk import WrkRequest, WrkResult, run_wrk

@@ -1,12 +1,12 @@
 """The baseline of the ingest benchmarks (issue #10): the pose and media ingest routes written the usual
-FastAPI + pydantic v2 way, on telemetry's own spool, spool writer, column building and token verifier.
+FastAPI + pydantic v2 way, on telemetry's own spool, flusher, column building and token verifier.
 
 Only the web layer differs from the service: FastAPI routing, dependencies and body parameters (FastAPI
 parses a JSON body with the standard library's ``json.loads`` and validates it with pydantic), pydantic
 models with the contracts' constraints (``bench/pydantic_models``) and a pydantic response model. What a
 request costs beyond that is telemetry's code: ``TelemetryVerifier`` for the token, ``Batch`` and
-``pose_frame_columns`` for the rows, ``IngestWriter`` and ``Spool`` for the durable append, and
-``SpoolWriter`` inserting into ClickHouse in the background. Requests are logged by the same
+``pose_frame_columns`` for the rows, ``SpoolAppender`` and ``Spool`` for the durable append, and the
+``Flusher`` inserting into ClickHouse in the background. Requests are logged by the same
 ``request.completed`` middleware and limited by the same per-actor ``RateLimiter``.
 
 ``python -m bench.fastapi_twin`` serves it under uvicorn with telemetry's settings from the environment
@@ -26,15 +26,16 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from litestar import Litestar
 from litestar.types import ASGIApp
-from service_common.auth import AuthenticationError
+from service_common.auth.errors import AuthenticationError
 from service_common.requests import request_context_middleware
 from service_common.serve import serve
 from telemetry.app import _clickhouse, _spool
 from telemetry.identity import ANALYTICS, TelemetryActor, TelemetryVerifier
+from telemetry.ingest.appender import SpoolAppender
+from telemetry.ingest.columns import _MEDIA_DEFAULTS, Batch, Columns, pose_frame_columns
 from telemetry.ingest.controller import _COUNTRY, _NOT_A_COUNTRY
 from telemetry.ingest.ratelimit import RateLimiter
 from telemetry.ingest.spool import SpoolFullError
-from telemetry.ingest.writer import _MEDIA_DEFAULTS, Batch, Columns, IngestWriter, pose_frame_columns
 from telemetry.settings import Settings, load_settings
 
 from bench.pydantic_models import IngestAckModel, MediaEventBatchModel, PoseFrameBatchModel
@@ -173,8 +174,8 @@ async def ingest_pose_frames(
     batch = Batch.start(caller, "pose_frames", idempotency_key, _country(request))
     # pose_frame_columns only reads the attributes the pydantic model shares with the contract Struct.
     columns = pose_frame_columns(cast(PoseFrameBatch, payload), batch)
-    writer: IngestWriter = request.app.state.ingest_writer
-    ack = await writer.write("pose_frames", "pose_tracking_frames", columns, batch)
+    appender: SpoolAppender = request.app.state.spool_appender
+    ack = await appender.append("pose_frames", "pose_tracking_frames", columns, batch)
     return IngestAckModel(accepted=ack.accepted, batch_id=ack.batch_id, duplicate=ack.duplicate)
 
 
@@ -187,8 +188,8 @@ async def ingest_media_events(
 ) -> IngestAckModel:
     events = payload if isinstance(payload, list) else [payload]
     batch = Batch.start(caller, "media_events", idempotency_key, _country(request))
-    writer: IngestWriter = request.app.state.ingest_writer
-    ack = await writer.write("media_events", "media_events", media_columns(events, batch), batch)
+    appender: SpoolAppender = request.app.state.spool_appender
+    ack = await appender.append("media_events", "media_events", media_columns(events, batch), batch)
     return IngestAckModel(accepted=ack.accepted, batch_id=ack.batch_id, duplicate=ack.duplicate)
 
 
@@ -207,7 +208,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # telemetry's own lifespans: its ClickHouse store, spool, spool writer and IngestWriter, set up and
+        # telemetry's own lifespans: its ClickHouse store, spool, flusher and SpoolAppender, set up and
         # shut down exactly as in the service. They only touch ``app.state``, which FastAPI has too.
         service_view = cast(Litestar, app)
         async with _clickhouse(service_view), _spool(service_view):

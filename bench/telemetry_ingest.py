@@ -3,7 +3,7 @@
 - the telemetry service as a real process (``python -m telemetry``, the production image's server settings:
   one process, no reload, JSON logs at info; spool in a temporary folder) on a real ClickHouse 18.16 server
   on loopback, started by ``tools.databases.ClickHouseServer``;
-- the FastAPI + pydantic twin (``bench/fastapi_twin.py``) on the same spool and writer code, same settings;
+- the FastAPI + pydantic twin (``bench/fastapi_twin.py``) on the same spool and flusher code, same settings;
 - a direct clickhouse-driver columnar insert of the same rows from one process (the storage ceiling).
 
 1,024 simulated devices (one bearer token each, minted like the test suite's ``telemetry_url`` fixture does)
@@ -36,7 +36,7 @@ from contracts.telemetry import pose_batch_decoder
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.open import open_store
 from telemetry.identity import TelemetryActor
-from telemetry.ingest.writer import Batch, Columns, pose_frame_columns
+from telemetry.ingest.columns import Batch, Columns, pose_frame_columns
 from telemetry.settings import ClickHouseSettings
 
 from bench.loadgen import LoadSpec
@@ -60,7 +60,7 @@ DIRECT_INSERT_SECONDS = 4.0
 MAX_REQUESTS = 100_000
 """Safety bound on the requests of one run, whatever its duration."""
 FLUSH_ROWS = 10_000
-"""The spool writer's default block size (SPOOL_FLUSH_ROWS); the direct insert uses blocks of this size."""
+"""The flusher's default block size (SPOOL_FLUSH_ROWS); the direct insert uses blocks of this size."""
 PRODUCTION_WORKERS = "1"
 """SERVER_WORKERS of deploy/docker/telemetry.Dockerfile: one process per spool folder."""
 POSE_PATH = "/v1/pose/frames"
@@ -490,7 +490,7 @@ def _report(results: Results) -> str:
             f"  (baseline: {results.block_rows:,}-row columnar blocks, insert time only, "
             f"{results.block_rows / results.direct_frames_per_second * 1000:.0f} ms a block; telemetry runs: {runs} "
             "frames/s)",
-            "pose ingest, max batches/s (wrk) vs the FastAPI + pydantic twin (same spool, writer, verifier, workers)",
+            "pose ingest, max batches/s (wrk) vs the FastAPI + pydantic twin (same spool, flusher, verifier, workers)",
             _ratio_line("telemetry", results.max_rate("telemetry"), results.max_rate("twin"), "req/s", ">= 2x"),
             f"  CPU per batch in the server process: telemetry {cpu['telemetry']:.2f} ms, twin {cpu['twin']:.2f} ms: "
             f"{cpu['twin'] / cpu['telemetry']:.2f}x the batches per CPU-second (the capacity ratio, robust to load)",

@@ -2,7 +2,7 @@
 production log settings, on a real ClickHouse 18.16 server, driven in process under cProfile.
 
 Requests go straight into the ASGI callable (no HTTP server, no client library), 16 at a time so the
-spool's group commit works as it does under load, and the lifespan runs, so the spool writer inserts into
+spool's group commit works as it does under load, and the lifespan runs, so the flusher inserts into
 ClickHouse meanwhile. cProfile sees the event-loop thread only; the worker threads (the spool's fsync,
 clickhouse-driver's insert) are shown by the process's CPU time beyond that thread's.
 """
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
@@ -53,13 +53,13 @@ _GIL_CALLS = ("posix.urandom", "builtins.print", "posix.stat", "zlib.crc32", "po
 _GIL_RELEASING = "GIL-releasing calls (urandom, print, stat, crc32)"
 # Entry points whose cumulative time answers "how much does this step cost".
 _STEPS = (
-    ("token verification (TelemetryVerifier.verify)", "service_common/auth.py", "claims"),
+    ("token verification (TelemetryVerifier.verify)", "service_common/auth/verifier.py", "claims"),
     ("body decode (contracts BodyDecoder.decode)", "contracts/decoding.py", "decode"),
-    ("pose columns (pose_frame_columns)", "telemetry/ingest/writer.py", "pose_frame_columns"),
-    ("media columns (media_event_columns)", "telemetry/ingest/writer.py", "media_event_columns"),
+    ("pose columns (pose_frame_columns)", "telemetry/ingest/columns.py", "pose_frame_columns"),
+    ("media columns (media_event_columns)", "telemetry/ingest/columns.py", "media_event_columns"),
     # Framing and crc32 run in the spool's commit thread, which cProfile does not see.
     ("spool append on the loop (msgpack encode)", "telemetry/ingest/spool.py", "append"),
-    ("spool writer: read back + insert (drain)", "telemetry/ingest/spool.py", "drain"),
+    ("flusher: read back + insert (drain)", "telemetry/ingest/flusher.py", "drain"),
     ("request log line (request.completed)", "structlog/_native.py", "meth"),
 )
 
@@ -172,7 +172,7 @@ async def _drive(settings: Settings, tokens: list[str], pose: list[bytes], media
         profile_one.enable()
         for start in range(0, count, CONCURRENCY):
             await wave(path, bodies, start)
-        # Let the spool writer insert what this part acknowledged, inside the profile.
+        # Let the flusher insert what this part acknowledged, inside the profile.
         await asyncio.sleep(settings.spool.flush_interval_seconds * 1.5)
         profile_one.disable()
         figures[label] = {

@@ -26,13 +26,14 @@ from core_api.settings import AutomationSettings, DatabaseSettings, MigrationSet
 from core_api.settings import HttpSettings as CoreApiHttpSettings
 from core_api.settings import Settings as CoreApiSettings
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.clickhouse.embedded import EmbeddedStore
 from telemetry.clickhouse.server import ServerStore
 from telemetry.clickhouse.store import ClickHouseStore
 
 from tests.core_api.seed import Org, seed_organization
+from tests.markers import mark_by_needs, needs, nothing_started
 from tools.databases import (
     ClickHouseServer,
     ClickHouseUnavailable,
@@ -48,6 +49,27 @@ from tools.tokens import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with what it needs (postgres, clickhouse_server, chdb, browser, node, kubectl,
+    processes) or ``unit``, from the fixtures it uses; the rules are in tests/markers.py."""
+    mark_by_needs(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A ``unit`` test's fixtures start no process and open no chdb."""
+    with nothing_started(item):
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A ``unit`` test starts no process and opens no chdb."""
+    with nothing_started(item):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +100,7 @@ def telemetry_token_settings(dev_keys: Path) -> TelemetryTokenSettings:
 
 
 @pytest.fixture(scope="session")
+@needs("postgres")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresUrls]:
     """A migrated PostgreSQL; the URLs of its superuser, owner role and app role."""
     server, urls = start_local_postgres(tmp_path_factory.mktemp("postgres"))
@@ -99,6 +122,7 @@ class ClickHouseServerInfo:
 
 
 @pytest.fixture(scope="session")
+@needs("clickhouse_server")
 def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServerInfo]:
     """A real ClickHouse server on free loopback ports; skipped, with the reason, where none can run."""
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse-server"))
@@ -111,6 +135,7 @@ def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clic
 
 
 @pytest.fixture(scope="session")
+@needs("chdb")
 def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # chdb allows one data folder per process: every embedded store in this run shares this one.
     return tmp_path_factory.mktemp("chdb")
@@ -173,6 +198,7 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
+@needs("processes")
 def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
     """core-api as a real process on the test PostgreSQL."""
     env = {
@@ -187,6 +213,7 @@ def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+@needs("processes")
 def telemetry_url(
     clickhouse_server: ClickHouseServerInfo, dev_keys: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:

@@ -39,6 +39,7 @@ def test_the_schedules_are_the_cronjobs() -> None:
         parse_schedule("75 2 * * *")
 
 
+@pytest.mark.processes
 def test_the_scheduler_runs_both_jobs_at_start_and_stops_on_sigterm(
     superuser: psycopg.Connection, postgres: PostgresUrls, dev_keys: Path
 ) -> None:

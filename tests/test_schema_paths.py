@@ -40,7 +40,13 @@ def schema_paths(app: Litestar) -> list[str]:
     )
 
 
-CASES = [(service, path) for service, (_, factory) in SERVICES.items() for path in schema_paths(factory())]
+# The test asks for its service's fixture by name while it runs, so what the service needs is marked here.
+SERVICE_NEEDS = {"core-api": pytest.mark.postgres, "telemetry": pytest.mark.clickhouse_server}
+CASES = [
+    pytest.param(service, path, marks=[pytest.mark.processes, SERVICE_NEEDS[service]])
+    for service, (_, factory) in SERVICES.items()
+    for path in schema_paths(factory())
+]
 
 
 def fetch(url: str) -> tuple[int, str, bytes]:

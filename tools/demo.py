@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
-from service_common.auth import AuthSettings, Role
+from service_common.auth.actor import Role
+from service_common.auth.settings import AuthSettings
 from service_common.settings import from_env
 
 from tools.tokens import mint_token

@@ -29,7 +29,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from service_common.auth import AuthSettings, Role
+from service_common.auth.actor import Role
+from service_common.auth.settings import AuthSettings
 from service_common.settings import from_env
 
 PRIVATE_KEY_FILE = "private.pem"

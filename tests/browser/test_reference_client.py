@@ -28,6 +28,7 @@ from selenium.webdriver.chrome.service import Service
 from tests.conftest import ClickHouseServerInfo, start_service, stop_service, wait_ready
 from tests.core_api.seed import Org
 from tests.core_api.test_execution import Client, enroll
+from tests.markers import needs
 from tools.databases import PostgresUrls, free_port, install_debian_package
 from tools.tokens import TELEMETRY_HASH_KEY_FILE, TELEMETRY_SIGNING_KEY_FILE
 
@@ -97,6 +98,7 @@ class Telemetry:
 
 
 @pytest.fixture
+@needs("processes")
 def services(
     postgres: PostgresUrls,
     dev_keys: Path,
@@ -150,6 +152,7 @@ def services(
 
 
 @pytest.fixture
+@needs("browser")
 def chromium(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     """Debian's Chromium and chromedriver (installed with apt when missing), headless, on a fresh profile."""
     try:

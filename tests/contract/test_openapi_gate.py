@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.markers import needs
 from tools.databases import install_debian_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,7 @@ def _run(command: list[str], cwd: Path = GATE, env: dict[str, str] | None = None
 
 
 @pytest.fixture(scope="module")
+@needs("node")
 def node_tools() -> Path:
     """The gate's npm tools, installed from the lockfile when missing or older than it."""
     if shutil.which("npm") is None:
@@ -75,6 +77,7 @@ def test_frontend_code_compiles_against_the_generated_typescript_client(node_too
     _run([str(node_tools / "tsc"), "-p", "tsconfig.json", "--strict", "--noEmit"])
 
 
+@pytest.mark.processes
 def test_openapi_python_client_generates_both_clients_without_warnings(tmp_path: Path) -> None:
     venv_bin = Path(sys.executable).parent
     # Its post-generation hooks run ruff, from the venv.

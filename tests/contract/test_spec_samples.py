@@ -33,7 +33,7 @@ import psycopg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app as create_telemetry
 from telemetry.clickhouse.migrate import migrate as migrate_clickhouse

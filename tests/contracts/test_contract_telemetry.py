@@ -432,7 +432,7 @@ def test_bad_error_reports_are_rejected_at_their_path(change: dict[str, Any], me
 
 # Timestamps ---------------------------------------------------------------------------------------------
 # Found by schemathesis: a media event of the year 2510 was acknowledged, then refused by ClickHouse
-# (DateTime ends in 2106), so the spool writer could not store the block it was in.
+# (DateTime ends in 2106), so the flusher could not store the block it was in.
 
 
 @pytest.mark.parametrize(

@@ -193,6 +193,7 @@ def test_concurrent_writers_of_two_organizations_keep_one_chain_each(
         assert seqs == (expected, 1, expected, expected), "one chain: no position or predecessor twice"
 
 
+@pytest.mark.processes  # the verify CLI
 def test_editing_one_row_among_10000_is_found_by_the_endpoint_and_the_cli(
     superuser: psycopg.Connection, postgres: PostgresUrls, core_api: Client, org: Org
 ) -> None:

@@ -48,7 +48,7 @@ from litestar.testing import TestClient
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from service_common.settings import SettingsError, from_env
 
@@ -481,6 +481,7 @@ def start_dispatcher(postgres: PostgresUrls, heartbeat: Path) -> subprocess.Pope
     return subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
 
 
+@pytest.mark.processes
 def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_keeps_the_order(
     core_api: Client,
     org: Org,

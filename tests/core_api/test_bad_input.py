@@ -31,7 +31,7 @@ from core_api.settings import AutomationSettings, DatabaseSettings, HttpSettings
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from service_common.strict_requests import _body_type
 

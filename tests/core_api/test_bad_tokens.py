@@ -19,7 +19,7 @@ from core_api.app import create_app
 from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings, Settings
 from litestar import Litestar
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 
 from tests.core_api.seed import Org, seed_organization

@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 from tests.conftest import ClickHouseServerInfo, start_service, stop_service
 from tests.core_api.seed import Org
 from tests.core_api.test_execution import Client, enroll, ok, start, today
+from tests.markers import needs
 from tests.telemetry.test_ingest import ERROR_REPORT, pose_batch, pose_frame
 from tools.databases import PostgresUrls
 from tools.tokens import TELEMETRY_HASH_KEY_FILE, TELEMETRY_SIGNING_KEY_FILE
@@ -420,6 +421,7 @@ def test_without_keys_the_token_route_is_503_not_500(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
+@needs("processes")
 def services(
     postgres: PostgresUrls,
     dev_keys: Path,

@@ -13,7 +13,7 @@ from core_api.settings import HttpSettings as CoreApiHttpSettings
 from core_api.settings import Settings as CoreApiSettings
 from litestar import Litestar
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 
 from tools.databases import PostgresUrls

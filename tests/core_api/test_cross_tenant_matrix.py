@@ -29,7 +29,7 @@ from core_api.settings import AutomationSettings, DatabaseSettings, HttpSettings
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 
 from tests.conftest import telemetry_token_settings

@@ -7,7 +7,7 @@ from pathlib import Path
 from core_api.app import create_app
 from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings, Settings
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 
 from tools.databases import PostgresUrls

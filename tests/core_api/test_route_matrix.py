@@ -22,7 +22,7 @@ from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings,
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 
 from tests.core_api.seed import Org, seed_organization

@@ -19,7 +19,8 @@ from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings,
 from core_api.user_check import UserCheckingVerifier
 from litestar import Litestar
 from litestar.testing import TestClient
-from service_common.auth import AuthenticationError, AuthSettings
+from service_common.auth.errors import AuthenticationError
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 
 from tests.core_api.seed import Org

@@ -12,6 +12,7 @@ import pytest
 from core_api.settings import HttpSettings as CoreApiHttp
 from telemetry.settings import HttpSettings as TelemetryHttp
 
+from tests.markers import needs
 from tools import deploy_check
 
 Doc = dict[str, Any]
@@ -20,6 +21,7 @@ WORKLOADS = ("Deployment", "StatefulSet")
 
 
 @pytest.fixture(scope="module", params=OVERLAYS, ids=[path.name for path in OVERLAYS])
+@needs("kubectl")
 def docs(request: pytest.FixtureRequest) -> list[Doc]:
     overlay: Path = request.param
     try:
@@ -29,6 +31,7 @@ def docs(request: pytest.FixtureRequest) -> list[Doc]:
 
 
 @pytest.fixture(scope="module")
+@needs("kubectl")
 def prod() -> list[Doc]:
     return deploy_check.render(deploy_check.OVERLAYS / "prod")
 

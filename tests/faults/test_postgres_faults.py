@@ -10,6 +10,8 @@ import pytest
 from tests.faults.scenarios import backends_terminated_mid_transaction, postgres_stopped_under_load
 from tools.databases import PostgresUrls
 
+pytestmark = pytest.mark.processes  # both scenarios run core-api as a process
+
 
 def test_backends_terminated_mid_transaction_leave_no_half_written_completion(
     postgres: PostgresUrls, dev_keys: Path, capsys: pytest.CaptureFixture[str]
@@ -19,6 +21,7 @@ def test_backends_terminated_mid_transaction_leave_no_half_written_completion(
         print(f"\n{report}")
 
 
+@pytest.mark.postgres  # a PostgreSQL of its own, which it stops and starts
 def test_postgres_stopped_answers_503_quickly_and_recovers_without_a_restart(
     tmp_path: Path, dev_keys: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

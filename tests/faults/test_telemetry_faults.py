@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
-from telemetry.ingest.spool import Spool, SpoolRecord, SpoolWriter
+from telemetry.ingest.flusher import Flusher
+from telemetry.ingest.spool import Spool
+from telemetry.ingest.spool_record import SpoolRecord
 
 from tests.conftest import ClickHouseServerInfo
 from tests.faults.scenarios import clickhouse_stopped_during_ingest, telemetry_killed_during_ingest
@@ -19,6 +21,7 @@ from tools.databases import ClickHouseUnavailable, ensure_clickhouse_server_inst
 
 
 @pytest.mark.clickhouse_server
+@pytest.mark.processes
 def test_clickhouse_stopped_during_ingest_stores_exactly_the_acknowledged_events(
     tmp_path: Path, dev_keys: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -32,6 +35,7 @@ def test_clickhouse_stopped_during_ingest_stores_exactly_the_acknowledged_events
 
 
 @pytest.mark.clickhouse_server
+@pytest.mark.processes
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
 def test_telemetry_killed_during_ingest_keeps_every_acknowledged_event_once(
     clickhouse_server: ClickHouseServerInfo,
@@ -57,7 +61,7 @@ def test_telemetry_killed_during_ingest_keeps_every_acknowledged_event_once(
 async def test_a_spool_of_thousands_of_batches_drains_after_a_restart(
     clickhouse_server: ClickHouseServerInfo, tmp_path: Path
 ) -> None:
-    """A writer that starts on a spool (or retries after a failed flush) first asks ClickHouse which of
+    """A flusher that starts on a spool (or retries after a failed flush) first asks ClickHouse which of
     the block's batch ids it holds; after a long outage that is thousands of ids, more than one query may
     list (the 5-minute soak found the spool stuck there)."""
     store = ServerStore(clickhouse_server.url, clickhouse_server.http_url, f"faults_{uuid.uuid4().hex[:12]}")
@@ -84,7 +88,7 @@ async def test_a_spool_of_thousands_of_batches_drains_after_a_restart(
                     uuid_columns=["batch_id"],
                 )
             )
-        inserted = await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+        inserted = await Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
         rows = await store.select("SELECT uniqExact(batch_id) AS ids, count() AS n FROM ingest_batches")
     finally:
         await spool.close()

@@ -29,18 +29,13 @@ from litestar import Litestar, Request, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.openapi import OpenAPIConfig
 from litestar.testing import TestClient
-from service_common.auth import (
-    Actor,
-    AuthenticationError,
-    AuthSettings,
-    JwtVerifier,
-    TokenVerifier,
-    allow_roles,
-    auth_middleware,
-    bearer_security,
-    bearer_security_components,
-    current_actor,
-)
+from service_common.auth.actor import Actor, current_actor
+from service_common.auth.errors import AuthenticationError
+from service_common.auth.guards import allow_roles
+from service_common.auth.middleware import auth_middleware
+from service_common.auth.openapi import bearer_security, bearer_security_components
+from service_common.auth.settings import AuthSettings
+from service_common.auth.verifier import JwtVerifier, TokenVerifier
 from service_common.errors import exception_handlers
 from service_common.health import healthz
 from service_common.requests import request_context_middleware

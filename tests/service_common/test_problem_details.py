@@ -12,7 +12,8 @@ from litestar import get, post
 from litestar.params import FromPath, JSONBody
 from litestar.testing import TestClient
 from service_common.app import service_app
-from service_common.auth import AuthSettings, TokenVerifier
+from service_common.auth.settings import AuthSettings
+from service_common.auth.verifier import TokenVerifier
 from service_common.errors import ConflictError, NotFoundError
 from service_common.logging import LogSettings
 

@@ -17,7 +17,11 @@ import pytest
 from service_common.http_protocol import DEFAULT_MAX_HEAD_BYTES
 from service_common.serve import ServerSettings, worker_count
 
-SERVICE_URLS = ["core_api_url", "telemetry_url"]
+# Each test asks for its service by name while it runs, so the markers of what the service needs are set here.
+SERVICE_URLS = [
+    pytest.param("core_api_url", marks=[pytest.mark.processes, pytest.mark.postgres]),
+    pytest.param("telemetry_url", marks=[pytest.mark.processes, pytest.mark.clickhouse_server]),
+]
 AUTHENTICATED = {"core_api_url": "/v1/audit/verify", "telemetry_url": "/v1/media/bandwidth/stats"}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.clickhouse.migrate import migrate
@@ -75,7 +75,7 @@ class Ingest:
 
     def flush(self) -> int:
         """Insert everything the spool holds; the rows inserted."""
-        inserted: int = self.client.blocking_portal.call(self.client.app.state.spool_writer.drain)
+        inserted: int = self.client.blocking_portal.call(self.client.app.state.flusher.drain)
         return inserted
 
     def rows(self, query: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings

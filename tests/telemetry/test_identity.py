@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from service_common.auth import AuthenticationError
+from service_common.auth.errors import AuthenticationError
 from telemetry.identity import TelemetryVerifier
 from telemetry.settings import load_settings
 

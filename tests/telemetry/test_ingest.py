@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from telemetry.ingest.writer import IngestWriter
+from telemetry.ingest.appender import SpoolAppender
 
 from tests.telemetry.ingest_harness import COUNTRY_HEADER, MAX_BODY_BYTES, TABLES, Ingest
 from tools.tokens import mint_token
@@ -432,10 +432,10 @@ def test_a_retried_batch_is_stored_once(ingest: Ingest) -> None:
 
 
 def test_a_retry_the_process_no_longer_remembers_is_still_stored_once(ingest: Ingest) -> None:
-    # A writer remembering one batch id stands for a restarted process or a long-evicted key: the request
-    # path then spools the retry like a first delivery, and the spool's writer drops it.
+    # An appender remembering one batch id stands for a restarted process or a long-evicted key: the request
+    # path then spools the retry like a first delivery, and the flusher drops it.
     state = ingest.client.app.state
-    remembering, state.ingest_writer = state.ingest_writer, IngestWriter(state.spool, recent_batches=1)
+    remembering, state.spool_appender = state.spool_appender, SpoolAppender(state.spool, recent_batches=1)
     try:
         stored_first = {"Idempotency-Key": f"stored-{uuid.uuid4().hex}"}
         still_spooled = {"Idempotency-Key": f"spooled-{uuid.uuid4().hex}"}
@@ -446,7 +446,7 @@ def test_a_retry_the_process_no_longer_remembers_is_still_stored_once(ingest: In
             post(ingest, "/v1/media/events", media_events(), extra_headers=key) for key in (stored_first, still_spooled)
         ]
     finally:
-        state.ingest_writer = remembering
+        state.spool_appender = remembering
 
     # Each retry pushed the other key out of the one-entry memory: both were spooled again.
     assert [retry.json()["duplicate"] for retry in retries] == [False, False]
@@ -461,14 +461,14 @@ def test_a_retry_the_process_no_longer_remembers_is_still_stored_once(ingest: In
 
 def test_a_retry_spooled_again_is_stored_once(ingest: Ingest) -> None:
     state = ingest.client.app.state
-    remembering, state.ingest_writer = state.ingest_writer, IngestWriter(state.spool, recent_batches=1)
+    remembering, state.spool_appender = state.spool_appender, SpoolAppender(state.spool, recent_batches=1)
     try:
         key = {"Idempotency-Key": f"twice-{uuid.uuid4().hex}"}
         first = post(ingest, "/v1/analytics/track", ANALYTICS_EVENT, extra_headers=key)
         post(ingest, "/v1/analytics/track", ANALYTICS_EVENT, extra_headers={"Idempotency-Key": "evicts-it"})
         retry = post(ingest, "/v1/analytics/track", ANALYTICS_EVENT, extra_headers=key)
     finally:
-        state.ingest_writer = remembering
+        state.spool_appender = remembering
 
     assert retry.json() == {**first.json(), "duplicate": False}
     batches = [row["batch_id"] for row in ingest.mine("analytics_events", "toString(batch_id) AS batch_id")]

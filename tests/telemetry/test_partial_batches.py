@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from telemetry.ingest.writer import IngestWriter
+from telemetry.ingest.appender import SpoolAppender
 
 from tests.telemetry.ingest_harness import Ingest
 
@@ -455,7 +455,7 @@ def test_a_retried_partial_batch_stores_nothing_twice(ingest: Ingest) -> None:
 
 def test_a_partial_batch_retried_after_the_process_forgot_it_is_stored_once(ingest: Ingest) -> None:
     state = ingest.client.app.state
-    remembering, state.ingest_writer = state.ingest_writer, IngestWriter(state.spool, recent_batches=1)
+    remembering, state.spool_appender = state.spool_appender, SpoolAppender(state.spool, recent_batches=1)
     try:
         media_key, pose_key = f"media-{uuid.uuid4().hex}", f"pose-{uuid.uuid4().hex}"
         media_body = partial_media_batch()
@@ -468,11 +468,11 @@ def test_a_partial_batch_retried_after_the_process_forgot_it_is_stored_once(inge
             accepted(post(ingest, POSE, pose_body, pose_key)),
         ]
     finally:
-        state.ingest_writer = remembering
+        state.spool_appender = remembering
 
     # Each retry pushed the other key out of the one-entry memory, so both were spooled again: the media
     # batch after its first delivery reached ClickHouse, the pose batch while its first was still spooled.
-    # The spool's writer dropped both.
+    # The flusher dropped both.
     assert retries == [first, first_pose]
     assert [row["position_seconds"] for row in stored_media(ingest)] == [0.0, 2.0]
     assert stored_frames(ingest) == [(0, "concentric"), (2, "concentric")]

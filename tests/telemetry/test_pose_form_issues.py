@@ -12,7 +12,7 @@ import msgspec
 import pytest
 from contracts.telemetry import pose_batch_decoder
 from telemetry.identity import TelemetryActor
-from telemetry.ingest.writer import Batch, pose_frame_columns
+from telemetry.ingest.columns import Batch, pose_frame_columns
 
 from tests.telemetry.ingest_harness import Ingest
 from tests.telemetry.test_ingest import pose_frame

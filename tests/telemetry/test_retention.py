@@ -156,6 +156,7 @@ async def test_partitions_wholly_past_retention_are_dropped_on_18_16(server_stor
     assert [(entry.partitions, entry.rows) for entry in again] == [([], 0)] * 6
 
 
+@pytest.mark.processes
 @pytest.mark.anyio
 async def test_the_job_runs_as_a_module_with_periods_from_the_environment(
     clickhouse_server: ClickHouseServerInfo, server_store: ServerStore

@@ -17,27 +17,21 @@ import msgspec
 import pytest
 from contracts.telemetry import analytics_event_decoder, decode_media_events
 from litestar.testing import TestClient
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
 from telemetry.clickhouse.store import ClickHouseError
 from telemetry.identity import TelemetryActor
-from telemetry.ingest.spool import (
-    REFUSED_FOLDER,
-    Position,
-    ReadResult,
-    Spool,
-    SpoolFullError,
-    SpoolRecord,
-    SpoolWriter,
-    encode_record,
-)
-from telemetry.ingest.writer import Batch, analytics_event_columns, media_event_columns
+from telemetry.ingest.columns import Batch, analytics_event_columns, media_event_columns
+from telemetry.ingest.flusher import Flusher
+from telemetry.ingest.spool import REFUSED_FOLDER, Spool, SpoolFullError
+from telemetry.ingest.spool_record import Position, ReadResult, SpoolRecord, encode_record
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
 
 from tests.conftest import ClickHouseServerInfo
+from tests.markers import needs
 from tools.databases import ClickHouseServer, ClickHouseUnavailable
 from tools.tokens import mint_telemetry_token
 
@@ -58,7 +52,7 @@ def record(number: int, *, idempotent: bool = False, rows: int = 2) -> SpoolReco
 
 
 class RecordingStore:
-    """Just enough of a ClickHouse store to see what the spool writer inserts; ``down`` makes it fail."""
+    """Just enough of a ClickHouse store to see what the flusher inserts; ``down`` makes it fail."""
 
     backend = "fake"
     database = "fake"
@@ -111,7 +105,7 @@ async def drain_into(directory: Path, store: RecordingStore, flush_rows: int = 1
     spool = Spool(directory, max_bytes=1 << 30)
     spool.open()
     try:
-        return await SpoolWriter(spool, store, flush_rows=flush_rows, flush_interval_seconds=1.0).drain()
+        return await Flusher(spool, store, flush_rows=flush_rows, flush_interval_seconds=1.0).drain()
     finally:
         await spool.close()
 
@@ -149,6 +143,7 @@ def append_then_kill_9(directory: Path, records: int) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.processes
 @pytest.mark.anyio
 async def test_acknowledged_records_survive_kill_9_and_are_delivered_once(tmp_path: Path) -> None:
     crashed = append_then_kill_9(tmp_path, 40)
@@ -224,15 +219,15 @@ async def test_clickhouse_down_keeps_records_until_it_is_back(tmp_path: Path) ->
     spool = Spool(tmp_path, max_bytes=1 << 30)
     spool.open()
     store = RecordingStore()
-    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
+    flusher = Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
     try:
         await spool.append(record(1))
         store.down = True
         with pytest.raises(ClickHouseError):
-            await writer.drain()
+            await flusher.drain()
         await spool.append(record(2))
         store.down = False
-        assert await writer.drain() == 4
+        assert await flusher.drain() == 4
     finally:
         await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2]
@@ -244,15 +239,15 @@ async def test_a_block_whose_insert_answer_was_lost_is_not_inserted_again(tmp_pa
     spool = Spool(tmp_path, max_bytes=1 << 30)
     spool.open()
     store = RecordingStore()
-    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
+    flusher = Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
     try:
         await spool.append(record(1, idempotent=True))
         await spool.append(record(2))
         store.lose_next_answer = True
         with pytest.raises(ClickHouseError):
-            await writer.drain()
+            await flusher.drain()
         await spool.append(record(3))
-        assert await writer.drain() == 2
+        assert await flusher.drain() == 2
     finally:
         await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2, 3, 3]
@@ -270,7 +265,7 @@ async def test_a_record_clickhouse_refuses_is_set_aside_and_the_others_stored(tm
     try:
         for each in records:
             await spool.append(each)
-        inserted = await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+        inserted = await Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
         assert spool.empty  # the checkpoint passed the refused record: it blocks nothing behind it
     finally:
         await spool.close()
@@ -292,14 +287,14 @@ async def test_a_connection_failure_during_the_one_by_one_inserts_is_retried_wit
     spool.open()
     store = RecordingStore()
     store.poison = {2}
-    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
+    flusher = Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0)
     try:
         for number in range(1, 4):
             await spool.append(record(number))
         store.lose_next_answer = True  # the first one-by-one insert (record 1) lands, its answer is lost
         with pytest.raises(ClickHouseError):
-            await writer.drain()
-        await writer.drain()
+            await flusher.drain()
+        await flusher.drain()
     finally:
         await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 3, 3]
@@ -307,13 +302,13 @@ async def test_a_connection_failure_during_the_one_by_one_inserts_is_retried_wit
 
 
 @pytest.mark.anyio
-async def test_the_writer_inserts_one_block_per_table(tmp_path: Path) -> None:
+async def test_the_flusher_inserts_one_block_per_table(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=2_000)
     spool.open()
     store = RecordingStore()
     try:
         await asyncio.gather(*(spool.append(record(number)) for number in range(200)))
-        inserted = await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+        inserted = await Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
     finally:
         await spool.close()
 
@@ -323,15 +318,15 @@ async def test_the_writer_inserts_one_block_per_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_the_writer_takes_committed_records_from_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_flusher_takes_committed_records_from_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=300)
     spool.open()
     store = RecordingStore()
-    writer = SpoolWriter(spool, store, flush_rows=7, flush_interval_seconds=1.0)
+    flusher = Flusher(spool, store, flush_rows=7, flush_interval_seconds=1.0)
     try:
         for number in range(6):
             await spool.append(record(number))
-        await writer.drain()  # after a start the writer reads from the checkpoint on disk (a replay)
+        await flusher.drain()  # after a start the flusher reads from the checkpoint on disk (a replay)
         read_back = spool.read
 
         def read_nothing_back(start: Position, max_rows: int) -> ReadResult:
@@ -342,7 +337,7 @@ async def test_the_writer_takes_committed_records_from_memory(tmp_path: Path, mo
         monkeypatch.setattr(spool, "read", read_nothing_back)
         for number in range(6, 20):  # one fsync each, so the records span several segments
             await spool.append(record(number))
-        assert await writer.drain() == 28
+        assert await flusher.drain() == 28
         assert spool.drained
     finally:
         await spool.close()
@@ -357,14 +352,14 @@ async def test_records_beyond_the_memory_limit_are_read_back_from_disk_once(tmp_
     spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=500, recent_rows=recent_rows)
     spool.open()
     store = RecordingStore()
-    writer = SpoolWriter(spool, store, flush_rows=5, flush_interval_seconds=1.0)
+    flusher = Flusher(spool, store, flush_rows=5, flush_interval_seconds=1.0)
     try:
         for number in range(12):
             await spool.append(record(number))
             if number % 5 == 4:
-                await writer.flush_once()
+                await flusher.flush_once()
         await asyncio.gather(*(spool.append(record(number)) for number in range(12, 30)))
-        await writer.drain()
+        await flusher.drain()
         assert spool.drained
     finally:
         await spool.close()
@@ -385,7 +380,7 @@ class CountingStore(RecordingStore):
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("left_behind", [0, 3])
-async def test_a_writer_started_on_an_empty_spool_skips_the_replay_lookup(tmp_path: Path, left_behind: int) -> None:
+async def test_a_flusher_started_on_an_empty_spool_skips_the_replay_lookup(tmp_path: Path, left_behind: int) -> None:
     spool = Spool(tmp_path, max_bytes=1 << 30)
     spool.open()
     for number in range(left_behind):
@@ -395,16 +390,16 @@ async def test_a_writer_started_on_an_empty_spool_skips_the_replay_lookup(tmp_pa
     spool = Spool(tmp_path, max_bytes=1 << 30)
     spool.open()
     store = CountingStore()
-    writer = SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=3600)
-    writer.start()
+    flusher = Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=3600)
+    flusher.start()
     try:
         await spool.append(record(10))
-        await writer.drain()
+        await flusher.drain()
     finally:
-        await writer.stop()
+        await flusher.stop()
         await spool.close()
 
-    # Records left by the last process may be in ClickHouse already: only then does the writer look.
+    # Records left by the last process may be in ClickHouse already: only then does the flusher look.
     assert store.lookups == (1 if left_behind else 0)
     assert sorted(store.column("analytics_events", "n")) == sorted([*range(left_behind), 10] * 2)
 
@@ -544,7 +539,7 @@ def test_clickhouse_refusing_a_record_does_not_block_the_spool(clickhouse: Click
         try:
             for each in (analytics_record(1), analytics_record(2, year=2510), analytics_record(3)):
                 await spool.append(each)
-            await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+            await Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
             assert spool.empty
         finally:
             await spool.close()
@@ -598,7 +593,7 @@ def test_records_spooled_before_a_column_was_added_are_inserted_with_its_default
         try:
             for number, session in enumerate(sessions):
                 await spool.append(media_record(session, old_release=number % 2 == 0))
-            await SpoolWriter(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+            await Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
             assert spool.empty
             return await store.select(
                 "SELECT toString(session_id) AS session, platform FROM media_events "
@@ -615,6 +610,7 @@ def test_records_spooled_before_a_column_was_added_are_inserted_with_its_default
 
 
 @pytest.fixture
+@needs("clickhouse_server")
 def own_clickhouse(tmp_path: Path) -> Iterator[ClickHouseServer]:
     """A ClickHouse server of this test's own, which it may stop and start again on the same data."""
     server = ClickHouseServer(tmp_path / "clickhouse")
@@ -655,7 +651,7 @@ def test_clickhouse_stopped_mid_stream_loses_no_acknowledged_event(
         own_clickhouse.start()
         # A retry of an acknowledged idempotent batch after recovery stores nothing more.
         send(12)
-        client.blocking_portal.call(client.app.state.spool_writer.drain)
+        client.blocking_portal.call(client.app.state.flusher.drain)
         rows = client.blocking_portal.call(
             client.app.state.store.select,
             "SELECT toString(batch_id) AS batch_id, resource_id FROM analytics_events ORDER BY resource_id",

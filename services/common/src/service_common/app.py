@@ -20,7 +20,9 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import AfterRequestHookHandler, ControllerRouterHandler, ExceptionHandlersMap
 
-from service_common.auth import IDENTITY_PROVIDER_SCHEME, Verifier, auth_middleware, bearer_security_components
+from service_common.auth.middleware import auth_middleware
+from service_common.auth.openapi import IDENTITY_PROVIDER_SCHEME, bearer_security_components
+from service_common.auth.verifier import Verifier
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
 from service_common.openapi import (

@@ -51,7 +51,7 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 
 import contracts
-from service_common.auth import RoleGuard
+from service_common.auth.guards import RoleGuard
 from service_common.strict_requests import TEXT_PATTERN, YEAR_PATTERN
 
 REF_TEMPLATE = "#/components/schemas/{name}"

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 
 RECORD = b"""
 INSERT INTO audit_log (

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Annotated
 
 import msgspec
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from service_common.settings import from_env
 

@@ -21,7 +21,10 @@ from collections.abc import Callable
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor, AuthenticationError, AuthSettings, TokenVerifier
+from service_common.auth.actor import Actor
+from service_common.auth.errors import AuthenticationError
+from service_common.auth.settings import AuthSettings
+from service_common.auth.verifier import TokenVerifier
 
 # One statement in a transaction of its own. Row-level security admits the users and patients rows only once the
 # tenant is set, so the statement sets it in a CTE and the check refers to the CTE's row: PostgreSQL

@@ -16,11 +16,12 @@ from service_common.openapi import add_msgspec_components
 from telemetry.clickhouse.open import open_store
 from telemetry.erasure import ActorErasureController
 from telemetry.identity import TelemetryVerifier
+from telemetry.ingest.appender import SpoolAppender
 from telemetry.ingest.beacon import BeaconController
 from telemetry.ingest.controller import BODY_TYPES, IngestController
+from telemetry.ingest.flusher import Flusher
 from telemetry.ingest.ratelimit import RateLimiter
-from telemetry.ingest.spool import Spool, SpoolWriter
-from telemetry.ingest.writer import IngestWriter
+from telemetry.ingest.spool import Spool
 from telemetry.media.cmcd_controller import CmcdController
 from telemetry.media.controller import MediaStatsController
 from telemetry.pose.controller import PoseStatsController
@@ -54,7 +55,7 @@ async def _clickhouse(app: Litestar) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _spool(app: Litestar) -> AsyncIterator[None]:
-    """Open the spool (replaying what a previous process left), run its writer, and on shutdown (SIGTERM
+    """Open the spool (replaying what a previous process left), run its flusher, and on shutdown (SIGTERM
     included) insert what it can before closing."""
     settings: Settings = app.state.settings
     spool = Spool(
@@ -62,24 +63,24 @@ async def _spool(app: Litestar) -> AsyncIterator[None]:
         max_bytes=settings.spool.max_bytes,
         segment_bytes=settings.spool.segment_bytes,
         retry_after_seconds=settings.spool.retry_after_seconds,
-        # The writer takes records from memory while it keeps up (two blocks' worth), else from disk.
+        # The flusher takes records from memory while it keeps up (two blocks' worth), else from disk.
         recent_rows=2 * settings.spool.flush_rows,
     )
     spool.open()
-    writer = SpoolWriter(
+    flusher = Flusher(
         spool,
         app.state.store,
         flush_rows=settings.spool.flush_rows,
         flush_interval_seconds=settings.spool.flush_interval_seconds,
     )
-    app.state.spool, app.state.spool_writer = spool, writer
-    app.state.ingest_writer = IngestWriter(spool)
-    writer.start()
+    app.state.spool, app.state.flusher = spool, flusher
+    app.state.spool_appender = SpoolAppender(spool)
+    flusher.start()
     try:
         yield
     finally:
         await spool.stop_appends()
-        await writer.stop()
+        await flusher.stop()
         await spool.close()
 
 

@@ -21,7 +21,8 @@ from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
-from service_common.auth import RoleGuard, bearer_security
+from service_common.auth.guards import RoleGuard
+from service_common.auth.openapi import bearer_security
 from service_common.errors import ForbiddenError, ServiceUnavailableError, problem_responses
 
 from telemetry.clickhouse.server import identifier

@@ -4,7 +4,7 @@ core-api issues the token (until the privacy work builds the real issuer, it is 
 keys as the API tokens, see ``tools/tokens.py``). Its claims carry keyed hashes, never a patient id:
 ``sub`` is the actor's hash, ``org`` the organization's, ``consent_level`` 0-3, ``biometric`` whether
 pose tracking is allowed and ``role`` (``patient`` by default, ``staff`` for the read routes).
-Verification (keys, algorithms, ``iss``/``aud``/``exp``) is :class:`service_common.auth.JwtVerifier`'s;
+Verification (keys, algorithms, ``iss``/``aud``/``exp``) is :class:`service_common.auth.verifier.JwtVerifier`'s;
 this module turns the claims into a :class:`TelemetryActor` and provides the consent check the ingest
 routes run before they read a body, so a refused request stores nothing, and the staff guard of the read
 routes.
@@ -19,7 +19,9 @@ from contracts.types import ConsentLevel, HashedId
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import BaseRouteHandler
-from service_common.auth import AuthenticationError, JwtVerifier, RoleGuard
+from service_common.auth.errors import AuthenticationError
+from service_common.auth.guards import RoleGuard
+from service_common.auth.verifier import JwtVerifier
 from service_common.errors import ForbiddenError
 
 ERRORS_ONLY = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from service_common.auth import AuthSettings
+from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from service_common.settings import from_env
 
@@ -60,9 +60,9 @@ class SpoolSettings(msgspec.Struct, frozen=True):
     segment_bytes: int = 67_108_864
     """Size at which the spool starts a new segment file; finished segments are deleted (SPOOL_SEGMENT_BYTES)."""
     flush_rows: int = 10_000
-    """Rows that make the background writer insert a block before its interval is up (SPOOL_FLUSH_ROWS)."""
+    """Rows that make the flusher insert a block before its interval is up (SPOOL_FLUSH_ROWS)."""
     flush_interval_seconds: float = 1.0
-    """Longest a committed row waits before the background writer inserts it (SPOOL_FLUSH_INTERVAL_SECONDS)."""
+    """Longest a committed row waits before the flusher inserts it (SPOOL_FLUSH_INTERVAL_SECONDS)."""
     retry_after_seconds: int = 5
     """Retry-After of the 503 sent while the spool is full (SPOOL_RETRY_AFTER_SECONDS)."""
 

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 
 SET_SCOPE = """
 SELECT set_config('app.organization_id', %(organization_id)s, true),

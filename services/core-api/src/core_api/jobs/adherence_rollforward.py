@@ -4,9 +4,11 @@ Nightly, so weeks without any activity still get their rows (and are finalized o
 ``adherence.below_threshold`` alerts. Like every job it works one organization at a time as the owner role
 (``core_api.jobs.tenancy``), each organization in its own transaction. Loading
 is set-based: the organization's active enrollments, their status history and their sessions of the last
-16 days in three queries; the engine runs per enrollment in Python over the two weeks it writes; the week
-rows are written in one statement and the alerts in one pipelined batch. Running it twice changes
-nothing but ``computed_at`` of weeks still open.
+16 days in three queries; the engine runs per enrollment in Python over the two weeks it writes. Writing:
+one query finds the week rows that are final already, which are left out, and the others are written in
+one statement; the alerts are inserted in one statement, and each one that is new writes its outbox
+event with an INSERT of its own, one round trip after another. Running it twice changes nothing but
+``computed_at`` of weeks still open.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from psycopg import AsyncConnection
 from service_common.logging import configure_logging
 
 from core_api.domain.adherence import repository as repo
-from core_api.domain.adherence.service import load, raise_alerts, threshold_alerts, week_rows
+from core_api.domain.adherence.alerts import raise_alerts, threshold_alerts
+from core_api.domain.adherence.history import week_rows
+from core_api.domain.adherence.loading import load
 from core_api.jobs.tenancy import each_organization, job_database_url
 from core_api.settings import load_settings
 

@@ -24,16 +24,16 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.params import RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
-from service_common.auth import AuthenticationError, unauthenticated_response
+from service_common.auth.errors import AuthenticationError, unauthenticated_response
 from service_common.errors import problem_responses
 from service_common.strict_requests import JSON_AS_TEXT_PLAIN
 
 from telemetry.identity import ANALYTICS, TelemetryVerifier, check_consent
-from telemetry.ingest.controller import decode_body, ingest_writer, raw_json_body, retry_later, start_batch
+from telemetry.ingest.columns import Batch, analytics_event_columns, media_event_columns
+from telemetry.ingest.controller import decode_body, raw_json_body, retry_later, spool_appender, start_batch
 from telemetry.ingest.partial import decode_beacon
 from telemetry.ingest.ratelimit import RateLimitedError, rate_limit
 from telemetry.ingest.spool import SpoolFullError
-from telemetry.ingest.writer import Batch, analytics_event_columns, media_event_columns
 
 # The consent each kind of event needs: what its own route's guard asks (``ingest/controller.py``).
 CONSENT = {"media_events": ANALYTICS, "analytics_events": ANALYTICS}
@@ -94,19 +94,19 @@ class BeaconController(Controller):
         for kind, sent in carried.items():
             if sent:
                 check_consent(request, CONSENT[kind])
-        writer = ingest_writer(state)
+        appender = spool_appender(state)
         media_ack = analytics_ack = None
         if carried["media_events"]:
             batch = start_batch(request, state, "beacon.media_events", beacon.idempotency_key)
             media_ack = media_report.acknowledge(
-                await writer.write("beacon.media_events", "media_events", media_event_columns(media, batch), batch)
+                await appender.append("beacon.media_events", "media_events", media_event_columns(media, batch), batch)
                 if media
                 else _nothing_stored(batch)
             )
         if carried["analytics_events"]:
             batch = start_batch(request, state, "beacon.analytics_events", beacon.idempotency_key)
             analytics_ack = analytics_report.acknowledge(
-                await writer.write(
+                await appender.append(
                     "beacon.analytics_events", "analytics_events", analytics_event_columns(analytics, batch), batch
                 )
                 if analytics

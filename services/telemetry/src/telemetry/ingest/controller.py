@@ -34,22 +34,23 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import HeaderParameter, RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
-from service_common.auth import RoleGuard, bearer_security
+from service_common.auth.guards import RoleGuard
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_response, problem_responses
 from service_common.openapi import REF_TEMPLATE, schema_document
 
 from telemetry.identity import ANALYTICS, ERRORS_ONLY, check_consent, telemetry_actor
-from telemetry.ingest.partial import decode_media_batch, decode_pose_batch, problem_fields
-from telemetry.ingest.ratelimit import RateLimitedError, rate_limit
-from telemetry.ingest.spool import SpoolFullError
-from telemetry.ingest.writer import (
+from telemetry.ingest.appender import SpoolAppender
+from telemetry.ingest.columns import (
     Batch,
-    IngestWriter,
     analytics_event_columns,
     error_report_columns,
     media_event_columns,
     pose_frame_columns,
 )
+from telemetry.ingest.partial import decode_media_batch, decode_pose_batch, problem_fields
+from telemetry.ingest.ratelimit import RateLimitedError, rate_limit
+from telemetry.ingest.spool import SpoolFullError
 from telemetry.settings import Settings
 
 T = TypeVar("T")
@@ -122,10 +123,10 @@ def start_batch(request: Request[Any, Any, Any], state: State, endpoint: str, id
     )
 
 
-def ingest_writer(state: State) -> IngestWriter:
-    """The app's writer to the spool."""
-    writer: IngestWriter = state.ingest_writer
-    return writer
+def spool_appender(state: State) -> SpoolAppender:
+    """The app's appender to the spool."""
+    appender: SpoolAppender = state.spool_appender
+    return appender
 
 
 def retry_later(_: Request[Any, Any, Any], exc: SpoolFullError | RateLimitedError) -> Response[bytes]:
@@ -180,7 +181,7 @@ class IngestController(Controller):
         fit the contract, listing the others in the answer (docs/telemetry.md, "Partial batches")."""
         events, report = decode_body(decode_media_batch, body)
         batch = start_batch(request, state, "media_events", idempotency_key)
-        ack = await ingest_writer(state).write(
+        ack = await spool_appender(state).append(
             "media_events", "media_events", media_event_columns(events, batch), batch
         )
         return report.acknowledge(ack)
@@ -200,7 +201,7 @@ class IngestController(Controller):
         contract, listing the others in the answer (docs/telemetry.md, "Partial batches")."""
         payload, report = decode_body(decode_pose_batch, body)
         batch = start_batch(request, state, "pose_frames", idempotency_key)
-        ack = await ingest_writer(state).write(
+        ack = await spool_appender(state).append(
             "pose_frames", "pose_tracking_frames", pose_frame_columns(payload, batch), batch
         )
         return report.acknowledge(ack)
@@ -219,7 +220,7 @@ class IngestController(Controller):
         """Store a product analytics event such as ``treatment_plan.session_started`` (consent level 2+)."""
         event = decode_body(analytics_event_decoder.decode, body)
         batch = start_batch(request, state, "analytics_events", idempotency_key)
-        return await ingest_writer(state).write(
+        return await spool_appender(state).append(
             "analytics_events", "analytics_events", analytics_event_columns([event], batch), batch
         )
 
@@ -237,6 +238,6 @@ class IngestController(Controller):
         """Store a client-side error report, scrubbed of personal data (consent level 1+)."""
         report = decode_body(error_report_decoder.decode, body)
         batch = start_batch(request, state, "error_reports", idempotency_key)
-        return await ingest_writer(state).write(
+        return await spool_appender(state).append(
             "error_reports", "error_reports", error_report_columns(report, batch), batch
         )

@@ -4,8 +4,8 @@ A player in CMCD event mode POSTs reports to a collector: ``Content-Type: applic
 before the type was registered), one report per line, each an RFC 8941 dictionary
 (``e=ps,sid="…",sta=p,ts=1771232402000,v=2``); some collectors also take a JSON array of objects with the
 same keys. :func:`read_body` turns the body into :class:`CmcdReport`s, each checked on its own, and
-:func:`media_events` maps them, in order, onto ``MediaEvent`` structs, so the rows the ingest writer makes of
-them are those of hand-written events. docs/telemetry.md, "CMCD", has the key table and its units.
+:func:`media_events` maps them, in order, onto ``MediaEvent`` structs, so the rows ``ingest/columns.py`` makes
+of them are those of hand-written events. docs/telemetry.md, "CMCD", has the key table and its units.
 
 The service keeps no state between requests. A report maps on its own (``sta=s`` is a ``play_intent``,
 ``sta=r`` a ``buffering_start``, ``bsd`` a ``buffering_end`` with its duration, ``e=t`` a ``heartbeat``, …);

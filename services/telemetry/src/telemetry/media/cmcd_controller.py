@@ -21,16 +21,16 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
-from service_common.auth import bearer_security
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 from service_common.openapi import schema_document
 from service_common.strict_requests import CMCD_BODY
 
 from telemetry.identity import ANALYTICS
-from telemetry.ingest.controller import IdempotencyKey, admit, ingest_writer, retry_later, start_batch
+from telemetry.ingest.columns import media_event_columns
+from telemetry.ingest.controller import IdempotencyKey, admit, retry_later, spool_appender, start_batch
 from telemetry.ingest.ratelimit import RateLimitedError
 from telemetry.ingest.spool import SpoolFullError
-from telemetry.ingest.writer import media_event_columns
 from telemetry.media.cmcd import CMCD_REPORTS_MAX, BodyError, MalformedBody, media_events, read_body
 
 _LINES_EXAMPLE = (
@@ -123,7 +123,7 @@ class CmcdController(Controller):
         events, rejected = _decode(body, request.content_type[0].lower())
         batch = start_batch(request, state, "media_cmcd", idempotency_key)
         ack = (
-            await ingest_writer(state).write("media_cmcd", "media_events", media_event_columns(events, batch), batch)
+            await spool_appender(state).append("media_cmcd", "media_events", media_event_columns(events, batch), batch)
             if events
             else IngestAck(accepted=0, batch_id=batch.batch_id)
         )

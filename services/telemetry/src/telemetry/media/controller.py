@@ -11,7 +11,7 @@ from contracts.telemetry import BandwidthStats, MediaRanking, MediaRankingOrder,
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
-from service_common.auth import bearer_security
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 
 from telemetry.identity import require_staff, telemetry_actor

@@ -22,7 +22,9 @@ from contracts.adherence import (
 from litestar import Controller, Request, get, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
-from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 
 from core_api.domain.adherence.service import AdherenceService, OrganizationFilters

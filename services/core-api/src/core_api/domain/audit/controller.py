@@ -5,7 +5,9 @@ from __future__ import annotations
 from contracts.audit import AuditChainReport
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 
 from core_api.domain.audit.service import AuditService

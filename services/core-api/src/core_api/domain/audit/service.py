@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts.audit import AuditChainReport
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 
 from core_api.db.tenancy import actor_transaction
 from core_api.domain.audit.chain import verify_chain

@@ -26,7 +26,7 @@ from contracts.automation import (
 from contracts.problems import FieldError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError, UnprocessableError
 
 from core_api import audit

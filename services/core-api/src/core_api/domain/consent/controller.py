@@ -8,7 +8,9 @@ from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 
 from core_api.domain.consent.service import ConsentService

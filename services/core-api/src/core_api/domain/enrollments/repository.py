@@ -18,7 +18,7 @@ from contracts.enrollments import (
 )
 from contracts.plans import PlanType
 from psycopg import AsyncConnection, sql
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 
 from core_api.db.queries import load_queries
 from core_api.db.rows import Params, fetch_all, fetch_json, fetch_one, fetch_value

@@ -37,7 +37,7 @@ from contracts.plans import PlanType
 from contracts.problems import FieldError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import (
     ConflictError,
     ForbiddenError,
@@ -48,7 +48,7 @@ from service_common.errors import (
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
-from core_api.domain.adherence.service import recompute_weekly
+from core_api.domain.adherence.history import recompute_weekly
 from core_api.domain.enrollments import repository as repo
 from core_api.domain.enrollments.lifecycle import Action, IllegalTransition, TransitionNotPermitted, check_transition
 from core_api.domain.plans.repository import VersionRef, latest_version

@@ -45,12 +45,13 @@ from contracts.plans import PlanSession
 from contracts.problems import FieldError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError, UnprocessableError
 
 from core_api import audit, automation
 from core_api.db.tenancy import actor_transaction
-from core_api.domain.adherence.service import check_pain, recompute_weekly
+from core_api.domain.adherence.alerts import check_pain
+from core_api.domain.adherence.history import recompute_weekly
 from core_api.domain.consent import service as consent
 from core_api.domain.enrollments.service import expire_overdue, record_expiry_first
 from core_api.domain.execution import repository as repo

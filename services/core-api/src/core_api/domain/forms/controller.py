@@ -13,7 +13,9 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
-from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 
 from core_api.domain.forms.service import FormService

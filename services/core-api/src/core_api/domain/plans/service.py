@@ -33,7 +33,7 @@ from contracts.plans import (
 from contracts.problems import FieldError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 
 from core_api import audit

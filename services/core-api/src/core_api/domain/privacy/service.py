@@ -12,7 +12,7 @@ import msgspec
 from contracts.privacy import ErasureStatus, ExportFormat, FhirBundle, PatientExport
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError
 
 from core_api import audit

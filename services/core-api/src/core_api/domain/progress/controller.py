@@ -16,7 +16,9 @@ from contracts.progress import AnalyticsReport, OrganizationDashboard, ProgressR
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
-from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 
 from core_api.domain.progress.service import ProgressService

@@ -33,7 +33,7 @@ from contracts.progress import (
 )
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import NotFoundError, UnprocessableError
 
 from core_api import audit

@@ -45,7 +45,9 @@ from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
-from service_common.auth import allow_roles, bearer_security, current_actor
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
 from service_common.errors import problem_responses
 from service_common.strict_requests import TEXT_PATTERN
 

@@ -46,7 +46,7 @@ from contracts.reference import (
 )
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from service_common.auth import Actor
+from service_common.auth.actor import Actor
 from service_common.errors import ForbiddenError, NotFoundError, ServiceUnavailableError, UnprocessableError
 
 from core_api import audit

@@ -1,16 +1,11 @@
-"""Turn decoded ingest bodies into columns and append them, one record per request, to the spool.
+"""The columns of each ingest table, built from a request's decoded body.
 
-A request is acknowledged once its record is durable in the write-ahead spool (``ingest/spool.py``),
-whose background writer inserts large blocks into ClickHouse.
-
-Deduplication: a request that sends an ``Idempotency-Key`` gets a batch id derived from the caller and
-the key. A retry whose batch id this process spooled recently (a bounded in-memory set) is acknowledged
-as a duplicate and spooled again not at all; the request path never asks ClickHouse. Any other retry
-(this process forgot the id, or it went to another process) is spooled like a first delivery, and the
-spool's writer drops it: it skips batches already in the ``ingest_batches`` ledger and repeats within a
-block, and writes the ledger after the rows. This works the same on ClickHouse 18.16 (where a
-non-replicated MergeTree does not deduplicate inserts) and on newer engines. It is at-least-once, not
-exactly-once (see the spool's docstring for the window).
+A :class:`Batch` is what every row of one request shares: its batch id (derived from the caller and the
+``Idempotency-Key`` when one was sent, so a retry gets the same id), the caller, the edge's country and the
+arrival time. ``media_event_columns``, ``pose_frame_columns``, ``analytics_event_columns`` and
+``error_report_columns`` turn a decoded body and its batch into the columns of ``media_events``,
+``pose_tracking_frames``, ``analytics_events`` and ``error_reports``, one list per column; the routes hand
+them to the spool appender (``ingest/appender.py``).
 """
 
 from __future__ import annotations
@@ -19,18 +14,15 @@ import itertools
 import math
 import os
 import uuid
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import structlog
 from contracts.telemetry import (
     AnalyticsEvent,
     ErrorReport,
-    IngestAck,
     MediaBufferingEnd,
     MediaBufferingStart,
     MediaError,
@@ -46,9 +38,6 @@ from contracts.telemetry import (
 
 from telemetry.identity import TelemetryActor
 from telemetry.ingest.scrub import scrub
-from telemetry.ingest.spool import Spool, SpoolRecord
-
-log = structlog.get_logger("ingest")
 
 Columns = dict[str, list[Any]]
 
@@ -57,7 +46,7 @@ _BATCH_NAMESPACE = uuid.UUID("6f1c3c2e-8d3b-4d8e-9a57-2f0b9c1d7e41")
 _json = msgspec.json.Encoder()
 # Other batch ids: a random prefix drawn once per process and a counter (UUIDv4 layout), without a
 # getrandom() call per request as uuid4() makes (a system call that gives up the GIL, and under load waits
-# up to a millisecond to get it back from the spool writer's threads, docs/performance.md). Two processes
+# up to a millisecond to get it back from the flusher's threads, docs/performance.md). Two processes
 # share a prefix with odds of about n² / 2**61 for n process starts ever.
 _BATCH_PREFIX = int.from_bytes(os.urandom(8)) << 64
 _batch_counter = itertools.count()
@@ -249,7 +238,7 @@ _POSE_FIELDS = (
 # What MediaPipe clients may leave out of every frame. A batch in which no frame has one leaves its column
 # out of the record: ClickHouse stores the column's default (an empty array; NULL for pose_confidence), the
 # value an absent field means, without the spool and the insert carrying it frame by frame (a batch without
-# them costs what it cost before these columns existed; spool.merge_blocks inserts records of different
+# them costs what it cost before these columns existed; the flusher's merge_blocks inserts records of different
 # column sets as separate blocks).
 _OPTIONAL_POSE_ARRAYS = ("landmark_presence", "world_landmark_x", "world_landmark_y", "world_landmark_z", "form_issues")
 
@@ -327,49 +316,3 @@ def error_report_columns(report: ErrorReport, batch: Batch) -> Columns:
         "platform": [report.platform],
         "event_time": [_utc(report.timestamp)],
     }
-
-
-# Writing ------------------------------------------------------------------------------------------------
-
-RECENT_BATCHES = 100_000
-"""Idempotent batch ids a process remembers (about 11 MB); older ones are left to the spool's writer."""
-
-
-class IngestWriter:
-    """Appends one request's rows to the spool; the spool's writer moves them into ClickHouse."""
-
-    def __init__(self, spool: Spool, recent_batches: int = RECENT_BATCHES) -> None:
-        self._spool = spool
-        self._recent_limit = recent_batches
-        # Idempotent batch ids spooled by this process, least recently seen first. A hit answers the
-        # retry without a ClickHouse lookup; a miss is harmless, the spool's writer checks the ledger.
-        # Kept as 128-bit ints, half the memory of UUID objects.
-        self._recent: OrderedDict[int, None] = OrderedDict()
-
-    async def write(self, endpoint: str, table: str, columns: Mapping[str, Sequence[Any]], batch: Batch) -> IngestAck:
-        """Make ``columns`` durable in the spool for ``table`` unless ``batch`` is a retry this process
-        remembers.
-
-        Raises :class:`SpoolFullError` (503 with Retry-After) when the spool is full.
-        """
-        if batch.idempotent and batch.batch_id.int in self._recent:
-            self._recent.move_to_end(batch.batch_id.int)
-            log.info("ingest.duplicate", endpoint=endpoint, batch_id=str(batch.batch_id))
-            return IngestAck(accepted=0, batch_id=batch.batch_id, duplicate=True)
-        lists = {name: list(values) for name, values in columns.items()}
-        record = SpoolRecord(
-            endpoint=endpoint,
-            table=table,
-            batch_id=batch.batch_id,
-            idempotent=batch.idempotent,
-            received_at=batch.received_at,
-            columns=lists,
-            uuid_columns=[name for name, values in lists.items() if values and isinstance(values[0], uuid.UUID)],
-        )
-        # Remembered only once durable: a retry of a request refused with 503 must be stored.
-        await self._spool.append(record)
-        if batch.idempotent:
-            self._recent[batch.batch_id.int] = None
-            if len(self._recent) > self._recent_limit:
-                self._recent.popitem(last=False)
-        return IngestAck(accepted=record.rows, batch_id=batch.batch_id)

@@ -1,0 +1,143 @@
+"""The markers of what each test needs (tests/markers.py): ``pytest -m unit`` selects no test that uses a
+database, a browser, Node, kubectl or a process of its own, and a ``unit`` test that starts one fails."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Fixtures that start or open something outside the pytest process (docs and prod: kubectl, in
+# tests/deploy/test_manifests.py), and the fixtures parametrized over the ClickHouse engines; pytest's own
+# --fixtures-per-test report must show none of them for a unit test.
+OUTSIDE = {
+    "postgres",
+    "superuser",
+    "core_api",
+    "clickhouse_server",
+    "own_clickhouse",
+    "chdb_dir",
+    "store",
+    "ingest_module",
+    "limited",
+    "chromium",
+    "node_tools",
+    "docs",
+    "prod",
+    "core_api_url",
+    "telemetry_url",
+    "services",
+}
+
+GUARD_PROBE = """
+import subprocess
+import sys
+
+import pytest
+
+
+def test_starts_a_process():
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+@pytest.mark.processes
+def test_marked_starts_a_process():
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def test_needs_nothing():
+    assert sum(range(4)) == 6
+"""
+
+
+def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def collected(expression: str, *paths: str) -> set[str]:
+    result = pytest_run("--collect-only", "-q", "-m", expression, *paths)
+    assert result.returncode in (0, 5), result.stdout[-3000:] + result.stderr[-3000:]  # 5: none selected
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+@pytest.mark.processes
+def test_unit_tests_use_no_fixture_that_starts_anything() -> None:
+    # tests/contract is left out: building its schemathesis tests costs half a minute of collection, and
+    # each of them uses the services' URL fixtures, so none is a unit test (the sample test below shows
+    # the rule at work; the run-time check fails any unit test that starts something).
+    paths = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").iterdir() if path.name != "contract")
+    result = pytest_run("--fixtures-per-test", "-q", "-m", "unit", *[p for p in paths if not p.endswith("__pycache__")])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    used = set(re.findall(r"^(\w+) -- ", result.stdout, flags=re.MULTILINE))
+    assert "tmp_path" in used  # the report lists fixtures: the pattern reads it
+    assert used & OUTSIDE == set()
+
+
+SAMPLES = (
+    "tests/telemetry/test_clickhouse_store.py",
+    "tests/telemetry/test_ratelimit.py",
+    "tests/test_local_jobs.py",
+    "tests/service_common/test_serve.py",
+    "tests/core_api/test_row_level_security.py",
+)
+
+
+@pytest.mark.processes
+def test_each_test_is_unit_or_marked_with_what_it_needs() -> None:
+    everything = collected("", *SAMPLES)
+    unit = collected("unit", *SAMPLES)
+    needing = collected("postgres or clickhouse_server or chdb or browser or node or kubectl or processes", *SAMPLES)
+    assert (unit & needing, unit | needing) == (set(), everything)
+    assert not [node for node in unit if re.search(r"\[(server|embedded)\b", node)]
+
+    server = collected("clickhouse_server and not chdb", *SAMPLES)
+    embedded = collected("chdb and not clickhouse_server", *SAMPLES)
+    store = "tests/telemetry/test_clickhouse_store.py::test_version_reports_the_engine"
+    assert f"{store}[server]" in server
+    assert f"{store}[embedded]" in embedded
+    ingest = "tests/telemetry/test_ratelimit.py::test_another_actor_is_unaffected"
+    assert (f"{ingest}[server]" in server, f"{ingest}[embedded]" in embedded) == (True, True)
+    assert "tests/telemetry/test_ratelimit.py::test_a_bucket_refills_at_the_rate" in unit
+    # Started by the test itself or asked for by name while it runs: marked by hand.
+    processes = collected("processes", *SAMPLES)
+    assert "tests/test_local_jobs.py::test_the_scheduler_runs_both_jobs_at_start_and_stops_on_sigterm" in processes
+    assert "tests/service_common/test_serve.py::test_huge_headers_are_refused_quickly[core_api_url]" in processes
+    assert "tests/service_common/test_serve.py::test_zero_means_one_per_cpu" in unit
+    # Every test of a module on PostgreSQL alone.
+    rls = {node for node in everything if node.startswith("tests/core_api/test_row_level_security.py::")}
+    assert rls
+    assert rls <= collected("postgres and not unit", *SAMPLES)
+
+
+@pytest.mark.processes
+def test_a_unit_test_that_starts_a_process_fails(tmp_path: Path) -> None:
+    probe = tmp_path / "probe" / "test_probe.py"
+    probe.parent.mkdir()
+    probe.write_text(GUARD_PROBE)
+    # The harness's hooks as a plugin: the probe lies outside tests/, where no other test collects it.
+    result = pytest_run(
+        "-c",
+        "pyproject.toml",
+        "--rootdir",
+        ".",
+        "-p",
+        "tests.conftest",
+        "-q",
+        f"--basetemp={tmp_path / 'run'}",
+        str(probe),
+    )
+    assert result.returncode == 1, result.stdout
+    assert "1 failed, 2 passed" in result.stdout
+    assert "::test_starts_a_process is marked unit but starts a process or opens chdb" in result.stdout
