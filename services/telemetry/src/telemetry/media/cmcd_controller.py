@@ -29,6 +29,7 @@ from service_common.strict_requests import CMCD_BODY
 from telemetry.identity import ANALYTICS
 from telemetry.ingest.columns import media_event_columns
 from telemetry.ingest.controller import IdempotencyKey, admit, retry_later, spool_appender, start_batch
+from telemetry.ingest.partial import RejectedBatch, problem_fields
 from telemetry.ingest.ratelimit import RateLimitedError
 from telemetry.ingest.spool import SpoolFullError
 from telemetry.media.cmcd import CMCD_REPORTS_MAX, BodyError, MalformedBody, media_events, read_body
@@ -93,7 +94,7 @@ def _decode(body: bytes, media_type: str) -> tuple[list[MediaEvent], list[Reject
     if len(rejected) == len(reports) + len(unread):
         raise ValidationException(
             detail="No report of the body could be stored.",
-            extra=[{"message": item.reason, "key": item.field, "source": "body"} for item in rejected],
+            extra=problem_fields(RejectedBatch(rejected)),
         )
     return events, rejected
 
