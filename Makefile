@@ -85,7 +85,7 @@ retention-job: install
 	$(BIN)/python -m core_api.jobs.retention
 
 audit-verify: install
-	$(BIN)/python -m core_api.audit_verify $(if $(ORG),--organization $(ORG))
+	$(BIN)/python -m core_api.audit.verify $(if $(ORG),--organization $(ORG))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -23,14 +23,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from core_api.adherence import repository as repo
+from core_api.adherence.alerts import threshold_alerts
+from core_api.adherence.history import recompute_weekly, week_rows
+from core_api.adherence.loading import load
+from core_api.adherence.reports import weekly
+from core_api.adherence.service import AdherenceService, OrganizationFilters
 from core_api.db.migrate import migrate
 from core_api.db.tenancy import scoped_transaction
-from core_api.domain.adherence import repository as repo
-from core_api.domain.adherence.alerts import threshold_alerts
-from core_api.domain.adherence.history import recompute_weekly, week_rows
-from core_api.domain.adherence.loading import load
-from core_api.domain.adherence.reports import weekly
-from core_api.domain.adherence.service import AdherenceService, OrganizationFilters
 from core_api.jobs.adherence_rollforward import roll_all
 from core_api.jobs.tenancy import SET_TENANT
 from psycopg import AsyncConnection

@@ -46,8 +46,8 @@ import psycopg
 from contracts.execution import SessionComplete
 from core_api.db.migrate import migrate
 from core_api.db.pool import create_pool
-from core_api.domain.execution.repository import QUERIES as EXECUTION_QUERIES
-from core_api.domain.execution.service import ExecutionService
+from core_api.execution.repository import QUERIES as EXECUTION_QUERIES
+from core_api.execution.service import ExecutionService
 from core_api.settings import DatabaseSettings
 from psycopg import AsyncCursor
 from psycopg.adapt import PyFormat, Transformer

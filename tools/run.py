@@ -88,7 +88,9 @@ def _serve(env: dict[str, str]) -> int:
         for name, (package, port) in services.items()
     }
     # The automation dispatcher delivers core-api's outbox (webhooks, built-in actions); it serves no port.
-    children["automation-dispatcher"] = subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
+    children["automation-dispatcher"] = subprocess.Popen(
+        [sys.executable, "-m", "core_api.automation.dispatcher"], env=env
+    )
     # The maintenance jobs the Kubernetes CronJobs run in production, on the same schedules.
     children["jobs"] = subprocess.Popen([sys.executable, "-m", "tools.jobs"], env=env, cwd=ROOT)
     for name, (_, port) in services.items():

@@ -11,8 +11,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from core_api.adherence.history import recompute_weekly
 from core_api.db.tenancy import scoped_transaction
-from core_api.domain.adherence.history import recompute_weekly
 from core_api.jobs.adherence_rollforward import roll_all
 from litestar import Litestar
 from litestar.testing import TestClient

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from core_api.domain.adherence.engine import (
+from core_api.adherence.engine import (
     Completion,
     CompletionStatus,
     Schedule,

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from core_api.domain.adherence.engine import (
+from core_api.adherence.engine import (
     COMPLIANT,
     NONCOMPLIANT,
     Completion,

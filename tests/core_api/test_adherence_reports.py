@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from core_api.adherence.history import recompute_weekly
 from core_api.db.tenancy import scoped_transaction
-from core_api.domain.adherence.history import recompute_weekly
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg_pool import AsyncConnectionPool

@@ -75,9 +75,9 @@ def verify(core_api: Client, org: Org) -> Any:
 
 
 def verify_cli(postgres: PostgresUrls, organization_id: int) -> tuple[int, list[Any]]:
-    """Exit status and JSON reports of ``python -m core_api.audit_verify --organization``."""
+    """Exit status and JSON reports of ``python -m core_api.audit.verify --organization``."""
     result = subprocess.run(
-        [sys.executable, "-m", "core_api.audit_verify", "--organization", str(organization_id)],
+        [sys.executable, "-m", "core_api.audit.verify", "--organization", str(organization_id)],
         env={**os.environ, "MIGRATIONS_DATABASE_URL": postgres.owner, "LOG_LEVEL": "warning"},
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@
 Webhooks go to a real HTTP server on loopback that records what it receives and fails on command (loopback
 is reachable only because the tests allow 127.0.0.0/8 with AUTOMATION_WEBHOOK_ALLOWED_CIDRS); the
 dispatcher runs against the test PostgreSQL as the app role, one pass at a time in process, or as the real
-``python -m core_api.dispatcher`` process for the crash test.
+``python -m core_api.automation.dispatcher`` process for the crash test.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import psycopg
 import pytest
 from contracts.automation import AutomationRuleCreate
 from core_api.app import create_app
-from core_api.domain.automation import destinations
-from core_api.domain.automation.dispatch import PassResult, backoff_seconds, dispatch_once, webhook_client
-from core_api.domain.automation.service import _rule_errors
-from core_api.domain.automation.signing import new_secret
+from core_api.automation import destinations
+from core_api.automation.dispatch import PassResult, backoff_seconds, dispatch_once, webhook_client
+from core_api.automation.service import _rule_errors
+from core_api.automation.signing import new_secret
 from core_api.settings import (
     AutomationSettings,
     DatabaseSettings,
@@ -478,7 +478,7 @@ def start_dispatcher(postgres: PostgresUrls, heartbeat: Path) -> subprocess.Pope
         "AUTOMATION_WEBHOOK_ALLOWED_CIDRS": "127.0.0.0/8",
         "LOG_LEVEL": "warning",
     }
-    return subprocess.Popen([sys.executable, "-m", "core_api.dispatcher"], env=env)
+    return subprocess.Popen([sys.executable, "-m", "core_api.automation.dispatcher"], env=env)
 
 
 @pytest.mark.processes

@@ -18,8 +18,8 @@ from typing import Any
 
 import psycopg
 from contracts.enrollments import EnrollmentStatus
-from core_api.domain.enrollments.lifecycle import Action, IllegalTransition, TransitionNotPermitted, check_transition
-from core_api.domain.enrollments.service import expire_overdue
+from core_api.enrollments.lifecycle import Action, IllegalTransition, TransitionNotPermitted, check_transition
+from core_api.enrollments.service import expire_overdue
 from core_api.jobs.expire_enrollments import expire_all
 from core_api.jobs.tenancy import owner_connection, set_tenant
 from hypothesis import HealthCheck, given, reject, settings

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from contracts.enrollments import EnrollmentStatus
-from core_api.domain.enrollments.lifecycle import (
+from core_api.enrollments.lifecycle import (
     FINAL_STATUSES,
     PATIENT_MOVES,
     TRANSITIONS,

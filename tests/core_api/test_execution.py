@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from core_api.domain.execution.service import next_session_number, plan_week
+from core_api.execution.service import next_session_number, plan_week
 from litestar import Litestar
 from litestar.testing import TestClient
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from core_api.domain.progress.service import performance_trend, streaks
+from core_api.progress.service import performance_trend, streaks
 from core_api.user_check import USER_IS_CURRENT
 from litestar import Litestar
 from litestar.testing import TestClient

@@ -119,7 +119,7 @@ def test_long_running_containers_have_probes_on_the_real_health_routes(docs: lis
 def test_the_dispatcher_is_alive_while_its_heartbeat_file_is_fresh(docs: list[Doc]) -> None:
     pod = named(docs, "Deployment", "outbox-dispatcher")["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    assert container["command"] == ["python", "-m", "core_api.dispatcher"]
+    assert container["command"] == ["python", "-m", "core_api.automation.dispatcher"]
     heartbeat = next(e["value"] for e in container["env"] if e["name"] == "DISPATCHER_HEARTBEAT_FILE")
     probe = " ".join(container["livenessProbe"]["exec"]["command"])
     # `find` alone exits 0 for a stale file too; the probe must fail on empty output.

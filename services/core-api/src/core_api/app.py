@@ -7,19 +7,19 @@ from litestar.datastructures import State
 from service_common.app import service_app
 from service_common.health import healthz, readiness_route
 
+from core_api.adherence.controller import ADHERENCE_CONTROLLERS
+from core_api.audit.controller import AuditController
+from core_api.automation.controller import AUTOMATION_CONTROLLERS
+from core_api.consent.controller import CONSENT_CONTROLLERS
 from core_api.db.pool import check_database, create_pool, database_unavailable_handlers, pool_lifespan
-from core_api.domain.adherence.controller import ADHERENCE_CONTROLLERS
-from core_api.domain.audit.controller import AuditController
-from core_api.domain.automation.controller import AUTOMATION_CONTROLLERS
-from core_api.domain.consent.controller import CONSENT_CONTROLLERS
-from core_api.domain.enrollments.controller import ENROLLMENT_CONTROLLERS
-from core_api.domain.execution.controller import EXECUTION_CONTROLLERS
-from core_api.domain.forms.controller import FORM_CONTROLLERS
-from core_api.domain.plans.controller import TreatmentPlanController
-from core_api.domain.privacy.controller import PRIVACY_CONTROLLERS
-from core_api.domain.progress.controller import PROGRESS_CONTROLLERS
-from core_api.domain.reference.controller import REFERENCE_CONTROLLERS
-from core_api.domain.sessions.controller import (
+from core_api.enrollments.controller import ENROLLMENT_CONTROLLERS
+from core_api.execution.controller import EXECUTION_CONTROLLERS
+from core_api.forms.controller import FORM_CONTROLLERS
+from core_api.library.controller import REFERENCE_CONTROLLERS
+from core_api.plans.controller import TreatmentPlanController
+from core_api.privacy.controller import PRIVACY_CONTROLLERS
+from core_api.progress.controller import PROGRESS_CONTROLLERS
+from core_api.sessions.controller import (
     SessionExerciseController,
     SessionExerciseReadController,
     SessionReadController,

@@ -72,7 +72,8 @@ class AutomationSettings(msgspec.Struct, frozen=True):
 
 
 class DispatcherSettings(msgspec.Struct, frozen=True):
-    """The automation dispatcher process, ``python -m core_api.dispatcher`` (environment prefix ``DISPATCHER_``)."""
+    """The automation dispatcher process, ``python -m core_api.automation.dispatcher`` (environment prefix
+    ``DISPATCHER_``)."""
 
     poll_interval_seconds: float = 1.0
     """Pause between two looks for work when there was none (DISPATCHER_POLL_INTERVAL_SECONDS)."""

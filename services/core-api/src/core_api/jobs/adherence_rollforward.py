@@ -21,10 +21,10 @@ import structlog
 from psycopg import AsyncConnection
 from service_common.logging import configure_logging
 
-from core_api.domain.adherence import repository as repo
-from core_api.domain.adherence.alerts import raise_alerts, threshold_alerts
-from core_api.domain.adherence.history import week_rows
-from core_api.domain.adherence.loading import load
+from core_api.adherence import repository as repo
+from core_api.adherence.alerts import raise_alerts, threshold_alerts
+from core_api.adherence.history import week_rows
+from core_api.adherence.loading import load
 from core_api.jobs.tenancy import each_organization, job_database_url
 from core_api.settings import load_settings
 

@@ -12,7 +12,7 @@ import asyncio
 import structlog
 from service_common.logging import configure_logging
 
-from core_api.domain.enrollments.service import expire_overdue
+from core_api.enrollments.service import expire_overdue
 from core_api.jobs.tenancy import each_organization, job_database_url
 from core_api.settings import load_settings
 

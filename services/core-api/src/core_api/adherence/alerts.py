@@ -1,0 +1,97 @@
+"""Adherence alert rules: ``adherence.below_threshold`` for a stored week and ``pain.alert`` for a completed
+session, each recorded at most once per enrollment, kind and plan week with its outbox event.
+See docs/adherence.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from psycopg import AsyncConnection
+
+from core_api.adherence import repository as repo
+from core_api.adherence.loading import Enrollment, local_today, plan_week_index
+from core_api.automation import outbox
+from core_api.time_zones import patient_zone
+
+ALERT_EVENTS = {"below_threshold": "adherence.below_threshold", "pain": "pain.alert"}
+PAIN_HIGH = 7
+PAIN_RISE = 2
+
+
+def threshold_alerts(enrollment: Enrollment, rows: list[repo.WeeklyReportRow]) -> list[repo.Alert]:
+    """``below_threshold`` alerts for the weeks of ``rows`` whose adherence is strictly below the
+    organization's threshold and that already missed a session (a noncompliant slot): a week whose
+    first window is merely still open is not an alert."""
+    alerts = []
+    for week in rows:
+        _, summary = enrollment.week(week.week_number - 1)
+        if summary.adherence_percent < enrollment.row.threshold_percent and summary.noncompliant > 0:
+            alerts.append(
+                repo.Alert(
+                    id=enrollment.row.id,
+                    kind="below_threshold",
+                    week_start=week.week_start,
+                    evidence={
+                        "patient_treatment_plan_id": enrollment.row.id,
+                        "patient_id": enrollment.row.patient_id,
+                        "week_start": week.week_start.isoformat(),
+                        "week_number": week.week_number,
+                        "adherence_percent": summary.adherence_percent,
+                        "noncompliance_percent": summary.noncompliance_percent,
+                        "threshold_percent": enrollment.row.threshold_percent,
+                        "compliant": summary.compliant,
+                        "noncompliant": summary.noncompliant,
+                        "offered": summary.offered,
+                        "as_of": enrollment.as_of.isoformat(),
+                    },
+                )
+            )
+    return alerts
+
+
+async def raise_alerts(conn: AsyncConnection, alerts: list[repo.Alert]) -> int:
+    """Record the alerts and write the outbox event of each one that is new for its enrollment, kind and
+    week; returns how many were new."""
+    inserted = await repo.insert_alerts(conn, alerts)
+    for alert in inserted:
+        await outbox.fire(
+            conn,
+            alert.organization_id,
+            ALERT_EVENTS[alert.kind],
+            "patient_treatment_plan",
+            alert.patient_treatment_plan_id,
+            alert.evidence,
+        )
+    return len(inserted)
+
+
+async def check_pain(conn: AsyncConnection, completion_id: int) -> None:
+    """The pain rule on a completed session: pain after it of at least 7, or a rise of at least 2 over
+    the enrollment's previous completed session, raises ``pain.alert`` (once per plan week)."""
+    found = await repo.completion_pain(conn, completion_id)
+    if found is None or found.pain_level_after is None:
+        return
+    pain = found.pain_level_after
+    previous = found.previous_pain_level_after
+    rise = None if previous is None else pain - previous
+    reasons = [
+        reason for reason, hit in (("high", pain >= PAIN_HIGH), ("rise", rise is not None and rise >= PAIN_RISE)) if hit
+    ]
+    if not reasons:
+        return
+    zone = patient_zone(found.time_zone)
+    index = plan_week_index(found.start_date, local_today(zone, found.started_at))
+    week_start = found.start_date + timedelta(days=7 * index)
+    evidence = {
+        "patient_treatment_plan_id": found.patient_treatment_plan_id,
+        "week_start": week_start.isoformat(),
+        "reasons": reasons,
+        "session_completion_id": found.id,
+        "pain_level_after": pain,
+        "previous_session_completion_id": found.previous_id,
+        "previous_pain_level_after": previous,
+        "rise": rise,
+    }
+    alert = repo.Alert(id=found.patient_treatment_plan_id, kind="pain", week_start=week_start, evidence=evidence)
+    await raise_alerts(conn, [alert])

@@ -1,0 +1,155 @@
+"""HTTP routes of adherence reports: one enrollment's event stream and week, and the organization's page.
+
+Staff read every enrollment of their organization; a patient only their own (another's is a 404, as
+everywhere). The organization routes are for staff; a specialist sees only the enrollments they assigned.
+Reports are computed as of now: the spec keeps "today" fixed, and tests move the enrollment's dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from contracts.adherence import (
+    AdherenceStats,
+    AdherenceTrend,
+    EventStreamReport,
+    OrganizationSettings,
+    OrganizationSettingsUpdate,
+    OrganizationWeeklyAdherence,
+    WeeklyAdherenceReport,
+)
+from litestar import Controller, Request, get, put
+from litestar.datastructures import State
+from litestar.params import JSONBody, QueryParameter
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
+from service_common.errors import problem_responses
+
+from core_api.adherence.service import AdherenceService, OrganizationFilters
+from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+
+# schema_extra repeats the lower bound: Litestar leaves a bound of 0 out of the OpenAPI document.
+PercentQuery = Annotated[
+    int | None,
+    QueryParameter(ge=0, le=100, description="inclusive bound on adherence %", schema_extra={"minimum": 0}),
+]
+
+STAFF = allow_roles("admin", "specialist")
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 422)
+
+
+def _service(state: State) -> AdherenceService:
+    return AdherenceService(state.pool)
+
+
+class EnrollmentAdherenceController(Controller):
+    path = "/v1/patient-treatment-plans"
+    tags = ["adherence"]
+    security = bearer_security()
+
+    @get("/{enrollment_id:int}/adherence", operation_id="GetEnrollmentAdherence", responses=READ_ERRORS)
+    async def event_stream(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> EventStreamReport:
+        """Every expected session slot of the enrollment by week, with its window, state and the session
+        that decided it, and adherence and noncompliance overall and per week, as of now."""
+        return await _service(state).event_stream(current_actor(request), enrollment_id)
+
+    @get("/{enrollment_id:int}/adherence/weekly", operation_id="GetEnrollmentWeeklyAdherence", responses=READ_ERRORS)
+    async def weekly(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+        day: Annotated[
+            date | None,
+            QueryParameter(name="date", description="a local date in the week; today in the patient's zone"),
+        ] = None,
+    ) -> WeeklyAdherenceReport:
+        """The seven days of the plan week containing ``date``, the slots opening on each, and the week's
+        percentages; outside the plan, the date the next week with slots starts."""
+        return await _service(state).weekly(current_actor(request), enrollment_id, day)
+
+    @get("/{enrollment_id:int}/adherence/trend", operation_id="GetEnrollmentAdherenceTrend", responses=READ_ERRORS)
+    async def trend(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> AdherenceTrend:
+        """The enrollment's stored weekly series (weekly_adherence_reports), by week: each week's
+        adherence and noncompliance and whether it is final (computed after the week closed) or current."""
+        return await _service(state).trend(current_actor(request), enrollment_id)
+
+
+class OrganizationAdherenceController(Controller):
+    path = "/v1/adherence"
+    tags = ["adherence"]
+    security = bearer_security()
+    guards = [STAFF]
+
+    @get("/weekly", operation_id="ListWeeklyAdherence", responses=READ_ERRORS)
+    async def weekly(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        week: Annotated[
+            date | None,
+            QueryParameter(description="a date; each enrollment's plan week containing it (default today)"),
+        ] = None,
+        min_percent: PercentQuery = None,
+        max_percent: PercentQuery = None,
+        specialist_id: IdQuery = None,
+        q: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="patient name")] = None,
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> OrganizationWeeklyAdherence:
+        """One row per active enrollment with its week's percentages and day grid, lowest adherence
+        first. Specialists see only the enrollments they assigned."""
+        filters = OrganizationFilters(
+            week=week,
+            min_percent=min_percent,
+            max_percent=max_percent,
+            specialist_id=specialist_id,
+            q=q,
+            page=page,
+            limit=limit,
+        )
+        return await _service(state).organization_weekly(current_actor(request), filters)
+
+    @get("/stats", operation_id="GetAdherenceStats", responses=READ_ERRORS)
+    async def stats(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+    ) -> AdherenceStats:
+        """Active enrollments, and how many are compliant or noncompliant (adherence to date strictly
+        below the organization's threshold), overall and per plan."""
+        return await _service(state).stats(current_actor(request))
+
+
+class OrganizationSettingsController(Controller):
+    path = "/v1/organizations"
+    tags = ["adherence"]
+    security = bearer_security()
+    guards = [allow_roles("admin")]
+
+    @put("/current/settings", operation_id="UpdateOrganizationSettings", responses=WRITE_ERRORS)
+    async def update_settings(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        data: JSONBody[OrganizationSettingsUpdate],
+    ) -> OrganizationSettings:
+        """Set the caller's organization's adherence threshold (1-100): an enrollment whose adherence % is
+        strictly below it is flagged and alerts. Admins only; the change is audited."""
+        return await _service(state).update_settings(current_actor(request), data)
+
+
+ADHERENCE_CONTROLLERS = [EnrollmentAdherenceController, OrganizationAdherenceController, OrganizationSettingsController]

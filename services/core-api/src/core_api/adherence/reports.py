@@ -1,0 +1,126 @@
+"""Adherence report responses: an enrollment's slots arranged by week and by day, and the organization
+page's rows arranged from their stored weeks. See docs/adherence.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from contracts.adherence import (
+    AdherenceDay,
+    AdherenceSlot,
+    AdherenceWeek,
+    EventStreamReport,
+    OrganizationWeeklyRow,
+    SlotState,
+    WeeklyAdherenceReport,
+)
+
+from core_api.adherence import engine
+from core_api.adherence import repository as repo
+from core_api.adherence.loading import Enrollment, duration_weeks, plan_week_index, summarize
+
+_SLOT_STATES = {state: SlotState(state.value) for state in engine.SlotState}
+
+
+def _slot(slot: engine.Slot, zone: ZoneInfo) -> AdherenceSlot:
+    return AdherenceSlot(
+        week=slot.week + 1,
+        index_in_week=slot.index_in_week + 1,
+        opens_at=slot.opens_at,
+        closes_at=slot.closes_at,
+        opens_at_local=slot.opens_at.astimezone(zone),
+        closes_at_local=slot.closes_at.astimezone(zone),
+        state=_SLOT_STATES[slot.state],
+        completion_id=slot.completion_id,
+    )
+
+
+def event_stream(enrollment: Enrollment) -> EventStreamReport:
+    row = enrollment.row
+    by_week: dict[int, list[engine.Slot]] = defaultdict(list)
+    for slot in enrollment.slots:
+        by_week[slot.week].append(slot)
+    weeks = [
+        AdherenceWeek(
+            week=week + 1,
+            start_date=row.start_date + timedelta(days=7 * week),
+            end_date=row.start_date + timedelta(days=7 * week + 6),
+            summary=summarize(slots),
+            slots=[_slot(slot, enrollment.zone) for slot in slots],
+        )
+        for week, slots in sorted(by_week.items())
+    ]
+    summary = summarize(enrollment.slots)
+    return EventStreamReport(
+        patient_treatment_plan_id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        time_zone=enrollment.zone.key,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        frequency_per_week=row.frequency_per_week,
+        as_of=enrollment.as_of,
+        threshold_percent=row.threshold_percent,
+        below_threshold=summary.adherence_percent < row.threshold_percent,
+        summary=summary,
+        weeks=weeks,
+    )
+
+
+def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
+    """The plan week of ``enrollment`` that contains the local date ``day``: its seven days, the slots that
+    open on each, and the week's percentages."""
+    row = enrollment.row
+    index = plan_week_index(row.start_date, day)
+    week_start = row.start_date + timedelta(days=7 * index)
+    slots, summary = enrollment.week(index)
+    by_day: dict[date, list[AdherenceSlot]] = defaultdict(list)
+    for slot in slots:
+        arranged = _slot(slot, enrollment.zone)
+        by_day[arranged.opens_at_local.date()].append(arranged)
+    days = _week_days(week_start)
+    in_plan = 0 <= index < duration_weeks(row)
+    return WeeklyAdherenceReport(
+        patient_treatment_plan_id=row.id,
+        patient_id=row.patient_id,
+        time_zone=enrollment.zone.key,
+        date=day,
+        week=index + 1 if in_plan else None,
+        week_start=week_start,
+        week_end=days[-1],
+        as_of=enrollment.as_of,
+        threshold_percent=row.threshold_percent,
+        below_threshold=summary.adherence_percent < row.threshold_percent,
+        summary=summary,
+        days=[AdherenceDay(date=each, slots=by_day.get(each, [])) for each in days],
+        next_slot_date=row.start_date if index < 0 else None,
+    )
+
+
+# Enrollments of an organization share few week starts: the bulk recompute lays out each week's days once.
+@functools.lru_cache(maxsize=1024)
+def _week_days(week_start: date) -> tuple[date, ...]:
+    return tuple(week_start + timedelta(days=offset_days) for offset_days in range(7))
+
+
+def organization_row(stored: repo.StoredWeekRow, threshold: int) -> OrganizationWeeklyRow:
+    """A page row from its stored week; a week outside the plan offers nothing (100 %, no slots)."""
+    summary = stored.summary or summarize([])
+    days = stored.days or [
+        AdherenceDay(date=stored.week_start + timedelta(days=offset_days), slots=[]) for offset_days in range(7)
+    ]
+    return OrganizationWeeklyRow(
+        patient_treatment_plan_id=stored.patient_treatment_plan_id,
+        patient=stored.patient,
+        treatment_plan=stored.treatment_plan,
+        assigned_by_specialist_id=stored.assigned_by_specialist_id,
+        week=stored.week,
+        week_start=stored.week_start,
+        below_threshold=summary.adherence_percent < threshold,
+        summary=summary,
+        days=days,
+    )

@@ -1,0 +1,157 @@
+"""HTTP routes of enrollments: list, assign, read, approve, change status, and a patient's plans.
+
+Staff (admins and specialists) use every route; a patient reads their own enrollments and may pause and
+resume them. Another patient's enrollment is a 404, never a 403, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from contracts.enrollments import (
+    EnrollmentAssign,
+    EnrollmentStatus,
+    EnrollmentStatusChange,
+    PatientTreatmentPlanDetail,
+    PatientTreatmentPlanList,
+)
+from contracts.plans import PlanType
+from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State
+from litestar.params import FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
+from service_common.errors import problem_responses
+
+from core_api.enrollments.service import EnrollmentFilters, EnrollmentService
+from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+
+# The spec's standard ``sort``: a whitelisted field, ``-`` for descending.
+Sort = Literal["-created_at", "created_at", "-start_date", "start_date", "-end_date", "end_date"]
+STAFF = allow_roles("admin", "specialist")
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+
+def _service(state: State) -> EnrollmentService:
+    return EnrollmentService(state.pool)
+
+
+class PatientTreatmentPlanController(Controller):
+    path = "/v1/patient-treatment-plans"
+    tags = ["enrollments"]
+    security = bearer_security()
+
+    @get("/", operation_id="ListPatientTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
+    async def list_enrollments(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_id: IdQuery = None,
+        treatment_plan_id: FromQuery[UUID | None] = None,
+        status: FromQuery[EnrollmentStatus | None] = None,
+        type: FromQuery[PlanType | None] = None,
+        sort: FromQuery[Sort] = "-created_at",
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> PatientTreatmentPlanList:
+        """The organization's enrollments, filtered, sorted (newest first by default) and paged."""
+        filters = EnrollmentFilters(
+            patient_id=patient_id,
+            treatment_plan_id=treatment_plan_id,
+            status=status,
+            type=type,
+            sort=sort,
+            page=page,
+            limit=limit,
+        )
+        return await _service(state).list(current_actor(request), filters)
+
+    @post(
+        "/",
+        operation_id="AssignTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def assign(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        data: JSONBody[EnrollmentAssign],
+    ) -> PatientTreatmentPlanDetail:
+        """Enroll a patient in the plan's latest published version: pending_approval when the plan
+        requires approval, else active. Telerehab plans need an active service plan with telerehab access
+        (409 otherwise)."""
+        return await _service(state).assign(current_actor(request), data)
+
+    @get("/{enrollment_id:int}", operation_id="GetPatientTreatmentPlan", responses=READ_ERRORS)
+    async def get_enrollment(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> PatientTreatmentPlanDetail:
+        """One enrollment with its frozen plan version, progress, status history and session history.
+        Staff see the organization's; a patient only their own."""
+        return await _service(state).get(current_actor(request), enrollment_id)
+
+    @post(
+        "/{enrollment_id:int}/approve",
+        operation_id="ApprovePatientTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_200_OK,
+    )
+    async def approve(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+    ) -> PatientTreatmentPlanDetail:
+        """Activate a pending_approval enrollment; any other status is a 409 naming the allowed moves."""
+        return await _service(state).approve(current_actor(request), enrollment_id)
+
+    @put(
+        "/{enrollment_id:int}/status",
+        operation_id="ChangePatientTreatmentPlanStatus",
+        responses=WRITE_ERRORS,
+    )
+    async def change_status(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        enrollment_id: IdPath,
+        data: JSONBody[EnrollmentStatusChange],
+    ) -> PatientTreatmentPlanDetail:
+        """Move the enrollment along its lifecycle, with a reason. A move the lifecycle forbids is a 409
+        whose ``allowed_transitions`` lists the legal ones. Patients may only pause and resume their own."""
+        return await _service(state).change_status(current_actor(request), enrollment_id, data)
+
+
+class PatientEnrollmentsController(Controller):
+    path = "/v1/patients"
+    tags = ["enrollments"]
+    security = bearer_security()
+
+    @get("/{patient_id:int}/treatment-plans", operation_id="ListTreatmentPlansOfPatient", responses=READ_ERRORS)
+    async def list_patient_plans(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        patient_id: IdPath,
+        status: FromQuery[EnrollmentStatus | None] = None,
+        sort: FromQuery[Sort] = "-created_at",
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> PatientTreatmentPlanList:
+        """The patient's enrollments, sorted (newest first by default): staff see any patient of the
+        organization, a patient only themself."""
+        filters = EnrollmentFilters(status=status, sort=sort, page=page, limit=limit)
+        return await _service(state).list_for_patient(current_actor(request), patient_id, filters)
+
+
+ENROLLMENT_CONTROLLERS = [PatientTreatmentPlanController, PatientEnrollmentsController]

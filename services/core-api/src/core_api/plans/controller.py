@@ -1,0 +1,314 @@
+"""HTTP routes of treatment plans: CRUD, publishing and versions, clone and promote, the patient library."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from uuid import UUID
+
+from contracts.enrollments import PatientTreatmentPlan, SelfAssign
+from contracts.plans import (
+    LibraryPage,
+    PlanClone,
+    PlanPromote,
+    PlanScope,
+    PlanStatus,
+    PlanType,
+    PlanVersionDetail,
+    PlanVersionList,
+    PlanVisibility,
+    PublishResult,
+    TreatmentPlanCreate,
+    TreatmentPlanDetail,
+    TreatmentPlanList,
+    TreatmentPlanUpdate,
+)
+from contracts.problems import FieldError
+from litestar import Controller, Request, delete, get, post, put
+from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from service_common.auth.actor import current_actor
+from service_common.auth.guards import allow_roles
+from service_common.auth.openapi import bearer_security
+from service_common.errors import UnprocessableError, problem_responses
+
+from core_api.paging import DEFAULT_LIMIT, IdQuery, LimitParam, PageParam
+from core_api.plans.service import PlanFilters, PlanService
+
+Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "name", "-name"]
+ScopeParam = Annotated[Literal["global", "org", "custom", "all"], QueryParameter(name="scope")]
+QueryText = Annotated[
+    str | None, QueryParameter(min_length=1, max_length=200, description="search name and description")
+]
+PlanVersionNumber = Annotated[int, PathParameter(ge=1, le=1_000_000)]
+# Each value is one tag or a comma-separated list of up to 20 (``?condition_tags=a,b&condition_tags=c``).
+CONDITION_TAGS_VALUE = r"^ *[a-z0-9_]{1,64} *(, *[a-z0-9_]{1,64} *){0,19}$"
+ConditionTagsQuery = Annotated[
+    list[str] | None,
+    QueryParameter(
+        max_items=20,
+        description="plans with any of these condition tags",
+        schema_extra={"items": Schema(type=OpenAPIType.STRING, pattern=CONDITION_TAGS_VALUE)},
+    ),
+]
+
+STAFF = allow_roles("admin", "specialist")
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+
+def parse_condition_tags(raw: list[str] | None) -> list[str] | None:
+    """The tags of ``?condition_tags=a,b&condition_tags=c``, or ``None`` for no filter; each value must
+    match :data:`CONDITION_TAGS_VALUE`, as the OpenAPI document says."""
+    if not raw:
+        return None
+    bad = [value for value in raw if not re.fullmatch(CONDITION_TAGS_VALUE, value)]
+    if bad:
+        raise UnprocessableError(
+            "each condition_tags value is up to 20 comma-separated lowercase slugs",
+            errors=[
+                FieldError("query:condition_tags", f"not a list of condition tags: {value[:64]!r}") for value in bad[:5]
+            ],
+        )
+    return [tag.strip() for value in raw for tag in value.split(",")]
+
+
+def _service(state: State) -> PlanService:
+    return PlanService(state.pool)
+
+
+class TreatmentPlanController(Controller):
+    path = "/v1/treatment-plans"
+    tags = ["treatment plans"]
+    security = bearer_security()
+
+    @get("/", operation_id="ListTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
+    async def list_plans(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        type: FromQuery[PlanType | None] = None,
+        status: FromQuery[PlanStatus | None] = None,
+        scope_filter: ScopeParam = "all",
+        visibility: FromQuery[PlanVisibility | None] = None,
+        specialist_id: IdQuery = None,
+        specialty_id: IdQuery = None,
+        condition_tags: ConditionTagsQuery = None,
+        published: FromQuery[bool | None] = None,
+        q: QueryText = None,
+        sort: FromQuery[Sort] = "-created_at",
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> TreatmentPlanList:
+        """Plans of the caller's organization and global plans, filtered, sorted and paged."""
+        filters = PlanFilters(
+            type=type,
+            status=status,
+            scope=None if scope_filter == "all" else PlanScope(scope_filter),
+            visibility=visibility,
+            specialist_id=specialist_id,
+            specialty_id=specialty_id,
+            condition_tags=parse_condition_tags(condition_tags),
+            published=published,
+            q=q,
+            sort=sort,
+            page=page,
+            limit=limit,
+        )
+        return await _service(state).list(current_actor(request), filters)
+
+    @get("/library", operation_id="BrowseTreatmentPlanLibrary", responses=READ_ERRORS)
+    async def browse_library(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        type: FromQuery[PlanType | None] = None,
+        specialty_id: IdQuery = None,
+        condition_tags: ConditionTagsQuery = None,
+        q: QueryText = None,
+        sort: FromQuery[Sort] = "-created_at",
+        page: PageParam = 1,
+        limit: LimitParam = DEFAULT_LIMIT,
+    ) -> LibraryPage:
+        """Published library plans, global and the organization's. Patients need a service plan with
+        library access."""
+        filters = PlanFilters(
+            type=type,
+            specialty_id=specialty_id,
+            condition_tags=parse_condition_tags(condition_tags),
+            q=q,
+            sort=sort,
+            page=page,
+            limit=limit,
+        )
+        return await _service(state).library(current_actor(request), filters)
+
+    @post(
+        "/",
+        operation_id="CreateTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def create_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        data: JSONBody[TreatmentPlanCreate],
+    ) -> TreatmentPlanDetail:
+        """A new draft plan at version 1."""
+        return await _service(state).create(current_actor(request), data)
+
+    @get("/{plan_id:uuid}", operation_id="GetTreatmentPlan", responses=READ_ERRORS)
+    async def get_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+    ) -> TreatmentPlanDetail:
+        """The plan with its sessions and exercises. Patients see library plans only."""
+        return await _service(state).get(current_actor(request), plan_id)
+
+    @put("/{plan_id:uuid}", operation_id="UpdateTreatmentPlan", guards=[STAFF], responses=WRITE_ERRORS)
+    async def update_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+        data: JSONBody[TreatmentPlanUpdate],
+    ) -> TreatmentPlanDetail:
+        """Edit a draft in place; editing a published plan opens its next version as a draft."""
+        return await _service(state).update(current_actor(request), plan_id, data)
+
+    @delete(
+        "/{plan_id:uuid}",
+        operation_id="DeleteTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def delete_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+    ) -> None:
+        """Soft-delete the plan; enrollments continue on their assigned version."""
+        await _service(state).delete(current_actor(request), plan_id)
+
+    @post(
+        "/{plan_id:uuid}/publish",
+        operation_id="PublishTreatmentPlan",
+        status_code=HTTP_200_OK,
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+    )
+    async def publish_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+    ) -> PublishResult:
+        """Freeze the draft as a version: needs at least one session, each with at least one exercise."""
+        return await _service(state).publish(current_actor(request), plan_id)
+
+    @get(
+        "/{plan_id:uuid}/versions",
+        operation_id="ListTreatmentPlanVersions",
+        guards=[STAFF],
+        responses=READ_ERRORS,
+    )
+    async def list_versions(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+    ) -> PlanVersionList:
+        """Every published version, newest first."""
+        return await _service(state).versions(current_actor(request), plan_id)
+
+    @get(
+        "/{plan_id:uuid}/versions/{version:int}",
+        operation_id="GetTreatmentPlanVersion",
+        guards=[STAFF],
+        responses=READ_ERRORS,
+    )
+    async def get_version(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+        version: PlanVersionNumber,
+    ) -> PlanVersionDetail:
+        """One published version with its sessions snapshot."""
+        return await _service(state).version(current_actor(request), plan_id, version)
+
+    @post(
+        "/{plan_id:uuid}/rollback/{version:int}",
+        operation_id="RollbackTreatmentPlan",
+        status_code=HTTP_200_OK,
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+    )
+    async def rollback_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+        version: PlanVersionNumber,
+    ) -> TreatmentPlanDetail:
+        """Restore a version's sessions and publish them as the next version."""
+        return await _service(state).rollback(current_actor(request), plan_id, version)
+
+    @post(
+        "/{plan_id:uuid}/clone",
+        operation_id="CloneTreatmentPlan",
+        guards=[STAFF],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def clone_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+        data: JSONBody[PlanClone],
+    ) -> TreatmentPlanDetail:
+        """Copy a visible plan (global or own) into the caller's organization as a draft at version 1."""
+        return await _service(state).clone(current_actor(request), plan_id, data)
+
+    @post(
+        "/{plan_id:uuid}/promote",
+        operation_id="PromoteTreatmentPlan",
+        status_code=HTTP_200_OK,
+        guards=[allow_roles("admin")],
+        responses=WRITE_ERRORS,
+    )
+    async def promote_plan(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+        data: JSONBody[PlanPromote],
+    ) -> TreatmentPlanDetail:
+        """Make a custom plan reusable across the organization's patients."""
+        return await _service(state).promote(current_actor(request), plan_id, data)
+
+    @post(
+        "/{plan_id:uuid}/self-assign",
+        operation_id="SelfAssignTreatmentPlan",
+        guards=[allow_roles("patient")],
+        responses=WRITE_ERRORS,
+        status_code=HTTP_201_CREATED,
+    )
+    async def self_assign(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: State,
+        plan_id: FromPath[UUID],
+        data: JSONBody[SelfAssign],
+    ) -> PatientTreatmentPlan:
+        """Enroll the calling patient in a library plan's latest published version."""
+        return await _service(state).self_assign(current_actor(request), plan_id, data)
