@@ -12,6 +12,8 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
+# Bytecode written at install: where PYTHONDONTWRITEBYTECODE is set, every run would compile every import again.
+export UV_COMPILE_BYTECODE := 1
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
@@ -61,7 +63,7 @@ deploy-check: install
 	$(BIN)/python -m tools.deploy_check
 
 test: lint deploy-check
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 bench: install
 	$(BIN)/python -m bench

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC
 from typing import Annotated, Any, cast
 
-from contracts.telemetry import PoseFrameBatch
+from contracts.pose import PoseFrameBatch
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from litestar import Litestar
@@ -31,12 +31,13 @@ from service_common.requests import request_context_middleware
 from service_common.serve import serve
 from telemetry.app import _clickhouse, _spool
 from telemetry.identity import ANALYTICS, TelemetryActor, TelemetryVerifier
-from telemetry.ingest.appender import SpoolAppender
-from telemetry.ingest.columns import _MEDIA_DEFAULTS, Batch, Columns, pose_frame_columns
-from telemetry.ingest.controller import _COUNTRY, _NOT_A_COUNTRY
+from telemetry.ingest.batch import Batch, Columns, edge_country
 from telemetry.ingest.ratelimit import RateLimiter
-from telemetry.ingest.spool import SpoolFullError
+from telemetry.media.columns import _MEDIA_DEFAULTS
+from telemetry.pose.columns import pose_frame_columns
 from telemetry.settings import Settings, load_settings
+from telemetry.spool.appender import SpoolAppender
+from telemetry.spool.spool import SpoolFullError
 
 from bench.pydantic_models import IngestAckModel, MediaEventBatchModel, PoseFrameBatchModel
 
@@ -120,8 +121,7 @@ def media_columns(events: Sequence[Any], batch: Batch) -> Columns:
 
 def _country(request: Request) -> str:
     settings: Settings = request.app.state.settings
-    value = request.headers.get(settings.ingest.country_header, "").strip().upper()
-    return value if _COUNTRY.match(value) and value not in _NOT_A_COUNTRY else ""
+    return edge_country(request.headers.get(settings.ingest.country_header, ""))
 
 
 async def actor(request: Request, authorization: Annotated[str | None, Header()] = None) -> TelemetryActor:

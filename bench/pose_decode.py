@@ -10,7 +10,7 @@ import random
 import uuid
 
 import msgspec
-from contracts.telemetry import pose_batch_decoder
+from contracts.pose import pose_batch_decoder
 
 from bench.pydantic_models import PoseFrameBatchModel
 from bench.timing import compare

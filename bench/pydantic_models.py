@@ -1,37 +1,61 @@
 """pydantic v2 equivalents of the contracts' pose and media ingest bodies, for the baselines only.
 
-Every bound, length, pattern, literal and cross-field rule of ``contracts.telemetry`` is repeated here, so a
-body valid for one is valid for the other and the benchmarks compare like with like. Integers and booleans
-are strict (msgspec refuses ``"3"`` for an int too); unknown fields are ignored, as the contracts do.
+Every bound, length and pattern comes from the contracts' own field types (:func:`bounds`) and the
+cross-field rules are the contracts' own functions; the literals of ``contracts.pose`` and
+``contracts.media_events`` are repeated here. So a body valid for one is valid for the other and the
+benchmarks compare like with like. Integers and booleans are strict (msgspec refuses ``"3"`` for an int
+too); unknown fields are ignored, as the contracts do.
 """
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from contracts.telemetry import check_timestamp
+import msgspec
+from contracts.media_events import check_timestamp
+from contracts.pose import check_landmark_arrays
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic.fields import FieldInfo
 
-LANDMARK_COUNT = 33
+from contracts import media_event_data, types
 
-HashedId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-Count = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
-Milliseconds = Annotated[StrictInt, Field(ge=0, le=86_400_000)]
-BitsPerSecond = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
-UnitFloat = Annotated[float, Field(ge=0, le=1)]
-Percentage = Annotated[float, Field(ge=0, le=100)]
-MediaSeconds = Annotated[float, Field(ge=0, le=86_400)]
-Coordinate = Annotated[float, Field(ge=-10, le=10)]
-Score = Annotated[float, Field(ge=-1e6, le=1e6)]
-WorldCoordinate = Annotated[float, Field(ge=-100, le=100)]
-FormIssueCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
-CameraResolution = Annotated[str, Field(pattern=r"^\d{2,5}x\d{2,5}$")]
-VideoResolution = Annotated[str, Field(pattern=r"^\d{3,4}p$")]
+_CONSTRAINTS = ("ge", "le", "gt", "lt", "min_length", "max_length", "pattern")
+
+
+def bounds(alias: Any) -> FieldInfo:
+    """A pydantic ``Field`` with the bounds, lengths and pattern of a contracts ``Annotated[T, Meta(...)]``
+    alias: the constraints are the contracts' own, not a copy of them."""
+    (meta,) = [each for each in typing.get_args(alias)[1:] if isinstance(each, msgspec.Meta)]
+    found = {name: getattr(meta, name) for name in _CONSTRAINTS if getattr(meta, name) is not None}
+    return Field(**found)  # type: ignore[no-any-return]
+
+
+def item(alias: Any) -> Any:
+    """The alias of the items of a contracts list alias ``Annotated[list[<item>], Meta(...)]``."""
+    return typing.get_args(typing.get_args(alias)[0])[0]
+
+
+LANDMARK_COUNT = types.LANDMARK_COUNT
+
+HashedId = Annotated[str, bounds(types.HashedId)]
+Count = Annotated[StrictInt, bounds(types.Count)]
+Milliseconds = Annotated[StrictInt, bounds(types.Milliseconds)]
+BitsPerSecond = Annotated[StrictInt, bounds(types.BitsPerSecond)]
+UnitFloat = Annotated[float, bounds(types.UnitFloat)]
+Percentage = Annotated[float, bounds(types.Percentage)]
+MediaSeconds = Annotated[float, bounds(types.MediaSeconds)]
+Coordinate = Annotated[float, bounds(item(types.LandmarkCoords))]
+Score = Annotated[float, bounds(item(types.LandmarkScores))]
+WorldCoordinate = Annotated[float, bounds(item(types.WorldCoords))]
+FormIssueCode = Annotated[str, bounds(types.FormIssueCode)]
+CameraResolution = Annotated[str, bounds(types.CameraResolution)]
+VideoResolution = Annotated[str, bounds(types.VideoResolution)]
 Megabits = Annotated[float, Field(ge=0, le=100_000)]
-CdnName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-MediaErrorCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+CdnName = Annotated[str, bounds(media_event_data.CdnName)]
+MediaErrorCode = Annotated[str, bounds(media_event_data.MediaErrorCode)]
 ConnectionType = Literal["wifi", "cellular", "ethernet", "other", "unknown"]
 Platform = Literal["web", "ios", "android", "desktop", "other"]
 StallCause = Literal["playback", "seek"]
@@ -73,13 +97,11 @@ class PoseFrameModel(_Model):
 
     @model_validator(mode="after")
     def _landmark_arrays_agree(self) -> PoseFrameModel:
-        count = len(self.landmark_x)
-        if not (count == len(self.landmark_y) == len(self.landmark_z)):
-            raise ValueError("landmark arrays must have equal lengths")
-        if len(self.landmark_visibility) not in (0, count) or len(self.landmark_presence) not in (0, count):
-            raise ValueError("landmark_visibility and landmark_presence must be empty or as long as landmark_x")
-        if not (len(self.world_landmark_x) == len(self.world_landmark_y) == len(self.world_landmark_z)):
-            raise ValueError("world landmark arrays must have equal lengths")
+        check_landmark_arrays(
+            (self.landmark_x, self.landmark_y, self.landmark_z),
+            (self.landmark_visibility, self.landmark_presence),
+            (self.world_landmark_x, self.world_landmark_y, self.world_landmark_z),
+        )
         return self
 
 

@@ -4,7 +4,7 @@ A throwaway ClickHouse server (Debian's 18.16, as the tests start it) gets one o
 scripted views of 20 events each, inserted in columnar blocks. The target is what the telemetry service
 runs: ``per_view_query`` (one aggregate per view) through the server store, result rows included. The
 baseline fetches the same raw rows over the native protocol and computes the same figures per view in a
-Python loop (the definitions of telemetry/media/queries.py). Both produce one figure set per view; the
+Python loop (the definitions of telemetry/media/qoe_queries.py). Both produce one figure set per view; the
 benchmark checks they agree before it times them, alternating target and baseline.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from clickhouse_driver import Client
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
-from telemetry.media.queries import per_view_query
+from telemetry.media.qoe_queries import per_view_query
 
 from tools.databases import ClickHouseServer
 
@@ -81,7 +81,7 @@ def _views(now: datetime) -> dict[str, list[Any]]:
 
 
 def python_per_view(rows: list[tuple[Any, ...]]) -> dict[str, tuple[int, int, float, float, bool]]:
-    """The per-view figures of telemetry/media/queries.py, computed row by row in Python."""
+    """The per-view figures of telemetry/media/qoe_queries.py, computed row by row in Python."""
     views: dict[str, dict[str, Any]] = {}
     for event, session_id, _, load_ms, stall_ms, watched, bitrate, reason in rows:
         view = views.get(session_id)
@@ -124,7 +124,7 @@ async def _measure(server: ClickHouseServer) -> list[str]:
         async def target() -> dict[str, tuple[int, int, float, float, bool]]:
             rows = await store.select(query)
             return {
-                row["view_id"]: (
+                row["view_session_id"]: (
                     int(row["view_startup_time_ms"]),
                     int(row["view_rebuffer_count"]),
                     round(float(row["view_rebuffer_percent"]), 3),

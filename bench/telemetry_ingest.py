@@ -32,11 +32,12 @@ from pathlib import Path
 
 import msgspec
 from clickhouse_driver import Client
-from contracts.telemetry import pose_batch_decoder
+from contracts.pose import pose_batch_decoder
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.open import open_store
 from telemetry.identity import TelemetryActor
-from telemetry.ingest.columns import Batch, Columns, pose_frame_columns
+from telemetry.ingest.batch import Batch, Columns
+from telemetry.pose.columns import pose_frame_columns
 from telemetry.settings import ClickHouseSettings
 
 from bench.loadgen import LoadSpec

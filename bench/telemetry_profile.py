@@ -55,11 +55,11 @@ _GIL_RELEASING = "GIL-releasing calls (urandom, print, stat, crc32)"
 _STEPS = (
     ("token verification (TelemetryVerifier.verify)", "service_common/auth/verifier.py", "claims"),
     ("body decode (contracts BodyDecoder.decode)", "contracts/decoding.py", "decode"),
-    ("pose columns (pose_frame_columns)", "telemetry/ingest/columns.py", "pose_frame_columns"),
-    ("media columns (media_event_columns)", "telemetry/ingest/columns.py", "media_event_columns"),
+    ("pose columns (pose_frame_columns)", "telemetry/pose/columns.py", "pose_frame_columns"),
+    ("media columns (media_event_columns)", "telemetry/media/columns.py", "media_event_columns"),
     # Framing and crc32 run in the spool's commit thread, which cProfile does not see.
-    ("spool append on the loop (msgpack encode)", "telemetry/ingest/spool.py", "append"),
-    ("flusher: read back + insert (drain)", "telemetry/ingest/flusher.py", "drain"),
+    ("spool append on the loop (msgpack encode)", "telemetry/spool/spool.py", "append"),
+    ("flusher: read back + insert (drain)", "telemetry/spool/flusher.py", "drain"),
     ("request log line (request.completed)", "structlog/_native.py", "meth"),
 )
 

@@ -26,6 +26,7 @@ from core_api.settings import AutomationSettings, DatabaseSettings, MigrationSet
 from core_api.settings import HttpSettings as CoreApiHttpSettings
 from core_api.settings import Settings as CoreApiSettings
 from litestar.testing import TestClient
+from schemathesis.pytest.plugin import SchemathesisCase
 from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.clickhouse.embedded import EmbeddedStore
@@ -33,7 +34,7 @@ from telemetry.clickhouse.server import ServerStore
 from telemetry.clickhouse.store import ClickHouseStore
 
 from tests.core_api.seed import Org, seed_organization
-from tests.markers import mark_by_needs, needs, nothing_started
+from tests.markers import mark_by_needs, needs, never_selected, nothing_started
 from tools.databases import (
     ClickHouseServer,
     ClickHouseUnavailable,
@@ -56,6 +57,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test with what it needs (postgres, clickhouse_server, chdb, browser, node, kubectl,
     processes) or ``unit``, from the fixtures it uses; the rules are in tests/markers.py."""
     mark_by_needs(items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectReport | None:
+    """Schemathesis builds the test of each operation, its coverage examples with it, while collecting: a
+    test function the ``-m`` expression rules out by its markers is not built (``pytest -m unit`` skips the
+    contract suites' half minute), so its tests are not listed as deselected either."""
+    if isinstance(collector, SchemathesisCase) and never_selected(collector, collector.test_function):
+        return pytest.CollectReport(collector.nodeid, "passed", None, [])
+    return None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -26,6 +26,10 @@ How a test gets them (:func:`mark_by_needs`, called by tests/conftest.py's ``pyt
    ``pytest.param(..., marks=...)``).
 4. A test with none of these markers gets ``unit``; ``unit`` is never set by hand.
 
+Schemathesis builds the tests of a schema-parametrized function while collecting (half a minute for the
+contract suites): :func:`never_selected` lets tests/conftest.py skip building those that the run's ``-m``
+expression rules out by the markers of the function's fixtures, as ``pytest -m unit`` does for all of them.
+
 While a ``unit`` test sets up and runs, :func:`nothing_started` makes starting a process (which every
 database server, chromedriver, npm and kubectl need) or opening chdb fail, so a test the rules above
 misjudge fails instead of passing slowly.
@@ -34,11 +38,14 @@ misjudge fails instead of passing slowly.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
 import pytest
+from _pytest.fixtures import FuncFixtureInfo
+from _pytest.mark.expression import Expression
+from _pytest.mark.structures import get_unpacked_marks
 from telemetry.clickhouse.embedded import EmbeddedStore
 
 UNIT = "unit"
@@ -73,10 +80,17 @@ def needs_of(item: pytest.Item) -> set[str]:
     found = {mark.name for mark in item.iter_markers() if mark.name in MARKERS}
     if not isinstance(item, pytest.Function):
         return found
-    # item.fixturenames is the closure as a flat list; the walk needs each fixture's own arguments.
-    definitions = item._fixtureinfo.name2fixturedefs
     params = item.callspec.params if hasattr(item, "callspec") else {}
-    pending = list(item._fixtureinfo.initialnames)
+    return found | _needs_of_fixtures(item._fixtureinfo, params)
+
+
+def _needs_of_fixtures(info: FuncFixtureInfo, params: Mapping[str, object]) -> set[str]:
+    """The markers of the fixtures in ``info``'s closure; an engine fixture whose parameter is not in
+    ``params`` (a test not yet parametrized) adds neither engine's."""
+    found: set[str] = set()
+    # item.fixturenames is the closure as a flat list; the walk needs each fixture's own arguments.
+    definitions = info.name2fixturedefs
+    pending = list(info.initialnames)
     seen: set[str] = set()
     while pending:
         name = pending.pop()
@@ -87,7 +101,8 @@ def needs_of(item: pytest.Item) -> set[str]:
             found |= _declared(definition)
             arguments = list(definition.argnames)
             if set(definition.params or ()) == set(ENGINES):
-                found.add(ENGINES[str(params[name])])
+                if name in params:
+                    found.add(ENGINES[str(params[name])])
                 arguments = [
                     argument
                     for argument in arguments
@@ -95,6 +110,47 @@ def needs_of(item: pytest.Item) -> set[str]:
                 ]
             pending.extend(arguments)
     return found
+
+
+_Marker = tuple[str, tuple[tuple[str, object], ...]]
+"""A marker of a ``-m`` expression: its name and its arguments (``name(key=value)``)."""
+
+
+def never_selected(collector: pytest.Collector, function: Callable[..., object]) -> bool:
+    """Whether no test of ``function`` collected under ``collector`` can pass the run's ``-m`` expression,
+    judged from the function's own markers and fixtures before its tests are built (they only add markers)."""
+    expression = collector.config.option.markexpr
+    if not expression:
+        return False
+    found = {mark.name for mark in get_unpacked_marks(function) if mark.name in MARKERS}
+    found |= {mark.name for mark in collector.iter_markers() if mark.name in MARKERS}
+    info = collector.session._fixturemanager.getfixtureinfo(node=collector, func=function, cls=None)  # type: ignore[arg-type]
+    found |= _needs_of_fixtures(info, {})
+    if not found:
+        return False
+    bare: tuple[tuple[str, object], ...] = ()
+    known: dict[_Marker, bool] = {(name, bare): True for name in found} | {(UNIT, bare): False}
+    return not _can_match(Expression.compile(expression), known)
+
+
+class _Unknown(Exception):
+    def __init__(self, key: _Marker) -> None:
+        self.key = key
+
+
+def _can_match(expression: Expression, known: dict[_Marker, bool]) -> bool:
+    """Whether ``expression`` is true for some values of the markers (with arguments) ``known`` leaves open."""
+
+    def matcher(name: str, /, **arguments: object) -> bool:
+        key = (name, tuple(sorted(arguments.items())))
+        if key not in known:
+            raise _Unknown(key)
+        return known[key]
+
+    try:
+        return expression.evaluate(matcher)
+    except _Unknown as unknown:
+        return any(_can_match(expression, {**known, unknown.key: value}) for value in (True, False))
 
 
 def mark_by_needs(items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _pytest.mark.expression import Expression
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,59 +67,73 @@ def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def collected(expression: str, *paths: str) -> set[str]:
-    result = pytest_run("--collect-only", "-q", "-m", expression, *paths)
-    assert result.returncode in (0, 5), result.stdout[-3000:] + result.stderr[-3000:]  # 5: none selected
-    return {line for line in result.stdout.splitlines() if "::" in line}
+def module_path(name: str) -> str:
+    """The path of the test module ``name``, wherever the tree puts it."""
+    (path,) = (ROOT / "tests").rglob(name)
+    return str(path.relative_to(ROOT))
 
 
 @pytest.mark.processes
 def test_unit_tests_use_no_fixture_that_starts_anything() -> None:
-    # tests/contract is left out: building its schemathesis tests costs half a minute of collection, and
-    # each of them uses the services' URL fixtures, so none is a unit test (the sample test below shows
-    # the rule at work; the run-time check fails any unit test that starts something).
-    paths = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").iterdir() if path.name != "contract")
-    result = pytest_run("--fixtures-per-test", "-q", "-m", "unit", *[p for p in paths if not p.endswith("__pycache__")])
+    result = pytest_run("--fixtures-per-test", "-q", "-m", "unit", "-p", "tests.list_markers", "tests")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     used = set(re.findall(r"^(\w+) -- ", result.stdout, flags=re.MULTILINE))
     assert "tmp_path" in used  # the report lists fixtures: the pattern reads it
     assert used & OUTSIDE == set()
+    # The contract suites' unit tests are selected; their schemathesis tests are not even built.
+    assert "needs tests/contract/test_schemathesis.py::test_every_operation_is_exercised unit\n" in result.stdout
+
+
+def carries(expression: Expression, markers: set[str]) -> bool:
+    """Whether a test with ``markers`` passes ``pytest -m`` with ``expression``."""
+    return expression.evaluate(lambda name, /, **_: name in markers)
 
 
 SAMPLES = (
-    "tests/telemetry/test_clickhouse_store.py",
-    "tests/telemetry/test_ratelimit.py",
-    "tests/test_local_jobs.py",
-    "tests/service_common/test_serve.py",
-    "tests/core_api/test_row_level_security.py",
+    "test_clickhouse_store.py",
+    "test_ratelimit.py",
+    "test_local_jobs.py",
+    "test_serve.py",
+    "test_row_level_security.py",
 )
 
 
 @pytest.mark.processes
 def test_each_test_is_unit_or_marked_with_what_it_needs() -> None:
-    everything = collected("", *SAMPLES)
-    unit = collected("unit", *SAMPLES)
-    needing = collected("postgres or clickhouse_server or chdb or browser or node or kubectl or processes", *SAMPLES)
+    store, ratelimit, jobs, serve, rls_module = (module_path(name) for name in SAMPLES)
+    # One collection; its lines are read with the marker expressions `pytest -m` takes.
+    result = pytest_run("--collect-only", "-q", "-p", "tests.list_markers", store, ratelimit, jobs, serve, rls_module)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [line.split(" ") for line in result.stdout.splitlines() if line.startswith("needs ")]
+    needs = {node: set(names) for _, node, *names in lines}
+
+    def collected(expression: str) -> set[str]:
+        compiled = Expression.compile(expression)
+        return {node for node, names in needs.items() if carries(compiled, names)}
+
+    everything = set(needs)
+    assert everything == {line for line in result.stdout.splitlines() if line.startswith("tests/")}
+    unit = collected("unit")
+    needing = collected("postgres or clickhouse_server or chdb or browser or node or kubectl or processes")
     assert (unit & needing, unit | needing) == (set(), everything)
     assert not [node for node in unit if re.search(r"\[(server|embedded)\b", node)]
 
-    server = collected("clickhouse_server and not chdb", *SAMPLES)
-    embedded = collected("chdb and not clickhouse_server", *SAMPLES)
-    store = "tests/telemetry/test_clickhouse_store.py::test_version_reports_the_engine"
-    assert f"{store}[server]" in server
-    assert f"{store}[embedded]" in embedded
-    ingest = "tests/telemetry/test_ratelimit.py::test_another_actor_is_unaffected"
+    server = collected("clickhouse_server and not chdb")
+    embedded = collected("chdb and not clickhouse_server")
+    assert f"{store}::test_version_reports_the_engine[server]" in server
+    assert f"{store}::test_version_reports_the_engine[embedded]" in embedded
+    ingest = f"{ratelimit}::test_another_actor_is_unaffected"
     assert (f"{ingest}[server]" in server, f"{ingest}[embedded]" in embedded) == (True, True)
-    assert "tests/telemetry/test_ratelimit.py::test_a_bucket_refills_at_the_rate" in unit
+    assert f"{ratelimit}::test_a_bucket_refills_at_the_rate" in unit
     # Started by the test itself or asked for by name while it runs: marked by hand.
-    processes = collected("processes", *SAMPLES)
-    assert "tests/test_local_jobs.py::test_the_scheduler_runs_both_jobs_at_start_and_stops_on_sigterm" in processes
-    assert "tests/service_common/test_serve.py::test_huge_headers_are_refused_quickly[core_api_url]" in processes
-    assert "tests/service_common/test_serve.py::test_zero_means_one_per_cpu" in unit
+    processes = collected("processes")
+    assert f"{jobs}::test_the_scheduler_runs_both_jobs_at_start_and_stops_on_sigterm" in processes
+    assert f"{serve}::test_huge_headers_are_refused_quickly[core_api_url]" in processes
+    assert f"{serve}::test_zero_means_one_per_cpu" in unit
     # Every test of a module on PostgreSQL alone.
-    rls = {node for node in everything if node.startswith("tests/core_api/test_row_level_security.py::")}
+    rls = {node for node in everything if node.startswith(f"{rls_module}::")}
     assert rls
-    assert rls <= collected("postgres and not unit", *SAMPLES)
+    assert rls <= collected("postgres and not unit")
 
 
 @pytest.mark.processes

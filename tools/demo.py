@@ -266,6 +266,13 @@ class _Api:
         self.note(what)
         return item
 
+    def create_with_user(self, path: str, role: Role, email: str, body: Item) -> Item:
+        """Create the user of ``role`` an item at ``path`` belongs to, then the item from ``body`` (its
+        ``name`` the user's display name) with that user's id."""
+        name = body["name"]
+        user = self.create("/v1/users", {"role": role, "display_name": name, "email": email}, f"{role} user {name!r}")
+        return self.create(path, {**body, "user_id": user["id"]}, f"{role} {name!r}")
+
     def note(self, what: str) -> None:
         """Record that this run created ``what``."""
         self._created.append(what)
@@ -290,15 +297,11 @@ def load_demo(api_url: str, superuser_url: str, keys: Path) -> Demo:
         specialty = admin.ensure("/v1/specialties", "specialties", "name", {"name": "Physiotherapy"}, "specialty")
         specialist = admin.find("/v1/specialists", "specialists", lambda s: s["name"] == "Dr. Maria Kent")
         if specialist is None:
-            user = admin.create(
-                "/v1/users",
-                {"role": "specialist", "display_name": "Dr. Maria Kent", "email": "maria.kent@demo-clinic.example"},
-                "specialist user 'Dr. Maria Kent'",
-            )
-            specialist = admin.create(
+            specialist = admin.create_with_user(
                 "/v1/specialists",
-                {"name": "Dr. Maria Kent", "specialty_id": specialty["id"], "user_id": user["id"]},
-                "specialist 'Dr. Maria Kent'",
+                "specialist",
+                "maria.kent@demo-clinic.example",
+                {"name": "Dr. Maria Kent", "specialty_id": specialty["id"]},
             )
         form = admin.ensure(
             "/v1/form-templates",
@@ -331,21 +334,16 @@ def load_demo(api_url: str, superuser_url: str, keys: Path) -> Demo:
         )
         patient = admin.find("/v1/patients", "patients", lambda p: p["name"] == "Jane Doe", q="Jane Doe")
         if patient is None:
-            user = admin.create(
-                "/v1/users",
-                {"role": "patient", "display_name": "Jane Doe", "email": "jane.doe@example.com"},
-                "patient user 'Jane Doe'",
-            )
-            patient = admin.create(
+            patient = admin.create_with_user(
                 "/v1/patients",
+                "patient",
+                "jane.doe@example.com",
                 {
                     "name": "Jane Doe",
                     "email": "jane.doe@example.com",
                     "date_of_birth": "1991-04-12",
                     "time_zone": PATIENT_TIME_ZONE,
-                    "user_id": user["id"],
                 },
-                "patient 'Jane Doe'",
             )
         held = f"/v1/patients/{patient['id']}/service-plans"
         if admin.find(held, "patient_service_plans", lambda h: h["service_plan"]["id"] == service_plan["id"]) is None:

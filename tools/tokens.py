@@ -131,29 +131,13 @@ def mint_token(
     ``overrides`` replace or add claims after the others are set; an override of ``None`` removes the
     claim (``exp=None`` makes a token without an expiry), which is how tests build broken tokens.
     """
-    ensure_dev_keys(directory)
-    private_key = _load_private_key(directory / PRIVATE_KEY_FILE)
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": issuer,
-        "aud": audience,
-        "sub": str(user_id),
-        "role": role,
-        "org_id": organization_id,
-        "iat": now,
-        "exp": now + ttl_seconds,
-    }
+    claims = {"iss": issuer, "aud": audience, "sub": str(user_id), "role": role, "org_id": organization_id}
+    optional: dict[str, Any] = {}
     if patient_id is not None:
-        claims["patient_id"] = patient_id
+        optional["patient_id"] = patient_id
     if platform_admin:
-        claims["platform_admin"] = True
-    claims.update(overrides)
-    return jwt.encode(
-        {name: value for name, value in claims.items() if value is not None},
-        private_key,
-        algorithm="EdDSA",
-        headers={"kid": public_jwk(private_key)["kid"]},
-    )
+        optional["platform_admin"] = True
+    return _signed(directory, claims, ttl_seconds, {**optional, **overrides})
 
 
 def mint_telemetry_token(
@@ -171,22 +155,26 @@ def mint_telemetry_token(
     """A telemetry token (keyed-hash ``sub`` and ``org``, ``consent_level``, ``biometric``) signed with the
     development key in ``directory``, standing in for the one core-api will issue. ``overrides`` work as
     in :func:`mint_token`."""
-    ensure_dev_keys(directory)
-    private_key = _load_private_key(directory / PRIVATE_KEY_FILE)
-    now = int(time.time())
-    claims: dict[str, Any] = {
+    claims = {
         "iss": issuer,
         "aud": audience,
         "sub": actor_hash,
         "org": org_hash,
         "consent_level": consent_level,
         "biometric": biometric,
-        "iat": now,
-        "exp": now + ttl_seconds,
     }
-    claims.update(overrides)
+    return _signed(directory, claims, ttl_seconds, overrides)
+
+
+def _signed(directory: Path, claims: Mapping[str, Any], ttl_seconds: int, overrides: Mapping[str, Any]) -> str:
+    """``claims``, then ``iat`` now and ``exp`` ``ttl_seconds`` later, then ``overrides`` (``None`` removes a
+    claim), signed with the development key in ``directory`` (created if missing)."""
+    ensure_dev_keys(directory)
+    private_key = _load_private_key(directory / PRIVATE_KEY_FILE)
+    now = int(time.time())
+    payload = {**claims, "iat": now, "exp": now + ttl_seconds, **overrides}
     return jwt.encode(
-        {name: value for name, value in claims.items() if value is not None},
+        {name: value for name, value in payload.items() if value is not None},
         private_key,
         algorithm="EdDSA",
         headers={"kid": public_jwk(private_key)["kid"]},

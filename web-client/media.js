@@ -1,6 +1,6 @@
 // Video QoE events as a player emits them, from a real <video> element: play_intent (the playback request,
 // so a video that never starts still leaves a view), session_start (its first frame), heartbeat,
-// buffering_start/end, quality_change, milestones and session_end (contracts.telemetry.MediaEvent).
+// buffering_start/end, quality_change, milestones and session_end (contracts.media_events.MediaEvent).
 
 const MILESTONES = [25, 50, 75, 95];
 

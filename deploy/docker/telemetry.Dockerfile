@@ -45,6 +45,6 @@ USER 10001:10001
 EXPOSE 8001
 # Exec form: python is PID 1 and gets SIGTERM itself. uvicorn then stops accepting, lets requests in
 # flight finish (up to 20 s) and runs the app's shutdown, which inserts what the spool holds into
-# ClickHouse before the process exits (tests/telemetry/test_spool.py proves it).
+# ClickHouse before the process exits (tests/telemetry/spool/test_spool.py proves it).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["python", "-m", "telemetry"]

@@ -26,8 +26,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.conftest import ClickHouseServerInfo, start_service, stop_service, wait_ready
+from tests.core_api.helpers.execution import enroll
+from tests.core_api.helpers.responses import Client
 from tests.core_api.seed import Org
-from tests.core_api.test_execution import Client, enroll
 from tests.markers import needs
 from tools.databases import PostgresUrls, free_port, install_debian_package
 from tools.tokens import TELEMETRY_HASH_KEY_FILE, TELEMETRY_SIGNING_KEY_FILE

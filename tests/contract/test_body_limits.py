@@ -15,9 +15,9 @@ import pytest
 from core_api.settings import HttpSettings as CoreApiHttpSettings
 from telemetry.settings import HttpSettings as TelemetryHttpSettings
 
+from tests.core_api.helpers.world import BODY_ROUTES, role_for
 from tests.core_api.seed import seed_organization
-from tests.core_api.test_bad_input import BODY_ROUTES, role_for
-from tests.telemetry.test_hostile_input import INGEST_ROUTES
+from tests.telemetry.helpers.routes import INGEST_ROUTES
 from tools.databases import PostgresUrls
 from tools.tokens import mint_telemetry_token
 

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
+from tests.core_api.helpers.routes import ROUTES
 from tests.core_api.seed import seed_organization
-from tests.core_api.test_route_matrix import ROUTES
 from tools.databases import PostgresUrls
 from tools.tokens import mint_telemetry_token
 

@@ -42,7 +42,7 @@ from telemetry.settings import ClickHouseSettings, HttpSettings, IngestSettings,
 
 from tests.conftest import ROOT
 from tests.core_api.seed import Org
-from tests.telemetry.ingest_harness import clickhouse_settings
+from tests.telemetry.helpers.harness import clickhouse_settings
 
 SPEC = ROOT.parent / "shared" / "spec"
 

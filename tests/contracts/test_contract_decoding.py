@@ -9,15 +9,12 @@ from typing import Any
 
 import msgspec
 import pytest
+from contracts.analytics import AnalyticsEvent, analytics_event_decoder
 from contracts.decoding import BodyDecoder
+from contracts.error_reports import error_report_decoder
+from contracts.media_events import media_events_decoder
 from contracts.plans import TreatmentPlanCreate, TreatmentPlanUpdate
-from contracts.telemetry import (
-    AnalyticsEvent,
-    analytics_event_decoder,
-    error_report_decoder,
-    media_events_decoder,
-    pose_batch_decoder,
-)
+from contracts.pose import pose_batch_decoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 import pytest
+from contracts.plan_details import TreatmentPlanDetail, TreatmentPlanList
 from contracts.plans import (
     Difficulty,
     ExerciseMode,
@@ -15,8 +16,6 @@ from contracts.plans import (
     PlanType,
     PlanVisibility,
     TreatmentPlanCreate,
-    TreatmentPlanDetail,
-    TreatmentPlanList,
     TreatmentPlanUpdate,
 )
 

@@ -9,10 +9,10 @@ from uuid import UUID
 
 import msgspec
 import pytest
+from contracts.analytics import AnalyticsEvent, analytics_event_decoder
 from contracts.decoding import BodyDecoder
-from contracts.telemetry import (
-    AnalyticsEvent,
-    ErrorReport,
+from contracts.error_reports import ErrorReport, error_report_decoder
+from contracts.media_events import (
     MediaBufferingEnd,
     MediaBufferingStart,
     MediaHeartbeat,
@@ -20,15 +20,14 @@ from contracts.telemetry import (
     MediaQualityChange,
     MediaSessionEnd,
     MediaSessionStart,
-    PoseFrameBatch,
-    analytics_event_decoder,
     decode_media_events,
-    error_report_decoder,
     media_events_decoder,
-    pose_batch_decoder,
 )
+from contracts.pose import PoseFrameBatch, pose_batch_decoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.service_common.json_paths import paths
 
 SESSION_ID = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -478,17 +477,6 @@ REMOVE = object()
 Path = tuple[str | int, ...]
 
 
-def value_paths(value: Any, prefix: Path = ()) -> list[Path]:
-    paths = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            paths += value_paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            paths += value_paths(item, (*prefix, index))
-    return paths
-
-
 def mutated(sample: Any, path: Path, replacement: object) -> Any:
     if not path:
         return None if replacement is REMOVE else replacement
@@ -517,7 +505,7 @@ MUTATION_TARGETS: list[tuple[BodyDecoder[Any], Any]] = [
 @settings(max_examples=200)
 @given(data=st.data())
 def test_mutated_samples_raise_only_msgspec_errors(decoder: BodyDecoder[Any], sample: Any, data: st.DataObject) -> None:
-    path = data.draw(st.sampled_from(value_paths(sample)))
+    path = data.draw(st.sampled_from(list(paths(sample))))
     replacement = data.draw(st.just(REMOVE) | JSON_VALUES)
     body = encode(mutated(sample, path, replacement))
     # Anything but these two propagates and fails the test.

@@ -18,12 +18,16 @@ from typing import Any
 
 import msgspec
 import pytest
-from contracts.telemetry import analytics_event_decoder, decode_media_events, error_report_decoder, pose_batch_decoder
+from contracts.analytics import analytics_event_decoder
+from contracts.error_reports import error_report_decoder
+from contracts.media_events import decode_media_events
+from contracts.pose import pose_batch_decoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_common.strict_requests import _json as strict_request_decoder
 
-from tests.telemetry.test_ingest import ANALYTICS_EVENT, ERROR_REPORT, media_events, pose_batch, pose_frame
+from tests.service_common.json_paths import paths
+from tests.telemetry.helpers.payloads import ANALYTICS_EVENT, ERROR_REPORT, media_events, pose_batch, pose_frame
 
 EXAMPLES = 200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -55,18 +59,6 @@ documents = st.recursive(
 def encode(document: Any) -> bytes:
     # json, not msgspec: it writes NaN and Infinity literals, which JSON forbids and a decoder must refuse.
     return json.dumps(document).encode()
-
-
-def paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside ``value``, containers included."""
-    found = [path]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += paths(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += paths(item, (*path, index))
-    return found
 
 
 def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
@@ -104,7 +96,7 @@ def test_arbitrary_json_documents(name: str, document: Any) -> None:
 @given(data=st.data(), new=documents)
 def test_valid_bodies_with_one_value_replaced(name: str, data: st.DataObject, new: Any) -> None:
     decode, valid = DECODERS[name]
-    path = data.draw(st.sampled_from(paths(valid)))
+    path = data.draw(st.sampled_from(list(paths(valid))))
     decodes_or_refuses(decode, encode(replaced(valid, path, new)))
 
 

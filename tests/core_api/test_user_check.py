@@ -15,19 +15,19 @@ import psycopg
 import pytest
 from core_api.app import create_app
 from core_api.db.pool import create_pool
-from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings, Settings
+from core_api.settings import DatabaseSettings
 from core_api.user_check import UserCheckingVerifier
-from litestar import Litestar
 from litestar.testing import TestClient
 from service_common.auth.errors import AuthenticationError
 from service_common.auth.settings import AuthSettings
-from service_common.logging import LogSettings
 
+from tests.core_api.helpers.responses import Client
+from tests.core_api.helpers.settings import app_settings
 from tests.core_api.seed import Org
+from tests.service_common.fake_clock import FakeClock
 from tools.databases import PostgresUrls
 from tools.tokens import mint_token
 
-Client = TestClient[Litestar]
 # A route every role may call, reading PostgreSQL; the patients call it for their own record.
 PATIENT = "/v1/patients/{}"
 REFUSED_DETAIL = "The token's user does not exist, is deactivated, or does not match"
@@ -87,12 +87,8 @@ def test_claims_that_disagree_with_the_stored_user_are_refused(
 @pytest.fixture
 def uncached_core_api(postgres: PostgresUrls, auth_settings: AuthSettings) -> Iterator[Client]:
     """core-api checking the user on every request (AUTH_USER_CHECK_CACHE_SECONDS=0)."""
-    settings = Settings(
-        database=DatabaseSettings(url=postgres.app, pool_min_size=1, pool_max_size=2),
-        migrations=MigrationSettings(),
-        http=HttpSettings(),
-        log=LogSettings(format="json", level="warning"),
-        auth=msgspec.structs.replace(auth_settings, user_check_cache_seconds=0),
+    settings = app_settings(
+        postgres, msgspec.structs.replace(auth_settings, user_check_cache_seconds=0), pool_max_size=2
     )
     with TestClient(create_app(settings)) as client:
         yield client
@@ -114,14 +110,6 @@ def test_a_patient_unlinked_from_their_user_is_refused(
     """What the retention job does when it strips an erased patient's identity."""
     superuser.execute("UPDATE patients SET user_id = NULL WHERE id = %s", (org.patient,))
     refused(uncached_core_api.get(PATIENT.format(org.patient), headers=org.headers("patient")))
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_deleted_user_loses_access_within_the_cache_period(

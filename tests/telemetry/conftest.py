@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.telemetry.ingest_harness import Ingest, ingest_app
+from tests.telemetry.helpers.harness import Ingest, ingest_app
 
 
 @pytest.fixture(scope="module", params=["server", "embedded"])

@@ -12,12 +12,21 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from contracts.enrollments import EnrolledPlanRef, EnrollmentStatus, PatientRef
-from contracts.types import IntId, Limit, Page, Percentage, Timestamp
+from contracts.enrollments import EnrolledPatient, EnrolledPlan, EnrolledPlanRef, EnrollmentStatus
+from contracts.types import (
+    EnrollmentId,
+    IntId,
+    Limit,
+    NonNegativeInt,
+    Page,
+    PatientId,
+    Percentage,
+    PlanWeek,
+    PositiveInt,
+    Timestamp,
+)
 
-_Count = Annotated[int, Meta(ge=0)]
 _IntPercent = Annotated[int, Meta(ge=0, le=100)]
-_WeekNumber = Annotated[int, Meta(ge=1)]
 # Structs with a field named ``date`` shadow the type inside their body.
 _Date = date
 
@@ -69,11 +78,11 @@ class AdherenceSummary(msgspec.Struct, frozen=True):
         Percentage,
         Meta(description="100 * noncompliant / offered with one decimal, 0-100; 0.0 when nothing was offered."),
     ]
-    compliant: Annotated[_Count, Meta(description="Slots `completed`.")]
-    noncompliant: Annotated[_Count, Meta(description="Slots `declined`, `expired` or `abandoned`.")]
-    unknown: Annotated[_Count, Meta(description="Slots still open: `unstarted` or `started`.")]
+    compliant: Annotated[NonNegativeInt, Meta(description="Slots `completed`.")]
+    noncompliant: Annotated[NonNegativeInt, Meta(description="Slots `declined`, `expired` or `abandoned`.")]
+    unknown: Annotated[NonNegativeInt, Meta(description="Slots still open: `unstarted` or `started`.")]
     offered: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(description="Slots offered: every slot but `not_yet_available` and `not_applicable`."),
     ]
 
@@ -81,9 +90,9 @@ class AdherenceSummary(msgspec.Struct, frozen=True):
 class AdherenceSlot(msgspec.Struct, frozen=True):
     """One expected session: its window (``*_local`` in the patient's zone, the others in UTC)."""
 
-    week: Annotated[_WeekNumber, Meta(description="1-based plan week of the slot.")]
+    week: Annotated[PositiveInt, Meta(description="1-based plan week of the slot.")]
     index_in_week: Annotated[
-        Annotated[int, Meta(ge=1)],
+        PositiveInt,
         Meta(description="1-based position of the slot within its week."),
     ]
     opens_at: Annotated[Timestamp, Meta(description="When the slot's window opens (UTC, RFC 3339).")]
@@ -111,40 +120,52 @@ class AdherenceSlot(msgspec.Struct, frozen=True):
     ]
 
 
+WeekSummary = Annotated[AdherenceSummary, Meta(description="Percentages over the week's slots.")]
+
+
 class AdherenceWeek(msgspec.Struct, frozen=True):
     """One plan week of an enrollment: its local dates, summary and slots."""
 
-    week: Annotated[_WeekNumber, Meta(description="1-based plan week.")]
+    week: PlanWeek
     start_date: Annotated[date, Meta(description="First local day of the week in the patient's time zone.")]
     end_date: Annotated[date, Meta(description="Last local day of the week in the patient's time zone.")]
-    summary: Annotated[AdherenceSummary, Meta(description="Percentages over the week's slots.")]
+    summary: WeekSummary
     slots: Annotated[list[AdherenceSlot], Meta(description="The week's slots in order.")]
+
+
+ThresholdPercent = Annotated[
+    _IntPercent,
+    Meta(description="The organization's adherence threshold in percent, 1-100."),
+]
+
+ReportTimeZone = Annotated[
+    str,
+    Meta(
+        description=(
+            "The patient's IANA time zone (`Europe/Madrid`) the windows and local dates are "
+            "computed in; `UTC` when the stored zone is unknown."
+        )
+    ),
+]
+
+ReportedAsOf = Annotated[Timestamp, Meta(description="The instant the report was computed for: now (UTC, RFC 3339).")]
+
+BelowThreshold = Annotated[bool, Meta(description="Whether adherence_percent is strictly below threshold_percent.")]
 
 
 class EventStreamReport(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/adherence``: every slot of the enrollment, by week."""
 
-    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
-    patient_id: Annotated[IntId, Meta(description="The patient's id.")]
+    patient_treatment_plan_id: EnrollmentId
+    patient_id: PatientId
     status: Annotated[EnrollmentStatus, Meta(description="The enrollment's status as of now.")]
-    time_zone: Annotated[
-        str,
-        Meta(
-            description=(
-                "The patient's IANA time zone (`Europe/Madrid`) the windows and local dates are "
-                "computed in; `UTC` when the stored zone is unknown."
-            )
-        ),
-    ]
+    time_zone: ReportTimeZone
     start_date: Annotated[date, Meta(description="First day of the enrollment, in the patient's time zone.")]
     end_date: Annotated[date, Meta(description="Last day of the enrollment's window, in the patient's time zone.")]
-    frequency_per_week: Annotated[Annotated[int, Meta(ge=1)], Meta(description="Slots (sessions) per week.")]
-    as_of: Annotated[Timestamp, Meta(description="The instant the report was computed for: now (UTC, RFC 3339).")]
-    threshold_percent: Annotated[
-        _IntPercent,
-        Meta(description="The organization's adherence threshold in percent, 1-100."),
-    ]
-    below_threshold: Annotated[bool, Meta(description="Whether adherence_percent is strictly below threshold_percent.")]
+    frequency_per_week: Annotated[PositiveInt, Meta(description="Slots (sessions) per week.")]
+    as_of: ReportedAsOf
+    threshold_percent: ThresholdPercent
+    below_threshold: BelowThreshold
     summary: Annotated[AdherenceSummary, Meta(description="Percentages over every slot of the enrollment.")]
     weeks: Annotated[list[AdherenceWeek], Meta(description="Every week of the enrollment with its slots.")]
 
@@ -159,20 +180,12 @@ class AdherenceDay(msgspec.Struct, frozen=True):
 class WeeklyAdherenceReport(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/adherence/weekly``: the plan week containing ``date``."""
 
-    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
-    patient_id: Annotated[IntId, Meta(description="The patient's id.")]
-    time_zone: Annotated[
-        str,
-        Meta(
-            description=(
-                "The patient's IANA time zone (`Europe/Madrid`) the windows and local dates are "
-                "computed in; `UTC` when the stored zone is unknown."
-            )
-        ),
-    ]
+    patient_treatment_plan_id: EnrollmentId
+    patient_id: PatientId
+    time_zone: ReportTimeZone
     date: Annotated[_Date, Meta(description="The day asked for (default today), in the patient's time zone.")]
     week: Annotated[
-        _WeekNumber | None,
+        PositiveInt | None,
         Meta(
             description=(
                 "The 1-based plan week containing `date`; null when the date is before the start or after the end."
@@ -181,13 +194,10 @@ class WeeklyAdherenceReport(msgspec.Struct, frozen=True):
     ]
     week_start: Annotated[_Date, Meta(description="First local day of that week.")]
     week_end: Annotated[_Date, Meta(description="Last local day of that week.")]
-    as_of: Annotated[Timestamp, Meta(description="The instant the report was computed for: now (UTC, RFC 3339).")]
-    threshold_percent: Annotated[
-        _IntPercent,
-        Meta(description="The organization's adherence threshold in percent, 1-100."),
-    ]
-    below_threshold: Annotated[bool, Meta(description="Whether adherence_percent is strictly below threshold_percent.")]
-    summary: Annotated[AdherenceSummary, Meta(description="Percentages over the week's slots.")]
+    as_of: ReportedAsOf
+    threshold_percent: ThresholdPercent
+    below_threshold: BelowThreshold
+    summary: WeekSummary
     days: Annotated[
         list[AdherenceDay],
         Meta(description="The week's seven local days, each with the slots that open on it."),
@@ -206,15 +216,15 @@ class WeeklyAdherenceReport(msgspec.Struct, frozen=True):
 class OrganizationWeeklyRow(msgspec.Struct, frozen=True):
     """One active enrollment on the organization's weekly adherence page."""
 
-    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
-    patient: Annotated[PatientRef, Meta(description="The enrolled patient.")]
-    treatment_plan: Annotated[EnrolledPlanRef, Meta(description="The plan the enrollment follows.")]
+    patient_treatment_plan_id: EnrollmentId
+    patient: EnrolledPatient
+    treatment_plan: EnrolledPlan
     assigned_by_specialist_id: Annotated[
         IntId | None,
         Meta(description="Id of the specialist responsible for the enrollment; null when none."),
     ]
     week: Annotated[
-        _WeekNumber | None,
+        PositiveInt | None,
         Meta(
             description=(
                 "The enrollment's 1-based plan week containing the requested week; null when outside the enrollment."
@@ -237,31 +247,28 @@ class OrganizationWeeklyAdherence(msgspec.Struct, frozen=True):
         date,
         Meta(description="The day whose plan week each row shows (default today in the organization's time zone)."),
     ]
-    threshold_percent: Annotated[
-        _IntPercent,
-        Meta(description="The organization's adherence threshold in percent, 1-100."),
-    ]
+    threshold_percent: ThresholdPercent
     rows: Annotated[
         list[OrganizationWeeklyRow],
         Meta(description="One row per active enrollment, lowest weekly adherence first, then by enrollment id."),
     ]
-    total: Annotated[_Count, Meta(description="Rows matching the filters, over all pages.")]
+    total: Annotated[NonNegativeInt, Meta(description="Rows matching the filters, over all pages.")]
     page: Annotated[Page, Meta(description="The 1-based page number returned.")]
     limit: Annotated[Limit, Meta(description="Rows per page as requested (1-100, default 25).")]
-    total_pages: Annotated[_Count, Meta(description="Number of pages at this limit; 0 when nothing matches.")]
+    total_pages: Annotated[NonNegativeInt, Meta(description="Number of pages at this limit; 0 when nothing matches.")]
 
 
 class PlanAdherenceStats(msgspec.Struct, frozen=True):
     """One plan's active enrollments and how many are below the threshold (to date)."""
 
     treatment_plan: Annotated[EnrolledPlanRef, Meta(description="The plan.")]
-    active: Annotated[_Count, Meta(description="Active enrollments of the plan.")]
+    active: Annotated[NonNegativeInt, Meta(description="Active enrollments of the plan.")]
     compliant: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(description="Of those, the ones whose adherence to date is at or above the threshold."),
     ]
     noncompliant: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(description="Of those, the ones whose adherence to date is strictly below the threshold."),
     ]
 
@@ -269,17 +276,14 @@ class PlanAdherenceStats(msgspec.Struct, frozen=True):
 class AdherenceStats(msgspec.Struct, frozen=True):
     """``GET /v1/adherence/stats``: active enrollments and how many are below the threshold (to date)."""
 
-    threshold_percent: Annotated[
-        _IntPercent,
-        Meta(description="The organization's adherence threshold in percent, 1-100."),
-    ]
-    active: Annotated[_Count, Meta(description="Active enrollments.")]
+    threshold_percent: ThresholdPercent
+    active: Annotated[NonNegativeInt, Meta(description="Active enrollments.")]
     compliant: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(description="Active enrollments whose adherence to date is at or above the threshold."),
     ]
     noncompliant: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(description="Active enrollments whose adherence to date is strictly below the threshold."),
     ]
     plans: Annotated[list[PlanAdherenceStats], Meta(description="The same counts per treatment plan.")]
@@ -290,7 +294,7 @@ class AdherenceTrendWeek(msgspec.Struct, frozen=True):
     otherwise the week is current and its numbers may still change."""
 
     week_start: Annotated[date, Meta(description="First local day of the plan week, in the patient's time zone.")]
-    week_number: Annotated[_WeekNumber, Meta(description="1-based plan week.")]
+    week_number: PlanWeek
     adherence_percent: Annotated[_IntPercent, Meta(description="The week's adherence, floored, 0-100.")]
     noncompliance_percent: Annotated[_IntPercent, Meta(description="The week's noncompliance, floored, 0-100.")]
     final: Annotated[
@@ -308,7 +312,7 @@ class AdherenceTrendWeek(msgspec.Struct, frozen=True):
 class AdherenceTrend(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/adherence/trend``: the stored weekly series, by week."""
 
-    patient_treatment_plan_id: Annotated[IntId, Meta(description="The enrollment's id.")]
+    patient_treatment_plan_id: EnrollmentId
     weeks: Annotated[
         list[AdherenceTrendWeek],
         Meta(description="The stored weekly rows, by week; empty before anything was stored."),

@@ -6,9 +6,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from contracts.types import IntId
+from contracts.types import IntId, NonNegativeInt
 
-_Count = Annotated[int, Meta(ge=0)]
 # A SHA-256 digest in lowercase hex.
 _Sha256Hex = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
 
@@ -33,9 +32,9 @@ class AuditChainReport(msgspec.Struct, frozen=True, kw_only=True):
 
     organization_id: Annotated[IntId, Meta(description="The organization whose chain was walked.")]
     ok: Annotated[bool, Meta(description="Whether every row checked is a valid link.")]
-    rows_checked: Annotated[_Count, Meta(description="Rows walked, up to and including the first broken one.")]
+    rows_checked: Annotated[NonNegativeInt, Meta(description="Rows walked, up to and including the first broken one.")]
     payloads_erased: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(
             description=(
                 "Rows whose before/after were erased (GDPR, docs/audit.md): still links of the chain, content gone."
@@ -43,7 +42,7 @@ class AuditChainReport(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = 0
     head_seq: Annotated[
-        _Count,
+        NonNegativeInt,
         Meta(
             description=(
                 "`chain_seq` of the last valid row reached: what to anchor outside the database (0 for an empty chain)."

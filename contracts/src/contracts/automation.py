@@ -11,10 +11,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from contracts.types import IntId, Page, Timestamp, Url
-
-_NonNegative = Annotated[int, Meta(ge=0)]
-_Positive = Annotated[int, Meta(ge=1)]
+from contracts.paging import PageInfo
+from contracts.types import IntId, NonNegativeInt, Timestamp, Url
 
 
 class AutomationEvent(StrEnum):
@@ -70,6 +68,9 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+RuleEnabled = Annotated[bool, Meta(description="Whether the rule acts on new events.")]
+
+
 class AutomationRuleCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A rule: a webhook needs ``webhook_url`` (https), ``require_form`` needs ``form_template_id``."""
 
@@ -86,7 +87,7 @@ class AutomationRuleCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
         IntId | None,
         Meta(description="The form template to give the patient; required for `require_form`, null otherwise."),
     ] = None
-    enabled: Annotated[bool, Meta(description="Whether the rule acts on new events.")] = True
+    enabled: RuleEnabled = True
 
 
 class AutomationRuleUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -112,7 +113,7 @@ class AutomationRule(msgspec.Struct, frozen=True, kw_only=True):
         IntId | None,
         Meta(description="The form template given to the patient (`require_form`); null otherwise."),
     ]
-    enabled: Annotated[bool, Meta(description="Whether the rule acts on new events.")]
+    enabled: RuleEnabled
     created_at: Annotated[Timestamp, Meta(description="When the rule was created.")]
 
 
@@ -149,7 +150,7 @@ class AutomationDelivery(msgspec.Struct, frozen=True, kw_only=True):
         DeliveryStatus,
         Meta(description="`pending`, `delivered`, `dead` or `cancelled` (see DeliveryStatus)."),
     ]
-    attempts: Annotated[_NonNegative, Meta(description="Attempts made so far.")]
+    attempts: Annotated[NonNegativeInt, Meta(description="Attempts made so far.")]
     next_attempt_at: Annotated[Timestamp | None, Meta(description="When the next attempt is due (pending only).")]
     last_status_code: Annotated[
         int | None,
@@ -172,14 +173,10 @@ class AutomationDelivery(msgspec.Struct, frozen=True, kw_only=True):
     created_at: Annotated[Timestamp, Meta(description="When the delivery was made for the rule.")]
 
 
-class AutomationDeliveryList(msgspec.Struct, frozen=True, kw_only=True):
+class AutomationDeliveryList(PageInfo, frozen=True, kw_only=True):
     """One page of deliveries, newest first."""
 
     deliveries: Annotated[list[AutomationDelivery], Meta(description="Deliveries on this page.")]
-    total: Annotated[_NonNegative, Meta(description="Items matching the query, over all pages.")]
-    page: Annotated[Page, Meta(description="This page's number, from 1.")]
-    limit: Annotated[_Positive, Meta(description="Items per page, as asked (at most 100).")]
-    total_pages: Annotated[_NonNegative, Meta(description="Pages at this `limit` (0 when nothing matches).")]
 
 
 # Request bodies as documented: each Struct with an example (service_common.openapi puts it on the schema).

@@ -7,11 +7,31 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from contracts.plans import PlanType, SpecialistRef
-from contracts.types import IntId, Limit, Page, PlanId, ShortText, Timestamp
-
-_NonNegative = Annotated[int, Meta(ge=0)]
-_Positive = Annotated[int, Meta(ge=1)]
+from contracts.plans import PlanType, TreatmentPlanId
+from contracts.refs import SpecialistRef
+from contracts.types import (
+    CompletedAt,
+    CurrentWeek,
+    EnrollmentId,
+    EnrollmentStart,
+    IntId,
+    Limit,
+    NonNegativeInt,
+    Page,
+    PatientId,
+    PlanId,
+    PositiveInt,
+    SessionName,
+    SessionsCompleted,
+    SessionSeconds,
+    SessionsRemaining,
+    SessionsSkipped,
+    SessionsTotal,
+    ShortText,
+    SkippedAt,
+    Timestamp,
+    TotalWeeks,
+)
 
 
 class EnrollmentStatus(StrEnum):
@@ -37,43 +57,50 @@ class EnrollmentStatus(StrEnum):
 class PatientRef(msgspec.Struct, frozen=True):
     """A patient, as an enrollment names them."""
 
-    id: Annotated[IntId, Meta(description="The patient's id.")]
+    id: PatientId
     name: Annotated[ShortText, Meta(description="The patient's display name.")]
 
 
 class EnrolledPlanRef(msgspec.Struct, frozen=True):
     """The treatment plan an enrollment follows."""
 
-    id: Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
+    id: TreatmentPlanId
     name: Annotated[ShortText, Meta(description="The plan's name.")]
     type: Annotated[PlanType, Meta(description="How the plan is delivered: `telerehab` or `in_clinic`.")]
+
+
+RequestedStartDate = Annotated[
+    date,
+    Meta(
+        description=(
+            "The first day of the enrollment, a calendar date in the patient's time zone; its "
+            "window (start_date + 7 * duration_weeks days) may not be over already."
+        )
+    ),
+]
 
 
 class SelfAssign(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``POST /v1/treatment-plans/{id}/self-assign``."""
 
-    start_date: Annotated[
-        date,
-        Meta(
-            description=(
-                "The first day of the enrollment, a calendar date in the patient's time zone; its "
-                "window (start_date + 7 * duration_weeks days) may not be over already."
-            )
-        ),
-    ]
+    start_date: RequestedStartDate
 
 
 SelfAssignBody = Annotated[SelfAssign, Meta(examples=[{"start_date": "2026-02-17"}])]
+
+EnrolledPatient = Annotated[PatientRef, Meta(description="The enrolled patient.")]
+
+EnrolledPlan = Annotated[EnrolledPlanRef, Meta(description="The plan the enrollment follows.")]
 
 
 class PatientTreatmentPlan(msgspec.Struct, frozen=True):
     """An enrollment as the spec's list shows it."""
 
-    id: Annotated[IntId, Meta(description="The enrollment's id.")]
-    patient: Annotated[PatientRef, Meta(description="The enrolled patient.")]
-    treatment_plan: Annotated[EnrolledPlanRef, Meta(description="The plan the enrollment follows.")]
+    id: EnrollmentId
+    patient: EnrolledPatient
+    treatment_plan: EnrolledPlan
     treatment_plan_version: Annotated[
-        _Positive,
+        PositiveInt,
         Meta(description="The published version number of the plan the enrollment was frozen on at assignment."),
     ]
     assigned_by_specialist: Annotated[
@@ -85,10 +112,7 @@ class PatientTreatmentPlan(msgspec.Struct, frozen=True):
         ),
     ]
     self_assigned: Annotated[bool, Meta(description="Whether the patient enrolled themself from the library.")]
-    start_date: Annotated[
-        date,
-        Meta(description="First day of the enrollment, a calendar date in the patient's time zone."),
-    ]
+    start_date: EnrollmentStart
     end_date: Annotated[
         date,
         Meta(
@@ -98,17 +122,17 @@ class PatientTreatmentPlan(msgspec.Struct, frozen=True):
             )
         ),
     ]
-    frequency_per_week: Annotated[_Positive, Meta(description="Sessions per week, frozen from the plan version.")]
+    frequency_per_week: Annotated[PositiveInt, Meta(description="Sessions per week, frozen from the plan version.")]
     sessions_total: Annotated[
-        _Positive,
+        PositiveInt,
         Meta(
             description=(
                 "Sessions the enrollment prescribes in all (frequency_per_week * duration_weeks of the frozen version)."
             )
         ),
     ]
-    sessions_completed: Annotated[_NonNegative, Meta(description="Sessions completed so far.")]
-    sessions_skipped: Annotated[_NonNegative, Meta(description="Sessions skipped so far.")]
+    sessions_completed: SessionsCompleted
+    sessions_skipped: SessionsSkipped
     completion_percentage: Annotated[
         Annotated[float, Meta(ge=0, le=100)],
         Meta(description="100 * sessions_completed / sessions_total, 0-100, rounded to two decimals (41.67)."),
@@ -151,15 +175,7 @@ class EnrollmentAssign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
             )
         ),
     ]
-    start_date: Annotated[
-        date,
-        Meta(
-            description=(
-                "The first day of the enrollment, a calendar date in the patient's time zone; its "
-                "window (start_date + 7 * duration_weeks days) may not be over already."
-            )
-        ),
-    ]
+    start_date: RequestedStartDate
     assigned_by_specialist_id: Annotated[
         IntId | None,
         Meta(
@@ -227,34 +243,36 @@ class PatientTreatmentPlanList(msgspec.Struct, frozen=True):
     """One page of enrollments."""
 
     patient_treatment_plans: Annotated[list[PatientTreatmentPlan], Meta(description="The enrollments of this page.")]
-    total: Annotated[_NonNegative, Meta(description="Number of enrollments matching the filters, over all pages.")]
+    total: Annotated[NonNegativeInt, Meta(description="Number of enrollments matching the filters, over all pages.")]
     page: Annotated[Page, Meta(description="The 1-based page number returned.")]
     limit: Annotated[Limit, Meta(description="Items per page as requested (1-100).")]
-    total_pages: Annotated[_NonNegative, Meta(description="Number of pages at this limit; 0 when nothing matches.")]
+    total_pages: Annotated[NonNegativeInt, Meta(description="Number of pages at this limit; 0 when nothing matches.")]
 
 
 class EnrolledVersionSession(msgspec.Struct, frozen=True):
     """A session of the frozen version, as the enrollment follows it."""
 
-    session_number: Annotated[_Positive, Meta(description="1-based position of the session in the version's rotation.")]
-    name: Annotated[ShortText, Meta(description="The session's name.")]
+    session_number: Annotated[
+        PositiveInt, Meta(description="1-based position of the session in the version's rotation.")
+    ]
+    name: SessionName
     estimated_duration_minutes: Annotated[
-        _Positive | None,
+        PositiveInt | None,
         Meta(description="Estimated length of the session in minutes; null when not given."),
     ]
-    exercises_count: Annotated[_NonNegative, Meta(description="Number of exercises in the session.")]
+    exercises_count: Annotated[NonNegativeInt, Meta(description="Number of exercises in the session.")]
 
 
 class EnrolledPlanVersion(msgspec.Struct, frozen=True):
     """The published version the enrollment was frozen on, whatever happened to the plan since."""
 
-    version: Annotated[_Positive, Meta(description="The version number the enrollment follows.")]
+    version: Annotated[PositiveInt, Meta(description="The version number the enrollment follows.")]
     name: Annotated[ShortText, Meta(description="The plan's name in that version.")]
     type: Annotated[PlanType, Meta(description="How the plan is delivered: `telerehab` or `in_clinic`.")]
-    frequency_per_week: Annotated[_Positive, Meta(description="Sessions per week in that version.")]
-    duration_weeks: Annotated[_Positive, Meta(description="Length of the plan in weeks in that version.")]
+    frequency_per_week: Annotated[PositiveInt, Meta(description="Sessions per week in that version.")]
+    duration_weeks: Annotated[PositiveInt, Meta(description="Length of the plan in weeks in that version.")]
     sessions_count: Annotated[
-        _NonNegative,
+        NonNegativeInt,
         Meta(description="Number of distinct sessions in that version (the rotation)."),
     ]
     published_at: Annotated[Timestamp, Meta(description="When that version was published (UTC, RFC 3339).")]
@@ -264,27 +282,16 @@ class EnrolledPlanVersion(msgspec.Struct, frozen=True):
 class EnrollmentProgress(msgspec.Struct, frozen=True):
     """Counters of the enrollment; ``current_week`` is 0 before start_date, in the patient's time zone."""
 
-    sessions_total: Annotated[_Positive, Meta(description="Sessions the enrollment prescribes in all.")]
-    sessions_completed: Annotated[_NonNegative, Meta(description="Sessions completed so far.")]
-    sessions_skipped: Annotated[_NonNegative, Meta(description="Sessions skipped so far.")]
-    sessions_remaining: Annotated[
-        _NonNegative,
-        Meta(description="max(sessions_total - sessions_completed - sessions_skipped, 0)."),
-    ]
+    sessions_total: SessionsTotal
+    sessions_completed: SessionsCompleted
+    sessions_skipped: SessionsSkipped
+    sessions_remaining: SessionsRemaining
     completion_percentage: Annotated[
         Annotated[float, Meta(ge=0, le=100)],
         Meta(description="100 * sessions_completed / sessions_total, 0-100, rounded to two decimals."),
     ]
-    current_week: Annotated[
-        _NonNegative,
-        Meta(
-            description=(
-                "1-based week of the enrollment today in the patient's time zone (week 1 = start_date "
-                "and the six days after); 0 before start_date, capped at total_weeks."
-            )
-        ),
-    ]
-    total_weeks: Annotated[_Positive, Meta(description="The frozen version's duration in weeks.")]
+    current_week: CurrentWeek
+    total_weeks: TotalWeeks
 
 
 class EnrollmentStatusChangeRecord(msgspec.Struct, frozen=True):
@@ -334,21 +341,12 @@ class SessionHistoryEntry(msgspec.Struct, frozen=True):
     """One session the patient started, completed or skipped under this enrollment."""
 
     id: Annotated[IntId, Meta(description="The session completion's id.")]
-    session_number: Annotated[_Positive, Meta(description="Which session of the plan's rotation it was (1-based).")]
+    session_number: Annotated[PositiveInt, Meta(description="Which session of the plan's rotation it was (1-based).")]
     status: Annotated[SessionHistoryStatus, Meta(description="`in_progress`, `completed` or `skipped`.")]
     started_at: Annotated[Timestamp, Meta(description="When the patient started the session (UTC, RFC 3339).")]
-    completed_at: Annotated[
-        Timestamp | None,
-        Meta(description="When it was completed (UTC, RFC 3339); null unless completed."),
-    ]
-    skipped_at: Annotated[
-        Timestamp | None,
-        Meta(description="When it was skipped (UTC, RFC 3339); null unless skipped."),
-    ]
-    duration_seconds: Annotated[
-        _NonNegative | None,
-        Meta(description="Seconds from started_at to completed_at; null unless completed."),
-    ]
+    completed_at: CompletedAt
+    skipped_at: SkippedAt
+    duration_seconds: SessionSeconds
 
 
 class PatientTreatmentPlanDetail(PatientTreatmentPlan, frozen=True, kw_only=True):

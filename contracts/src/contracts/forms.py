@@ -12,10 +12,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from contracts.types import IntId, Page, ShortText, Slug, Timestamp
-
-_NonNegative = Annotated[int, Meta(ge=0)]
-_Positive = Annotated[int, Meta(ge=1)]
+from contracts.paging import PageInfo
+from contracts.types import IntId, ShortText, Slug, Timestamp
 
 # A question as a patient reads it; one visible character at least, so "   " is not a prompt.
 Prompt = Annotated[str, Meta(min_length=1, max_length=1000, pattern=r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
@@ -70,10 +68,10 @@ class ScaleLabel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     label: Annotated[ShortText, Meta(description="The words for that point (`no pain`), 1-200 characters.")]
 
 
-class ScaleQuestion(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="scale"
-):
-    """An integer from ``min`` through ``max``; ``labels`` name some of its points."""
+# frozen and kw_only are repeated on every question: mypy does not inherit frozen, and msgspec applies
+# kw_only per class, so without it a question's own fields would be ordered before the shared ones.
+class _Question(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type"):
+    """What every question has; each kind adds its own fields."""
 
     id: Annotated[
         Slug,
@@ -84,6 +82,11 @@ class ScaleQuestion(
         bool,
         Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
     ] = True
+
+
+class ScaleQuestion(_Question, frozen=True, kw_only=True, tag="scale"):
+    """An integer from ``min`` through ``max``; ``labels`` name some of its points."""
+
     min: Annotated[ScaleBound, Meta(description="Lowest answer allowed, an integer (-1000 to 1000), below `max`.")]
     max: Annotated[ScaleBound, Meta(description="Highest answer allowed, an integer (-1000 to 1000), above `min`.")]
     labels: Annotated[
@@ -104,20 +107,9 @@ class ScaleQuestion(
 Options = Annotated[list[ShortText], Meta(min_length=2, max_length=20)]
 
 
-class ChoiceQuestion(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="choice"
-):
+class ChoiceQuestion(_Question, frozen=True, kw_only=True, tag="choice"):
     """One of ``options``, or any number of them (a list) when ``multiple`` is true."""
 
-    id: Annotated[
-        Slug,
-        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
-    ]
-    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
-    required: Annotated[
-        bool,
-        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
-    ] = True
     options: Annotated[
         Options,
         Meta(description="The choices, 2-20 unique texts; an answer is one of them (a list of them when `multiple`)."),
@@ -132,38 +124,17 @@ class ChoiceQuestion(
             raise ValueError(f"question {self.id!r}: options must be unique")
 
 
-class TextQuestion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="text"):
+class TextQuestion(_Question, frozen=True, kw_only=True, tag="text"):
     """Free text of at most ``max_length`` characters."""
 
-    id: Annotated[
-        Slug,
-        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
-    ]
-    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
-    required: Annotated[
-        bool,
-        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
-    ] = True
     max_length: Annotated[
         TextLength,
         Meta(description="Longest answer allowed, in characters (1-2000)."),
     ] = MAX_TEXT_LENGTH
 
 
-class BooleanQuestion(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="boolean"
-):
+class BooleanQuestion(_Question, frozen=True, kw_only=True, tag="boolean"):
     """``true`` or ``false``: a yes/no statement such as a consent form's ``biometric_consent``."""
-
-    id: Annotated[
-        Slug,
-        Meta(description="The question's id, a lowercase slug unique within the form; answers are keyed by it."),
-    ]
-    prompt: Annotated[Prompt, Meta(description="The question as the patient reads it, 1-1000 characters.")]
-    required: Annotated[
-        bool,
-        Meta(description="Whether an answer is required; an optional question may be left out or `null`."),
-    ] = True
 
 
 Question = ScaleQuestion | ChoiceQuestion | TextQuestion | BooleanQuestion
@@ -273,14 +244,10 @@ class FormInstance(msgspec.Struct, frozen=True, kw_only=True):
     submitted_at: Annotated[Timestamp | None, Meta(description="When it was submitted; null while pending.")]
 
 
-class FormInstanceList(msgspec.Struct, frozen=True, kw_only=True):
+class FormInstanceList(PageInfo, frozen=True, kw_only=True):
     """One page of form instances."""
 
     form_instances: Annotated[list[FormInstance], Meta(description="Form instances on this page.")]
-    total: Annotated[_NonNegative, Meta(description="Items matching the query, over all pages.")]
-    page: Annotated[Page, Meta(description="This page's number, from 1.")]
-    limit: Annotated[_Positive, Meta(description="Items per page, as asked (at most 100).")]
-    total_pages: Annotated[_NonNegative, Meta(description="Pages at this `limit` (0 when nothing matches).")]
 
 
 # Request bodies as documented: each Struct with an example (service_common.openapi puts it on the schema).

@@ -1,4 +1,4 @@
-"""Treatment plan CRUD bodies for core-api (``/v1/treatment-plans``).
+"""Treatment plans (``/v1/treatment-plans``): their states and kinds, and the create and update bodies.
 
 Field names and order follow the spec's JSON. Request Structs forbid unknown fields so a client cannot
 smuggle server-owned columns (``organization_id``, ``status``, ``version``) into a write.
@@ -15,11 +15,13 @@ from contracts.types import (
     ConditionTag,
     IntId,
     LongText,
-    Page,
+    NonNegativeInt,
     PlanId,
+    PositiveInt,
+    PrescribedSeconds,
+    SessionMinutes,
+    SetCount,
     ShortText,
-    Timestamp,
-    Url,
 )
 
 # StrEnums rather than Literals: the services branch on these states and keep transition tables keyed
@@ -109,13 +111,105 @@ DurationWeeks = Annotated[int, Meta(ge=1, le=104)]
 
 ConditionTags = Annotated[list[ConditionTag], Meta(max_length=20)]
 
-_NonNegative = Annotated[int, Meta(ge=0)]
-_Positive = Annotated[int, Meta(ge=1)]
-# Sets, reps and timings: one exercise never needs more than an hour of anything.
-_SetCount = Annotated[int, Meta(ge=1, le=50)]
-_RepCount = Annotated[int, Meta(ge=1, le=1000)]
-_ExerciseSeconds = Annotated[int, Meta(ge=0, le=3600)]
-_SessionMinutes = Annotated[int, Meta(ge=1, le=600)]
+
+# Fields of a treatment plan, described once for every Struct that shows them ---------------------------
+
+TreatmentPlanId = Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
+PlanName = Annotated[ShortText, Meta(description="The plan's name, 1-200 characters with at least one visible one.")]
+PlanDescription = Annotated[
+    LongText | None,
+    Meta(description="A free-text description of the plan, at most 5000 characters; null when none."),
+]
+PlanDelivery = Annotated[
+    PlanType,
+    Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
+]
+PlanFrequency = Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
+PlanDuration = Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
+PlanTotalSessions = Annotated[
+    PositiveInt,
+    Meta(description="Sessions the plan prescribes in all: frequency_per_week * duration_weeks."),
+]
+PlanConditionTags = Annotated[
+    list[ConditionTag],
+    Meta(
+        description=(
+            "Condition or body-area tags (lowercase slugs such as `post_acl`), at most 20; patients "
+            "filter the library by them."
+        )
+    ),
+]
+PlanSessionsCount = Annotated[
+    NonNegativeInt,
+    Meta(description="Number of distinct sessions defined in the plan (the rotation patients cycle through)."),
+]
+PlanRequiresApproval = Annotated[
+    bool,
+    Meta(
+        description=(
+            "Whether publishing puts the plan in `pending_approval` and each new enrollment must be "
+            "approved before the patient can start it."
+        )
+    ),
+]
+DescriptionUpdate = Annotated[
+    LongText | UnsetType | None,
+    Meta(description="New description, at most 5000 characters; null clears it, absent keeps it."),
+]
+PlanFormTemplateId = Annotated[
+    IntId | None,
+    Meta(
+        description=(
+            "Id of the form template a patient is asked to fill in after each completed session; null for none."
+        )
+    ),
+]
+PlanServicePlanId = Annotated[
+    IntId | None,
+    Meta(description="Id of the service plan (billing package) that covers the plan; null for none."),
+]
+
+
+# Fields of a plan session, described once ---------------------------------------------------------------
+
+PlanSessionId = Annotated[IntId, Meta(description="The session's id.")]
+PlanSessionNumber = Annotated[PositiveInt, Meta(description="1-based position of the session in the plan's rotation.")]
+PlanSessionDescription = Annotated[
+    LongText | None, Meta(description="A free-text description of the session; null when none.")
+]
+PlanSessionMinutes = Annotated[
+    SessionMinutes | None,
+    Meta(description="Estimated length of the session in minutes, 1-600; null when not given."),
+]
+
+# Fields of a prescription (an exercise of a plan session), described once ------------------------------
+
+PrescriptionId = Annotated[
+    IntId, Meta(description="Id of this prescription (the session exercise), not of the exercise.")
+]
+PrescribedExerciseId = Annotated[
+    UUID, Meta(description="Id (UUID) of the prescribed exercise in the exercise library.")
+]
+PrescriptionPosition = Annotated[
+    NonNegativeInt, Meta(description="0-based position of the exercise within its session.")
+]
+PrescribedMode = Annotated[
+    ExerciseMode,
+    Meta(description="`reps` (sets of repetitions) or `duration` (timed holds or bouts)."),
+]
+PrescribedSets = Annotated[SetCount, Meta(description="Prescribed sets, 1-50.")]
+RestBetweenSets = Annotated[
+    PrescribedSeconds | None,
+    Meta(description="Rest between sets in seconds, 0-3600; null when not prescribed."),
+]
+RestAfterExercise = Annotated[
+    PrescribedSeconds | None,
+    Meta(description="Rest after the exercise in seconds, 0-3600; null when not prescribed."),
+]
+PrescriptionNotes = Annotated[
+    LongText | None,
+    Meta(description="The specialist's instructions for this prescription; null when none."),
+]
 
 
 # Requests -----------------------------------------------------------------------------------------------
@@ -124,17 +218,11 @@ _SessionMinutes = Annotated[int, Meta(ge=1, le=600)]
 class TreatmentPlanCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/treatment-plans``. The plan starts as a ``draft``, version 1, unpublished."""
 
-    name: Annotated[ShortText, Meta(description="The plan's name, 1-200 characters with at least one visible one.")]
-    description: Annotated[
-        LongText | None,
-        Meta(description="A free-text description of the plan, at most 5000 characters; null when none."),
-    ] = None
-    type: Annotated[
-        PlanType,
-        Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
-    ]
-    frequency_per_week: Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
-    duration_weeks: Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
+    name: PlanName
+    description: PlanDescription = None
+    type: PlanDelivery
+    frequency_per_week: PlanFrequency
+    duration_weeks: PlanDuration
     specialist_id: Annotated[
         IntId | None,
         Meta(
@@ -148,27 +236,9 @@ class TreatmentPlanCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
         IntId | None,
         Meta(description="Id of the plan's specialty (reference data); null for none."),
     ] = None
-    requires_approval: Annotated[
-        bool,
-        Meta(
-            description=(
-                "Whether publishing puts the plan in `pending_approval` and each new enrollment must be "
-                "approved before the patient can start it."
-            )
-        ),
-    ] = False
-    post_session_form_template_id: Annotated[
-        IntId | None,
-        Meta(
-            description=(
-                "Id of the form template a patient is asked to fill in after each completed session; null for none."
-            )
-        ),
-    ] = None
-    service_plan_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the service plan (billing package) that covers the plan; null for none."),
-    ] = None
+    requires_approval: PlanRequiresApproval = False
+    post_session_form_template_id: PlanFormTemplateId = None
+    service_plan_id: PlanServicePlanId = None
     condition_tags: Annotated[
         ConditionTags,
         Meta(
@@ -202,10 +272,7 @@ class TreatmentPlanUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
         ShortText | UnsetType,
         Meta(description="New name, 1-200 characters; absent keeps the current one."),
     ] = UNSET
-    description: Annotated[
-        LongText | UnsetType | None,
-        Meta(description="New description, at most 5000 characters; null clears it, absent keeps it."),
-    ] = UNSET
+    description: DescriptionUpdate = UNSET
     type: Annotated[
         PlanType | UnsetType,
         Meta(description="New delivery type (`telerehab` or `in_clinic`); absent keeps it."),
@@ -269,508 +336,3 @@ TreatmentPlanUpdateBody = Annotated[
     TreatmentPlanUpdate,
     Meta(examples=[{"name": "Post-ACL Rehab Weeks 1-6", "duration_weeks": 6, "service_plan_id": None}]),
 ]
-
-
-# Small references embedded in responses -----------------------------------------------------------------
-
-
-class SpecialistRef(msgspec.Struct, frozen=True):
-    """A specialist, as a plan names it."""
-
-    id: Annotated[IntId, Meta(description="The specialist's id.")]
-    name: Annotated[ShortText, Meta(description="The specialist's display name.")]
-
-
-class SpecialtyRef(msgspec.Struct, frozen=True):
-    """A medical specialty (reference data), as a plan names it."""
-
-    id: Annotated[IntId, Meta(description="The specialty's id.")]
-    name: Annotated[ShortText, Meta(description="The specialty's name.")]
-
-
-class FormTemplateRef(msgspec.Struct, frozen=True):
-    """A form template, as a plan names it."""
-
-    id: Annotated[IntId, Meta(description="The form template's id.")]
-    title: Annotated[ShortText, Meta(description="The form template's title.")]
-
-
-class ServicePlanRef(msgspec.Struct, frozen=True):
-    """A service plan (billing package), as a plan names it."""
-
-    # The spec only ever shows ``"service_plan": null``; an id and name mirror the other refs.
-    id: Annotated[IntId, Meta(description="The service plan's id.")]
-    name: Annotated[ShortText, Meta(description="The service plan's name.")]
-
-
-class ExerciseRef(msgspec.Struct, frozen=True):
-    """An exercise of the library, as a plan session prescribes it."""
-
-    id: Annotated[UUID, Meta(description="The exercise's id (UUID) in the exercise library.")]
-    name: Annotated[ShortText, Meta(description="The exercise's name.")]
-    video_thumbnail_url: Annotated[
-        Url | None,
-        Meta(description="Absolute http(s) URL of the exercise video's thumbnail image; null when none."),
-    ]
-    difficulty: Annotated[
-        Difficulty,
-        Meta(description="The exercise's difficulty: `beginner`, `intermediate` or `advanced`."),
-    ]
-    # What a patient needs to do the exercise, frozen with each published version. Defaults only for a
-    # reader of a document written without them (the spec's plan sample); core-api always sends them.
-    video_url: Annotated[
-        Url | None, Meta(description="Absolute http(s) URL of the exercise's demonstration video; null when none.")
-    ] = None
-    instructions: Annotated[
-        list[str],
-        Meta(
-            description=(
-                "The exercise's instructions as steps, in order: one per line of its text, list markers removed."
-            )
-        ),
-    ] = msgspec.field(default_factory=list)
-
-
-# Responses ----------------------------------------------------------------------------------------------
-
-
-class TreatmentPlanSummary(msgspec.Struct, frozen=True):
-    """One item of ``GET /v1/treatment-plans``."""
-
-    id: Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
-    name: Annotated[ShortText, Meta(description="The plan's name, 1-200 characters with at least one visible one.")]
-    description: Annotated[
-        LongText | None,
-        Meta(description="A free-text description of the plan, at most 5000 characters; null when none."),
-    ]
-    type: Annotated[
-        PlanType,
-        Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
-    ]
-    scope: Annotated[
-        PlanScope,
-        Meta(
-            description=(
-                "Who owns the plan, derived: `global` (the platform), `org` (the caller's organization) "
-                "or `custom` (made for one patient)."
-            )
-        ),
-    ]
-    visibility: Annotated[
-        PlanVisibility,
-        Meta(
-            description=(
-                "`internal` (staff only) or `library` (patients with library access can browse and "
-                "self-assign it once published)."
-            )
-        ),
-    ]
-    condition_tags: Annotated[
-        list[ConditionTag],
-        Meta(
-            description=(
-                "Condition or body-area tags (lowercase slugs such as `post_acl`), at most 20; patients "
-                "filter the library by them."
-            )
-        ),
-    ]
-    created_from_id: Annotated[
-        PlanId | None,
-        Meta(description="Id of the plan this one was cloned from; null when it was not cloned."),
-    ]
-    created_for_patient_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the patient a custom plan was made for; null for plans that are not custom."),
-    ]
-    frequency_per_week: Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
-    duration_weeks: Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
-    total_sessions: Annotated[
-        _Positive,
-        Meta(description="Sessions the plan prescribes in all: frequency_per_week * duration_weeks."),
-    ]
-    specialist: Annotated[SpecialistRef | None, Meta(description="The prescribing specialist; null when none.")]
-    specialty: Annotated[SpecialtyRef | None, Meta(description="The plan's specialty; null when none.")]
-    requires_approval: Annotated[
-        bool,
-        Meta(
-            description=(
-                "Whether publishing puts the plan in `pending_approval` and each new enrollment must be "
-                "approved before the patient can start it."
-            )
-        ),
-    ]
-    post_session_form_template_id: Annotated[
-        IntId | None,
-        Meta(
-            description=(
-                "Id of the form template a patient is asked to fill in after each completed session; null for none."
-            )
-        ),
-    ]
-    service_plan_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the service plan (billing package) that covers the plan; null for none."),
-    ]
-    status: Annotated[
-        PlanStatus,
-        Meta(description="The plan's lifecycle status: `draft`, or `active` / `pending_approval` once published."),
-    ]
-    version: Annotated[
-        _Positive,
-        Meta(
-            description=(
-                "The plan's current version number, from 1; a draft opened on a published plan has the next number."
-            )
-        ),
-    ]
-    published: Annotated[
-        bool,
-        Meta(description="Whether at least one version was published, so the plan can be assigned."),
-    ]
-    sessions_count: Annotated[
-        _NonNegative,
-        Meta(description="Number of distinct sessions defined in the plan (the rotation patients cycle through)."),
-    ]
-    created_at: Annotated[Timestamp, Meta(description="When the plan was created (UTC, RFC 3339).")]
-    updated_at: Annotated[Timestamp, Meta(description="When the plan was last changed (UTC, RFC 3339).")]
-
-
-class TreatmentPlanList(msgspec.Struct, frozen=True):
-    """``GET /v1/treatment-plans``: one page and the totals to page through the rest."""
-
-    treatment_plans: Annotated[
-        list[TreatmentPlanSummary],
-        Meta(description="The plans of this page, in the requested sort order."),
-    ]
-    total: Annotated[_NonNegative, Meta(description="Number of items matching the filters, over all pages.")]
-    page: Annotated[Page, Meta(description="The 1-based page number returned.")]
-    limit: Annotated[_Positive, Meta(description="Items per page as requested (1-100).")]
-    total_pages: Annotated[_NonNegative, Meta(description="Number of pages at this limit; 0 when nothing matches.")]
-
-
-class PlanSessionExercise(msgspec.Struct, frozen=True):
-    """An exercise as prescribed in one plan session; which timing fields apply depends on ``mode``."""
-
-    id: Annotated[IntId, Meta(description="Id of this prescription (the session exercise), not of the exercise.")]
-    exercise_id: Annotated[UUID, Meta(description="Id (UUID) of the prescribed exercise in the exercise library.")]
-    sort_order: Annotated[_NonNegative, Meta(description="0-based position of the exercise within its session.")]
-    exercise: Annotated[ExerciseRef, Meta(description="The prescribed exercise as the library shows it.")]
-    mode: Annotated[
-        ExerciseMode,
-        Meta(description="`reps` (sets of repetitions) or `duration` (timed holds or bouts)."),
-    ]
-    sets: Annotated[_SetCount, Meta(description="Prescribed sets, 1-50.")]
-    reps: Annotated[
-        _RepCount | None,
-        Meta(description="Repetitions per set in `reps` mode, 1-1000; null in `duration` mode."),
-    ]
-    hold_seconds: Annotated[
-        _ExerciseSeconds | None,
-        Meta(description="Seconds to hold each repetition, 0-3600; null when not prescribed."),
-    ]
-    duration_seconds: Annotated[
-        _ExerciseSeconds | None,
-        Meta(description="Seconds each set lasts in `duration` mode, 0-3600; null when not prescribed."),
-    ]
-    rest_between_sets_seconds: Annotated[
-        _ExerciseSeconds | None,
-        Meta(description="Rest between sets in seconds, 0-3600; null when not prescribed."),
-    ]
-    rest_after_exercise_seconds: Annotated[
-        _ExerciseSeconds | None,
-        Meta(description="Rest after the exercise in seconds, 0-3600; null when not prescribed."),
-    ]
-    notes: Annotated[
-        LongText | None,
-        Meta(description="The specialist's instructions for this prescription; null when none."),
-    ]
-
-
-class PlanSession(msgspec.Struct, frozen=True):
-    """One session of a plan, with its prescribed exercises."""
-
-    id: Annotated[IntId, Meta(description="The session's id.")]
-    session_number: Annotated[_Positive, Meta(description="1-based position of the session in the plan's rotation.")]
-    name: Annotated[ShortText, Meta(description="The session's name.")]
-    description: Annotated[LongText | None, Meta(description="A free-text description of the session; null when none.")]
-    estimated_duration_minutes: Annotated[
-        _SessionMinutes | None,
-        Meta(description="Estimated length of the session in minutes, 1-600; null when not given."),
-    ]
-    exercises: Annotated[list[PlanSessionExercise], Meta(description="The session's exercises in `sort_order`.")]
-
-
-class TreatmentPlanDetail(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /v1/treatment-plans/{id}``, also returned by create, update, clone, promote and rollback.
-
-    Besides the spec's detail JSON it carries the ownership fields of the list item (scope, visibility,
-    condition tags, lineage), since promote and clone change exactly those and return this object.
-    core-api always sends them; their defaults (what a new plan gets) only serve a reader of a body
-    written before they existed, such as the spec's own sample.
-    """
-
-    id: Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
-    name: Annotated[ShortText, Meta(description="The plan's name, 1-200 characters with at least one visible one.")]
-    description: Annotated[
-        LongText | None,
-        Meta(description="A free-text description of the plan, at most 5000 characters; null when none."),
-    ]
-    type: Annotated[
-        PlanType,
-        Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
-    ]
-    scope: Annotated[
-        PlanScope,
-        Meta(
-            description=(
-                "Who owns the plan, derived: `global` (the platform), `org` (the caller's organization) "
-                "or `custom` (made for one patient)."
-            )
-        ),
-    ] = PlanScope.ORG
-    visibility: Annotated[
-        PlanVisibility,
-        Meta(
-            description=(
-                "`internal` (staff only) or `library` (patients with library access can browse and "
-                "self-assign it once published)."
-            )
-        ),
-    ] = PlanVisibility.INTERNAL
-    condition_tags: Annotated[
-        list[ConditionTag],
-        Meta(
-            description=(
-                "Condition or body-area tags (lowercase slugs such as `post_acl`), at most 20; patients "
-                "filter the library by them."
-            )
-        ),
-    ] = msgspec.field(default_factory=list)
-    created_from_id: Annotated[
-        PlanId | None,
-        Meta(description="Id of the plan this one was cloned from; null when it was not cloned."),
-    ] = None
-    created_for_patient_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the patient a custom plan was made for; null for plans that are not custom."),
-    ] = None
-    frequency_per_week: Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
-    duration_weeks: Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
-    total_sessions: Annotated[
-        _Positive,
-        Meta(description="Sessions the plan prescribes in all: frequency_per_week * duration_weeks."),
-    ]
-    specialist: Annotated[SpecialistRef | None, Meta(description="The prescribing specialist; null when none.")]
-    specialty: Annotated[SpecialtyRef | None, Meta(description="The plan's specialty; null when none.")]
-    requires_approval: Annotated[
-        bool,
-        Meta(
-            description=(
-                "Whether publishing puts the plan in `pending_approval` and each new enrollment must be "
-                "approved before the patient can start it."
-            )
-        ),
-    ]
-    post_session_form_template: Annotated[
-        FormTemplateRef | None,
-        Meta(description="The form template filled in after each completed session; null when none."),
-    ]
-    service_plan: Annotated[
-        ServicePlanRef | None,
-        Meta(description="The service plan (billing package) that covers the plan; null when none."),
-    ]
-    status: Annotated[
-        PlanStatus,
-        Meta(description="The plan's lifecycle status: `draft`, or `active` / `pending_approval` once published."),
-    ]
-    version: Annotated[
-        _Positive,
-        Meta(
-            description=(
-                "The plan's current version number, from 1; a draft opened on a published plan has the next number."
-            )
-        ),
-    ]
-    published: Annotated[
-        bool,
-        Meta(description="Whether at least one version was published, so the plan can be assigned."),
-    ]
-    sessions: Annotated[
-        list[PlanSession],
-        Meta(description="The plan's sessions by `session_number`, each with its exercises."),
-    ]
-    created_by_user_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the user who created the plan; null when unknown."),
-    ]
-    created_at: Annotated[Timestamp, Meta(description="When the plan was created (UTC, RFC 3339).")]
-    updated_at: Annotated[Timestamp, Meta(description="When the plan was last changed (UTC, RFC 3339).")]
-
-
-# Publishing, versions, clone and promote ----------------------------------------------------------------
-
-
-class PublishResult(msgspec.Struct, frozen=True):
-    """``POST /v1/treatment-plans/{id}/publish``."""
-
-    id: Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
-    version: Annotated[_Positive, Meta(description="The version number just published.")]
-    status: Annotated[
-        PlanStatus,
-        Meta(
-            description=(
-                "The plan's status after publishing: `active`, or `pending_approval` when the plan requires approval."
-            )
-        ),
-    ]
-    published: Annotated[bool, Meta(description="Always true after a publish.")]
-    published_at: Annotated[Timestamp, Meta(description="When the version was published (UTC, RFC 3339).")]
-
-
-class PlanVersionSummary(msgspec.Struct, frozen=True):
-    """One item of ``GET /v1/treatment-plans/{id}/versions``, newest first."""
-
-    id: Annotated[IntId, Meta(description="Id of the version record.")]
-    version: Annotated[_Positive, Meta(description="The version number, from 1.")]
-    name: Annotated[ShortText, Meta(description="The plan's name in this version.")]
-    type: Annotated[
-        PlanType,
-        Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
-    ]
-    frequency_per_week: Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
-    duration_weeks: Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
-    sessions_count: Annotated[_NonNegative, Meta(description="Number of sessions in this version.")]
-    created_by_user_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the user who published the version; null when unknown."),
-    ]
-    created_at: Annotated[Timestamp, Meta(description="When the version was published (UTC, RFC 3339).")]
-
-
-class PlanVersionList(msgspec.Struct, frozen=True):
-    """``GET /v1/treatment-plans/{id}/versions``: the published versions, newest first."""
-
-    versions: Annotated[list[PlanVersionSummary], Meta(description="The plan's published versions, newest first.")]
-
-
-class PlanVersionDetail(msgspec.Struct, frozen=True):
-    """``GET /v1/treatment-plans/{id}/versions/{version}``: the version with the plan as it was published."""
-
-    id: Annotated[IntId, Meta(description="Id of the version record.")]
-    treatment_plan_id: Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
-    version: Annotated[_Positive, Meta(description="The version number, from 1.")]
-    name: Annotated[ShortText, Meta(description="The plan's name in this version.")]
-    type: Annotated[
-        PlanType,
-        Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
-    ]
-    frequency_per_week: Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
-    duration_weeks: Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
-    sessions_count: Annotated[_NonNegative, Meta(description="Number of sessions in this version.")]
-    created_by_user_id: Annotated[
-        IntId | None,
-        Meta(description="Id of the user who published the version; null when unknown."),
-    ]
-    created_at: Annotated[Timestamp, Meta(description="When the version was published (UTC, RFC 3339).")]
-    sessions_snapshot: Annotated[
-        list[PlanSession],
-        Meta(description="The version's sessions and exercises as they were frozen at publishing."),
-    ]
-    plan_snapshot: Annotated[
-        TreatmentPlanDetail,
-        Meta(description="The whole plan as `GET /v1/treatment-plans/{id}` showed it when the version was published."),
-    ]
-
-
-class PlanClone(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``POST /v1/treatment-plans/{id}/clone``; without a name the copy keeps the source's."""
-
-    name: Annotated[
-        ShortText | None,
-        Meta(description="Name of the copy, 1-200 characters; null or absent keeps the source's name."),
-    ] = None
-    created_for_patient_id: Annotated[
-        IntId | None,
-        Meta(
-            description=(
-                "Id of the patient the copy is made for, which makes it a `custom` plan; null or absent "
-                "for an organization plan."
-            )
-        ),
-    ] = None
-
-
-class PlanPromote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``POST /v1/treatment-plans/{id}/promote``; without a visibility the plan keeps its own."""
-
-    visibility: Annotated[
-        PlanVisibility | None,
-        Meta(description="The promoted plan's visibility, `internal` or `library`; null or absent keeps its own."),
-    ] = None
-
-
-PlanCloneBody = Annotated[
-    PlanClone, Meta(examples=[{"name": "Jane Doe - Post-ACL Rehab Weeks 1-4", "created_for_patient_id": 123}])
-]
-
-PlanPromoteBody = Annotated[PlanPromote, Meta(examples=[{"visibility": "library"}])]
-
-
-# The patient library --------------------------------------------------------------------------------------
-
-
-class LibraryPlan(msgspec.Struct, frozen=True):
-    """One item of ``GET /v1/treatment-plans/library``."""
-
-    id: Annotated[PlanId, Meta(description="The treatment plan's id (UUID).")]
-    name: Annotated[ShortText, Meta(description="The plan's name, 1-200 characters with at least one visible one.")]
-    description: Annotated[
-        LongText | None,
-        Meta(description="A free-text description of the plan, at most 5000 characters; null when none."),
-    ]
-    type: Annotated[
-        PlanType,
-        Meta(description="How the plan is delivered: `telerehab` (at home, through the app) or `in_clinic`."),
-    ]
-    scope: Annotated[PlanScope, Meta(description="`global` or `org` (custom plans are never in the library).")]
-    condition_tags: Annotated[
-        list[ConditionTag],
-        Meta(
-            description=(
-                "Condition or body-area tags (lowercase slugs such as `post_acl`), at most 20; patients "
-                "filter the library by them."
-            )
-        ),
-    ]
-    frequency_per_week: Annotated[FrequencyPerWeek, Meta(description="Prescribed sessions per week, 1-14.")]
-    duration_weeks: Annotated[DurationWeeks, Meta(description="The plan's length in weeks, 1-104.")]
-    total_sessions: Annotated[
-        _Positive,
-        Meta(description="Sessions the plan prescribes in all: frequency_per_week * duration_weeks."),
-    ]
-    specialty: Annotated[SpecialtyRef | None, Meta(description="The plan's specialty; null when none.")]
-    sessions_count: Annotated[
-        _NonNegative,
-        Meta(description="Number of distinct sessions defined in the plan (the rotation patients cycle through)."),
-    ]
-    difficulty_level: Annotated[
-        Difficulty | None,
-        Meta(
-            description=(
-                "The hardest exercise difficulty in the plan's latest published version; null when it has no exercise."
-            )
-        ),
-    ]
-
-
-class LibraryPage(msgspec.Struct, frozen=True):
-    """``GET /v1/treatment-plans/library``: one page of library plans and the totals to page through the rest."""
-
-    treatment_plans: Annotated[
-        list[LibraryPlan],
-        Meta(description="The library plans of this page, in the requested sort order."),
-    ]
-    total: Annotated[_NonNegative, Meta(description="Number of items matching the filters, over all pages.")]
-    page: Annotated[Page, Meta(description="The 1-based page number returned.")]
-    limit: Annotated[_Positive, Meta(description="Items per page as requested (1-100).")]
-    total_pages: Annotated[_NonNegative, Meta(description="Number of pages at this limit; 0 when nothing matches.")]

@@ -15,16 +15,36 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.plans import (
+    DescriptionUpdate,
     Difficulty,
     ExerciseMode,
-    _ExerciseSeconds,
-    _NonNegative,
-    _Positive,
-    _RepCount,
-    _SessionMinutes,
-    _SetCount,
+    PlanSessionDescription,
+    PlanSessionId,
+    PlanSessionMinutes,
+    PlanSessionNumber,
+    PrescribedExerciseId,
+    PrescribedMode,
+    PrescribedSets,
+    PrescriptionId,
+    PrescriptionNotes,
+    PrescriptionPosition,
+    RestAfterExercise,
+    RestBetweenSets,
 )
-from contracts.types import NO_NUL_PATTERN, IntId, LongText, ShortText, Url
+from contracts.types import (
+    NO_NUL_PATTERN,
+    ExerciseVideoUrl,
+    IntId,
+    LongText,
+    NonNegativeInt,
+    PrescribedSeconds,
+    RepCount,
+    SessionMinutes,
+    SessionName,
+    SetCount,
+    ShortText,
+    VideoThumbnailUrl,
+)
 
 # Far beyond any real plan (twice a day for two years is 1456 sessions), low enough that a number or a
 # reorder list stays a small, cheap request.
@@ -65,10 +85,7 @@ class SessionCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         LongText | None,
         Meta(description="A free-text description, at most 5000 characters; null for none."),
     ] = None
-    estimated_duration_minutes: Annotated[
-        _SessionMinutes | None,
-        Meta(description="Estimated length of the session in minutes, 1-600; null when not given."),
-    ] = None
+    estimated_duration_minutes: PlanSessionMinutes = None
 
 
 SessionCreateBody = Annotated[
@@ -102,12 +119,9 @@ class SessionUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         ),
     ] = UNSET
     name: Annotated[ShortText | UnsetType, Meta(description="New name, 1-200 characters; absent keeps it.")] = UNSET
-    description: Annotated[
-        LongText | UnsetType | None,
-        Meta(description="New description, at most 5000 characters; null clears it, absent keeps it."),
-    ] = UNSET
+    description: DescriptionUpdate = UNSET
     estimated_duration_minutes: Annotated[
-        _SessionMinutes | UnsetType | None,
+        SessionMinutes | UnsetType | None,
         Meta(description="New estimated length in minutes, 1-600; null clears it, absent keeps it."),
     ] = UNSET
 
@@ -130,15 +144,12 @@ SessionReorderBody = Annotated[SessionReorder, Meta(examples=[{"session_ids": [3
 class TreatmentPlanSession(msgspec.Struct, frozen=True):
     """One session of a plan, as listed and as returned by create and update."""
 
-    id: Annotated[IntId, Meta(description="The session's id.")]
-    session_number: Annotated[_Positive, Meta(description="1-based position of the session in the plan's rotation.")]
-    name: Annotated[ShortText, Meta(description="The session's name.")]
-    description: Annotated[LongText | None, Meta(description="A free-text description of the session; null when none.")]
-    estimated_duration_minutes: Annotated[
-        _SessionMinutes | None,
-        Meta(description="Estimated length of the session in minutes, 1-600; null when not given."),
-    ]
-    exercises_count: Annotated[_NonNegative, Meta(description="Number of exercises prescribed in the session.")]
+    id: PlanSessionId
+    session_number: PlanSessionNumber
+    name: SessionName
+    description: PlanSessionDescription
+    estimated_duration_minutes: PlanSessionMinutes
+    exercises_count: Annotated[NonNegativeInt, Meta(description="Number of exercises prescribed in the session.")]
 
 
 class TreatmentPlanSessionList(msgspec.Struct, frozen=True):
@@ -155,14 +166,8 @@ class ExerciseSummary(msgspec.Struct, frozen=True):
 
     id: Annotated[UUID, Meta(description="The exercise's id (UUID) in the exercise library.")]
     name: Annotated[ShortText, Meta(description="The exercise's name.")]
-    video_url: Annotated[
-        Url | None,
-        Meta(description="Absolute http(s) URL of the exercise's demonstration video; null when none."),
-    ]
-    video_thumbnail_url: Annotated[
-        Url | None,
-        Meta(description="Absolute http(s) URL of the video's thumbnail image; null when none."),
-    ]
+    video_url: ExerciseVideoUrl
+    video_thumbnail_url: VideoThumbnailUrl
     difficulty: Annotated[
         Difficulty,
         Meta(description="The exercise's difficulty: `beginner`, `intermediate` or `advanced`."),
@@ -182,39 +187,27 @@ class SessionExercise(msgspec.Struct, frozen=True):
     """An exercise as prescribed in one session; ``id`` is the prescription's, ``exercise_id`` the
     exercise's. Which timing fields apply depends on ``mode``."""
 
-    id: Annotated[IntId, Meta(description="Id of this prescription (the session exercise), not of the exercise.")]
-    exercise_id: Annotated[UUID, Meta(description="Id (UUID) of the prescribed exercise in the exercise library.")]
-    sort_order: Annotated[_NonNegative, Meta(description="0-based position of the exercise within its session.")]
+    id: PrescriptionId
+    exercise_id: PrescribedExerciseId
+    sort_order: PrescriptionPosition
     exercise: Annotated[ExerciseSummary, Meta(description="The prescribed exercise as the library shows it.")]
-    mode: Annotated[
-        ExerciseMode,
-        Meta(description="`reps` (sets of repetitions) or `duration` (timed holds or bouts)."),
-    ]
-    sets: Annotated[_SetCount, Meta(description="Prescribed sets, 1-50.")]
+    mode: PrescribedMode
+    sets: PrescribedSets
     reps: Annotated[
-        _RepCount | None,
+        RepCount | None,
         Meta(description="Repetitions per set, 1-1000; null when not prescribed (`duration` mode)."),
     ]
     hold_seconds: Annotated[
-        _ExerciseSeconds | None,
+        PrescribedSeconds | None,
         Meta(description="Seconds to hold each repetition or position, 0-3600; null when not prescribed."),
     ]
     duration_seconds: Annotated[
-        _ExerciseSeconds | None,
+        PrescribedSeconds | None,
         Meta(description="Seconds each timed set lasts, 0-3600; null when not prescribed."),
     ]
-    rest_between_sets_seconds: Annotated[
-        _ExerciseSeconds | None,
-        Meta(description="Rest between sets in seconds, 0-3600; null when not prescribed."),
-    ]
-    rest_after_exercise_seconds: Annotated[
-        _ExerciseSeconds | None,
-        Meta(description="Rest after the exercise in seconds, 0-3600; null when not prescribed."),
-    ]
-    notes: Annotated[
-        LongText | None,
-        Meta(description="The specialist's instructions for this prescription; null when none."),
-    ]
+    rest_between_sets_seconds: RestBetweenSets
+    rest_after_exercise_seconds: RestAfterExercise
+    notes: PrescriptionNotes
 
 
 class SessionExerciseList(msgspec.Struct, frozen=True):
@@ -253,19 +246,19 @@ class SessionExerciseCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_un
             )
         ),
     ]
-    sets: Annotated[_SetCount, Meta(description="Sets, 1-50.")] = 1
-    reps: Annotated[_RepCount | None, Meta(description="Repetitions per set, 1-1000; required in `reps` mode.")] = None
+    sets: Annotated[SetCount, Meta(description="Sets, 1-50.")] = 1
+    reps: Annotated[RepCount | None, Meta(description="Repetitions per set, 1-1000; required in `reps` mode.")] = None
     hold_seconds: Annotated[
         TimedSeconds | None,
         Meta(description="Seconds to hold each repetition or position, 1-3600."),
     ] = None
     duration_seconds: Annotated[TimedSeconds | None, Meta(description="Seconds each timed set lasts, 1-3600.")] = None
     rest_between_sets_seconds: Annotated[
-        _ExerciseSeconds | None,
+        PrescribedSeconds | None,
         Meta(description="Rest between sets in seconds, 0-3600."),
     ] = None
     rest_after_exercise_seconds: Annotated[
-        _ExerciseSeconds | None,
+        PrescribedSeconds | None,
         Meta(description="Rest after the exercise in seconds, 0-3600."),
     ] = None
     notes: Annotated[
@@ -317,9 +310,9 @@ class SessionExerciseUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=T
         ExerciseMode | UnsetType,
         Meta(description="New mode, `reps` or `duration`; absent keeps it. The mode rules apply to the result."),
     ] = UNSET
-    sets: Annotated[_SetCount | UnsetType, Meta(description="New sets, 1-50; absent keeps them.")] = UNSET
+    sets: Annotated[SetCount | UnsetType, Meta(description="New sets, 1-50; absent keeps them.")] = UNSET
     reps: Annotated[
-        _RepCount | UnsetType | None,
+        RepCount | UnsetType | None,
         Meta(description="New repetitions per set, 1-1000; null clears them, absent keeps them."),
     ] = UNSET
     hold_seconds: Annotated[
@@ -331,11 +324,11 @@ class SessionExerciseUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=T
         Meta(description="New set duration in seconds, 1-3600; null clears it, absent keeps it."),
     ] = UNSET
     rest_between_sets_seconds: Annotated[
-        _ExerciseSeconds | UnsetType | None,
+        PrescribedSeconds | UnsetType | None,
         Meta(description="New rest between sets in seconds, 0-3600; null clears it, absent keeps it."),
     ] = UNSET
     rest_after_exercise_seconds: Annotated[
-        _ExerciseSeconds | UnsetType | None,
+        PrescribedSeconds | UnsetType | None,
         Meta(description="New rest after the exercise in seconds, 0-3600; null clears it, absent keeps it."),
     ] = UNSET
     notes: Annotated[

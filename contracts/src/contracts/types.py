@@ -1,4 +1,4 @@
-"""Reusable field constraints shared by every contract Struct.
+"""Reusable field constraints shared by every contract Struct, and fields described alike in several.
 
 Each alias is an ``Annotated[..., msgspec.Meta(...)]`` so the bound is enforced when msgspec decodes a
 request and shows up in the generated JSON Schema / OpenAPI document.
@@ -10,7 +10,7 @@ through an unbounded ``float``; every float alias here has both bounds, and a Na
 """
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -82,6 +82,14 @@ Page = Annotated[int, Meta(ge=1, le=1_000_000)]
 # Items per page.
 Limit = Annotated[int, Meta(ge=1, le=100)]
 
+# Prescriptions -----------------------------------------------------------------------------------------
+
+# Sets, reps and timings a plan prescribes: one exercise never needs more than an hour of anything.
+SetCount = Annotated[int, Meta(ge=1, le=50)]
+RepCount = Annotated[int, Meta(ge=1, le=1000)]
+PrescribedSeconds = Annotated[int, Meta(ge=0, le=3600)]
+SessionMinutes = Annotated[int, Meta(ge=1, le=600)]
+
 # Pose tracking ------------------------------------------------------------------------------------------
 
 # MediaPipe Pose reports this many landmarks per detected body.
@@ -124,3 +132,88 @@ BitsPerSecond = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 
 # A rendition label such as ``720p``.
 VideoResolution = Annotated[str, Meta(pattern=r"^\d{3,4}p$")]
+
+# Counts -------------------------------------------------------------------------------------------------
+
+# A count or total that needs no upper bound (rows, matches over all pages, a plan week from 0).
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+
+# A positive whole number that needs no upper bound (a 1-based number, a page size as asked).
+PositiveInt = Annotated[int, Meta(ge=1)]
+
+# Fields described alike in several Structs --------------------------------------------------------------
+# The type and its description together, so every Struct that shows the field says the same.
+
+EnrollmentId = Annotated[IntId, Meta(description="The enrollment's id.")]
+PatientId = Annotated[IntId, Meta(description="The patient's id.")]
+ExerciseId = Annotated[UUID, Meta(description="The exercise's id (UUID).")]
+ExerciseName = Annotated[str, Meta(description="The exercise's name.")]
+SessionName = Annotated[ShortText, Meta(description="The session's name.")]
+PlanWeek = Annotated[PositiveInt, Meta(description="1-based plan week.")]
+ExerciseVideoUrl = Annotated[
+    Url | None,
+    Meta(description="Absolute http(s) URL of the exercise's demonstration video; null when none."),
+]
+VideoThumbnailUrl = Annotated[
+    Url | None,
+    Meta(description="Absolute http(s) URL of the video's thumbnail image; null when none."),
+]
+
+# An enrollment's progress.
+EnrollmentStart = Annotated[
+    date,
+    Meta(description="First day of the enrollment, a calendar date in the patient's time zone."),
+]
+SessionsCompleted = Annotated[NonNegativeInt, Meta(description="Sessions completed so far.")]
+SessionsSkipped = Annotated[NonNegativeInt, Meta(description="Sessions skipped so far.")]
+SessionsTotal = Annotated[PositiveInt, Meta(description="Sessions the enrollment prescribes in all.")]
+SessionsRemaining = Annotated[
+    NonNegativeInt,
+    Meta(description="max(sessions_total - sessions_completed - sessions_skipped, 0)."),
+]
+CurrentWeek = Annotated[
+    NonNegativeInt,
+    Meta(
+        description=(
+            "1-based week of the enrollment today in the patient's time zone (week 1 = start_date "
+            "and the six days after); 0 before start_date, capped at total_weeks."
+        )
+    ),
+]
+TotalWeeks = Annotated[PositiveInt, Meta(description="The frozen version's duration in weeks.")]
+
+
+# How a started session ended.
+CompletedAt = Annotated[
+    Timestamp | None,
+    Meta(description="When it was completed (UTC, RFC 3339); null unless completed."),
+]
+SkippedAt = Annotated[
+    Timestamp | None,
+    Meta(description="When it was skipped (UTC, RFC 3339); null unless skipped."),
+]
+SessionSeconds = Annotated[
+    NonNegativeInt | None,
+    Meta(description="Seconds from started_at to completed_at; null unless completed."),
+]
+
+# An exercise's video, over the logs of completed sessions.
+VideoWatchPercentage = Annotated[
+    Percentage | None,
+    Meta(description="Mean video watch percentage over performed logs, 0-100 with one decimal; null without one."),
+]
+
+PainBefore = Annotated[
+    PainLevel | None,
+    Meta(description="Pain before the session, 0-10 numeric rating scale; null when not reported."),
+]
+
+PainAfter = Annotated[
+    PainLevel | None,
+    Meta(description="Pain after the session, 0-10; null when not reported."),
+]
+
+CompletionPercentage = Annotated[
+    Percentage,
+    Meta(description="100 * sessions_completed / sessions_total, 0-100, rounded to two decimals (41.67)."),
+]

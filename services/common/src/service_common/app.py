@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Contact, Server, ServerVariable
@@ -25,16 +26,11 @@ from service_common.auth.openapi import IDENTITY_PROVIDER_SCHEME, bearer_securit
 from service_common.auth.verifier import Verifier
 from service_common.errors import exception_handlers
 from service_common.logging import LogSettings, configure_logging
-from service_common.openapi import (
-    document_locations,
-    document_operations,
-    document_parameter_values,
-    document_shared_errors,
-    drop_null_from_query_parameters,
-    link_post_responses,
-    settle_required_fields,
-    use_msgspec_component_schemas,
-)
+from service_common.openapi.components import settle_required_fields, use_msgspec_component_schemas
+from service_common.openapi.descriptions import document_operations
+from service_common.openapi.errors import document_shared_errors
+from service_common.openapi.links import document_locations, link_post_responses
+from service_common.openapi.parameters import document_parameter_values, drop_null_from_query_parameters
 from service_common.requests import request_context_middleware
 from service_common.strict_requests import enforce_strict_request
 
@@ -70,6 +66,7 @@ def service_app(
     log_settings: LogSettings,
     max_body_bytes: int,
     verifier: Verifier,
+    dependencies: Mapping[str, Provide] | None = None,
     bearer_description: str = IDENTITY_PROVIDER_SCHEME,
     cors_origins: Sequence[str] = (),
     extra_exception_handlers: ExceptionHandlersMap | None = None,
@@ -81,12 +78,13 @@ def service_app(
     """A Litestar app with problem+json errors, request ids, JSON logs, bearer-token authentication on
     every route but the health and schema paths, and OpenAPI UI at ``/schema``.
 
+    ``dependencies`` are what every handler may take by name (core-api's ``actor``, the caller).
     ``bearer_description`` describes the bearer token in the OpenAPI document: which token the service
     takes and how a client gets it. ``extra_exception_handlers`` adds a service's own translations (its
     database driver's errors); ``resource_id_parameters`` names the path parameter of each created
     resource's ``id``, for the links of the OpenAPI document
-    (:func:`service_common.openapi.link_post_responses`) and the ``Location`` of its 201
-    (:func:`service_common.openapi.document_locations`). ``tags`` describes every tag its routes use,
+    (:func:`service_common.openapi.links.link_post_responses`) and the ``Location`` of its 201
+    (:func:`service_common.openapi.links.document_locations`). ``tags`` describes every tag its routes use,
     ``roles`` lists the roles its tokens carry, and ``origin`` is where ``make run`` serves it (the
     document's default server)."""
     configure_logging(log_settings)
@@ -96,6 +94,7 @@ def service_app(
         route_handlers=route_handlers,
         lifespan=list(lifespan),
         state=State(state),
+        dependencies=dict(dependencies or {}),
         exception_handlers={**exception_handlers(), **(extra_exception_handlers or {})},
         before_request=enforce_strict_request,
         after_request=_send_location(locations),
@@ -107,7 +106,7 @@ def service_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             use_handler_docstrings=True,
-            # Each authenticated controller names the scheme (``security = bearer_security()``);
+            # The authenticated routes name the scheme (``security=bearer_security()``, on a controller or router);
             # the health routes stay open.
             components=bearer_security_components(bearer_description),
             contact=Contact(name="Telerehabilitation platform team"),

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from service_common.app import service_app
+from service_common.auth.openapi import bearer_security
 from service_common.health import healthz, readiness_route
 
-from core_api.adherence.controller import ADHERENCE_CONTROLLERS
+from core_api.adherence.controller import AdherenceController
 from core_api.audit.controller import AuditController
-from core_api.automation.controller import AUTOMATION_CONTROLLERS
-from core_api.consent.controller import CONSENT_CONTROLLERS
+from core_api.automation.controller import AutomationController
+from core_api.consent.controller import ConsentController, jwks
 from core_api.db.pool import check_database, create_pool, database_unavailable_handlers, pool_lifespan
-from core_api.enrollments.controller import ENROLLMENT_CONTROLLERS
-from core_api.execution.controller import EXECUTION_CONTROLLERS
-from core_api.forms.controller import FORM_CONTROLLERS
+from core_api.dependencies import DEPENDENCIES
+from core_api.enrollments.controller import EnrollmentController
+from core_api.execution.controller import SessionExecutionController
+from core_api.forms.controller import FormInstanceController
 from core_api.library.controller import REFERENCE_CONTROLLERS
 from core_api.plans.controller import TreatmentPlanController
-from core_api.privacy.controller import PRIVACY_CONTROLLERS
-from core_api.progress.controller import PROGRESS_CONTROLLERS
-from core_api.sessions.controller import (
-    SessionExerciseController,
-    SessionExerciseReadController,
-    SessionReadController,
-    TreatmentPlanSessionController,
-)
+from core_api.privacy.controller import PrivacyController
+from core_api.progress.controller import ProgressController
+from core_api.sessions.controller import TreatmentPlanSessionController
 from core_api.settings import Settings, load_settings
 from core_api.telemetry_tokens import TelemetryTokenIssuer
 from core_api.user_check import UserCheckingVerifier
@@ -108,21 +105,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             readiness_route({"database": _database_ready}),
-            TreatmentPlanController,
-            *REFERENCE_CONTROLLERS,
-            TreatmentPlanSessionController,
-            SessionReadController,
-            SessionExerciseController,
-            SessionExerciseReadController,
-            *ENROLLMENT_CONTROLLERS,
-            *EXECUTION_CONTROLLERS,
-            *FORM_CONTROLLERS,
-            *PROGRESS_CONTROLLERS,
-            *ADHERENCE_CONTROLLERS,
-            *AUTOMATION_CONTROLLERS,
-            AuditController,
-            *CONSENT_CONTROLLERS,
-            *PRIVACY_CONTROLLERS,
+            jwks,
+            # Every other route takes the bearer token (the middleware checks it on all but the public paths).
+            Router(
+                "/",
+                security=bearer_security(),
+                route_handlers=[
+                    TreatmentPlanController,
+                    *REFERENCE_CONTROLLERS,
+                    TreatmentPlanSessionController,
+                    EnrollmentController,
+                    SessionExecutionController,
+                    FormInstanceController,
+                    ProgressController,
+                    AdherenceController,
+                    AutomationController,
+                    AuditController,
+                    ConsentController,
+                    PrivacyController,
+                ],
+            ),
         ],
         lifespan=[pool_lifespan(pool)],
         state={
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         log_settings=settings.log,
         max_body_bytes=settings.http.max_body_bytes,
         verifier=UserCheckingVerifier(settings.auth, pool),
+        dependencies=DEPENDENCIES,
         bearer_description=BEARER_DESCRIPTION,
         cors_origins=settings.http.cors_origins,
         extra_exception_handlers=database_unavailable_handlers(),

@@ -6,26 +6,35 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from contracts.telemetry import Beacon
+from contracts.analytics import AnalyticsEvent
+from contracts.beacons import Beacon
+from contracts.error_reports import ErrorReport
+from contracts.media_events import MediaEventBatch
+from contracts.pose import PoseFrameBatch
 from litestar import Litestar
 from litestar.datastructures import State
 from service_common.app import service_app
 from service_common.health import healthz, readiness_route
-from service_common.openapi import add_msgspec_components
+from service_common.openapi.components import add_msgspec_components
 
+from telemetry.analytics.ingest import track_analytics_event
+from telemetry.bandwidth.read_routes import get_bandwidth_stats
+from telemetry.beacon.controller import BeaconController
 from telemetry.clickhouse.open import open_store
+from telemetry.dependencies import DEPENDENCIES
 from telemetry.erasure import ActorErasureController
+from telemetry.error_reports.ingest import report_client_error
 from telemetry.identity import TelemetryVerifier
-from telemetry.ingest.appender import SpoolAppender
-from telemetry.ingest.beacon import BeaconController
-from telemetry.ingest.controller import BODY_TYPES, IngestController
-from telemetry.ingest.flusher import Flusher
 from telemetry.ingest.ratelimit import RateLimiter
-from telemetry.ingest.spool import Spool
-from telemetry.media.cmcd_controller import CmcdController
-from telemetry.media.controller import MediaStatsController
-from telemetry.pose.controller import PoseStatsController
+from telemetry.media.cmcd_ingest import ingest_cmcd_reports
+from telemetry.media.ingest import ingest_media_events
+from telemetry.media.read_routes import get_media_ranking, get_media_stats, get_view_qoe
+from telemetry.pose.ingest import ingest_pose_frames
+from telemetry.pose.read_routes import get_exercise_form_issues, get_pose_session_stats
 from telemetry.settings import Settings, load_settings
+from telemetry.spool.appender import SpoolAppender
+from telemetry.spool.flusher import Flusher
+from telemetry.spool.spool import Spool
 
 VERSION = "0.1.0"
 
@@ -111,14 +120,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             readiness_route({"clickhouse": _clickhouse_ready}),
-            IngestController,
+            ingest_media_events,
+            ingest_cmcd_reports,
+            ingest_pose_frames,
+            track_analytics_event,
+            report_client_error,
             BeaconController,
-            CmcdController,
-            MediaStatsController,
-            PoseStatsController,
+            get_view_qoe,
+            get_media_stats,
+            get_media_ranking,
+            get_bandwidth_stats,
+            get_pose_session_stats,
+            get_exercise_form_issues,
             ActorErasureController,
         ],
         lifespan=[_clickhouse, _spool],
+        dependencies=DEPENDENCIES,
         state={
             "settings": settings,
             "rate_limiter": RateLimiter(
@@ -135,5 +152,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         roles=("patient", "staff", "service"),
         origin="http://localhost:8001",
     )
-    add_msgspec_components(app, *BODY_TYPES, Beacon)
+    # The contracts the ingest routes document their raw bodies with (``ingest/route.py: raw_json_body``).
+    add_msgspec_components(app, MediaEventBatch, PoseFrameBatch, AnalyticsEvent, ErrorReport, Beacon)
     return app

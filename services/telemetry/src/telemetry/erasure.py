@@ -11,49 +11,46 @@ the spool.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from contracts.telemetry import ActorErasure
+from contracts.actor_erasure import ActorErasure
 from contracts.types import HashedId
-from litestar import Controller, Request, delete
-from litestar.connection import ASGIConnection
+from litestar import Controller, delete
 from litestar.datastructures import State
-from litestar.handlers import BaseRouteHandler
-from litestar.params import PathParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
-from service_common.auth.guards import RoleGuard
 from service_common.auth.openapi import bearer_security
-from service_common.errors import ForbiddenError, ServiceUnavailableError, problem_responses
+from service_common.errors import ServiceUnavailableError, problem_responses
 
-from telemetry.clickhouse.server import identifier
+from telemetry.clickhouse.sql import identifier, render
 from telemetry.clickhouse.store import ClickHouseError
-from telemetry.identity import telemetry_actor
-from telemetry.reads import HASHED_ID_PATTERN, hashed_id
+from telemetry.dependencies import CurrentActor, Store
+from telemetry.identity import only_role
+from telemetry.read_parameters import hashed_id_in_path
 from telemetry.settings import Settings
 
 ACTOR_TABLES = ("media_events", "pose_tracking_frames", "analytics_events", "error_reports")
 
-
-async def _refuse_all_but_service(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if connection.scope.get("method") == "OPTIONS":
-        return
-    if telemetry_actor(connection).role != "service":
-        raise ForbiddenError("Only core-api's retention job may erase telemetry.")
+_DELETE = "ALTER TABLE {table} DELETE WHERE org_hash = {org_hash} AND actor_hash = {actor_hash}"
+_ON_CLUSTER = "{table} ON CLUSTER {cluster}"
 
 
-require_service = RoleGuard(("service",), _refuse_all_but_service)
+require_service = only_role("service", "Only core-api's retention job may erase telemetry.")
 """A guard refusing (403) every token but core-api's ``service`` tokens."""
 
 
 def erasure_statements(cluster: str, org_hash: str, actor_hash: str) -> list[str]:
-    """One DELETE mutation per table; the hashes match ``HashedId`` (letters, digits, ``-``, ``_``)."""
-    where = f"org_hash = '{hashed_id(org_hash)}' AND actor_hash = '{hashed_id(actor_hash)}'"
-    if cluster:
-        return [
-            f"ALTER TABLE {identifier(table)}_local ON CLUSTER {identifier(cluster)} DELETE WHERE {where}"
-            for table in ACTOR_TABLES
-        ]
-    return [f"ALTER TABLE {identifier(table)} DELETE WHERE {where}" for table in ACTOR_TABLES]
+    """One DELETE mutation per table, of each shard's local table ``ON CLUSTER`` when ``cluster`` is set."""
+    return [
+        render(
+            _DELETE,
+            table=render(_ON_CLUSTER, table=identifier(f"{table}_local"), cluster=identifier(cluster))
+            if cluster
+            else identifier(table),
+            org_hash=org_hash,
+            actor_hash=actor_hash,
+        )
+        for table in ACTOR_TABLES
+    ]
 
 
 class ActorErasureController(Controller):
@@ -70,25 +67,17 @@ class ActorErasureController(Controller):
     )
     async def erase(
         self,
-        request: Request[Any, Any, Any],
+        actor: CurrentActor,
+        store: Store,
         state: State,
-        # The bounds are repeated here: Litestar does not apply HashedId's own to a path parameter.
-        actor_hash: Annotated[
-            HashedId,
-            PathParameter(
-                min_length=1,
-                max_length=128,
-                pattern=HASHED_ID_PATTERN,
-                description="The keyed hash of the person to erase.",
-            ),
-        ],
+        # hashed_id_in_path repeats HashedId's bounds: Litestar does not apply them to a path parameter.
+        actor_hash: Annotated[HashedId, hashed_id_in_path("The keyed hash of the person to erase.")],
     ) -> ActorErasure:
         """Delete every telemetry row of ``actor_hash`` in the caller's organization (core-api only)."""
-        actor = telemetry_actor(request)
         settings: Settings = state.settings
         try:
             for statement in erasure_statements(settings.clickhouse.cluster, actor.org_hash, actor_hash):
-                await state.store.execute(statement)
+                await store.execute(statement)
         except ClickHouseError as exc:
             raise ServiceUnavailableError("The telemetry store is unavailable; retry later.") from exc
         return ActorErasure(actor_hash=actor_hash, tables=list(ACTOR_TABLES))

@@ -77,14 +77,19 @@ def telemetry_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Telemetry
     return actor
 
 
-async def _refuse_all_but_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if connection.scope.get("method") == "OPTIONS":
-        return
-    if telemetry_actor(connection).role != "staff":
-        raise ForbiddenError("Only staff of the organization may read telemetry aggregates.")
+def only_role(role: str, refusal: str) -> RoleGuard:
+    """A guard refusing (403, with ``refusal``) every caller whose token does not carry ``role``."""
+
+    async def refuse_other_roles(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return
+        if telemetry_actor(connection).role != role:
+            raise ForbiddenError(refusal)
+
+    return RoleGuard((role,), refuse_other_roles)
 
 
-require_staff = RoleGuard(("staff",), _refuse_all_but_staff)
+require_staff = only_role("staff", "Only staff of the organization may read telemetry aggregates.")
 """A guard refusing (403) callers whose token does not carry ``role: staff``."""
 
 

@@ -1,17 +1,22 @@
-"""What the staff read routes share: periods, the organization filter, ClickHouse numbers, store errors."""
+"""What the staff read routes share: periods, the organization filter, ClickHouse rows as response Structs,
+store errors."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, get_type_hints
 
+import msgspec
 from litestar.exceptions import ValidationException
 from service_common.errors import ServiceUnavailableError
 
 from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
 
 _PERIOD = re.compile(r"^([1-9][0-9]{0,4})([hd])$")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def _one_to(limit: int) -> str:
@@ -32,7 +37,7 @@ def period_pattern(max_hours: int) -> str:
 
 
 HASHED_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-_HASHED_ID = re.compile(HASHED_ID_PATTERN)
+"""``HashedId``'s pattern, for the path and query parameters of the read routes."""
 
 
 def period_hours(period: str, max_hours: int) -> int:
@@ -57,20 +62,35 @@ def checked_period(period: str, max_hours: int) -> int:
         ) from exc
 
 
-def hashed_id(value: str) -> str:
-    """``value`` back when it is a hashed id (``HashedId``), safe inside a quoted SQL string. The routes
-    validate ids first; this guards the SQL against a programming mistake."""
-    if not _HASHED_ID.match(value):
-        raise ValueError("not a hashed id")
-    return value
-
-
 def number(value: Any) -> float | None:
     """A ClickHouse number as float; None for the NULL or NaN an aggregate over no rows gives."""
     if value is None:
         return None
     result = float(value)
     return None if math.isnan(result) else result
+
+
+def from_row(kind: type[S], row: Mapping[str, Any], prefix: str = "", **given: Any) -> S:
+    """A ``kind`` response Struct from a ClickHouse row: the fields ``given``, and each other field read from
+    the column ``prefix + name`` and converted by its type: ``str``, ``int``, ``float``, ``bool``, and
+    ``float | None`` through :func:`number`. A field of another type must be given."""
+    values = dict(given)
+    for name, convert in _converters(kind):
+        if name in values:
+            continue
+        if convert is None:
+            raise TypeError(f"{kind.__name__}.{name} is not read from a column: give it")
+        values[name] = convert(row[prefix + name])
+    return kind(**values)
+
+
+@functools.cache
+def _converters(kind: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each field of ``kind`` with the conversion of a column to its type, None for a type no column has."""
+    return tuple(
+        (name, hint if hint in (str, int, float, bool) else number if hint == float | None else None)
+        for name, hint in get_type_hints(kind).items()
+    )
 
 
 async def select_rows(store: ClickHouseStore, query: str) -> list[dict[str, Any]]:

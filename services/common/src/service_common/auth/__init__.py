@@ -10,7 +10,8 @@ Only EdDSA (Ed25519) and RS256 signatures are accepted, each key only with its o
 - :mod:`~service_common.auth.keys`: the signing keys, from the JWKS file or URL;
 - :mod:`~service_common.auth.verifier`: :class:`JwtVerifier` (signature, issuer, audience, time claims)
   and :class:`TokenVerifier`, which makes a core-api :class:`Actor` of the claims;
-- :mod:`~service_common.auth.actor`: :class:`Actor`, its roles, and :func:`current_actor` for handlers;
+- :mod:`~service_common.auth.actor`: :class:`Actor`, its roles, :func:`current_actor` for guards, and
+  :func:`caller_dependency`, which hands the caller to handlers;
 - :mod:`~service_common.auth.errors`: :class:`AuthenticationError` and its 401 problem;
 - :mod:`~service_common.auth.middleware`: the middleware that verifies every request but the public paths;
 - :mod:`~service_common.auth.guards`: :class:`RoleGuard` and :func:`allow_roles`;
@@ -24,8 +25,9 @@ Wiring: each service's ``create_app()`` builds its verifier and passes it to
 (telemetry passes ``TelemetryVerifier(settings.auth)`` and keeps the same verifier in ``state`` for its
 beacon route, whose token comes in the body). ``service_app`` lists
 ``[request_context_middleware, auth_middleware(verifier)]`` as the middleware and declares the scheme with
-``OpenAPIConfig(components=bearer_security_components(bearer_description))``; each authenticated
-controller names it (``security = bearer_security()``). core-api's controllers take
-``guards=[allow_roles("specialist", "admin")]`` and read the caller with ``current_actor(request)``;
+``OpenAPIConfig(components=bearer_security_components(bearer_description))``; the authenticated routes
+name it (``security=bearer_security()``: core-api once, on the router holding all of them). core-api's
+controllers take ``guards=[allow_roles("specialist", "admin")]`` and receive the caller as their
+``actor: CurrentActor`` parameter (the app-wide dependency ``caller_dependency(current_actor)``);
 telemetry's use their own :class:`RoleGuard` s and ``telemetry.identity.telemetry_actor``.
 """

@@ -1,21 +1,28 @@
-"""The authenticated caller of core-api: its :class:`Actor`, the roles, and :func:`current_actor`.
+"""The authenticated caller of core-api: its :class:`Actor`, the roles, :func:`current_actor`, and
+:func:`caller_dependency`, which hands a service's caller to its handlers.
 
 :class:`service_common.auth.verifier.TokenVerifier` builds the actor from a verified token and
-:class:`service_common.auth.middleware.BearerAuthMiddleware` stores it as ``scope["user"]``, where handlers
-and guards read it with :func:`current_actor`. (Telemetry's tokens describe a different caller,
+:class:`service_common.auth.middleware.BearerAuthMiddleware` stores it as ``scope["user"]``, where guards
+read it with :func:`current_actor` and handlers receive it as their ``actor`` dependency
+(``caller_dependency(current_actor)``). (Telemetry's tokens describe a different caller,
 ``telemetry.identity.TelemetryActor``.)
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import msgspec
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ImproperlyConfiguredException
 
 Role = Literal["admin", "specialist", "patient"]
 """What a user may do: administer an organization, treat its patients, or follow a program."""
+
+CallerT = TypeVar("CallerT")
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +37,10 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     platform_admin: bool = False
 
 
+CurrentActor = NamedDependency[Actor]
+"""A handler parameter ``actor: CurrentActor`` receives the caller (the app's ``actor`` dependency)."""
+
+
 def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     """The authenticated caller of ``connection``.
 
@@ -40,3 +51,15 @@ def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     if not isinstance(actor, Actor):
         raise ImproperlyConfiguredException("no authenticated actor: the route is not behind auth_middleware")
     return actor
+
+
+def caller_dependency(read: Callable[[ASGIConnection[Any, Any, Any, Any]], CallerT]) -> Provide:
+    """A dependency that gives a handler the caller ``read`` takes from its request (``current_actor`` for
+    core-api), registered app-wide as ``actor`` so that handlers declare ``actor: Actor`` instead of reading
+    the request. It takes no parameter of its own: the OpenAPI documents and the strict request hook see
+    none."""
+
+    def provide_caller(request: Request[Any, Any, Any]) -> CallerT:
+        return read(request)
+
+    return Provide(provide_caller, sync_to_thread=False)

@@ -2,7 +2,7 @@
 
 core-api's controllers and routes take ``guards=[allow_roles("specialist", "admin")]``; telemetry builds
 its own :class:`RoleGuard` s on its caller (``telemetry.identity.require_staff``, the consent guards of the
-ingest routes, the erasure route's). :func:`service_common.openapi.document_operations` reads the roles
+ingest routes, the erasure route's). :func:`service_common.openapi.descriptions.document_operations` reads the roles
 of each operation's role guards into the OpenAPI document.
 """
 
@@ -21,7 +21,7 @@ from service_common.errors import ForbiddenError
 class RoleGuard:
     """A guard that admits only callers with one of ``roles`` (``check`` refuses the others) and says so:
     the OpenAPI document states each operation's roles from its role guards
-    (:func:`service_common.openapi.document_operations`)."""
+    (:func:`service_common.openapi.descriptions.document_operations`)."""
 
     def __init__(
         self,

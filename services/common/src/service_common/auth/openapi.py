@@ -2,8 +2,8 @@
 
 :func:`service_common.app.service_app` declares the scheme with
 ``OpenAPIConfig(components=bearer_security_components(bearer_description))`` and sets no document-wide
-``security``: each authenticated controller names the scheme itself (``security = bearer_security()``),
-so the health routes stay open.
+``security``: the authenticated routes name the scheme themselves (``security=bearer_security()`` on a
+controller, or on the router holding them, as core-api does), so the health routes stay open.
 """
 
 from __future__ import annotations

@@ -5,13 +5,12 @@ See docs/adherence.md.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from psycopg import AsyncConnection
 
 from core_api.adherence import repository as repo
-from core_api.adherence.loading import Enrollment, local_today, plan_week_index
+from core_api.adherence.loading import Enrollment
 from core_api.automation import outbox
+from core_api.enrollments.weeks import local_date, week_index, week_start
 from core_api.time_zones import patient_zone
 
 ALERT_EVENTS = {"below_threshold": "adherence.below_threshold", "pain": "pain.alert"}
@@ -81,11 +80,10 @@ async def check_pain(conn: AsyncConnection, completion_id: int) -> None:
     if not reasons:
         return
     zone = patient_zone(found.time_zone)
-    index = plan_week_index(found.start_date, local_today(zone, found.started_at))
-    week_start = found.start_date + timedelta(days=7 * index)
+    first_day = week_start(found.start_date, week_index(found.start_date, local_date(zone, found.started_at)))
     evidence = {
         "patient_treatment_plan_id": found.patient_treatment_plan_id,
-        "week_start": week_start.isoformat(),
+        "week_start": first_day.isoformat(),
         "reasons": reasons,
         "session_completion_id": found.id,
         "pain_level_after": pain,
@@ -93,5 +91,5 @@ async def check_pain(conn: AsyncConnection, completion_id: int) -> None:
         "previous_pain_level_after": previous,
         "rise": rise,
     }
-    alert = repo.Alert(id=found.patient_treatment_plan_id, kind="pain", week_start=week_start, evidence=evidence)
+    alert = repo.Alert(id=found.patient_treatment_plan_id, kind="pain", week_start=first_day, evidence=evidence)
     await raise_alerts(conn, [alert])

@@ -19,16 +19,15 @@ from contracts.adherence import (
     OrganizationWeeklyAdherence,
     WeeklyAdherenceReport,
 )
-from litestar import Controller, Request, get, put
-from litestar.datastructures import State
+from litestar import Controller, get, put
 from litestar.params import JSONBody, QueryParameter
-from service_common.auth.actor import current_actor
-from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
+from service_common.auth.actor import CurrentActor
 from service_common.errors import problem_responses
 
-from core_api.adherence.service import AdherenceService, OrganizationFilters
+from core_api.adherence.service import OrganizationFilters
+from core_api.dependencies import Adherence
 from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+from core_api.routing import ADMIN, READ_ERRORS, STAFF
 
 # schema_extra repeats the lower bound: Litestar leaves a bound of 0 out of the OpenAPI document.
 PercentQuery = Annotated[
@@ -36,36 +35,30 @@ PercentQuery = Annotated[
     QueryParameter(ge=0, le=100, description="inclusive bound on adherence %", schema_extra={"minimum": 0}),
 ]
 
-STAFF = allow_roles("admin", "specialist")
-READ_ERRORS = problem_responses(401, 403, 404, 422)
-WRITE_ERRORS = problem_responses(401, 403, 404, 422)
 
-
-def _service(state: State) -> AdherenceService:
-    return AdherenceService(state.pool)
-
-
-class EnrollmentAdherenceController(Controller):
-    path = "/v1/patient-treatment-plans"
+class AdherenceController(Controller):
+    path = "/v1"
     tags = ["adherence"]
-    security = bearer_security()
 
-    @get("/{enrollment_id:int}/adherence", operation_id="GetEnrollmentAdherence", responses=READ_ERRORS)
-    async def event_stream(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        enrollment_id: IdPath,
-    ) -> EventStreamReport:
+    @get(
+        "/patient-treatment-plans/{enrollment_id:int}/adherence",
+        operation_id="GetEnrollmentAdherence",
+        responses=READ_ERRORS,
+    )
+    async def event_stream(self, actor: CurrentActor, adherence: Adherence, enrollment_id: IdPath) -> EventStreamReport:
         """Every expected session slot of the enrollment by week, with its window, state and the session
         that decided it, and adherence and noncompliance overall and per week, as of now."""
-        return await _service(state).event_stream(current_actor(request), enrollment_id)
+        return await adherence.event_stream(actor, enrollment_id)
 
-    @get("/{enrollment_id:int}/adherence/weekly", operation_id="GetEnrollmentWeeklyAdherence", responses=READ_ERRORS)
+    @get(
+        "/patient-treatment-plans/{enrollment_id:int}/adherence/weekly",
+        operation_id="GetEnrollmentWeeklyAdherence",
+        responses=READ_ERRORS,
+    )
     async def weekly(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        adherence: Adherence,
         enrollment_id: IdPath,
         day: Annotated[
             date | None,
@@ -74,31 +67,23 @@ class EnrollmentAdherenceController(Controller):
     ) -> WeeklyAdherenceReport:
         """The seven days of the plan week containing ``date``, the slots opening on each, and the week's
         percentages; outside the plan, the date the next week with slots starts."""
-        return await _service(state).weekly(current_actor(request), enrollment_id, day)
+        return await adherence.weekly(actor, enrollment_id, day)
 
-    @get("/{enrollment_id:int}/adherence/trend", operation_id="GetEnrollmentAdherenceTrend", responses=READ_ERRORS)
-    async def trend(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        enrollment_id: IdPath,
-    ) -> AdherenceTrend:
+    @get(
+        "/patient-treatment-plans/{enrollment_id:int}/adherence/trend",
+        operation_id="GetEnrollmentAdherenceTrend",
+        responses=READ_ERRORS,
+    )
+    async def trend(self, actor: CurrentActor, adherence: Adherence, enrollment_id: IdPath) -> AdherenceTrend:
         """The enrollment's stored weekly series (weekly_adherence_reports), by week: each week's
         adherence and noncompliance and whether it is final (computed after the week closed) or current."""
-        return await _service(state).trend(current_actor(request), enrollment_id)
+        return await adherence.trend(actor, enrollment_id)
 
-
-class OrganizationAdherenceController(Controller):
-    path = "/v1/adherence"
-    tags = ["adherence"]
-    security = bearer_security()
-    guards = [STAFF]
-
-    @get("/weekly", operation_id="ListWeeklyAdherence", responses=READ_ERRORS)
-    async def weekly(
+    @get("/adherence/weekly", operation_id="ListWeeklyAdherence", guards=[STAFF], responses=READ_ERRORS)
+    async def organization_weekly(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        adherence: Adherence,
         week: Annotated[
             date | None,
             QueryParameter(description="a date; each enrollment's plan week containing it (default today)"),
@@ -121,35 +106,23 @@ class OrganizationAdherenceController(Controller):
             page=page,
             limit=limit,
         )
-        return await _service(state).organization_weekly(current_actor(request), filters)
+        return await adherence.organization_weekly(actor, filters)
 
-    @get("/stats", operation_id="GetAdherenceStats", responses=READ_ERRORS)
-    async def stats(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-    ) -> AdherenceStats:
+    @get("/adherence/stats", operation_id="GetAdherenceStats", guards=[STAFF], responses=READ_ERRORS)
+    async def stats(self, actor: CurrentActor, adherence: Adherence) -> AdherenceStats:
         """Active enrollments, and how many are compliant or noncompliant (adherence to date strictly
         below the organization's threshold), overall and per plan."""
-        return await _service(state).stats(current_actor(request))
+        return await adherence.stats(actor)
 
-
-class OrganizationSettingsController(Controller):
-    path = "/v1/organizations"
-    tags = ["adherence"]
-    security = bearer_security()
-    guards = [allow_roles("admin")]
-
-    @put("/current/settings", operation_id="UpdateOrganizationSettings", responses=WRITE_ERRORS)
+    @put(
+        "/organizations/current/settings",
+        operation_id="UpdateOrganizationSettings",
+        guards=[ADMIN],
+        responses=problem_responses(401, 403, 404, 422),
+    )
     async def update_settings(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[OrganizationSettingsUpdate],
+        self, actor: CurrentActor, adherence: Adherence, data: JSONBody[OrganizationSettingsUpdate]
     ) -> OrganizationSettings:
         """Set the caller's organization's adherence threshold (1-100): an enrollment whose adherence % is
         strictly below it is flagged and alerts. Admins only; the change is audited."""
-        return await _service(state).update_settings(current_actor(request), data)
-
-
-ADHERENCE_CONTROLLERS = [EnrollmentAdherenceController, OrganizationAdherenceController, OrganizationSettingsController]
+        return await adherence.update_settings(actor, data)

@@ -24,17 +24,9 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from contracts.adherence import SlotState
 
-class SlotState(StrEnum):
-    NOT_APPLICABLE = "not_applicable"
-    DECLINED = "declined"
-    COMPLETED = "completed"
-    NOT_YET_AVAILABLE = "not_yet_available"
-    EXPIRED = "expired"
-    UNSTARTED = "unstarted"
-    ABANDONED = "abandoned"
-    STARTED = "started"
-
+from core_api.enrollments.weeks import week_start
 
 COMPLIANT = frozenset({SlotState.COMPLETED})
 NONCOMPLIANT = frozenset({SlotState.DECLINED, SlotState.EXPIRED, SlotState.ABANDONED})
@@ -126,10 +118,6 @@ def percentages(states: list[SlotState]) -> Percentages:
     )
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone)
-
-
 _UTC = ZoneInfo("UTC")
 
 
@@ -160,8 +148,8 @@ def _windows(start_date: date, frequency: int, time_zone: str, first_week: int, 
     opens = [math.floor(j * units / frequency) for j in range(frequency)]
     windows: list[_Window] = []
     for week in range(first_week, stop_week):
-        week_start = start_date + timedelta(days=7 * week)
-        instants = [_unit_instant(week_start, unit, units_per_day, zone) for unit in [*opens, units]]
+        first_day = week_start(start_date, week)
+        instants = [_unit_instant(first_day, unit, units_per_day, zone) for unit in [*opens, units]]
         in_utc = [instant.astimezone(_UTC) for instant in instants]
         windows.extend(
             (week, index, instants[index], instants[index + 1], in_utc[index], in_utc[index + 1])

@@ -5,7 +5,7 @@ See docs/adherence.md.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import msgspec
 import structlog
@@ -15,8 +15,9 @@ from service_common.errors import NotFoundError
 
 from core_api.adherence import repository as repo
 from core_api.adherence.alerts import raise_alerts, threshold_alerts
-from core_api.adherence.loading import Enrollment, duration_weeks, load, local_today, plan_week_index
+from core_api.adherence.loading import Enrollment, duration_weeks, load
 from core_api.adherence.reports import weekly
+from core_api.enrollments.weeks import local_date, week_index, week_start
 
 _encoder = msgspec.json.Encoder()
 log = structlog.get_logger("adherence")
@@ -26,8 +27,8 @@ def week_row(enrollment: Enrollment, index: int) -> repo.WeeklyReportRow:
     """The stored row of the enrollment's 0-based plan week ``index`` (within the plan), as of
     ``enrollment.as_of``."""
     row = enrollment.row
-    week_start = row.start_date + timedelta(days=7 * index)
-    report = weekly(enrollment, week_start)
+    first_day = week_start(row.start_date, index)
+    report = weekly(enrollment, first_day)
     slots, _ = enrollment.week(index)
     closes_at = max(slot.closes_at for slot in slots)
     # Only a window opening or closing changes the week by the clock alone.
@@ -35,7 +36,7 @@ def week_row(enrollment: Enrollment, index: int) -> repo.WeeklyReportRow:
     fresh_until = min((instant for instant in boundaries if instant > enrollment.as_of), default=closes_at)
     return repo.WeeklyReportRow(
         id=row.id,
-        week_start=week_start,
+        week_start=first_day,
         week_number=index + 1,
         closes_at=closes_at,
         adherence_percent=report.summary.adherence_percent,
@@ -51,7 +52,7 @@ def week_rows(enrollment: Enrollment) -> list[repo.WeeklyReportRow]:
     """The stored rows of the plan week containing ``enrollment.as_of`` (in the patient's zone) and of the
     week before it, those within the plan."""
     row = enrollment.row
-    current = plan_week_index(row.start_date, local_today(enrollment.zone, enrollment.as_of))
+    current = week_index(row.start_date, local_date(enrollment.zone, enrollment.as_of))
     return [week_row(enrollment, index) for index in (current - 1, current) if 0 <= index < duration_weeks(row)]
 
 
@@ -74,7 +75,7 @@ async def store_weeks(conn: AsyncConnection, week: date, enrollment_ids: list[in
     """Compute, as of ``as_of``, and store the plan week containing ``week`` of each enrollment: the three
     loading queries for all of them and one upsert. No alerts: reading raises none."""
     enrollments = await load(conn, await repo.enrollments(conn, ids=enrollment_ids), as_of, week)
-    rows = [week_row(each, plan_week_index(each.row.start_date, week)) for each in enrollments]
+    rows = [week_row(each, week_index(each.row.start_date, week)) for each in enrollments]
     await repo.upsert_weekly_reports(conn, rows)
     log.info("adherence.weeks_stored_on_read", week=week.isoformat(), rows=len(rows))
 

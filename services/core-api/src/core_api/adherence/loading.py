@@ -2,13 +2,11 @@
 
 Every state and percentage comes from ``engine``; this module loads what it needs (the enrollments,
 their status history and their sessions: three queries whatever the number of enrollments or weeks),
-calls it, and sums slots up. It also holds the plan-week arithmetic the other adherence modules share.
-See docs/adherence.md.
+calls it, and sums slots up. Plan weeks are ``core_api.enrollments.weeks``'. See docs/adherence.md.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +19,7 @@ from service_common.errors import NotFoundError
 
 from core_api.adherence import engine
 from core_api.adherence import repository as repo
+from core_api.enrollments.weeks import local_date, week_index
 from core_api.time_zones import patient_zone
 
 
@@ -50,20 +49,8 @@ class Enrollment:
         return found
 
 
-# Plan weeks --------------------------------------------------------------------------------------------
-
-
-def plan_week_index(start_date: date, day: date) -> int:
-    """The 0-based plan week containing ``day`` (negative before the start, past the end after it)."""
-    return math.floor((day - start_date).days / 7)
-
-
 def duration_weeks(row: repo.EnrollmentRow) -> int:
     return row.sessions_total // row.frequency_per_week
-
-
-def local_today(zone: ZoneInfo, as_of: datetime) -> date:
-    return as_of.astimezone(zone).date()
 
 
 # Summaries ---------------------------------------------------------------------------------------------
@@ -110,9 +97,9 @@ def _week_range(row: repo.EnrollmentRow, zone: ZoneInfo, as_of: datetime, weeks:
     if weeks == "all":
         return None
     if weeks == "recent":
-        current = plan_week_index(row.start_date, local_today(zone, as_of))
+        current = week_index(row.start_date, local_date(zone, as_of))
         return range(current - 1, current + 1)
-    index = plan_week_index(row.start_date, weeks)
+    index = week_index(row.start_date, weeks)
     return range(index, index + 1)
 
 

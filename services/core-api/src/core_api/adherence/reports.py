@@ -9,21 +9,20 @@ from collections import defaultdict
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 from contracts.adherence import (
     AdherenceDay,
     AdherenceSlot,
     AdherenceWeek,
     EventStreamReport,
     OrganizationWeeklyRow,
-    SlotState,
     WeeklyAdherenceReport,
 )
 
 from core_api.adherence import engine
 from core_api.adherence import repository as repo
-from core_api.adherence.loading import Enrollment, duration_weeks, plan_week_index, summarize
-
-_SLOT_STATES = {state: SlotState(state.value) for state in engine.SlotState}
+from core_api.adherence.loading import Enrollment, duration_weeks, summarize
+from core_api.enrollments.weeks import week_index, week_start
 
 
 def _slot(slot: engine.Slot, zone: ZoneInfo) -> AdherenceSlot:
@@ -34,7 +33,7 @@ def _slot(slot: engine.Slot, zone: ZoneInfo) -> AdherenceSlot:
         closes_at=slot.closes_at,
         opens_at_local=slot.opens_at.astimezone(zone),
         closes_at_local=slot.closes_at.astimezone(zone),
-        state=_SLOT_STATES[slot.state],
+        state=slot.state,
         completion_id=slot.completion_id,
     )
 
@@ -47,8 +46,8 @@ def event_stream(enrollment: Enrollment) -> EventStreamReport:
     weeks = [
         AdherenceWeek(
             week=week + 1,
-            start_date=row.start_date + timedelta(days=7 * week),
-            end_date=row.start_date + timedelta(days=7 * week + 6),
+            start_date=week_start(row.start_date, week),
+            end_date=week_start(row.start_date, week) + timedelta(days=6),
             summary=summarize(slots),
             slots=[_slot(slot, enrollment.zone) for slot in slots],
         )
@@ -75,14 +74,14 @@ def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
     """The plan week of ``enrollment`` that contains the local date ``day``: its seven days, the slots that
     open on each, and the week's percentages."""
     row = enrollment.row
-    index = plan_week_index(row.start_date, day)
-    week_start = row.start_date + timedelta(days=7 * index)
+    index = week_index(row.start_date, day)
+    first_day = week_start(row.start_date, index)
     slots, summary = enrollment.week(index)
     by_day: dict[date, list[AdherenceSlot]] = defaultdict(list)
     for slot in slots:
         arranged = _slot(slot, enrollment.zone)
         by_day[arranged.opens_at_local.date()].append(arranged)
-    days = _week_days(week_start)
+    days = _week_days(first_day)
     in_plan = 0 <= index < duration_weeks(row)
     return WeeklyAdherenceReport(
         patient_treatment_plan_id=row.id,
@@ -90,7 +89,7 @@ def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
         time_zone=enrollment.zone.key,
         date=day,
         week=index + 1 if in_plan else None,
-        week_start=week_start,
+        week_start=first_day,
         week_end=days[-1],
         as_of=enrollment.as_of,
         threshold_percent=row.threshold_percent,
@@ -103,24 +102,15 @@ def weekly(enrollment: Enrollment, day: date) -> WeeklyAdherenceReport:
 
 # Enrollments of an organization share few week starts: the bulk recompute lays out each week's days once.
 @functools.lru_cache(maxsize=1024)
-def _week_days(week_start: date) -> tuple[date, ...]:
-    return tuple(week_start + timedelta(days=offset_days) for offset_days in range(7))
+def _week_days(first_day: date) -> tuple[date, ...]:
+    return tuple(first_day + timedelta(days=offset_days) for offset_days in range(7))
 
 
 def organization_row(stored: repo.StoredWeekRow, threshold: int) -> OrganizationWeeklyRow:
     """A page row from its stored week; a week outside the plan offers nothing (100 %, no slots)."""
     summary = stored.summary or summarize([])
-    days = stored.days or [
-        AdherenceDay(date=stored.week_start + timedelta(days=offset_days), slots=[]) for offset_days in range(7)
-    ]
+    days = stored.days or [AdherenceDay(date=each, slots=[]) for each in _week_days(stored.week_start)]
     return OrganizationWeeklyRow(
-        patient_treatment_plan_id=stored.patient_treatment_plan_id,
-        patient=stored.patient,
-        treatment_plan=stored.treatment_plan,
-        assigned_by_specialist_id=stored.assigned_by_specialist_id,
-        week=stored.week,
-        week_start=stored.week_start,
+        **msgspec.structs.asdict(stored) | {"summary": summary, "days": days},
         below_threshold=summary.adherence_percent < threshold,
-        summary=summary,
-        days=days,
     )

@@ -21,15 +21,15 @@ from contracts.adherence import (
 )
 from contracts.enrollments import EnrolledPlanRef
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
-from service_common.errors import NotFoundError
 
 from core_api.adherence import history, reports
 from core_api.adherence import repository as repo
-from core_api.adherence.loading import load, load_one, local_today
+from core_api.adherence.loading import load, load_one
 from core_api.audit import trail
-from core_api.db.tenancy import actor_transaction
+from core_api.db.tenancy import PoolService, actor_transaction
+from core_api.enrollments.weeks import local_date
+from core_api.not_found import or_404
 from core_api.paging import offset, total_pages
 from core_api.time_zones import patient_zone
 
@@ -46,10 +46,7 @@ class OrganizationFilters(msgspec.Struct, frozen=True, kw_only=True):
     limit: int = 25
 
 
-class AdherenceService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
-
+class AdherenceService(PoolService):
     async def event_stream(self, actor: Actor, enrollment_id: int) -> EventStreamReport:
         async with actor_transaction(self._pool, actor) as conn:
             await trail.record_read(
@@ -63,7 +60,7 @@ class AdherenceService:
                 conn, actor, "adherence.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
             )
             enrollment = await load_one(conn, enrollment_id, datetime.now(UTC))
-            return reports.weekly(enrollment, day or local_today(enrollment.zone, enrollment.as_of))
+            return reports.weekly(enrollment, day or local_date(enrollment.zone, enrollment.as_of))
 
     async def trend(self, actor: Actor, enrollment_id: int) -> AdherenceTrend:
         async with actor_transaction(self._pool, actor) as conn:
@@ -75,9 +72,7 @@ class AdherenceService:
     async def update_settings(self, actor: Actor, data: OrganizationSettingsUpdate) -> OrganizationSettings:
         """Set the organization's adherence threshold, with an audit row of the change."""
         async with actor_transaction(self._pool, actor) as conn:
-            before = await repo.lock_threshold(conn)
-            if before is None:
-                raise NotFoundError("the organization does not exist")
+            before = or_404(await repo.lock_threshold(conn), "the organization does not exist")
             await repo.update_threshold(conn, data.adherence_threshold_percent)
             after = OrganizationSettings(adherence_threshold_percent=data.adherence_threshold_percent)
             await trail.record(
@@ -96,10 +91,8 @@ class AdherenceService:
         computed and stored first, in the same transaction (docs/adherence.md)."""
         as_of = datetime.now(UTC)
         async with actor_transaction(self._pool, actor) as conn:
-            settings = await repo.organization_settings(conn)
-            if settings is None:
-                raise NotFoundError("the organization does not exist")
-            week = filters.week or local_today(patient_zone(settings.time_zone), as_of)
+            settings = or_404(await repo.organization_settings(conn), "the organization does not exist")
+            week = filters.week or local_date(patient_zone(settings.time_zone), as_of)
             visible, specialist_id = await self._specialist_scope(conn, actor, filters.specialist_id)
             page = repo.StoredWeekPage(total=0, rows=[], stale=[])
             if visible:
@@ -122,9 +115,7 @@ class AdherenceService:
     async def stats(self, actor: Actor) -> AdherenceStats:
         as_of = datetime.now(UTC)
         async with actor_transaction(self._pool, actor) as conn:
-            settings = await repo.organization_settings(conn)
-            if settings is None:
-                raise NotFoundError("the organization does not exist")
+            settings = or_404(await repo.organization_settings(conn), "the organization does not exist")
             enrollments = await load(conn, await self._active(conn, actor), as_of)
         plans: dict[str, tuple[EnrolledPlanRef, list[bool]]] = {}
         for enrollment in enrollments:

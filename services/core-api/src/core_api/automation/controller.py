@@ -15,94 +15,81 @@ from contracts.automation import (
     AutomationRuleUpdate,
     DeliveryStatus,
 )
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import State
+from litestar import Controller, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from service_common.auth.actor import current_actor
-from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
+from service_common.auth.actor import CurrentActor
 from service_common.errors import problem_responses
 
-from core_api.automation.service import AutomationService
+from core_api.dependencies import Automation
 from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
+from core_api.routing import ADMIN
 
 RuleIdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="only this rule's deliveries")]
 
 
-def _service(state: State) -> AutomationService:
-    return AutomationService(state.pool, state.settings.automation)
-
-
-class AutomationRuleController(Controller):
-    path = "/v1/automation/rules"
+class AutomationController(Controller):
+    path = "/v1/automation"
     tags = ["automation"]
-    security = bearer_security()
-    guards = [allow_roles("admin")]
+    guards = [ADMIN]
 
     @post(
-        "/",
+        "/rules",
         operation_id="CreateAutomationRule",
         status_code=HTTP_201_CREATED,
         responses=problem_responses(401, 403, 422),
     )
     async def create_rule(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[AutomationRuleCreate],
+        self, actor: CurrentActor, automation: Automation, data: JSONBody[AutomationRuleCreate]
     ) -> AutomationRuleCreated:
         """Add a rule: on ``event_type``, call a webhook (its signing secret is in this response only) or run a
         built-in action (``require_form``: give the event's patient a pending form of ``form_template_id``).
         A webhook URL must be https and reach a public address (422 naming ``webhook_url`` otherwise); an
         organization has at most AUTOMATION_MAX_RULES_PER_ORGANIZATION rules (422 beyond)."""
-        return await _service(state).create_rule(current_actor(request), data)
+        return await automation.create_rule(actor, data)
 
-    @get("/", operation_id="ListAutomationRules", responses=problem_responses(401, 403))
-    async def list_rules(self, request: Request, state: State) -> AutomationRuleList:  # type: ignore[type-arg]
+    @get("/rules", operation_id="ListAutomationRules", responses=problem_responses(401, 403))
+    async def list_rules(self, actor: CurrentActor, automation: Automation) -> AutomationRuleList:
         """The organization's rules, oldest first."""
-        return await _service(state).list_rules(current_actor(request))
+        return await automation.list_rules(actor)
 
-    @get("/{rule_id:int}", operation_id="GetAutomationRule", responses=problem_responses(401, 403, 404, 422))
-    async def get_rule(self, request: Request, state: State, rule_id: IdPath) -> AutomationRule:  # type: ignore[type-arg]
+    @get(
+        "/rules/{rule_id:int}",
+        operation_id="GetAutomationRule",
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def get_rule(self, actor: CurrentActor, automation: Automation, rule_id: IdPath) -> AutomationRule:
         """One rule of the organization; its signing secret is not shown again."""
-        return await _service(state).get_rule(current_actor(request), rule_id)
+        return await automation.get_rule(actor, rule_id)
 
-    @patch("/{rule_id:int}", operation_id="UpdateAutomationRule", responses=problem_responses(401, 403, 404, 422))
+    @patch(
+        "/rules/{rule_id:int}",
+        operation_id="UpdateAutomationRule",
+        responses=problem_responses(401, 403, 404, 422),
+    )
     async def update_rule(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        rule_id: IdPath,
-        data: JSONBody[AutomationRuleUpdate],
+        self, actor: CurrentActor, automation: Automation, rule_id: IdPath, data: JSONBody[AutomationRuleUpdate]
     ) -> AutomationRule:
         """Enable or disable a rule; disabling cancels its deliveries that have not started, and a disabled rule
         gets no deliveries for events that happen meanwhile."""
-        return await _service(state).update_rule(current_actor(request), rule_id, data)
+        return await automation.update_rule(actor, rule_id, data)
 
     @delete(
-        "/{rule_id:int}",
+        "/rules/{rule_id:int}",
         operation_id="DeleteAutomationRule",
         status_code=HTTP_204_NO_CONTENT,
         responses=problem_responses(401, 403, 404, 422),
     )
-    async def delete_rule(self, request: Request, state: State, rule_id: IdPath) -> None:  # type: ignore[type-arg]
+    async def delete_rule(self, actor: CurrentActor, automation: Automation, rule_id: IdPath) -> None:
         """Delete a rule: its deliveries that have not started are cancelled, its signing secret is erased, and
         its delivery history stays listed."""
-        await _service(state).delete_rule(current_actor(request), rule_id)
+        await automation.delete_rule(actor, rule_id)
 
-
-class AutomationDeliveryController(Controller):
-    path = "/v1/automation/deliveries"
-    tags = ["automation"]
-    security = bearer_security()
-    guards = [allow_roles("admin")]
-
-    @get("/", operation_id="ListAutomationDeliveries", responses=problem_responses(401, 403, 422))
+    @get("/deliveries", operation_id="ListAutomationDeliveries", responses=problem_responses(401, 403, 422))
     async def list_deliveries(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        automation: Automation,
         status: FromQuery[DeliveryStatus | None] = None,
         rule_id: RuleIdQuery = None,
         event_type: FromQuery[AutomationEvent | None] = None,
@@ -112,26 +99,20 @@ class AutomationDeliveryController(Controller):
         """Deliveries, newest first: pending (with attempts so far and when the next is due), delivered, dead
         (every attempt failed; the last error category and HTTP status say why), or cancelled (its rule was
         disabled or deleted first)."""
-        return await _service(state).list_deliveries(
-            current_actor(request), status=status, rule_id=rule_id, event_type=event_type, page=page, limit=limit
+        return await automation.list_deliveries(
+            actor, status=status, rule_id=rule_id, event_type=event_type, page=page, limit=limit
         )
 
     @post(
-        "/{delivery_id:int}/retry",
+        "/deliveries/{delivery_id:int}/retry",
         operation_id="RetryAutomationDelivery",
         status_code=HTTP_200_OK,
         responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def retry_delivery(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        delivery_id: IdPath,
+        self, actor: CurrentActor, automation: Automation, delivery_id: IdPath
     ) -> AutomationDelivery:
         """Send a dead or cancelled delivery back to the queue with fresh attempts (409 unless it is dead or
         cancelled, or when its rule is disabled or deleted). Later events of the same enrollment may already
         have been delivered: a retried one arrives out of order."""
-        return await _service(state).retry_delivery(current_actor(request), delivery_id)
-
-
-AUTOMATION_CONTROLLERS = [AutomationRuleController, AutomationDeliveryController]
+        return await automation.retry_delivery(actor, delivery_id)

@@ -51,6 +51,7 @@ WHERE r.id = d.rule_id AND NOT r.enabled
 SELECT EXISTS (SELECT 1 FROM form_templates WHERE id = %(id)s AND deleted_at IS NULL)
 
 -- name: list_deliveries
+-- With %(id)s only that delivery (the other filters null).
 WITH matched AS (
     SELECT d.id, d.event_id, e.event_type, e.entity_type, e.entity_id, d.rule_id, r.action, d.status,
            d.attempts, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
@@ -61,19 +62,11 @@ WITH matched AS (
     WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
       AND (%(rule_id)s::bigint IS NULL OR d.rule_id = %(rule_id)s)
       AND (%(event_type)s::text IS NULL OR e.event_type = %(event_type)s)
+      AND (%(id)s::bigint IS NULL OR d.id = %(id)s)
 )
 SELECT (SELECT count(*) FROM matched) AS total,
        (SELECT coalesce(json_agg(to_json(page) ORDER BY page.id DESC), '[]'::json)
         FROM (SELECT * FROM matched ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s) page)::text AS items
-
--- name: get_delivery
-SELECT d.id, d.event_id, e.event_type, e.entity_type, e.entity_id, d.rule_id, r.action, d.status,
-       d.attempts, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
-       d.last_status_code, d.last_error, d.delivered_at, e.created_at AS event_created_at, d.created_at
-FROM automation_deliveries d
-JOIN automation_events e ON e.id = d.event_id
-JOIN automation_rules r ON r.id = d.rule_id
-WHERE d.id = %(id)s
 
 -- name: requeue
 -- A dead or cancelled delivery of an enabled rule, back to the queue with fresh attempts.

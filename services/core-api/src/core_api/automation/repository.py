@@ -78,14 +78,16 @@ async def form_template_usable(conn: AsyncConnection, template_id: int) -> bool:
 
 
 async def list_deliveries(conn: AsyncConnection, params: Params) -> tuple[list[AutomationDelivery], int]:
-    row = await (await conn.execute(QUERIES.list_deliveries, params)).fetchone()
+    row = await (await conn.execute(QUERIES.list_deliveries, {"id": None} | dict(params))).fetchone()
     assert row is not None
     total, items = row
     return _DELIVERIES.decode(items), int(total)
 
 
 async def get_delivery(conn: AsyncConnection, delivery_id: int) -> AutomationDelivery | None:
-    return await fetch_one(conn, QUERIES.get_delivery, {"id": delivery_id}, AutomationDelivery)
+    filters = {"status": None, "rule_id": None, "event_type": None, "id": delivery_id, "limit": 1, "offset": 0}
+    items, _ = await list_deliveries(conn, filters)
+    return items[0] if items else None
 
 
 async def requeue(conn: AsyncConnection, delivery_id: int) -> bool:

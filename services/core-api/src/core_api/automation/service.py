@@ -11,6 +11,7 @@ audited. See docs/automations.md.
 
 from __future__ import annotations
 
+import msgspec
 from contracts.automation import (
     AutomationAction,
     AutomationDelivery,
@@ -34,6 +35,7 @@ from core_api.automation import destinations
 from core_api.automation import repository as repo
 from core_api.automation.signing import new_secret
 from core_api.db.tenancy import actor_transaction
+from core_api.not_found import or_404
 from core_api.paging import offset, total_pages
 from core_api.settings import AutomationSettings
 
@@ -110,16 +112,7 @@ class AutomationService:
             )
             # The secret stays out of the audit trail: the row shows the rule as the API does.
             await trail.record(conn, actor, "automation_rule.created", RULE, rule.id, after=rule)
-        return AutomationRuleCreated(
-            id=rule.id,
-            event_type=rule.event_type,
-            action=rule.action,
-            webhook_url=rule.webhook_url,
-            form_template_id=rule.form_template_id,
-            enabled=rule.enabled,
-            created_at=rule.created_at,
-            signing_secret=secret,
-        )
+        return AutomationRuleCreated(**msgspec.structs.asdict(rule), signing_secret=secret)
 
     async def list_rules(self, actor: Actor) -> AutomationRuleList:
         async with actor_transaction(self._pool, actor) as conn:
@@ -128,9 +121,7 @@ class AutomationService:
     async def get_rule(self, actor: Actor, rule_id: int) -> AutomationRule:
         async with actor_transaction(self._pool, actor) as conn:
             rule = await repo.get_rule(conn, rule_id)
-        if rule is None:
-            raise NotFoundError(f"Automation rule {rule_id} was not found.")
-        return rule
+        return or_404(rule, f"Automation rule {rule_id} was not found.")
 
     async def update_rule(self, actor: Actor, rule_id: int, data: AutomationRuleUpdate) -> AutomationRule:
         async with actor_transaction(self._pool, actor) as conn:
@@ -178,9 +169,9 @@ class AutomationService:
     async def retry_delivery(self, actor: Actor, delivery_id: int) -> AutomationDelivery:
         """Send a dead or cancelled delivery of an enabled rule back to the queue, for another round of attempts."""
         async with actor_transaction(self._pool, actor) as conn:
-            before = await repo.get_delivery(conn, delivery_id)
-            if before is None:
-                raise NotFoundError(f"Automation delivery {delivery_id} was not found.")
+            before = or_404(
+                await repo.get_delivery(conn, delivery_id), f"Automation delivery {delivery_id} was not found."
+            )
             if not await repo.requeue(conn, delivery_id):
                 if before.status in (DeliveryStatus.DEAD, DeliveryStatus.CANCELLED):
                     raise ConflictError(

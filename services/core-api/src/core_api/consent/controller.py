@@ -3,78 +3,57 @@
 from __future__ import annotations
 
 from contracts.consent import ConsentChange, ConsentState, JsonWebKeySet, TelemetryToken
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from service_common.auth.actor import current_actor
-from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
+from service_common.auth.actor import CurrentActor
 from service_common.errors import problem_responses
 
-from core_api.consent.service import ConsentService
+from core_api.dependencies import Consent
 from core_api.paging import IdPath
+from core_api.routing import PARTICIPANTS
 from core_api.telemetry_tokens import TelemetryTokenIssuer
-
-PARTICIPANTS = allow_roles("admin", "specialist", "patient")
-
-
-def _service(state: State) -> ConsentService:
-    return ConsentService(state.pool, state.telemetry_tokens)
 
 
 class ConsentController(Controller):
-    path = "/v1/patients/{patient_id:int}/consent"
+    path = "/v1"
     tags = ["consent"]
-    security = bearer_security()
     guards = [PARTICIPANTS]
 
-    @get("/", operation_id="GetPatientConsent", responses=problem_responses(401, 403, 404, 422))
-    async def get_consent(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        patient_id: IdPath,
-    ) -> ConsentState:
+    @get(
+        "/patients/{patient_id:int}/consent",
+        operation_id="GetPatientConsent",
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def get_consent(self, actor: CurrentActor, consent: Consent, patient_id: IdPath) -> ConsentState:
         """The patient's analytics level and biometric consent now, whether pose tracking is allowed, and the
         history of changes, newest first."""
-        return await _service(state).get(current_actor(request), patient_id)
+        return await consent.get(actor, patient_id)
 
     @post(
-        "/",
+        "/patients/{patient_id:int}/consent",
         operation_id="ChangePatientConsent",
         status_code=HTTP_200_OK,
         responses=problem_responses(401, 403, 404, 422),
     )
     async def change_consent(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        patient_id: IdPath,
-        data: JSONBody[ConsentChange],
+        self, actor: CurrentActor, consent: Consent, patient_id: IdPath, data: JSONBody[ConsentChange]
     ) -> ConsentState:
         """Grant or revoke: a patient their own consent; staff a patient's decision, with the submitted
         consent form as evidence. Telemetry tokens issued afterwards carry the new consent."""
-        return await _service(state).change(current_actor(request), patient_id, data)
-
-
-class TelemetryTokenController(Controller):
-    path = "/v1/telemetry/token"
-    tags = ["consent"]
-    security = bearer_security()
-    guards = [PARTICIPANTS]
+        return await consent.change(actor, patient_id, data)
 
     @post(
-        "/",
+        "/telemetry/token",
         operation_id="IssueTelemetryToken",
         status_code=HTTP_200_OK,
         responses=problem_responses(401, 403, 404, 503),
     )
-    async def issue(self, request: Request, state: State) -> TelemetryToken:  # type: ignore[type-arg]
+    async def issue(self, actor: CurrentActor, consent: Consent) -> TelemetryToken:
         """A token for the telemetry service (at most 10 minutes): keyed hashes of the caller and the
         organization, and for a patient the consent in force now. No name, email or raw id."""
-        return await _service(state).telemetry_token(current_actor(request))
+        return await consent.telemetry_token(actor)
 
 
 @get(
@@ -90,6 +69,3 @@ async def jwks(state: State) -> JsonWebKeySet:
     previous one. Public; the telemetry service fetches and caches it."""
     issuer: TelemetryTokenIssuer = state.telemetry_tokens
     return issuer.jwks()
-
-
-CONSENT_CONTROLLERS: list[type[Controller] | HTTPRouteHandler] = [ConsentController, TelemetryTokenController, jwks]

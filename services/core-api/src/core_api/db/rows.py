@@ -45,3 +45,13 @@ async def fetch_value(conn: AsyncConnection, query: bytes, params: Params) -> An
     """The first column of the first row, or ``None`` without a row."""
     row = await (await conn.execute(query, params)).fetchone()
     return None if row is None else row[0]
+
+
+async def false_columns(conn: AsyncConnection, query: bytes, params: Params) -> list[str]:
+    """The names of the columns of the query's one row that are false (checks written one per column)."""
+    async with conn.cursor() as cursor:
+        await cursor.execute(query, params)
+        row = await cursor.fetchone()
+        names = [column.name for column in cursor.description or ()]
+    assert row is not None
+    return [name for name, value in zip(names, row, strict=True) if not value]

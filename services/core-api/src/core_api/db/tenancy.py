@@ -63,3 +63,10 @@ def actor_transaction(
         patient_id=actor.patient_id,
         platform_admin=actor.platform_admin,
     )
+
+
+class PoolService:
+    """What every area's service holds: the pool its requests' transactions (:func:`actor_transaction`) run on."""
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
+        self._pool = pool

@@ -17,39 +17,29 @@ from contracts.enrollments import (
     PatientTreatmentPlanList,
 )
 from contracts.plans import PlanType
-from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
+from litestar import Controller, get, post, put
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from service_common.auth.actor import current_actor
-from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
-from service_common.errors import problem_responses
+from service_common.auth.actor import CurrentActor
 
-from core_api.enrollments.service import EnrollmentFilters, EnrollmentService
+from core_api.dependencies import Enrollments
+from core_api.enrollments.service import EnrollmentFilters
 from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+from core_api.routing import READ_ERRORS, STAFF, WRITE_ERRORS
 
 # The spec's standard ``sort``: a whitelisted field, ``-`` for descending.
 Sort = Literal["-created_at", "created_at", "-start_date", "start_date", "-end_date", "end_date"]
-STAFF = allow_roles("admin", "specialist")
-READ_ERRORS = problem_responses(401, 403, 404, 422)
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 
 
-def _service(state: State) -> EnrollmentService:
-    return EnrollmentService(state.pool)
-
-
-class PatientTreatmentPlanController(Controller):
-    path = "/v1/patient-treatment-plans"
+class EnrollmentController(Controller):
+    path = "/v1"
     tags = ["enrollments"]
-    security = bearer_security()
 
-    @get("/", operation_id="ListPatientTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
+    @get("/patient-treatment-plans", operation_id="ListPatientTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
     async def list_enrollments(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        enrollments: Enrollments,
         patient_id: IdQuery = None,
         treatment_plan_id: FromQuery[UUID | None] = None,
         status: FromQuery[EnrollmentStatus | None] = None,
@@ -68,80 +58,67 @@ class PatientTreatmentPlanController(Controller):
             page=page,
             limit=limit,
         )
-        return await _service(state).list(current_actor(request), filters)
+        return await enrollments.list(actor, filters)
 
     @post(
-        "/",
+        "/patient-treatment-plans",
         operation_id="AssignTreatmentPlan",
         guards=[STAFF],
         responses=WRITE_ERRORS,
         status_code=HTTP_201_CREATED,
     )
     async def assign(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[EnrollmentAssign],
+        self, actor: CurrentActor, enrollments: Enrollments, data: JSONBody[EnrollmentAssign]
     ) -> PatientTreatmentPlanDetail:
         """Enroll a patient in the plan's latest published version: pending_approval when the plan
         requires approval, else active. Telerehab plans need an active service plan with telerehab access
         (409 otherwise)."""
-        return await _service(state).assign(current_actor(request), data)
+        return await enrollments.assign(actor, data)
 
-    @get("/{enrollment_id:int}", operation_id="GetPatientTreatmentPlan", responses=READ_ERRORS)
+    @get("/patient-treatment-plans/{enrollment_id:int}", operation_id="GetPatientTreatmentPlan", responses=READ_ERRORS)
     async def get_enrollment(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        enrollment_id: IdPath,
+        self, actor: CurrentActor, enrollments: Enrollments, enrollment_id: IdPath
     ) -> PatientTreatmentPlanDetail:
         """One enrollment with its frozen plan version, progress, status history and session history.
         Staff see the organization's; a patient only their own."""
-        return await _service(state).get(current_actor(request), enrollment_id)
+        return await enrollments.get(actor, enrollment_id)
 
     @post(
-        "/{enrollment_id:int}/approve",
+        "/patient-treatment-plans/{enrollment_id:int}/approve",
         operation_id="ApprovePatientTreatmentPlan",
         guards=[STAFF],
         responses=WRITE_ERRORS,
         status_code=HTTP_200_OK,
     )
     async def approve(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        enrollment_id: IdPath,
+        self, actor: CurrentActor, enrollments: Enrollments, enrollment_id: IdPath
     ) -> PatientTreatmentPlanDetail:
         """Activate a pending_approval enrollment; any other status is a 409 naming the allowed moves."""
-        return await _service(state).approve(current_actor(request), enrollment_id)
+        return await enrollments.approve(actor, enrollment_id)
 
     @put(
-        "/{enrollment_id:int}/status",
+        "/patient-treatment-plans/{enrollment_id:int}/status",
         operation_id="ChangePatientTreatmentPlanStatus",
         responses=WRITE_ERRORS,
     )
     async def change_status(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        enrollments: Enrollments,
         enrollment_id: IdPath,
         data: JSONBody[EnrollmentStatusChange],
     ) -> PatientTreatmentPlanDetail:
         """Move the enrollment along its lifecycle, with a reason. A move the lifecycle forbids is a 409
         whose ``allowed_transitions`` lists the legal ones. Patients may only pause and resume their own."""
-        return await _service(state).change_status(current_actor(request), enrollment_id, data)
+        return await enrollments.change_status(actor, enrollment_id, data)
 
-
-class PatientEnrollmentsController(Controller):
-    path = "/v1/patients"
-    tags = ["enrollments"]
-    security = bearer_security()
-
-    @get("/{patient_id:int}/treatment-plans", operation_id="ListTreatmentPlansOfPatient", responses=READ_ERRORS)
+    @get(
+        "/patients/{patient_id:int}/treatment-plans", operation_id="ListTreatmentPlansOfPatient", responses=READ_ERRORS
+    )
     async def list_patient_plans(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        enrollments: Enrollments,
         patient_id: IdPath,
         status: FromQuery[EnrollmentStatus | None] = None,
         sort: FromQuery[Sort] = "-created_at",
@@ -151,7 +128,4 @@ class PatientEnrollmentsController(Controller):
         """The patient's enrollments, sorted (newest first by default): staff see any patient of the
         organization, a patient only themself."""
         filters = EnrollmentFilters(status=status, sort=sort, page=page, limit=limit)
-        return await _service(state).list_for_patient(current_actor(request), patient_id, filters)
-
-
-ENROLLMENT_CONTROLLERS = [PatientTreatmentPlanController, PatientEnrollmentsController]
+        return await enrollments.list_for_patient(actor, patient_id, filters)

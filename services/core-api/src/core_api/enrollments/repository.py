@@ -21,7 +21,7 @@ from psycopg import AsyncConnection, sql
 from service_common.auth.actor import Actor
 
 from core_api.db.queries import load_queries
-from core_api.db.rows import Params, fetch_all, fetch_json, fetch_one, fetch_value
+from core_api.db.rows import Params, false_columns, fetch_all, fetch_json, fetch_one, fetch_value
 
 QUERIES = load_queries(__package__ or "core_api.enrollments")
 
@@ -161,12 +161,7 @@ async def expire_overdue(
 
 async def unusable_assignment_references(conn: AsyncConnection, values: Params) -> list[str]:
     """The request fields of an assignment that name rows the caller's organization cannot use."""
-    async with conn.cursor() as cursor:
-        await cursor.execute(QUERIES.assignment_references, values)
-        row = await cursor.fetchone()
-        names = [column.name for column in cursor.description or ()]
-    assert row is not None
-    return [name for name, usable in zip(names, row, strict=True) if not usable]
+    return await false_columns(conn, QUERIES.assignment_references, values)
 
 
 async def assignment_window(conn: AsyncConnection, patient_id: int, end_date: date) -> AssignmentWindow | None:

@@ -8,12 +8,14 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from contracts.execution import ExerciseLog, PlanProgress, SessionCompletion
+from contracts.exercise_logs import ExerciseLog
+from contracts.session_completions import PlanProgress, SessionCompletion
 from psycopg import AsyncConnection, errors
 from service_common.errors import ConflictError
 
 from core_api.db.queries import load_queries
 from core_api.db.rows import Params, fetch_all, fetch_one, fetch_value
+from core_api.execution.completions import CompletionRow
 
 QUERIES = load_queries(__package__ or "core_api.execution")
 
@@ -58,22 +60,11 @@ class LockedCompletion(msgspec.Struct, frozen=True):
     session_number: int
 
 
-class _CompletionRow(msgspec.Struct, frozen=True):
-    id: int
+class _CompletionRow(CompletionRow, frozen=True):
+    """A completion with its enrollment's progress, as the ``completion`` query reads it."""
+
     patient_treatment_plan_id: int
     patient_id: int
-    session_number: int
-    status: str
-    started_at: datetime
-    completed_at: datetime | None
-    skipped_at: datetime | None
-    duration_seconds: int | None
-    exercises_total: int
-    exercises_completed: int
-    exercises_skipped: int
-    pain_level_before: int | None
-    pain_level_after: int | None
-    perceived_difficulty: int | None
     notes: str | None
     skip_reason: str | None
     post_session_form_id: int | None

@@ -1,12 +1,5 @@
-"""The rules of session execution: today's session, starting, logging exercises, completing, skipping.
-
-Rotation: an enrollment's sessions are offered in the order of its frozen version, cycling: with three
-sessions the next one after ``n`` completed sessions is ``n % 3 + 1`` (1, 2, 3, 1, 2, 3, ...). Skipped
-sessions do not advance the rotation: the skipped session is offered again.
-
-Weeks: week 1 of an enrollment is its start date and the six days after it, as calendar days in the
-patient's IANA time zone; "sessions this week" counts sessions completed in the current week's local
-days.
+"""The rules of session execution: today's session (arranged by ``today``), starting, logging exercises,
+completing, skipping.
 
 Starting is idempotent: every start, completion and skip of an enrollment first locks the enrollment
 row, so two starts run one after the other and the second returns the session the first began. A
@@ -17,34 +10,17 @@ Every write records an audit row in its own transaction. See docs/session-execut
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
-from contracts.enrollments import EnrollmentStatus
-from contracts.execution import (
-    ExerciseLog,
-    ExerciseLogList,
-    ExerciseLogUpdate,
-    ExercisePrescription,
-    NoSessionReason,
-    SessionComplete,
-    SessionCompletion,
-    SessionCompletionStatus,
-    SessionSkip,
-    SessionStart,
-    StartedExercise,
-    StartedSession,
-    TodayPlan,
-    TodayPlanRef,
-    TodayProgress,
-    TodaySessions,
-)
-from contracts.plans import PlanSession
+from contracts.execution import ExerciseLogUpdate, SessionComplete, SessionCompletionStatus, SessionSkip, SessionStart
+from contracts.exercise_logs import ExerciseLog, ExerciseLogList, ExercisePrescription
+from contracts.plan_details import PlanSession
 from contracts.problems import FieldError
+from contracts.session_completions import SessionCompletion, StartedExercise, StartedSession
+from contracts.today import TodaySessions
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError, UnprocessableError
 
@@ -52,115 +28,16 @@ from core_api.adherence.alerts import check_pain
 from core_api.adherence.history import recompute_weekly
 from core_api.audit import trail
 from core_api.automation import outbox
-from core_api.consent import service as consent
-from core_api.db.tenancy import actor_transaction
-from core_api.enrollments.service import expire_overdue, record_expiry_first
+from core_api.consent import rules as consent
+from core_api.db.tenancy import PoolService, actor_transaction
+from core_api.enrollments import weeks
+from core_api.enrollments.expiry import expire_overdue, record_expiry_first, status_write
 from core_api.execution import repository as repo
+from core_api.execution.today import no_session_reason, plan_sessions, today_sessions
+from core_api.not_found import or_404
 from core_api.time_zones import patient_zone
 
-_sessions_decoder = msgspec.json.Decoder(list[PlanSession])
-
 PLAN_COMPLETED_REASON = "every session of the plan is completed"
-
-
-class PlanWeek(msgspec.Struct, frozen=True):
-    """A week of an enrollment: its 1-based number (0 before the start date) and its local-midnight
-    bounds, ``starts_at`` inclusive and ``ends_at`` exclusive."""
-
-    number: int
-    starts_at: datetime
-    ends_at: datetime
-
-
-def plan_week(start_date: date, now: datetime, zone: ZoneInfo) -> PlanWeek:
-    """The enrollment week ``now`` falls in, counted in local calendar days of ``zone``."""
-    days = (now.astimezone(zone).date() - start_date).days
-    number = days // 7 + 1 if days >= 0 else 0
-    first_day = start_date + timedelta(days=7 * max(number - 1, 0))
-    starts_at = datetime.combine(first_day, time(), tzinfo=zone)
-    ends_at = datetime.combine(first_day + timedelta(days=7), time(), tzinfo=zone)
-    if number == 0:
-        ends_at = starts_at
-    return PlanWeek(number=number, starts_at=starts_at, ends_at=ends_at)
-
-
-def next_session_number(sessions_completed: int, session_count: int) -> int:
-    """The session offered after ``sessions_completed`` completed ones, cycling through the sessions."""
-    return sessions_completed % session_count + 1
-
-
-def no_session_reason(
-    status: str, local_date: date, start_date: date, end_date: date, sessions_done: int, sessions_total: int
-) -> NoSessionReason | None:
-    """Why the enrollment offers no session on ``local_date``, or ``None`` when it offers one.
-
-    Each of the plan's ``sessions_total`` sessions is completed or skipped (declined) once, so when
-    ``sessions_done`` (completed + skipped) reaches the total nothing more is offered."""
-    if status != EnrollmentStatus.ACTIVE:
-        return NoSessionReason(status)
-    if local_date < start_date:
-        return NoSessionReason.NOT_STARTED
-    if local_date > end_date:
-        # The status comes from the database's clock (enrollment_status_now), local_date from this
-        # process's: they can straddle the patient's midnight by a moment. The outcome is the same.
-        return NoSessionReason.EXPIRED
-    if sessions_done >= sessions_total:
-        return NoSessionReason.ALL_SESSIONS_DONE
-    return None
-
-
-def _today_plan(row: repo.TodayEnrollment, now: datetime, zone: ZoneInfo) -> TodayPlan:
-    sessions = _sessions_decoder.decode(row.sessions_json)
-    week = plan_week(row.start_date, now, zone)
-    reason = no_session_reason(
-        row.status,
-        now.astimezone(zone).date(),
-        row.start_date,
-        row.end_date,
-        row.sessions_completed + row.sessions_skipped,
-        row.sessions_total,
-    )
-    next_session = None
-    if reason is None and sessions:
-        number = next_session_number(row.sessions_completed, len(sessions))
-        next_session = next((s for s in sessions if s.session_number == number), sessions[0])
-    return TodayPlan(
-        patient_treatment_plan_id=row.id,
-        treatment_plan=TodayPlanRef(id=row.treatment_plan_id, name=row.plan_name),
-        enrollment_status=EnrollmentStatus(row.status),
-        next_session=next_session,
-        no_session_reason=reason,
-        in_progress_session_completion_id=row.in_progress_id,
-        progress=TodayProgress(
-            sessions_completed=row.sessions_completed,
-            sessions_skipped=row.sessions_skipped,
-            sessions_total=row.sessions_total,
-            current_week=min(week.number, row.duration_weeks),
-            total_weeks=row.duration_weeks,
-            sessions_this_week=sum(1 for at in row.completed_at if week.starts_at <= at < week.ends_at),
-            frequency_per_week=row.frequency_per_week,
-            completion_percentage=round(100 * row.sessions_completed / row.sessions_total, 2),
-        ),
-    )
-
-
-def due_next(rows: list[repo.TodayEnrollment], plans: list[TodayPlan]) -> TodayPlan | None:
-    """The enrollment today's session shows at the top level: among those offering a session, one with a
-    session in progress (the patient resumes it), then one still short of its weekly frequency this week,
-    then the earliest start date, then the lowest id. ``None`` when no enrollment offers a session."""
-    offered = [(row, plan) for row, plan in zip(rows, plans, strict=True) if plan.next_session is not None]
-    if not offered:
-        return None
-    _, plan = min(
-        offered,
-        key=lambda pair: (
-            pair[1].in_progress_session_completion_id is None,
-            pair[1].progress.sessions_this_week >= pair[1].progress.frequency_per_week,
-            pair[0].start_date,
-            pair[0].id,
-        ),
-    )
-    return plan
 
 
 def started_session(completion: SessionCompletion, sessions: list[PlanSession], pose_allowed: bool) -> StartedSession:
@@ -185,36 +62,16 @@ def started_session(completion: SessionCompletion, sessions: list[PlanSession], 
     )
 
 
-class ExecutionService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
-
+class ExecutionService(PoolService):
     # Reads --------------------------------------------------------------------------------------------
 
     async def today(self, actor: Actor, patient_id: int) -> TodaySessions:
         async with actor_transaction(self._pool, actor) as conn:
-            zone_name = await repo.patient_time_zone(conn, patient_id)
-            if zone_name is None:
-                raise NotFoundError(f"patient {patient_id} does not exist")
+            zone_name = or_404(await repo.patient_time_zone(conn, patient_id), f"patient {patient_id} does not exist")
             rows = await repo.today_enrollments(conn, patient_id)
             await trail.record_read(conn, actor, "today_sessions.read", "patient", patient_id, patient_id=patient_id)
             pose_allowed = await consent.pose_tracking_allowed(conn, patient_id)
-        now = datetime.now(UTC)
-        zone = patient_zone(zone_name)
-        plans = [_today_plan(row, now, zone) for row in rows]
-        due = due_next(rows, plans)
-        return TodaySessions(
-            patient_treatment_plan_id=None if due is None else due.patient_treatment_plan_id,
-            treatment_plan=None if due is None else due.treatment_plan,
-            next_session=None if due is None else due.next_session,
-            progress=None if due is None else due.progress,
-            in_progress_session_completion_id=None if due is None else due.in_progress_session_completion_id,
-            patient_id=patient_id,
-            time_zone=zone.key,
-            local_date=now.astimezone(zone).date(),
-            pose_tracking_allowed=pose_allowed,
-            treatment_plans=plans,
-        )
+        return today_sessions(patient_id, rows, datetime.now(UTC), patient_zone(zone_name), pose_allowed=pose_allowed)
 
     async def get(self, actor: Actor, completion_id: int) -> SessionCompletion:
         async with actor_transaction(self._pool, actor) as conn:
@@ -231,9 +88,10 @@ class ExecutionService:
 
     async def exercise_logs(self, actor: Actor, completion_id: int) -> ExerciseLogList:
         async with actor_transaction(self._pool, actor) as conn:
-            enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
-            if enrollment_id is None:
-                raise NotFoundError(f"session completion {completion_id} does not exist")
+            enrollment_id = or_404(
+                await repo.completion_enrollment_id(conn, completion_id),
+                f"session completion {completion_id} does not exist",
+            )
             logs = ExerciseLogList(exercise_logs=await repo.exercise_logs(conn, completion_id=completion_id))
             await trail.record_read(
                 conn,
@@ -251,19 +109,17 @@ class ExecutionService:
         self, actor: Actor, enrollment_id: int, session_number: int, data: SessionStart
     ) -> tuple[StartedSession, bool]:
         """The started session and whether it is new; an already started one is returned as it is."""
-        await record_expiry_first(self._pool, actor, enrollment_id)
-        async with actor_transaction(self._pool, actor) as conn:
-            # An overdue enrollment's expiry is recorded before anything depends on its status.
-            await expire_overdue(conn, enrollment_id=enrollment_id)
-            enrollment = await repo.lock_enrollment(conn, enrollment_id)
-            if enrollment is None:
-                raise NotFoundError(f"enrollment {enrollment_id} does not exist")
+        # An overdue enrollment's expiry is recorded before anything depends on its status.
+        async with status_write(self._pool, actor, enrollment_id) as conn:
+            enrollment = or_404(
+                await repo.lock_enrollment(conn, enrollment_id), f"enrollment {enrollment_id} does not exist"
+            )
             pose_allowed = await consent.pose_tracking_allowed(conn, enrollment.patient_id)
-            sessions = _sessions_decoder.decode(enrollment.sessions_json)
+            sessions = plan_sessions(enrollment.sessions_json)
             existing = await repo.in_progress_completion(conn, enrollment_id)
             if existing is not None:
                 return started_session(await _completion(conn, existing), sessions, pose_allowed), False
-            local_date = datetime.now(UTC).astimezone(patient_zone(enrollment.time_zone)).date()
+            local_date = weeks.local_date(patient_zone(enrollment.time_zone), datetime.now(UTC))
             reason = no_session_reason(
                 enrollment.status,
                 local_date,
@@ -274,9 +130,10 @@ class ExecutionService:
             )
             if reason is not None:
                 raise ConflictError(f"no session can be started: the enrollment is {reason}")
-            session = next((s for s in sessions if s.session_number == session_number), None)
-            if session is None:
-                raise NotFoundError(f"the enrollment's plan version has no session {session_number}")
+            session = or_404(
+                next((s for s in sessions if s.session_number == session_number), None),
+                f"the enrollment's plan version has no session {session_number}",
+            )
             completion_id = await repo.insert_completion(
                 conn,
                 {
@@ -306,9 +163,7 @@ class ExecutionService:
             name: None if value is msgspec.UNSET else value for name, value in msgspec.structs.asdict(data).items()
         }
         async with actor_transaction(self._pool, actor) as conn:
-            session = await repo.lock_log_completion(conn, log_id)
-            if session is None:
-                raise NotFoundError(f"exercise log {log_id} does not exist")
+            session = or_404(await repo.lock_log_completion(conn, log_id), f"exercise log {log_id} does not exist")
             if session.status != SessionCompletionStatus.IN_PROGRESS:
                 raise ConflictError(f"the session is {session.status}; its exercise logs are read-only")
             [before] = await repo.exercise_logs(conn, log_id=log_id)
@@ -325,7 +180,7 @@ class ExecutionService:
 
     async def _record_expiry_first(self, actor: Actor, completion_id: int) -> None:
         """The pending expiry of the completion's enrollment, recorded before the write that finishes the
-        completion (``enrollments.service.record_expiry_first``): a refused finish leaves it recorded."""
+        completion (``enrollments.expiry.record_expiry_first``): a refused finish leaves it recorded."""
         async with actor_transaction(self._pool, actor) as conn:
             enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
         if enrollment_id is not None:
@@ -403,18 +258,15 @@ class ExecutionService:
 
 
 async def _completion(conn: AsyncConnection, completion_id: int) -> SessionCompletion:
-    found = await repo.completion(conn, completion_id)
-    if found is None:
-        raise NotFoundError(f"session completion {completion_id} does not exist")
-    return found
+    return or_404(await repo.completion(conn, completion_id), f"session completion {completion_id} does not exist")
 
 
 async def _lock_in_progress(conn: AsyncConnection, completion_id: int, verb: str) -> repo.LockedEnrollment:
     """Lock the enrollment, then the completion (the order starts use too), and check the completion is
     still in progress; the locked enrollment."""
-    enrollment_id = await repo.completion_enrollment_id(conn, completion_id)
-    if enrollment_id is None:
-        raise NotFoundError(f"session completion {completion_id} does not exist")
+    enrollment_id = or_404(
+        await repo.completion_enrollment_id(conn, completion_id), f"session completion {completion_id} does not exist"
+    )
     # A session finished after the end date counts, but cannot complete an expired plan: the expiry is
     # recorded first, as the nightly job would have.
     await expire_overdue(conn, enrollment_id=enrollment_id)

@@ -2,6 +2,7 @@
 -- stored before questions were typed holds '{}': it reads as a form without questions.
 
 -- name: get_form_instance
+-- The repository locks the instance with this query and FOR UPDATE OF fi.
 SELECT json_build_object(
            'id', fi.id, 'patient_id', fi.patient_id, 'form_template_id', fi.form_template_id,
            'title', ft.title, 'kind', ft.kind, 'session_completion_id', fi.session_completion_id,
@@ -11,19 +12,6 @@ SELECT json_build_object(
 FROM form_instances fi
 JOIN form_templates ft ON ft.id = fi.form_template_id
 WHERE fi.id = %(id)s
-
--- name: lock_form_instance
--- The same document, with the instance row locked so two submissions run one after the other.
-SELECT json_build_object(
-           'id', fi.id, 'patient_id', fi.patient_id, 'form_template_id', fi.form_template_id,
-           'title', ft.title, 'kind', ft.kind, 'session_completion_id', fi.session_completion_id,
-           'status', fi.status, 'questions', coalesce(ft.schema -> 'questions', '[]'::jsonb),
-           'responses', fi.responses, 'created_at', fi.created_at, 'submitted_at', fi.submitted_at
-       )::text
-FROM form_instances fi
-JOIN form_templates ft ON ft.id = fi.form_template_id
-WHERE fi.id = %(id)s
-FOR UPDATE OF fi
 
 -- name: patient_exists
 SELECT EXISTS (SELECT 1 FROM patients WHERE id = %(id)s AND deleted_at IS NULL)

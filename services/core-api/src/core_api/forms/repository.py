@@ -15,6 +15,8 @@ from core_api.db.rows import Params, fetch_json, fetch_value
 QUERIES = load_queries(__package__ or "core_api.forms")
 
 _INSTANCES = msgspec.json.Decoder(list[FormInstance])
+# The same document, with the instance row locked so two submissions run one after the other.
+_LOCK_FORM_INSTANCE = QUERIES.get_form_instance + b"\nFOR UPDATE OF fi"
 
 
 async def get_instance(conn: AsyncConnection, instance_id: int) -> FormInstance | None:
@@ -24,7 +26,7 @@ async def get_instance(conn: AsyncConnection, instance_id: int) -> FormInstance 
 
 async def lock_instance(conn: AsyncConnection, instance_id: int) -> FormInstance | None:
     """Like ``get_instance``, holding the instance row's lock until the transaction ends."""
-    return await fetch_json(conn, QUERIES.lock_form_instance, {"id": instance_id}, FormInstance)
+    return await fetch_json(conn, _LOCK_FORM_INSTANCE, {"id": instance_id}, FormInstance)
 
 
 async def patient_exists(conn: AsyncConnection, patient_id: int) -> bool:

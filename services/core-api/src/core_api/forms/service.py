@@ -28,15 +28,15 @@ from contracts.forms import (
 )
 from contracts.problems import FieldError
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 
 from core_api.audit import trail
 from core_api.automation import outbox
-from core_api.consent import service as consent
-from core_api.db.tenancy import actor_transaction
+from core_api.consent import rules as consent
+from core_api.db.tenancy import PoolService, actor_transaction
 from core_api.forms import repository as repo
+from core_api.not_found import or_404
 from core_api.paging import offset, total_pages
 
 SUBMITTED_EVENT = "form.submitted"
@@ -103,15 +103,10 @@ def check_responses(questions: list[Question], responses: dict[str, Answer]) -> 
     return errors
 
 
-class FormService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
-
+class FormService(PoolService):
     async def get(self, actor: Actor, instance_id: int) -> FormInstance:
         async with actor_transaction(self._pool, actor) as conn:
-            instance = await repo.get_instance(conn, instance_id)
-            if instance is None:
-                raise NotFoundError(f"form instance {instance_id} does not exist")
+            instance = or_404(await repo.get_instance(conn, instance_id), f"form instance {instance_id} does not exist")
             await trail.record_read(
                 conn, actor, "form_instance.read", "form_instance", instance_id, patient_id=instance.patient_id
             )
@@ -178,9 +173,7 @@ class FormService:
 
 async def _pending(conn: AsyncConnection, instance_id: int) -> FormInstance:
     """The instance, locked for its submission: 404 if the caller cannot see it, 409 once submitted."""
-    instance = await repo.lock_instance(conn, instance_id)
-    if instance is None:
-        raise NotFoundError(f"form instance {instance_id} does not exist")
+    instance = or_404(await repo.lock_instance(conn, instance_id), f"form instance {instance_id} does not exist")
     if instance.status != FormInstanceStatus.PENDING:
         raise ConflictError(f"form instance {instance_id} is already submitted")
     return instance

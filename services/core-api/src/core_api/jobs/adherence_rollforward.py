@@ -13,20 +13,17 @@ event with an INSERT of its own, one round trip after another. Running it twice 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 from psycopg import AsyncConnection
-from service_common.logging import configure_logging
 
 from core_api.adherence import repository as repo
 from core_api.adherence.alerts import raise_alerts, threshold_alerts
 from core_api.adherence.history import week_rows
 from core_api.adherence.loading import load
-from core_api.jobs.tenancy import each_organization, job_database_url
-from core_api.settings import load_settings
+from core_api.jobs.tenancy import each_organization, job_database_url, run_job
 
 log = structlog.get_logger("jobs.adherence_rollforward")
 
@@ -67,15 +64,16 @@ async def roll_all(conninfo: str, owner_role: str = "rehab_owner", as_of: dateti
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log)
-    rolled = asyncio.run(roll_all(job_database_url(settings), settings.migrations.owner_role))
-    log.info(
-        "adherence_rollforward.done",
-        organizations=len(rolled),
-        enrollments=sum(each.enrollments for each in rolled.values()),
-        weeks=sum(each.weeks for each in rolled.values()),
-        alerts=sum(each.alerts for each in rolled.values()),
+    run_job(
+        log,
+        "adherence_rollforward",
+        lambda settings: roll_all(job_database_url(settings), settings.migrations.owner_role),
+        lambda rolled: {
+            "organizations": len(rolled),
+            "enrollments": sum(each.enrollments for each in rolled.values()),
+            "weeks": sum(each.weeks for each in rolled.values()),
+            "alerts": sum(each.alerts for each in rolled.values()),
+        },
     )
 
 

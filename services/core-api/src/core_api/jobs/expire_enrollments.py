@@ -7,14 +7,10 @@ new, and reads expire lazily anyway, so a missed run delays nothing a user sees.
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
-from service_common.logging import configure_logging
 
-from core_api.enrollments.service import expire_overdue
-from core_api.jobs.tenancy import each_organization, job_database_url
-from core_api.settings import load_settings
+from core_api.enrollments.expiry import expire_overdue
+from core_api.jobs.tenancy import each_organization, job_database_url, run_job
 
 log = structlog.get_logger("jobs.expire_enrollments")
 
@@ -25,13 +21,11 @@ async def expire_all(conninfo: str, owner_role: str = "rehab_owner") -> dict[int
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log)
-    expired = asyncio.run(expire_all(job_database_url(settings), settings.migrations.owner_role))
-    log.info(
-        "expire_enrollments.done",
-        organizations=len(expired),
-        expired=sum(expired.values()),
+    run_job(
+        log,
+        "expire_enrollments",
+        lambda settings: expire_all(job_database_url(settings), settings.migrations.owner_role),
+        lambda expired: {"organizations": len(expired), "expired": sum(expired.values())},
     )
 
 

@@ -23,17 +23,15 @@ logs what it did, with counts. Running it twice does nothing more.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 import httpx
 import structlog
 from psycopg import AsyncConnection
-from service_common.logging import configure_logging
 
 from core_api.db.queries import load_queries
-from core_api.jobs.tenancy import job_database_url, organization_ids, owner_connection, set_tenant
-from core_api.settings import Settings, load_settings
+from core_api.jobs.tenancy import job_database_url, organization_ids, owner_connection, run_job, set_tenant
+from core_api.settings import Settings
 from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 log = structlog.get_logger("jobs.retention")
@@ -149,23 +147,23 @@ async def run(conninfo: str, settings: Settings) -> dict[int, Report]:
     return reports
 
 
-def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log)
-    reports = asyncio.run(run(job_database_url(settings), settings))
+def _summary(reports: dict[int, Report]) -> dict[str, object]:
     deleted: dict[str, int] = {}
     for report in reports.values():
         for table, count in report.rows_deleted.items():
             deleted[table] = deleted.get(table, 0) + count
-    log.info(
-        "retention.done",
-        organizations=len(reports),
-        identities_erased=sum(r.identities_erased for r in reports.values()),
-        telemetry_erased=sum(r.telemetry_erased for r in reports.values()),
-        telemetry_pending=sum(r.telemetry_pending for r in reports.values()),
-        enrollments_deleted=sum(r.enrollments_deleted for r in reports.values()),
-        rows_deleted=deleted,
-    )
+    return {
+        "organizations": len(reports),
+        "identities_erased": sum(r.identities_erased for r in reports.values()),
+        "telemetry_erased": sum(r.telemetry_erased for r in reports.values()),
+        "telemetry_pending": sum(r.telemetry_pending for r in reports.values()),
+        "enrollments_deleted": sum(r.enrollments_deleted for r in reports.values()),
+        "rows_deleted": deleted,
+    }
+
+
+def main() -> None:
+    run_job(log, "retention", lambda settings: run(job_database_url(settings), settings), _summary)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,16 @@ lets list every organization (migration 0003).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from psycopg import AsyncConnection, sql
+from service_common.logging import configure_logging
 
-from core_api.settings import Settings
+from core_api.settings import Settings, load_settings
 
 log = structlog.get_logger("jobs")
 T = TypeVar("T")
@@ -71,3 +73,17 @@ async def each_organization(
             except Exception:
                 log.exception(f"{job}.organization_failed", organization_id=organization_id)
     return done
+
+
+def run_job(
+    job_log: Any,
+    job: str,
+    run: Callable[[Settings], Coroutine[Any, Any, T]],
+    summary: Callable[[T], Mapping[str, Any]],
+) -> None:
+    """A job's command line: read the settings, configure logging, run the job and log ``<job>.done`` with
+    the counts ``summary`` takes from its result."""
+    settings = load_settings()
+    configure_logging(settings.log)
+    result = asyncio.run(run(settings))
+    job_log.info(f"{job}.done", **summary(result))

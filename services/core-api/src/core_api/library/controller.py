@@ -11,27 +11,20 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from contracts.exercises import Exercise, ExerciseCreate, ExerciseList, ExerciseUpdate
+from contracts.form_templates import FormTemplate, FormTemplateCreate, FormTemplateList
 from contracts.forms import FormKind
+from contracts.patients import Patient, PatientCreate, PatientDetail, PatientList, PatientUpdate
 from contracts.plans import Difficulty
-from contracts.reference import (
-    Exercise,
-    ExerciseCreate,
-    ExerciseList,
-    ExerciseUpdate,
-    FormTemplate,
-    FormTemplateCreate,
-    FormTemplateList,
-    Patient,
-    PatientCreate,
-    PatientDetail,
-    PatientList,
+from contracts.service_plans import (
     PatientServicePlan,
     PatientServicePlanCreate,
     PatientServicePlanList,
-    PatientUpdate,
     ServicePlan,
     ServicePlanCreate,
     ServicePlanList,
+)
+from contracts.users import (
     Specialist,
     SpecialistCreate,
     SpecialistList,
@@ -41,19 +34,16 @@ from contracts.reference import (
     User,
     UserCreate,
 )
-from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
+from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
-from service_common.auth.actor import current_actor
-from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
-from service_common.errors import problem_responses
+from service_common.auth.actor import CurrentActor
 from service_common.strict_requests import TEXT_PATTERN
 
-from core_api.library.service import Paging, ReferenceService
+from core_api.dependencies import Reference
+from core_api.library.service import Paging
 from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
-from core_api.telemetry_tokens import TelemetryTokenIssuer
+from core_api.routing import ADMIN, CREATE_ERRORS, LIST_ERRORS, READ_ERRORS, STAFF, WRITE_ERRORS
 
 # Serial ids stay below 2**53: JSON clients hold numbers as doubles, and the OpenAPI document states the
 # bound as one, so a bigint bound would round up and advertise ids that overflow the column.
@@ -63,61 +53,37 @@ NameQuery = Annotated[
     QueryParameter(min_length=1, max_length=200, pattern=TEXT_PATTERN, description="part of the name"),
 ]
 
-STAFF = allow_roles("admin", "specialist")
-ADMIN = allow_roles("admin")
-LIST_ERRORS = problem_responses(401, 403, 422)
-READ_ERRORS = problem_responses(401, 403, 404, 422)
-CREATE_ERRORS = problem_responses(401, 403, 409, 422)
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
-
-
-def _service(state: State) -> ReferenceService:
-    issuer: TelemetryTokenIssuer = state.telemetry_tokens
-    return ReferenceService(state.pool, issuer)
-
 
 class UserController(Controller):
     path = "/v1/users"
     tags = ["users"]
-    security = bearer_security()
 
     @post("/", operation_id="CreateUser", guards=[ADMIN], responses=CREATE_ERRORS, status_code=HTTP_201_CREATED)
-    async def create_user(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[UserCreate],
-    ) -> User:
+    async def create_user(self, actor: CurrentActor, reference: Reference, data: JSONBody[UserCreate]) -> User:
         """A user of the caller's organization with a role; the identity provider issues their tokens."""
-        return await _service(state).create_user(current_actor(request), data)
+        return await reference.create_user(actor, data)
 
     @get("/{user_id:int}", operation_id="GetUser", guards=[STAFF], responses=READ_ERRORS)
-    async def get_user(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        user_id: IdPath,
-    ) -> User:
+    async def get_user(self, actor: CurrentActor, reference: Reference, user_id: IdPath) -> User:
         """One user of the caller's organization."""
-        return await _service(state).get_user(current_actor(request), user_id)
+        return await reference.get_user(actor, user_id)
 
 
 class SpecialtyController(Controller):
     path = "/v1/specialties"
     tags = ["specialties"]
-    security = bearer_security()
 
     @get("/", operation_id="ListSpecialties", guards=[STAFF], responses=LIST_ERRORS)
     async def list_specialties(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         q: NameQuery = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> SpecialtyList:
         """The organization's specialties and the global ones, by name."""
-        return await _service(state).list_specialties(current_actor(request), Paging(page, limit), q)
+        return await reference.list_specialties(actor, Paging(page, limit), q)
 
     @post(
         "/",
@@ -127,42 +93,33 @@ class SpecialtyController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_specialty(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[SpecialtyCreate],
+        self, actor: CurrentActor, reference: Reference, data: JSONBody[SpecialtyCreate]
     ) -> Specialty:
         """A specialty of the organization, or a global one (platform administrators only). Names are
         unique per owner, whatever their case."""
-        return await _service(state).create_specialty(current_actor(request), data)
+        return await reference.create_specialty(actor, data)
 
     @get("/{specialty_id:int}", operation_id="GetSpecialty", guards=[STAFF], responses=READ_ERRORS)
-    async def get_specialty(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        specialty_id: IdPath,
-    ) -> Specialty:
+    async def get_specialty(self, actor: CurrentActor, reference: Reference, specialty_id: IdPath) -> Specialty:
         """One specialty of the organization or a global one."""
-        return await _service(state).get_specialty(current_actor(request), specialty_id)
+        return await reference.get_specialty(actor, specialty_id)
 
 
 class SpecialistController(Controller):
     path = "/v1/specialists"
     tags = ["specialists"]
-    security = bearer_security()
 
     @get("/", operation_id="ListSpecialists", guards=[STAFF], responses=LIST_ERRORS)
     async def list_specialists(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         specialty_id: IdQuery = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> SpecialistList:
         """The organization's specialists, by name."""
-        return await _service(state).list_specialists(current_actor(request), Paging(page, limit), specialty_id)
+        return await reference.list_specialists(actor, Paging(page, limit), specialty_id)
 
     @post(
         "/",
@@ -172,42 +129,33 @@ class SpecialistController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_specialist(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[SpecialistCreate],
+        self, actor: CurrentActor, reference: Reference, data: JSONBody[SpecialistCreate]
     ) -> Specialist:
         """A specialist with a usable specialty (the organization's or a global one), optionally linked to
         a user with the role specialist; a user is linked to at most one specialist."""
-        return await _service(state).create_specialist(current_actor(request), data)
+        return await reference.create_specialist(actor, data)
 
     @get("/{specialist_id:int}", operation_id="GetSpecialist", guards=[STAFF], responses=READ_ERRORS)
-    async def get_specialist(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        specialist_id: IdPath,
-    ) -> Specialist:
+    async def get_specialist(self, actor: CurrentActor, reference: Reference, specialist_id: IdPath) -> Specialist:
         """One specialist of the organization."""
-        return await _service(state).get_specialist(current_actor(request), specialist_id)
+        return await reference.get_specialist(actor, specialist_id)
 
 
 class PatientController(Controller):
     path = "/v1/patients"
     tags = ["patients"]
-    security = bearer_security()
 
     @get("/", operation_id="ListPatients", guards=[STAFF], responses=LIST_ERRORS)
     async def list_patients(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         q: NameQuery = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> PatientList:
         """The organization's patients, by name; ``q`` matches part of the name, whatever its case."""
-        return await _service(state).list_patients(current_actor(request), Paging(page, limit), q)
+        return await reference.list_patients(actor, Paging(page, limit), q)
 
     @post(
         "/",
@@ -216,37 +164,23 @@ class PatientController(Controller):
         responses=CREATE_ERRORS,
         status_code=HTTP_201_CREATED,
     )
-    async def create_patient(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[PatientCreate],
-    ) -> Patient:
+    async def create_patient(self, actor: CurrentActor, reference: Reference, data: JSONBody[PatientCreate]) -> Patient:
         """A patient of the organization, living in an IANA time zone, optionally linked to a user with
         the role patient."""
-        return await _service(state).create_patient(current_actor(request), data)
+        return await reference.create_patient(actor, data)
 
     @get("/{patient_id:int}", operation_id="GetPatient", responses=READ_ERRORS)
-    async def get_patient(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        patient_id: IdPath,
-    ) -> PatientDetail:
+    async def get_patient(self, actor: CurrentActor, reference: Reference, patient_id: IdPath) -> PatientDetail:
         """One patient: staff see the organization's, a patient only themself. ``telemetry_actor_hash`` is
         the ``actor_hash`` the telemetry read routes of the patient's views and pose sessions take."""
-        return await _service(state).get_patient(current_actor(request), patient_id)
+        return await reference.get_patient(actor, patient_id)
 
     @put("/{patient_id:int}", operation_id="UpdatePatient", guards=[STAFF], responses=WRITE_ERRORS)
     async def update_patient(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        patient_id: IdPath,
-        data: JSONBody[PatientUpdate],
+        self, actor: CurrentActor, reference: Reference, patient_id: IdPath, data: JSONBody[PatientUpdate]
     ) -> Patient:
         """Change the fields the body names; ``null`` clears an optional one."""
-        return await _service(state).update_patient(current_actor(request), patient_id, data)
+        return await reference.update_patient(actor, patient_id, data)
 
     @get(
         "/{patient_id:int}/service-plans",
@@ -255,15 +189,15 @@ class PatientController(Controller):
     )
     async def list_service_plans(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         patient_id: IdPath,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> PatientServicePlanList:
         """The service plans the patient holds or held, latest start first: staff see any patient's, a
         patient only their own."""
-        return await _service(state).list_patient_service_plans(current_actor(request), patient_id, Paging(page, limit))
+        return await reference.list_patient_service_plans(actor, patient_id, Paging(page, limit))
 
     @post(
         "/{patient_id:int}/service-plans",
@@ -274,42 +208,37 @@ class PatientController(Controller):
     )
     async def create_service_plan(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         patient_id: IdPath,
         data: JSONBody[PatientServicePlanCreate],
     ) -> PatientServicePlan:
         """Give the patient a service plan of the organization from ``starts_on`` through ``ends_on``."""
-        return await _service(state).create_patient_service_plan(current_actor(request), patient_id, data)
+        return await reference.create_patient_service_plan(actor, patient_id, data)
 
 
 class PatientServicePlanController(Controller):
     path = "/v1/patient-service-plans"
     tags = ["patients"]
-    security = bearer_security()
 
     @get("/{patient_service_plan_id:int}", operation_id="GetPatientServicePlan", responses=READ_ERRORS)
     async def get_patient_service_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        patient_service_plan_id: IdPath,
+        self, actor: CurrentActor, reference: Reference, patient_service_plan_id: IdPath
     ) -> PatientServicePlan:
         """One service plan a patient holds or held: staff see any patient's, a patient only their own."""
-        return await _service(state).get_patient_service_plan(current_actor(request), patient_service_plan_id)
+        return await reference.get_patient_service_plan(actor, patient_service_plan_id)
 
 
 class ExerciseController(Controller):
     path = "/v1/exercises"
     tags = ["exercises"]
-    security = bearer_security()
     guards = [STAFF]
 
     @get("/", operation_id="ListExercises", responses=LIST_ERRORS)
     async def list_exercises(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         published: FromQuery[bool | None] = None,
         difficulty: FromQuery[Difficulty | None] = None,
         q: NameQuery = None,
@@ -317,60 +246,51 @@ class ExerciseController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> ExerciseList:
         """The organization's exercises and the global ones, by name."""
-        return await _service(state).list_exercises(
-            current_actor(request), Paging(page, limit), published=published, difficulty=difficulty, q=q
+        return await reference.list_exercises(
+            actor, Paging(page, limit), published=published, difficulty=difficulty, q=q
         )
 
     @post("/", operation_id="CreateExercise", responses=CREATE_ERRORS, status_code=HTTP_201_CREATED)
     async def create_exercise(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[ExerciseCreate],
+        self, actor: CurrentActor, reference: Reference, data: JSONBody[ExerciseCreate]
     ) -> Exercise:
         """An exercise of the organization, or a global one (platform administrators only); a draft unless
         ``published`` is true."""
-        return await _service(state).create_exercise(current_actor(request), data)
+        return await reference.create_exercise(actor, data)
 
     @get("/{exercise_id:uuid}", operation_id="GetExercise", responses=READ_ERRORS)
-    async def get_exercise(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        exercise_id: FromPath[UUID],
-    ) -> Exercise:
+    async def get_exercise(self, actor: CurrentActor, reference: Reference, exercise_id: FromPath[UUID]) -> Exercise:
         """One exercise of the organization or a global one."""
-        return await _service(state).get_exercise(current_actor(request), exercise_id)
+        return await reference.get_exercise(actor, exercise_id)
 
     @put("/{exercise_id:uuid}", operation_id="UpdateExercise", responses=WRITE_ERRORS)
     async def update_exercise(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         exercise_id: FromPath[UUID],
         data: JSONBody[ExerciseUpdate],
     ) -> Exercise:
         """Change the fields the body names. Global exercises are read-only except for platform
         administrators."""
-        return await _service(state).update_exercise(current_actor(request), exercise_id, data)
+        return await reference.update_exercise(actor, exercise_id, data)
 
 
 class FormTemplateController(Controller):
     path = "/v1/form-templates"
     tags = ["form templates"]
-    security = bearer_security()
 
     @get("/", operation_id="ListFormTemplates", guards=[STAFF], responses=LIST_ERRORS)
     async def list_form_templates(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        reference: Reference,
         kind: FromQuery[FormKind | None] = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> FormTemplateList:
         """The organization's form templates and the global ones, by title."""
-        return await _service(state).list_form_templates(current_actor(request), Paging(page, limit), kind)
+        return await reference.list_form_templates(actor, Paging(page, limit), kind)
 
     @post(
         "/",
@@ -380,40 +300,29 @@ class FormTemplateController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_form_template(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[FormTemplateCreate],
+        self, actor: CurrentActor, reference: Reference, data: JSONBody[FormTemplateCreate]
     ) -> FormTemplate:
         """A form template of the organization, or a global one (platform administrators only)."""
-        return await _service(state).create_form_template(current_actor(request), data)
+        return await reference.create_form_template(actor, data)
 
     @get("/{form_template_id:int}", operation_id="GetFormTemplate", guards=[STAFF], responses=READ_ERRORS)
     async def get_form_template(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        form_template_id: IdPath,
+        self, actor: CurrentActor, reference: Reference, form_template_id: IdPath
     ) -> FormTemplate:
         """One form template of the organization or a global one."""
-        return await _service(state).get_form_template(current_actor(request), form_template_id)
+        return await reference.get_form_template(actor, form_template_id)
 
 
 class ServicePlanController(Controller):
     path = "/v1/service-plans"
     tags = ["service plans"]
-    security = bearer_security()
 
     @get("/", operation_id="ListServicePlans", guards=[STAFF], responses=LIST_ERRORS)
     async def list_service_plans(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        self, actor: CurrentActor, reference: Reference, page: PageParam = 1, limit: LimitParam = DEFAULT_LIMIT
     ) -> ServicePlanList:
         """The organization's service plans, by name."""
-        return await _service(state).list_service_plans(current_actor(request), Paging(page, limit))
+        return await reference.list_service_plans(actor, Paging(page, limit))
 
     @post(
         "/",
@@ -423,23 +332,15 @@ class ServicePlanController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_service_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[ServicePlanCreate],
+        self, actor: CurrentActor, reference: Reference, data: JSONBody[ServicePlanCreate]
     ) -> ServicePlan:
         """A service plan: which parts of the product (telerehab, the plan library) its holders may use."""
-        return await _service(state).create_service_plan(current_actor(request), data)
+        return await reference.create_service_plan(actor, data)
 
     @get("/{service_plan_id:int}", operation_id="GetServicePlan", guards=[STAFF], responses=READ_ERRORS)
-    async def get_service_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        service_plan_id: IdPath,
-    ) -> ServicePlan:
+    async def get_service_plan(self, actor: CurrentActor, reference: Reference, service_plan_id: IdPath) -> ServicePlan:
         """One service plan of the organization."""
-        return await _service(state).get_service_plan(current_actor(request), service_plan_id)
+        return await reference.get_service_plan(actor, service_plan_id)
 
 
 REFERENCE_CONTROLLERS = [

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
+from contracts.exercises import Exercise
+from contracts.form_templates import FormTemplate
+from contracts.patients import Patient
 from contracts.problems import FieldError
-from contracts.reference import (
-    Exercise,
-    FormTemplate,
-    Patient,
-    PatientServicePlan,
-    ServicePlan,
-    Specialist,
-    Specialty,
-    User,
-)
+from contracts.service_plans import PatientServicePlan, ServicePlan
+from contracts.users import Specialist, Specialty, User
 from psycopg import AsyncConnection, DataError
 from psycopg.errors import ForeignKeyViolation, UniqueViolation
 from psycopg.types.json import Jsonb
@@ -32,12 +27,17 @@ QUERIES = load_queries(__package__ or "core_api.library")
 
 T = TypeVar("T")
 
-_SPECIALTIES = msgspec.json.Decoder(list[Specialty])
+
+class Identified(Protocol):
+    """A record with an id: what its audit row names."""
+
+    @property
+    def id(self) -> Any: ...
+
+
+R = TypeVar("R", bound=Identified)
+
 _SPECIALISTS = msgspec.json.Decoder(list[Specialist])
-_PATIENTS = msgspec.json.Decoder(list[Patient])
-_EXERCISES = msgspec.json.Decoder(list[Exercise])
-_FORM_TEMPLATES = msgspec.json.Decoder(list[FormTemplate])
-_SERVICE_PLANS = msgspec.json.Decoder(list[ServicePlan])
 _PATIENT_SERVICE_PLANS = msgspec.json.Decoder(list[PatientServicePlan])
 
 
@@ -93,18 +93,47 @@ async def _exists(conn: AsyncConnection, query: bytes, params: Params) -> bool:
     return bool(await fetch_value(conn, query, params))
 
 
-# Users --------------------------------------------------------------------------------------------------
+class Records(Generic[R]):
+    """One kind of reference record: the Struct its rows convert to and its queries in queries.sql, named
+    after it (``list_<plural>``, ``get_<name>``, ``lock_<name>``, ``insert_<name>``, ``update_<name>``;
+    a kind has those its routes need)."""
+
+    def __init__(self, kind: str, plural: str, struct: type[R]) -> None:
+        self.kind = kind
+        self.entity = kind.replace("_", " ")
+        self._plural = plural
+        self._struct = struct
+        self._items = msgspec.json.Decoder(list[struct])  # type: ignore[valid-type]
+
+    async def page(self, conn: AsyncConnection, params: Params) -> tuple[list[R], int]:
+        return await _page(conn, QUERIES[f"list_{self._plural}"], params, self._items)
+
+    async def get(self, conn: AsyncConnection, record_id: int | UUID) -> R | None:
+        return await fetch_one(conn, QUERIES[f"get_{self.kind}"], {"id": record_id}, self._struct)
+
+    async def lock(self, conn: AsyncConnection, record_id: int | UUID) -> R | None:
+        """The record, locked until the transaction ends; ``None`` when the caller cannot change it."""
+        return await fetch_one(conn, QUERIES[f"lock_{self.kind}"], {"id": record_id}, self._struct)
+
+    async def insert(self, conn: AsyncConnection, values: Params) -> R:
+        return await self._write("insert", conn, values)
+
+    async def update(self, conn: AsyncConnection, values: Params) -> R:
+        return await self._write("update", conn, values)
+
+    async def _write(self, verb: str, conn: AsyncConnection, values: Params) -> R:
+        async with write_errors(self.entity):
+            record = await fetch_one(conn, QUERIES[f"{verb}_{self.kind}"], values, self._struct)
+        assert record is not None
+        return record
 
 
-async def insert_user(conn: AsyncConnection, values: Params) -> User:
-    async with write_errors("user"):
-        user = await fetch_one(conn, QUERIES.insert_user, values, User)
-    assert user is not None
-    return user
-
-
-async def get_user(conn: AsyncConnection, user_id: int) -> User | None:
-    return await fetch_one(conn, QUERIES.get_user, {"id": user_id}, User)
+USERS = Records("user", "users", User)
+SPECIALTIES = Records("specialty", "specialties", Specialty)
+PATIENTS = Records("patient", "patients", Patient)
+EXERCISES = Records("exercise", "exercises", Exercise)
+FORM_TEMPLATES = Records("form_template", "form_templates", FormTemplate)
+SERVICE_PLANS = Records("service_plan", "service_plans", ServicePlan)
 
 
 async def user_has_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
@@ -112,32 +141,16 @@ async def user_has_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
     return await _exists(conn, QUERIES.user_has_role, {"id": user_id, "role": role})
 
 
-# Specialties ----------------------------------------------------------------------------------------------
-
-
-async def list_specialties(conn: AsyncConnection, params: Params) -> tuple[list[Specialty], int]:
-    return await _page(conn, QUERIES.list_specialties, params, _SPECIALTIES)
-
-
-async def get_specialty(conn: AsyncConnection, specialty_id: int) -> Specialty | None:
-    return await fetch_one(conn, QUERIES.get_specialty, {"id": specialty_id}, Specialty)
-
-
-async def insert_specialty(conn: AsyncConnection, organization_id: int | None, name: str) -> Specialty:
-    async with write_errors("specialty"):
-        specialty = await fetch_one(
-            conn, QUERIES.insert_specialty, {"organization_id": organization_id, "name": name}, Specialty
-        )
-    assert specialty is not None
-    return specialty
-
-
 async def specialty_usable(conn: AsyncConnection, specialty_id: int) -> bool:
     """Whether the caller's organization may refer to the specialty: its own or a global one."""
     return await _exists(conn, QUERIES.specialty_usable, {"id": specialty_id})
 
 
-# Specialists ----------------------------------------------------------------------------------------------
+async def service_plan_usable(conn: AsyncConnection, service_plan_id: int) -> bool:
+    return await _exists(conn, QUERIES.service_plan_usable, {"id": service_plan_id})
+
+
+# Specialists: read as JSON documents (with their specialty) ------------------------------------------------
 
 
 async def list_specialists(conn: AsyncConnection, params: Params) -> tuple[list[Specialist], int]:
@@ -154,105 +167,15 @@ async def insert_specialist(conn: AsyncConnection, values: Params) -> int:
     return specialist_id
 
 
-# Patients -------------------------------------------------------------------------------------------------
+# Form templates: the schema is stored as JSON ---------------------------------------------------------------
 
 
-async def list_patients(conn: AsyncConnection, params: Params) -> tuple[list[Patient], int]:
-    return await _page(conn, QUERIES.list_patients, params, _PATIENTS)
+def stored_schema(schema: Any) -> Jsonb:
+    """A form template's schema as the ``schema`` column takes it."""
+    return Jsonb(msgspec.to_builtins(schema))
 
 
-async def get_patient(conn: AsyncConnection, patient_id: int) -> Patient | None:
-    return await fetch_one(conn, QUERIES.get_patient, {"id": patient_id}, Patient)
-
-
-async def lock_patient(conn: AsyncConnection, patient_id: int) -> Patient | None:
-    """The patient, locked until the transaction ends; ``None`` when the caller cannot see it."""
-    return await fetch_one(conn, QUERIES.lock_patient, {"id": patient_id}, Patient)
-
-
-async def insert_patient(conn: AsyncConnection, values: Params) -> Patient:
-    async with write_errors("patient"):
-        patient = await fetch_one(conn, QUERIES.insert_patient, values, Patient)
-    assert patient is not None
-    return patient
-
-
-async def update_patient(conn: AsyncConnection, values: Params) -> Patient:
-    async with write_errors("patient"):
-        patient = await fetch_one(conn, QUERIES.update_patient, values, Patient)
-    assert patient is not None
-    return patient
-
-
-# Exercises ------------------------------------------------------------------------------------------------
-
-
-async def list_exercises(conn: AsyncConnection, params: Params) -> tuple[list[Exercise], int]:
-    return await _page(conn, QUERIES.list_exercises, params, _EXERCISES)
-
-
-async def get_exercise(conn: AsyncConnection, exercise_id: UUID) -> Exercise | None:
-    return await fetch_one(conn, QUERIES.get_exercise, {"id": exercise_id}, Exercise)
-
-
-async def lock_exercise(conn: AsyncConnection, exercise_id: UUID) -> Exercise | None:
-    """The exercise, locked until the transaction ends; ``None`` when the caller cannot change it."""
-    return await fetch_one(conn, QUERIES.lock_exercise, {"id": exercise_id}, Exercise)
-
-
-async def insert_exercise(conn: AsyncConnection, values: Params) -> Exercise:
-    async with write_errors("exercise"):
-        exercise = await fetch_one(conn, QUERIES.insert_exercise, values, Exercise)
-    assert exercise is not None
-    return exercise
-
-
-async def update_exercise(conn: AsyncConnection, values: Params) -> Exercise:
-    async with write_errors("exercise"):
-        exercise = await fetch_one(conn, QUERIES.update_exercise, values, Exercise)
-    assert exercise is not None
-    return exercise
-
-
-# Form templates -------------------------------------------------------------------------------------------
-
-
-async def list_form_templates(conn: AsyncConnection, params: Params) -> tuple[list[FormTemplate], int]:
-    return await _page(conn, QUERIES.list_form_templates, params, _FORM_TEMPLATES)
-
-
-async def get_form_template(conn: AsyncConnection, form_template_id: int) -> FormTemplate | None:
-    return await fetch_one(conn, QUERIES.get_form_template, {"id": form_template_id}, FormTemplate)
-
-
-async def insert_form_template(conn: AsyncConnection, values: dict[str, Any]) -> FormTemplate:
-    async with write_errors("form template"):
-        schema = Jsonb(msgspec.to_builtins(values["schema"]))
-        template = await fetch_one(conn, QUERIES.insert_form_template, values | {"schema": schema}, FormTemplate)
-    assert template is not None
-    return template
-
-
-# Service plans --------------------------------------------------------------------------------------------
-
-
-async def list_service_plans(conn: AsyncConnection, params: Params) -> tuple[list[ServicePlan], int]:
-    return await _page(conn, QUERIES.list_service_plans, params, _SERVICE_PLANS)
-
-
-async def get_service_plan(conn: AsyncConnection, service_plan_id: int) -> ServicePlan | None:
-    return await fetch_one(conn, QUERIES.get_service_plan, {"id": service_plan_id}, ServicePlan)
-
-
-async def insert_service_plan(conn: AsyncConnection, values: Params) -> ServicePlan:
-    async with write_errors("service plan"):
-        plan = await fetch_one(conn, QUERIES.insert_service_plan, values, ServicePlan)
-    assert plan is not None
-    return plan
-
-
-async def service_plan_usable(conn: AsyncConnection, service_plan_id: int) -> bool:
-    return await _exists(conn, QUERIES.service_plan_usable, {"id": service_plan_id})
+# Service plans patients hold ------------------------------------------------------------------------------
 
 
 async def list_patient_service_plans(conn: AsyncConnection, params: Params) -> tuple[list[PatientServicePlan], int]:

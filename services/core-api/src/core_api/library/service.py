@@ -9,32 +9,28 @@ administrators create or change global rows. Every mutation writes its audit row
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
+from contracts.exercises import Exercise, ExerciseCreate, ExerciseList, ExerciseUpdate
+from contracts.form_templates import FormTemplate, FormTemplateCreate, FormTemplateList
+from contracts.paging import PageInfo
+from contracts.patients import Patient, PatientCreate, PatientDetail, PatientList, PatientUpdate
 from contracts.problems import FieldError
-from contracts.reference import (
-    Exercise,
-    ExerciseCreate,
-    ExerciseList,
-    ExerciseUpdate,
-    FormTemplate,
-    FormTemplateCreate,
-    FormTemplateList,
-    Patient,
-    PatientCreate,
-    PatientDetail,
-    PatientList,
+from contracts.service_plans import (
     PatientServicePlan,
     PatientServicePlanCreate,
     PatientServicePlanList,
-    PatientUpdate,
     ServicePlan,
     ServicePlanCreate,
     ServicePlanList,
+)
+from contracts.users import (
     Specialist,
     SpecialistCreate,
     SpecialistList,
@@ -50,10 +46,15 @@ from service_common.auth.actor import Actor
 from service_common.errors import ForbiddenError, NotFoundError, ServiceUnavailableError, UnprocessableError
 
 from core_api.audit import trail
+from core_api.db.rows import Params
 from core_api.db.tenancy import actor_transaction
 from core_api.library import repository as repo
+from core_api.not_found import or_404
 from core_api.paging import offset, total_pages
 from core_api.telemetry_tokens import TelemetryTokenIssuer
+
+R = TypeVar("R", bound=repo.Identified)
+L = TypeVar("L", bound=PageInfo)
 
 # Read once: the zone database does not change while the process runs, and listing it reads the disk.
 TIME_ZONES = frozenset(zoneinfo.available_timezones())
@@ -72,6 +73,18 @@ class Paging(msgspec.Struct, frozen=True):
 
     def pages(self, total: int) -> int:
         return total_pages(total, self.limit)
+
+    def listing(self, list_type: type[L], items: list[Any], total: int) -> L:
+        """The list response ``list_type`` holding ``items``, this page of the ``total`` matching."""
+        values: dict[str, Any] = {_items_field(list_type): items, "total": total, "page": self.page}
+        return list_type(**values, limit=self.limit, total_pages=self.pages(total))
+
+
+@functools.cache
+def _items_field(list_type: type[PageInfo]) -> str:
+    """The one field of a list response that is not a paging figure: its items."""
+    [name] = set(list_type.__struct_fields__) - set(PageInfo.__struct_fields__)
+    return name
 
 
 def _organization_for(actor: Actor, is_global: bool, what: str) -> int | None:
@@ -116,56 +129,32 @@ class ReferenceService:
 
     async def create_user(self, actor: Actor, data: UserCreate) -> User:
         values = msgspec.structs.asdict(data) | {"organization_id": actor.organization_id}
-        async with actor_transaction(self._pool, actor) as conn:
-            user = await repo.insert_user(conn, values)
-            await trail.record(conn, actor, "user.created", "user", user.id, after=user)
-        return user
+        return await self._create(actor, repo.USERS, values)
 
     async def get_user(self, actor: Actor, user_id: int) -> User:
-        async with actor_transaction(self._pool, actor) as conn:
-            user = await repo.get_user(conn, user_id)
-        if user is None:
-            raise NotFoundError(f"user {user_id} does not exist")
-        return user
+        return await self._get(actor, repo.USERS, user_id)
 
     # Specialties ----------------------------------------------------------------------------------------
 
     async def list_specialties(self, actor: Actor, paging: Paging, q: str | None) -> SpecialtyList:
-        async with actor_transaction(self._pool, actor) as conn:
-            items, total = await repo.list_specialties(conn, paging.params(q=q))
-        return SpecialtyList(
-            specialties=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
-        )
+        return await self._list(actor, repo.SPECIALTIES.page, paging, SpecialtyList, q=q)
 
     async def get_specialty(self, actor: Actor, specialty_id: int) -> Specialty:
-        async with actor_transaction(self._pool, actor) as conn:
-            specialty = await repo.get_specialty(conn, specialty_id)
-        if specialty is None:
-            raise NotFoundError(f"specialty {specialty_id} does not exist")
-        return specialty
+        return await self._get(actor, repo.SPECIALTIES, specialty_id)
 
     async def create_specialty(self, actor: Actor, data: SpecialtyCreate) -> Specialty:
         organization_id = _organization_for(actor, data.is_global, "specialties")
-        async with actor_transaction(self._pool, actor) as conn:
-            specialty = await repo.insert_specialty(conn, organization_id, data.name)
-            await trail.record(conn, actor, "specialty.created", "specialty", specialty.id, after=specialty)
-        return specialty
+        return await self._create(actor, repo.SPECIALTIES, {"organization_id": organization_id, "name": data.name})
 
     # Specialists ----------------------------------------------------------------------------------------
 
     async def list_specialists(self, actor: Actor, paging: Paging, specialty_id: int | None) -> SpecialistList:
-        async with actor_transaction(self._pool, actor) as conn:
-            items, total = await repo.list_specialists(conn, paging.params(specialty_id=specialty_id))
-        return SpecialistList(
-            specialists=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
-        )
+        return await self._list(actor, repo.list_specialists, paging, SpecialistList, specialty_id=specialty_id)
 
     async def get_specialist(self, actor: Actor, specialist_id: int) -> Specialist:
         async with actor_transaction(self._pool, actor) as conn:
             specialist = await repo.get_specialist(conn, specialist_id)
-        if specialist is None:
-            raise NotFoundError(f"specialist {specialist_id} does not exist")
-        return specialist
+        return or_404(specialist, f"specialist {specialist_id} does not exist")
 
     async def create_specialist(self, actor: Actor, data: SpecialistCreate) -> Specialist:
         values = msgspec.structs.asdict(data) | {"organization_id": actor.organization_id}
@@ -189,11 +178,9 @@ class ReferenceService:
 
     async def list_patients(self, actor: Actor, paging: Paging, q: str | None) -> PatientList:
         async with actor_transaction(self._pool, actor) as conn:
-            items, total = await repo.list_patients(conn, paging.params(q=q))
+            items, total = await repo.PATIENTS.page(conn, paging.params(q=q))
             await trail.record_read(conn, actor, "patient.list", "organization", actor.organization_id)
-        return PatientList(
-            patients=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
-        )
+        return paging.listing(PatientList, items, total)
 
     async def get_patient(self, actor: Actor, patient_id: int) -> PatientDetail:
         """The patient with their telemetry actor hash, so that staff can read the patient's telemetry
@@ -205,9 +192,7 @@ class ReferenceService:
             # Without the hash key there is no telemetry to read; the patient record stays readable.
             actor_hash = None
         async with actor_transaction(self._pool, actor) as conn:
-            patient = await repo.get_patient(conn, patient_id)
-            if patient is None:
-                raise NotFoundError(f"patient {patient_id} does not exist")
+            patient = or_404(await repo.PATIENTS.get(conn, patient_id), f"patient {patient_id} does not exist")
             await trail.record_read(conn, actor, "patient.read", "patient", patient_id, patient_id=patient_id)
         return PatientDetail(**msgspec.structs.asdict(patient), telemetry_actor_hash=actor_hash)
 
@@ -217,7 +202,7 @@ class ReferenceService:
         values = msgspec.structs.asdict(data) | {"organization_id": actor.organization_id}
         async with actor_transaction(self._pool, actor) as conn:
             await _check_user(conn, data.user_id, "patient")
-            patient = await repo.insert_patient(conn, values)
+            patient = await repo.PATIENTS.insert(conn, values)
             await trail.record(conn, actor, "patient.created", "patient", patient.id, after=patient)
         return patient
 
@@ -228,12 +213,10 @@ class ReferenceService:
         if "date_of_birth" in changes:
             _check_date_of_birth(changes["date_of_birth"])
         async with actor_transaction(self._pool, actor) as conn:
-            before = await repo.lock_patient(conn, patient_id)
-            if before is None:
-                raise NotFoundError(f"patient {patient_id} does not exist")
+            before = or_404(await repo.PATIENTS.lock(conn, patient_id), f"patient {patient_id} does not exist")
             if changes.get("user_id") not in (None, before.user_id):
                 await _check_user(conn, changes["user_id"], "patient")
-            patient = await repo.update_patient(conn, msgspec.structs.asdict(before) | changes)
+            patient = await repo.PATIENTS.update(conn, msgspec.structs.asdict(before) | changes)
             await trail.record(conn, actor, "patient.updated", "patient", patient_id, before=before, after=patient)
         return patient
 
@@ -242,79 +225,49 @@ class ReferenceService:
     async def list_exercises(
         self, actor: Actor, paging: Paging, *, published: bool | None, difficulty: str | None, q: str | None
     ) -> ExerciseList:
-        async with actor_transaction(self._pool, actor) as conn:
-            items, total = await repo.list_exercises(
-                conn, paging.params(published=published, difficulty=difficulty, q=q)
-            )
-        return ExerciseList(
-            exercises=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
-        )
+        filters = {"published": published, "difficulty": difficulty, "q": q}
+        return await self._list(actor, repo.EXERCISES.page, paging, ExerciseList, **filters)
 
     async def get_exercise(self, actor: Actor, exercise_id: UUID) -> Exercise:
-        async with actor_transaction(self._pool, actor) as conn:
-            exercise = await repo.get_exercise(conn, exercise_id)
-        if exercise is None:
-            raise NotFoundError(f"exercise {exercise_id} does not exist")
-        return exercise
+        return await self._get(actor, repo.EXERCISES, exercise_id)
 
     async def create_exercise(self, actor: Actor, data: ExerciseCreate) -> Exercise:
         values = msgspec.structs.asdict(data)
         values["organization_id"] = _organization_for(actor, values.pop("is_global"), "exercises")
-        async with actor_transaction(self._pool, actor) as conn:
-            exercise = await repo.insert_exercise(conn, values)
-            await trail.record(conn, actor, "exercise.created", "exercise", exercise.id, after=exercise)
-        return exercise
+        return await self._create(actor, repo.EXERCISES, values)
 
     async def update_exercise(self, actor: Actor, exercise_id: UUID, data: ExerciseUpdate) -> Exercise:
         async with actor_transaction(self._pool, actor) as conn:
-            before = await repo.lock_exercise(conn, exercise_id)
+            before = await repo.EXERCISES.lock(conn, exercise_id)
             if before is None:
-                if await repo.get_exercise(conn, exercise_id) is not None:
+                if await repo.EXERCISES.get(conn, exercise_id) is not None:
                     raise ForbiddenError("global exercises can only be changed by platform administrators")
                 raise NotFoundError(f"exercise {exercise_id} does not exist")
-            exercise = await repo.update_exercise(conn, msgspec.structs.asdict(before) | _set_fields(data))
+            exercise = await repo.EXERCISES.update(conn, msgspec.structs.asdict(before) | _set_fields(data))
             await trail.record(conn, actor, "exercise.updated", "exercise", exercise_id, before=before, after=exercise)
         return exercise
 
     # Form templates -------------------------------------------------------------------------------------
 
     async def list_form_templates(self, actor: Actor, paging: Paging, kind: str | None) -> FormTemplateList:
-        async with actor_transaction(self._pool, actor) as conn:
-            items, total = await repo.list_form_templates(conn, paging.params(kind=kind))
-        return FormTemplateList(
-            form_templates=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
-        )
+        return await self._list(actor, repo.FORM_TEMPLATES.page, paging, FormTemplateList, kind=kind)
 
     async def get_form_template(self, actor: Actor, form_template_id: int) -> FormTemplate:
-        async with actor_transaction(self._pool, actor) as conn:
-            template = await repo.get_form_template(conn, form_template_id)
-        if template is None:
-            raise NotFoundError(f"form template {form_template_id} does not exist")
-        return template
+        return await self._get(actor, repo.FORM_TEMPLATES, form_template_id)
 
     async def create_form_template(self, actor: Actor, data: FormTemplateCreate) -> FormTemplate:
         values = msgspec.structs.asdict(data)
         values["organization_id"] = _organization_for(actor, values.pop("is_global"), "form templates")
-        async with actor_transaction(self._pool, actor) as conn:
-            template = await repo.insert_form_template(conn, values)
-            await trail.record(conn, actor, "form_template.created", "form_template", template.id, after=template)
-        return template
+        values["schema"] = repo.stored_schema(values["schema"])
+        return await self._create(actor, repo.FORM_TEMPLATES, values)
 
     # Service plans --------------------------------------------------------------------------------------
 
     async def list_service_plans(self, actor: Actor, paging: Paging) -> ServicePlanList:
-        async with actor_transaction(self._pool, actor) as conn:
-            items, total = await repo.list_service_plans(conn, paging.params())
-        return ServicePlanList(
-            service_plans=items, total=total, page=paging.page, limit=paging.limit, total_pages=paging.pages(total)
-        )
+        return await self._list(actor, repo.SERVICE_PLANS.page, paging, ServicePlanList)
 
     async def get_service_plan(self, actor: Actor, service_plan_id: int) -> ServicePlan:
-        async with actor_transaction(self._pool, actor) as conn:
-            plan = await repo.get_service_plan(conn, service_plan_id)
-        if plan is None:
-            raise NotFoundError(f"service plan {service_plan_id} does not exist")
-        return plan
+        return await self._get(actor, repo.SERVICE_PLANS, service_plan_id)
 
     async def create_service_plan(self, actor: Actor, data: ServicePlanCreate) -> ServicePlan:
         if (data.price_cents is None) != (data.currency is None):
@@ -324,32 +277,24 @@ class ReferenceService:
                 errors=[FieldError(field=missing, message="give price_cents and currency together")],
             )
         values = msgspec.structs.asdict(data) | {"organization_id": actor.organization_id}
-        async with actor_transaction(self._pool, actor) as conn:
-            plan = await repo.insert_service_plan(conn, values)
-            await trail.record(conn, actor, "service_plan.created", "service_plan", plan.id, after=plan)
-        return plan
+        return await self._create(actor, repo.SERVICE_PLANS, values)
 
     async def list_patient_service_plans(self, actor: Actor, patient_id: int, paging: Paging) -> PatientServicePlanList:
         async with actor_transaction(self._pool, actor) as conn:
-            if await repo.get_patient(conn, patient_id) is None:
+            if await repo.PATIENTS.get(conn, patient_id) is None:
                 raise NotFoundError(f"patient {patient_id} does not exist")
             items, total = await repo.list_patient_service_plans(conn, paging.params(patient_id=patient_id))
             await trail.record_read(
                 conn, actor, "patient_service_plan.read", "patient", patient_id, patient_id=patient_id
             )
-        return PatientServicePlanList(
-            patient_service_plans=items,
-            total=total,
-            page=paging.page,
-            limit=paging.limit,
-            total_pages=paging.pages(total),
-        )
+        return paging.listing(PatientServicePlanList, items, total)
 
     async def get_patient_service_plan(self, actor: Actor, patient_service_plan_id: int) -> PatientServicePlan:
         async with actor_transaction(self._pool, actor) as conn:
-            held = await repo.get_patient_service_plan(conn, patient_service_plan_id)
-            if held is None:
-                raise NotFoundError(f"patient service plan {patient_service_plan_id} does not exist")
+            held = or_404(
+                await repo.get_patient_service_plan(conn, patient_service_plan_id),
+                f"patient service plan {patient_service_plan_id} does not exist",
+            )
             await trail.record_read(
                 conn,
                 actor,
@@ -373,7 +318,7 @@ class ReferenceService:
             "patient_id": patient_id,
         }
         async with actor_transaction(self._pool, actor) as conn:
-            if await repo.get_patient(conn, patient_id) is None:
+            if await repo.PATIENTS.get(conn, patient_id) is None:
                 raise NotFoundError(f"patient {patient_id} does not exist")
             if not await repo.service_plan_usable(conn, data.service_plan_id):
                 raise UnprocessableError(
@@ -385,6 +330,32 @@ class ReferenceService:
             assert held is not None
             await trail.record(conn, actor, "patient_service_plan.created", "patient_service_plan", held_id, after=held)
         return held
+
+    # What most kinds share ---------------------------------------------------------------------------------
+
+    async def _list(
+        self,
+        actor: Actor,
+        page: Callable[[AsyncConnection, Params], Awaitable[tuple[list[Any], int]]],
+        paging: Paging,
+        list_type: type[L],
+        **filters: Any,
+    ) -> L:
+        async with actor_transaction(self._pool, actor) as conn:
+            items, total = await page(conn, paging.params(**filters))
+        return paging.listing(list_type, items, total)
+
+    async def _get(self, actor: Actor, records: repo.Records[R], record_id: int | UUID) -> R:
+        async with actor_transaction(self._pool, actor) as conn:
+            record = await records.get(conn, record_id)
+        return or_404(record, f"{records.entity} {record_id} does not exist")
+
+    async def _create(self, actor: Actor, records: repo.Records[R], values: dict[str, Any]) -> R:
+        """Insert a record with the audit row ``<kind>.created`` of it."""
+        async with actor_transaction(self._pool, actor) as conn:
+            record = await records.insert(conn, values)
+            await trail.record(conn, actor, f"{records.kind}.created", records.kind, record.id, after=record)
+        return record
 
 
 def _set_fields(update: msgspec.Struct) -> dict[str, Any]:

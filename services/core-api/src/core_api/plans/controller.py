@@ -7,35 +7,23 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from contracts.enrollments import PatientTreatmentPlan, SelfAssign
-from contracts.plans import (
-    LibraryPage,
-    PlanClone,
-    PlanPromote,
-    PlanScope,
-    PlanStatus,
-    PlanType,
-    PlanVersionDetail,
-    PlanVersionList,
-    PlanVisibility,
-    PublishResult,
-    TreatmentPlanCreate,
-    TreatmentPlanDetail,
-    TreatmentPlanList,
-    TreatmentPlanUpdate,
-)
+from contracts.plan_details import TreatmentPlanDetail, TreatmentPlanList
+from contracts.plan_library import LibraryPage
+from contracts.plan_versions import PlanClone, PlanPromote, PlanVersionDetail, PlanVersionList, PublishResult
+from contracts.plans import PlanScope, PlanStatus, PlanType, PlanVisibility, TreatmentPlanCreate, TreatmentPlanUpdate
 from contracts.problems import FieldError
-from litestar import Controller, Request, delete, get, post, put
-from litestar.datastructures import State
+from litestar import Controller, delete, get, post, put
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from service_common.auth.actor import current_actor
+from service_common.auth.actor import CurrentActor
 from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
-from service_common.errors import UnprocessableError, problem_responses
+from service_common.errors import UnprocessableError
 
+from core_api.dependencies import Plans
 from core_api.paging import DEFAULT_LIMIT, IdQuery, LimitParam, PageParam
-from core_api.plans.service import PlanFilters, PlanService
+from core_api.plans.service import PlanFilters
+from core_api.routing import ADMIN, READ_ERRORS, STAFF, WRITE_ERRORS
 
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "name", "-name"]
 ScopeParam = Annotated[Literal["global", "org", "custom", "all"], QueryParameter(name="scope")]
@@ -54,10 +42,6 @@ ConditionTagsQuery = Annotated[
     ),
 ]
 
-STAFF = allow_roles("admin", "specialist")
-READ_ERRORS = problem_responses(401, 403, 404, 422)
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
-
 
 def parse_condition_tags(raw: list[str] | None) -> list[str] | None:
     """The tags of ``?condition_tags=a,b&condition_tags=c``, or ``None`` for no filter; each value must
@@ -75,20 +59,15 @@ def parse_condition_tags(raw: list[str] | None) -> list[str] | None:
     return [tag.strip() for value in raw for tag in value.split(",")]
 
 
-def _service(state: State) -> PlanService:
-    return PlanService(state.pool)
-
-
 class TreatmentPlanController(Controller):
     path = "/v1/treatment-plans"
     tags = ["treatment plans"]
-    security = bearer_security()
 
     @get("/", operation_id="ListTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
     async def list_plans(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        plans: Plans,
         type: FromQuery[PlanType | None] = None,
         status: FromQuery[PlanStatus | None] = None,
         scope_filter: ScopeParam = "all",
@@ -117,13 +96,13 @@ class TreatmentPlanController(Controller):
             page=page,
             limit=limit,
         )
-        return await _service(state).list(current_actor(request), filters)
+        return await plans.list(actor, filters)
 
     @get("/library", operation_id="BrowseTreatmentPlanLibrary", responses=READ_ERRORS)
     async def browse_library(
         self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
+        actor: CurrentActor,
+        plans: Plans,
         type: FromQuery[PlanType | None] = None,
         specialty_id: IdQuery = None,
         condition_tags: ConditionTagsQuery = None,
@@ -143,7 +122,7 @@ class TreatmentPlanController(Controller):
             page=page,
             limit=limit,
         )
-        return await _service(state).library(current_actor(request), filters)
+        return await plans.library(actor, filters)
 
     @post(
         "/",
@@ -153,34 +132,22 @@ class TreatmentPlanController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        data: JSONBody[TreatmentPlanCreate],
+        self, actor: CurrentActor, plans: Plans, data: JSONBody[TreatmentPlanCreate]
     ) -> TreatmentPlanDetail:
         """A new draft plan at version 1."""
-        return await _service(state).create(current_actor(request), data)
+        return await plans.create(actor, data)
 
     @get("/{plan_id:uuid}", operation_id="GetTreatmentPlan", responses=READ_ERRORS)
-    async def get_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-    ) -> TreatmentPlanDetail:
+    async def get_plan(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> TreatmentPlanDetail:
         """The plan with its sessions and exercises. Patients see library plans only."""
-        return await _service(state).get(current_actor(request), plan_id)
+        return await plans.get(actor, plan_id)
 
     @put("/{plan_id:uuid}", operation_id="UpdateTreatmentPlan", guards=[STAFF], responses=WRITE_ERRORS)
     async def update_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-        data: JSONBody[TreatmentPlanUpdate],
+        self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[TreatmentPlanUpdate]
     ) -> TreatmentPlanDetail:
         """Edit a draft in place; editing a published plan opens its next version as a draft."""
-        return await _service(state).update(current_actor(request), plan_id, data)
+        return await plans.update(actor, plan_id, data)
 
     @delete(
         "/{plan_id:uuid}",
@@ -189,14 +156,9 @@ class TreatmentPlanController(Controller):
         responses=WRITE_ERRORS,
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def delete_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-    ) -> None:
+    async def delete_plan(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> None:
         """Soft-delete the plan; enrollments continue on their assigned version."""
-        await _service(state).delete(current_actor(request), plan_id)
+        await plans.delete(actor, plan_id)
 
     @post(
         "/{plan_id:uuid}/publish",
@@ -205,14 +167,9 @@ class TreatmentPlanController(Controller):
         guards=[STAFF],
         responses=WRITE_ERRORS,
     )
-    async def publish_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-    ) -> PublishResult:
+    async def publish_plan(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> PublishResult:
         """Freeze the draft as a version: needs at least one session, each with at least one exercise."""
-        return await _service(state).publish(current_actor(request), plan_id)
+        return await plans.publish(actor, plan_id)
 
     @get(
         "/{plan_id:uuid}/versions",
@@ -220,14 +177,9 @@ class TreatmentPlanController(Controller):
         guards=[STAFF],
         responses=READ_ERRORS,
     )
-    async def list_versions(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-    ) -> PlanVersionList:
+    async def list_versions(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> PlanVersionList:
         """Every published version, newest first."""
-        return await _service(state).versions(current_actor(request), plan_id)
+        return await plans.versions(actor, plan_id)
 
     @get(
         "/{plan_id:uuid}/versions/{version:int}",
@@ -236,14 +188,10 @@ class TreatmentPlanController(Controller):
         responses=READ_ERRORS,
     )
     async def get_version(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-        version: PlanVersionNumber,
+        self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], version: PlanVersionNumber
     ) -> PlanVersionDetail:
         """One published version with its sessions snapshot."""
-        return await _service(state).version(current_actor(request), plan_id, version)
+        return await plans.version(actor, plan_id, version)
 
     @post(
         "/{plan_id:uuid}/rollback/{version:int}",
@@ -253,14 +201,10 @@ class TreatmentPlanController(Controller):
         responses=WRITE_ERRORS,
     )
     async def rollback_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-        version: PlanVersionNumber,
+        self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], version: PlanVersionNumber
     ) -> TreatmentPlanDetail:
         """Restore a version's sessions and publish them as the next version."""
-        return await _service(state).rollback(current_actor(request), plan_id, version)
+        return await plans.rollback(actor, plan_id, version)
 
     @post(
         "/{plan_id:uuid}/clone",
@@ -270,31 +214,23 @@ class TreatmentPlanController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def clone_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-        data: JSONBody[PlanClone],
+        self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[PlanClone]
     ) -> TreatmentPlanDetail:
         """Copy a visible plan (global or own) into the caller's organization as a draft at version 1."""
-        return await _service(state).clone(current_actor(request), plan_id, data)
+        return await plans.clone(actor, plan_id, data)
 
     @post(
         "/{plan_id:uuid}/promote",
         operation_id="PromoteTreatmentPlan",
         status_code=HTTP_200_OK,
-        guards=[allow_roles("admin")],
+        guards=[ADMIN],
         responses=WRITE_ERRORS,
     )
     async def promote_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-        data: JSONBody[PlanPromote],
+        self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[PlanPromote]
     ) -> TreatmentPlanDetail:
         """Make a custom plan reusable across the organization's patients."""
-        return await _service(state).promote(current_actor(request), plan_id, data)
+        return await plans.promote(actor, plan_id, data)
 
     @post(
         "/{plan_id:uuid}/self-assign",
@@ -304,11 +240,7 @@ class TreatmentPlanController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def self_assign(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        plan_id: FromPath[UUID],
-        data: JSONBody[SelfAssign],
+        self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[SelfAssign]
     ) -> PatientTreatmentPlan:
         """Enroll the calling patient in a library plan's latest published version."""
-        return await _service(state).self_assign(current_actor(request), plan_id, data)
+        return await plans.self_assign(actor, plan_id, data)

@@ -8,26 +8,16 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from contracts.plans import (
-    Difficulty,
-    LibraryPlan,
-    PlanScope,
-    PlanStatus,
-    PlanType,
-    PlanVersionDetail,
-    PlanVersionSummary,
-    PlanVisibility,
-    PublishResult,
-    SpecialistRef,
-    SpecialtyRef,
-    TreatmentPlanDetail,
-    TreatmentPlanSummary,
-)
+from contracts.plan_details import TreatmentPlanDetail, TreatmentPlanSummary
+from contracts.plan_library import LibraryPlan
+from contracts.plan_versions import PlanVersionDetail, PlanVersionSummary, PublishResult
+from contracts.plans import Difficulty, PlanScope, PlanStatus, PlanType, PlanVisibility
+from contracts.refs import SpecialistRef, SpecialtyRef
 from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from core_api.db.queries import load_queries
-from core_api.db.rows import Params, fetch_all, fetch_json, fetch_one, fetch_value
+from core_api.db.rows import Params, false_columns, fetch_all, fetch_json, fetch_one, fetch_value
 
 QUERIES = load_queries(__package__ or "core_api.plans")
 
@@ -93,20 +83,8 @@ class PlanRow(msgspec.Struct, frozen=True):
         return TreatmentPlanSummary(**values)
 
     def library_item(self, difficulty: Difficulty | None) -> LibraryPlan:
-        return LibraryPlan(
-            id=self.id,
-            name=self.name,
-            description=self.description,
-            type=self.type,
-            scope=self.scope,
-            condition_tags=self.condition_tags,
-            frequency_per_week=self.frequency_per_week,
-            duration_weeks=self.duration_weeks,
-            total_sessions=self.total_sessions,
-            specialty=self.specialty,
-            sessions_count=self.sessions_count,
-            difficulty_level=difficulty,
-        )
+        shared = {name: getattr(self, name) for name in LibraryPlan.__struct_fields__ if name != "difficulty_level"}
+        return LibraryPlan(**shared, difficulty_level=difficulty)
 
 
 class VersionRef(msgspec.Struct, frozen=True):
@@ -146,12 +124,7 @@ async def soft_delete_plan(conn: AsyncConnection, plan_id: UUID) -> None:
 
 async def unusable_references(conn: AsyncConnection, values: Params) -> list[str]:
     """The reference fields of ``values`` naming rows the caller's organization cannot use."""
-    async with conn.cursor() as cursor:
-        await cursor.execute(QUERIES.references_in_scope, values)
-        row = await cursor.fetchone()
-        names = [column.name for column in cursor.description or ()]
-    assert row is not None
-    return [name for name, usable in zip(names, row, strict=True) if not usable]
+    return await false_columns(conn, QUERIES.references_in_scope, values)
 
 
 async def patient_exists(conn: AsyncConnection, patient_id: int) -> bool:

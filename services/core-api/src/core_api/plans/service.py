@@ -17,28 +17,19 @@ from uuid import UUID
 
 import msgspec
 from contracts.enrollments import EnrollmentStatus, PatientTreatmentPlan, SelfAssign
-from contracts.plans import (
-    LibraryPage,
-    PlanClone,
-    PlanPromote,
-    PlanStatus,
-    PlanVersionDetail,
-    PlanVersionList,
-    PublishResult,
-    TreatmentPlanCreate,
-    TreatmentPlanDetail,
-    TreatmentPlanList,
-    TreatmentPlanUpdate,
-)
+from contracts.plan_details import TreatmentPlanDetail, TreatmentPlanList
+from contracts.plan_library import LibraryPage
+from contracts.plan_versions import PlanClone, PlanPromote, PlanVersionDetail, PlanVersionList, PublishResult
+from contracts.plans import PlanStatus, TreatmentPlanCreate, TreatmentPlanUpdate
 from contracts.problems import FieldError
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 
 from core_api.audit import trail
-from core_api.db.tenancy import actor_transaction
-from core_api.enrollments.service import enroll
+from core_api.db.tenancy import PoolService, actor_transaction
+from core_api.enrollments.enroll import enroll
+from core_api.not_found import or_404
 from core_api.paging import offset, total_pages
 from core_api.plans import repository as repo
 from core_api.plans.locking import lock_for_change
@@ -76,10 +67,7 @@ def status_after_publish(requires_approval: bool) -> PlanStatus:
     return PlanStatus.PENDING_APPROVAL if requires_approval else PlanStatus.ACTIVE
 
 
-class PlanService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
-
+class PlanService(PoolService):
     # Reads --------------------------------------------------------------------------------------------
 
     async def list(self, actor: Actor, filters: PlanFilters) -> TreatmentPlanList:
@@ -110,9 +98,7 @@ class PlanService:
     async def version(self, actor: Actor, plan_id: UUID, version: int) -> PlanVersionDetail:
         async with actor_transaction(self._pool, actor) as conn:
             detail = await repo.version_detail(conn, plan_id, version)
-        if detail is None:
-            raise NotFoundError(f"treatment plan {plan_id} has no published version {version}")
-        return detail
+        return or_404(detail, f"treatment plan {plan_id} has no published version {version}")
 
     # Authoring ------------------------------------------------------------------------------------------
 
@@ -182,9 +168,10 @@ class PlanService:
     async def rollback(self, actor: Actor, plan_id: UUID, version: int) -> TreatmentPlanDetail:
         async with actor_transaction(self._pool, actor) as conn:
             current = await lock_for_change(conn, plan_id)
-            snapshot = await repo.version_snapshot(conn, plan_id, version)
-            if snapshot is None:
-                raise NotFoundError(f"treatment plan {plan_id} has no published version {version}")
+            snapshot = or_404(
+                await repo.version_snapshot(conn, plan_id, version),
+                f"treatment plan {plan_id} has no published version {version}",
+            )
             before = await _detail(conn, plan_id)
             latest = await repo.latest_version_number(conn, plan_id) or 0
             # An unpublished draft's number is reused (its content is replaced); otherwise the next one.
@@ -276,9 +263,9 @@ class PlanService:
             service_plan_id = await _require_library_access(conn, actor)
             if not await repo.in_library(conn, plan_id):
                 raise NotFoundError(f"treatment plan {plan_id} is not in the library")
-            version = await repo.latest_version(conn, plan_id)
-            if version is None:
-                raise NotFoundError(f"treatment plan {plan_id} is not in the library")
+            version = or_404(
+                await repo.latest_version(conn, plan_id), f"treatment plan {plan_id} is not in the library"
+            )
             enrollment = await enroll(
                 conn,
                 actor,
@@ -302,10 +289,7 @@ class PlanService:
 
 
 async def _detail(conn: AsyncConnection, plan_id: UUID) -> TreatmentPlanDetail:
-    plan = await repo.plan_detail(conn, plan_id)
-    if plan is None:
-        raise NotFoundError(f"treatment plan {plan_id} does not exist")
-    return plan
+    return or_404(await repo.plan_detail(conn, plan_id), f"treatment plan {plan_id} does not exist")
 
 
 async def _check_references(conn: AsyncConnection, values: dict[str, Any]) -> None:

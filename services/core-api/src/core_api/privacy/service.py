@@ -10,18 +10,17 @@ from datetime import UTC, datetime
 
 import msgspec
 from contracts.privacy import ErasureStatus, ExportFormat, FhirBundle, PatientExport
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError
 
 from core_api.audit import trail
 from core_api.consent import repository as consent_repo
-from core_api.consent import service as consent
+from core_api.consent import rules as consent
 from core_api.db.queries import load_queries
 from core_api.db.rows import fetch_one
-from core_api.db.tenancy import actor_transaction
-from core_api.enrollments.service import expire_overdue
+from core_api.db.tenancy import PoolService, actor_transaction
+from core_api.enrollments.expiry import expire_overdue
+from core_api.not_found import or_404
 from core_api.privacy.fhir import bundle
 
 QUERIES = load_queries(__package__ or "core_api.privacy")
@@ -39,15 +38,13 @@ class _Sections(msgspec.Struct, frozen=True):
     audit_entries: list[dict[str, object]]
 
 
-class PrivacyService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
-
+class PrivacyService(PoolService):
     async def export(self, actor: Actor, patient_id: int, format_: ExportFormat) -> PatientExport | FhirBundle:
         async with actor_transaction(self._pool, actor) as conn:
-            row = await (await conn.execute(QUERIES.export_patient, {"patient_id": patient_id})).fetchone()
-            if row is None:
-                raise NotFoundError(f"Patient {patient_id} was not found.")
+            row = or_404(
+                await (await conn.execute(QUERIES.export_patient, {"patient_id": patient_id})).fetchone(),
+                f"Patient {patient_id} was not found.",
+            )
             sections = msgspec.json.decode(row[0], type=_Sections)
             await trail.record(conn, actor, "patient.exported", "patient", patient_id, after={"format": format_.value})
         export = PatientExport(exported_at=datetime.now(UTC), **msgspec.structs.asdict(sections))
@@ -88,6 +85,4 @@ class PrivacyService:
     async def erasure_status(self, actor: Actor, patient_id: int) -> ErasureStatus:
         async with actor_transaction(self._pool, actor) as conn:
             status = await fetch_one(conn, QUERIES.get_erasure, {"patient_id": patient_id}, ErasureStatus)
-        if status is None:
-            raise NotFoundError(f"No erasure was requested for patient {patient_id}.")
-        return status
+        return or_404(status, f"No erasure was requested for patient {patient_id}.")

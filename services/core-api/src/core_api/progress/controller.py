@@ -12,16 +12,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from contracts.progress import AnalyticsReport, OrganizationDashboard, ProgressReport
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from contracts.dashboard import OrganizationDashboard
+from contracts.progress import AnalyticsReport, ProgressReport
+from litestar import Controller, get
 from litestar.params import PathParameter, QueryParameter
-from service_common.auth.actor import current_actor
-from service_common.auth.guards import allow_roles
-from service_common.auth.openapi import bearer_security
-from service_common.errors import problem_responses
+from service_common.auth.actor import CurrentActor
 
-from core_api.progress.service import ProgressService
+from core_api.dependencies import Progress
+from core_api.routing import LIST_ERRORS, PARTICIPANTS, READ_ERRORS, STAFF
 
 # Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
 IdPath = Annotated[int, PathParameter(ge=1, le=2**53 - 1)]
@@ -32,62 +30,37 @@ ToParam = Annotated[
     date | None, QueryParameter(name="to", description="last day of the period (enrollments overlapping it)")
 ]
 
-PARTICIPANTS = allow_roles("admin", "specialist", "patient")
-STAFF = allow_roles("admin", "specialist")
-READ_ERRORS = problem_responses(401, 403, 404, 422)
-DASHBOARD_ERRORS = problem_responses(401, 403, 422)
 
-
-def _service(state: State) -> ProgressService:
-    return ProgressService(state.pool)
-
-
-class EnrollmentProgressController(Controller):
-    path = "/v1/patient-treatment-plans/{enrollment_id:int}"
+class ProgressController(Controller):
+    path = "/v1"
     tags = ["progress"]
-    security = bearer_security()
-    guards = [PARTICIPANTS]
 
-    @get("/progress", operation_id="GetPlanProgress", responses=READ_ERRORS)
-    async def progress(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        enrollment_id: IdPath,
-    ) -> ProgressReport:
+    @get(
+        "/patient-treatment-plans/{enrollment_id:int}/progress",
+        operation_id="GetPlanProgress",
+        guards=[PARTICIPANTS],
+        responses=READ_ERRORS,
+    )
+    async def progress(self, actor: CurrentActor, progress: Progress, enrollment_id: IdPath) -> ProgressReport:
         """Sessions done, skipped and left, weeks and days, streaks, pain trend and averages of the
         enrollment, in the patient's time zone."""
-        return await _service(state).progress(current_actor(request), enrollment_id)
+        return await progress.progress(actor, enrollment_id)
 
-    @get("/analytics", operation_id="GetPlanAnalytics", guards=[STAFF], responses=READ_ERRORS)
-    async def analytics(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        enrollment_id: IdPath,
-    ) -> AnalyticsReport:
+    @get(
+        "/patient-treatment-plans/{enrollment_id:int}/analytics",
+        operation_id="GetPlanAnalytics",
+        guards=[PARTICIPANTS, STAFF],
+        responses=READ_ERRORS,
+    )
+    async def analytics(self, actor: CurrentActor, progress: Progress, enrollment_id: IdPath) -> AnalyticsReport:
         """Completions per session, per-exercise performance with its trend, and weekly adherence from the
         adherence engine: the clinical view, for staff (patients read ``/progress``)."""
-        return await _service(state).analytics(current_actor(request), enrollment_id)
+        return await progress.analytics(actor, enrollment_id)
 
-
-class OrganizationDashboardController(Controller):
-    path = "/v1/dashboards/organization"
-    tags = ["progress"]
-    security = bearer_security()
-    guards = [STAFF]
-
-    @get("/", operation_id="GetOrganizationDashboard", responses=DASHBOARD_ERRORS)
+    @get("/dashboards/organization", operation_id="GetOrganizationDashboard", guards=[STAFF], responses=LIST_ERRORS)
     async def organization(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        state: State,
-        from_date: FromParam = None,
-        to_date: ToParam = None,
+        self, actor: CurrentActor, progress: Progress, from_date: FromParam = None, to_date: ToParam = None
     ) -> OrganizationDashboard:
         """Pain reduction over completed plans, adherence over active plans, top exercises, plan outcomes and
         enrollments per treatment plan and service plan, for the caller's organization."""
-        return await _service(state).organization(current_actor(request), from_date, to_date)
-
-
-PROGRESS_CONTROLLERS = [EnrollmentProgressController, OrganizationDashboardController]
+        return await progress.organization(actor, from_date, to_date)

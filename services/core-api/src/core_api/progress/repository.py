@@ -6,11 +6,12 @@ from datetime import date, datetime
 from uuid import UUID
 
 import msgspec
-from contracts.progress import ExerciseUsage, PainReduction, ServicePlanUsage
+from contracts.dashboard import ExerciseUsage, PainReduction, ServicePlanUsage
 from psycopg import AsyncConnection
 
 from core_api.db.queries import load_queries
 from core_api.db.rows import fetch_all, fetch_one
+from core_api.execution.completions import CompletionRow
 
 QUERIES = load_queries(__package__ or "core_api.progress")
 
@@ -35,22 +36,6 @@ class EnrollmentRow(msgspec.Struct, frozen=True):
     time_zone: str
     session_numbers: list[int]
     history_json: str
-
-
-class CompletionRow(msgspec.Struct, frozen=True):
-    id: int
-    session_number: int
-    status: str
-    started_at: datetime
-    completed_at: datetime | None
-    skipped_at: datetime | None
-    duration_seconds: int | None
-    exercises_total: int
-    exercises_completed: int
-    exercises_skipped: int
-    pain_level_before: int | None
-    pain_level_after: int | None
-    perceived_difficulty: int | None
 
 
 class ExerciseRow(msgspec.Struct, frozen=True):

@@ -9,32 +9,35 @@ Each report runs a fixed number of SQL statements, whatever the number of sessio
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from statistics import fmean
 
-from contracts.problems import FieldError
-from contracts.progress import (
+import msgspec
+from contracts.dashboard import (
     AdherenceRates,
-    AnalyticsReport,
-    ExercisePerformance,
     ExerciseUsage,
     OrganizationDashboard,
-    PainPoint,
     PainReduction,
+    PlanCompletionRates,
+    TopExercises,
+)
+from contracts.problems import FieldError
+from contracts.progress import (
+    AnalyticsReport,
+    ExercisePerformance,
+    PainPoint,
     PerformanceTrend,
     PlanAdherence,
-    PlanCompletionRates,
     ProgressReport,
     SessionAnalytics,
     SessionCompletionSummary,
     Streak,
-    TopExercises,
     WeeklyAdherence,
 )
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
-from service_common.errors import NotFoundError, UnprocessableError
+from service_common.errors import UnprocessableError
 
 from core_api.adherence.engine import (
     COMPLIANT,
@@ -42,14 +45,17 @@ from core_api.adherence.engine import (
     Completion,
     CompletionStatus,
     Schedule,
+    Session,
     Slot,
     StatusChange,
     compute_slots,
     percentages,
 )
 from core_api.audit import trail
-from core_api.db.tenancy import actor_transaction
-from core_api.execution.service import plan_week
+from core_api.db.tenancy import PoolService, actor_transaction
+from core_api.enrollments.weeks import current_week, local_date
+from core_api.execution.completions import CompletionRow
+from core_api.not_found import or_404
 from core_api.progress import repository as repo
 from core_api.time_zones import patient_zone
 
@@ -120,7 +126,8 @@ def _engine_completion(id_: int, status: str, started_at: datetime, ended_at: da
     return Completion(id=id_, started_at=started_at, status=CompletionStatus(status), ended_at=ended_at)
 
 
-def _enrollment_slots(row: repo.EnrollmentRow, completions: list[repo.CompletionRow], as_of: datetime) -> list[Slot]:
+def _slots(row: repo.EnrollmentRow | repo.ActiveSchedule, sessions: Sequence[Session], as_of: datetime) -> list[Slot]:
+    """The engine's slots of the enrollment ``row`` with its ``sessions``, as of ``as_of``."""
     schedule = Schedule(
         start_date=row.start_date,
         duration_weeks=row.duration_weeks,
@@ -128,15 +135,19 @@ def _enrollment_slots(row: repo.EnrollmentRow, completions: list[repo.Completion
         time_zone=patient_zone(row.time_zone).key,
     )
     history = status_history(row.created_at, row.status, repo.decode_history(row.history_json))
-    sessions = [_engine_completion(c.id, c.status, c.started_at, c.completed_at or c.skipped_at) for c in completions]
     return compute_slots(schedule, history, sessions, as_of)
 
 
+def _enrollment_slots(row: repo.EnrollmentRow, completions: list[CompletionRow], as_of: datetime) -> list[Slot]:
+    sessions = [_engine_completion(c.id, c.status, c.started_at, c.completed_at or c.skipped_at) for c in completions]
+    return _slots(row, sessions, as_of)
+
+
 def _progress(
-    row: repo.EnrollmentRow, completions: list[repo.CompletionRow], video_average: float | None, now: datetime
+    row: repo.EnrollmentRow, completions: list[CompletionRow], video_average: float | None, now: datetime
 ) -> ProgressReport:
     zone = patient_zone(row.time_zone)
-    today = now.astimezone(zone).date()
+    today = local_date(zone, now)
     completed = [c for c in completions if c.status == CompletionStatus.COMPLETED and c.completed_at is not None]
     durations = [c.duration_seconds for c in completed if c.duration_seconds is not None]
     rates = [100 * c.exercises_completed / c.exercises_total for c in completed if c.exercises_total > 0]
@@ -147,7 +158,7 @@ def _progress(
         sessions_skipped=row.sessions_skipped,
         sessions_remaining=max(row.sessions_total - row.sessions_completed - row.sessions_skipped, 0),
         completion_percentage=min(round(100 * row.sessions_completed / row.sessions_total, 2), 100.0),
-        current_week=min(plan_week(row.start_date, now, zone).number, row.duration_weeks),
+        current_week=current_week(row.start_date, now, zone, row.duration_weeks),
         total_weeks=row.duration_weeks,
         start_date=row.start_date,
         end_date=row.end_date,
@@ -165,7 +176,7 @@ def _progress(
 
 def _analytics(
     row: repo.EnrollmentRow,
-    completions: list[repo.CompletionRow],
+    completions: list[CompletionRow],
     exercises: list[repo.ExerciseRow],
     now: datetime,
 ) -> AnalyticsReport:
@@ -211,15 +222,8 @@ def _analytics(
 
 
 def _schedule_slots(row: repo.ActiveSchedule, as_of: datetime) -> list[Slot]:
-    schedule = Schedule(
-        start_date=row.start_date,
-        duration_weeks=row.duration_weeks,
-        frequency_per_week=row.frequency_per_week,
-        time_zone=patient_zone(row.time_zone).key,
-    )
-    history = status_history(row.created_at, row.status, repo.decode_history(row.history_json))
     # The decoded rows are engine sessions as they are (id, status, started_at, ended_at).
-    return compute_slots(schedule, history, repo.decode_completions(row.completions_json), as_of)
+    return _slots(row, repo.decode_completions(row.completions_json), as_of)
 
 
 def _adherence_rates(schedules: list[repo.ActiveSchedule], as_of: datetime) -> AdherenceRates:
@@ -236,12 +240,8 @@ def _adherence_rates(schedules: list[repo.ActiveSchedule], as_of: datetime) -> A
 
 
 def _rounded_usage(usage: ExerciseUsage) -> ExerciseUsage:
-    return ExerciseUsage(
-        exercise_id=usage.exercise_id,
-        exercise_name=usage.exercise_name,
-        times_prescribed=usage.times_prescribed,
-        times_performed=usage.times_performed,
-        times_skipped=usage.times_skipped,
+    return msgspec.structs.replace(
+        usage,
         average_pose_accuracy=_round1(usage.average_pose_accuracy),
         average_video_watch_percentage=_round1(usage.average_video_watch_percentage),
     )
@@ -261,28 +261,17 @@ def top_exercises(usage: list[ExerciseUsage]) -> TopExercises:
     )
 
 
-class ProgressService:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
-
+class ProgressService(PoolService):
     async def progress(self, actor: Actor, enrollment_id: int) -> ProgressReport:
         async with actor_transaction(self._pool, actor) as conn:
-            row = await _enrollment(conn, enrollment_id)
-            completions = await repo.completions(conn, enrollment_id)
+            row, completions = await _read(conn, actor, enrollment_id, "progress.read")
             video_average = await repo.video_watch_average(conn, enrollment_id)
-            await trail.record_read(
-                conn, actor, "progress.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
-            )
         return _progress(row, completions, video_average, datetime.now(UTC))
 
     async def analytics(self, actor: Actor, enrollment_id: int) -> AnalyticsReport:
         async with actor_transaction(self._pool, actor) as conn:
-            row = await _enrollment(conn, enrollment_id)
-            completions = await repo.completions(conn, enrollment_id)
+            row, completions = await _read(conn, actor, enrollment_id, "analytics.read")
             exercises = await repo.exercise_performance(conn, enrollment_id)
-            await trail.record_read(
-                conn, actor, "analytics.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
-            )
         return _analytics(row, completions, exercises, datetime.now(UTC))
 
     async def organization(self, actor: Actor, from_date: date | None, to_date: date | None) -> OrganizationDashboard:
@@ -316,8 +305,12 @@ class ProgressService:
         )
 
 
-async def _enrollment(conn: AsyncConnection, enrollment_id: int) -> repo.EnrollmentRow:
-    row = await repo.enrollment(conn, enrollment_id)
-    if row is None:
-        raise NotFoundError(f"enrollment {enrollment_id} does not exist")
-    return row
+async def _read(
+    conn: AsyncConnection, actor: Actor, enrollment_id: int, action: str
+) -> tuple[repo.EnrollmentRow, list[CompletionRow]]:
+    """The enrollment and its sessions, with the audit row of the read ``action``; 404 when the caller
+    cannot see it."""
+    row = or_404(await repo.enrollment(conn, enrollment_id), f"enrollment {enrollment_id} does not exist")
+    completions = await repo.completions(conn, enrollment_id)
+    await trail.record_read(conn, actor, action, "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id)
+    return row, completions

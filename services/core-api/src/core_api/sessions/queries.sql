@@ -1,8 +1,7 @@
 -- Plan sessions and the exercises each prescribes.
 -- Row-level security limits every query to the caller's organization plus global rows. The service locks
 -- the plan row before any write here, so the numbering read at the start of a change stays true until it
--- commits. Renumbering runs with the unique constraints deferred: a statement may pass through duplicate
--- numbers on its way to the final order, which only has to be unique when the transaction commits.
+-- commits. Renumbering is ``ordering.py``'s, with the unique constraints deferred.
 
 -- Sessions ------------------------------------------------------------------------------------------------
 
@@ -48,39 +47,6 @@ WHERE id = %(id)s
 -- name: delete_session
 -- Its exercises go with it (ON DELETE CASCADE).
 DELETE FROM treatment_plan_sessions WHERE id = %(id)s
-
--- name: defer_session_numbers
-SET CONSTRAINTS treatment_plan_sessions_number_key DEFERRED
-
--- name: open_session_number
--- Make room at %(number)s: that session and every later one move up by one.
-UPDATE treatment_plan_sessions
-SET session_number = session_number + 1
-WHERE treatment_plan_id = %(plan_id)s AND session_number >= %(number)s
-
--- name: close_session_number
--- Close the gap a deleted session left at %(number)s: every later session moves down by one.
-UPDATE treatment_plan_sessions
-SET session_number = session_number - 1
-WHERE treatment_plan_id = %(plan_id)s AND session_number > %(number)s
-
--- name: move_session
--- Move the session at %(source)s to %(target)s; the sessions in between shift by one towards the gap.
-UPDATE treatment_plan_sessions
-SET session_number = CASE
-    WHEN session_number = %(source)s THEN %(target)s
-    WHEN %(target)s < %(source)s THEN session_number + 1
-    ELSE session_number - 1
-END
-WHERE treatment_plan_id = %(plan_id)s
-  AND session_number BETWEEN least(%(source)s, %(target)s) AND greatest(%(source)s, %(target)s)
-
--- name: reorder_sessions
--- Number the sessions 1..n in the order of %(ids)s, which the service checked is a permutation of them.
-UPDATE treatment_plan_sessions s
-SET session_number = o.position
-FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS o(id, position)
-WHERE s.id = o.id AND s.treatment_plan_id = %(plan_id)s AND s.session_number <> o.position
 
 -- Session exercises ----------------------------------------------------------------------------------------
 
@@ -137,7 +103,7 @@ VALUES (%(organization_id)s, %(session_id)s, %(exercise_id)s, %(sort_order)s, %(
 RETURNING id
 
 -- name: update_session_exercise
--- Writes every prescription column but sort_order (moves have their own query); the service merges the
+-- Writes every prescription column but sort_order (moves are ordering.py's); the service merges the
 -- request into the current values first.
 UPDATE treatment_plan_session_exercises
 SET exercise_id = %(exercise_id)s, mode = %(mode)s, sets = %(sets)s, reps = %(reps)s,
@@ -149,35 +115,3 @@ WHERE id = %(id)s
 -- name: delete_session_exercise
 DELETE FROM treatment_plan_session_exercises WHERE id = %(id)s
 
--- name: defer_sort_orders
-SET CONSTRAINTS treatment_plan_session_exercises_order_key DEFERRED
-
--- name: open_sort_order
--- Make room at %(position)s: that exercise and every later one move down by one.
-UPDATE treatment_plan_session_exercises
-SET sort_order = sort_order + 1
-WHERE session_id = %(session_id)s AND sort_order >= %(position)s
-
--- name: close_sort_order
--- Close the gap a removed exercise left at %(position)s: every later exercise moves up by one.
-UPDATE treatment_plan_session_exercises
-SET sort_order = sort_order - 1
-WHERE session_id = %(session_id)s AND sort_order > %(position)s
-
--- name: move_session_exercise
--- Move the exercise at %(source)s to %(target)s; the exercises in between shift by one towards the gap.
-UPDATE treatment_plan_session_exercises
-SET sort_order = CASE
-    WHEN sort_order = %(source)s THEN %(target)s
-    WHEN %(target)s < %(source)s THEN sort_order + 1
-    ELSE sort_order - 1
-END
-WHERE session_id = %(session_id)s
-  AND sort_order BETWEEN least(%(source)s, %(target)s) AND greatest(%(source)s, %(target)s)
-
--- name: reorder_session_exercises
--- Order the exercises 0..n-1 as in %(ids)s, which the service checked is a permutation of them.
-UPDATE treatment_plan_session_exercises se
-SET sort_order = o.position - 1
-FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS o(id, position)
-WHERE se.id = o.id AND se.session_id = %(session_id)s AND se.sort_order <> o.position - 1

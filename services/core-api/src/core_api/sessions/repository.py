@@ -1,7 +1,5 @@
-"""SQL for plan sessions and their exercises. Only queries here; the rules live in the service.
-
-Every renumbering function defers the matching unique constraint first, so its statement may pass
-through duplicate numbers; the transaction still commits only a dense, duplicate-free order.
+"""SQL for plan sessions and their exercises. Only queries here; the rules live in the service, the
+renumbering in ``ordering``.
 """
 
 from __future__ import annotations
@@ -56,30 +54,6 @@ async def delete_session(conn: AsyncConnection, session_id: int) -> None:
     await conn.execute(QUERIES.delete_session, {"id": session_id})
 
 
-async def open_session_number(conn: AsyncConnection, plan_id: UUID, number: int) -> None:
-    """Shift the sessions numbered ``number`` and up by one, freeing ``number``."""
-    await conn.execute(QUERIES.defer_session_numbers)
-    await conn.execute(QUERIES.open_session_number, {"plan_id": plan_id, "number": number})
-
-
-async def close_session_number(conn: AsyncConnection, plan_id: UUID, number: int) -> None:
-    """Shift the sessions numbered above the freed ``number`` down by one."""
-    await conn.execute(QUERIES.defer_session_numbers)
-    await conn.execute(QUERIES.close_session_number, {"plan_id": plan_id, "number": number})
-
-
-async def move_session(conn: AsyncConnection, plan_id: UUID, source: int, target: int) -> None:
-    """Move the session numbered ``source`` to ``target``, shifting the ones in between."""
-    await conn.execute(QUERIES.defer_session_numbers)
-    await conn.execute(QUERIES.move_session, {"plan_id": plan_id, "source": source, "target": target})
-
-
-async def reorder_sessions(conn: AsyncConnection, plan_id: UUID, session_ids: list[int]) -> None:
-    """Number the plan's sessions 1..n in the order of ``session_ids`` (all of them, each once)."""
-    await conn.execute(QUERIES.defer_session_numbers)
-    await conn.execute(QUERIES.reorder_sessions, {"plan_id": plan_id, "ids": session_ids})
-
-
 # Session exercises -----------------------------------------------------------------------------------------
 
 
@@ -131,27 +105,3 @@ async def update_session_exercise(conn: AsyncConnection, values: Params) -> None
 
 async def delete_session_exercise(conn: AsyncConnection, session_exercise_id: int) -> None:
     await conn.execute(QUERIES.delete_session_exercise, {"id": session_exercise_id})
-
-
-async def open_sort_order(conn: AsyncConnection, session_id: int, position: int) -> None:
-    """Shift the exercises at ``position`` and after by one, freeing ``position``."""
-    await conn.execute(QUERIES.defer_sort_orders)
-    await conn.execute(QUERIES.open_sort_order, {"session_id": session_id, "position": position})
-
-
-async def close_sort_order(conn: AsyncConnection, session_id: int, position: int) -> None:
-    """Shift the exercises after the freed ``position`` back by one."""
-    await conn.execute(QUERIES.defer_sort_orders)
-    await conn.execute(QUERIES.close_sort_order, {"session_id": session_id, "position": position})
-
-
-async def move_session_exercise(conn: AsyncConnection, session_id: int, source: int, target: int) -> None:
-    """Move the exercise at ``source`` to ``target``, shifting the ones in between."""
-    await conn.execute(QUERIES.defer_sort_orders)
-    await conn.execute(QUERIES.move_session_exercise, {"session_id": session_id, "source": source, "target": target})
-
-
-async def reorder_session_exercises(conn: AsyncConnection, session_id: int, ids: list[int]) -> None:
-    """Order the session's exercises 0..n-1 as ``ids`` (all of them, each once)."""
-    await conn.execute(QUERIES.defer_sort_orders)
-    await conn.execute(QUERIES.reorder_session_exercises, {"session_id": session_id, "ids": ids})

@@ -32,15 +32,16 @@ from contracts.sessions import (
     TreatmentPlanSessionList,
 )
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError, UnprocessableError
 
 from core_api.audit import trail
-from core_api.db.tenancy import actor_transaction
+from core_api.db.tenancy import PoolService, actor_transaction
+from core_api.not_found import or_404
 from core_api.plans.locking import lock_for_change
 from core_api.plans.repository import LockedPlan
 from core_api.sessions import repository as repo
+from core_api.sessions.ordering import SESSION_EXERCISES, SESSIONS
 
 # The prescription columns a session exercise update may change, besides sort_order.
 PRESCRIPTION_FIELDS = (
@@ -56,11 +57,8 @@ PRESCRIPTION_FIELDS = (
 )
 
 
-class SessionService:
+class SessionService(PoolService):
     """The sessions of one plan: list, add, edit, delete, reorder."""
-
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
 
     async def list(self, actor: Actor, plan_id: UUID) -> TreatmentPlanSessionList:
         async with actor_transaction(self._pool, actor) as conn:
@@ -86,7 +84,7 @@ class SessionService:
             if number > count + 1:
                 raise _out_of_range("session_number", number, 1, count + 1)
             if number <= count:
-                await repo.open_session_number(conn, plan_id, number)
+                await SESSIONS.open(conn, plan_id, number)
             session_id = await repo.insert_session(
                 conn,
                 {
@@ -115,7 +113,7 @@ class SessionService:
                 count = await repo.session_count(conn, plan_id)
                 if target > count:
                     raise _out_of_range("session_number", target, 1, count)
-                await repo.move_session(conn, plan_id, before.session_number, target)
+                await SESSIONS.move(conn, plan_id, before.session_number, target)
             values = msgspec.structs.asdict(before) | changes
             values["description"] = values["description"] or ""
             await repo.update_session(conn, values)
@@ -137,7 +135,7 @@ class SessionService:
             await _lock_draft(conn, plan_id)
             before = await _session(conn, plan_id, session_id)
             await repo.delete_session(conn, session_id)
-            await repo.close_session_number(conn, plan_id, before.session_number)
+            await SESSIONS.close(conn, plan_id, before.session_number)
             await trail.record(
                 conn, actor, "treatment_plan_session.deleted", "treatment_plan_session", session_id, before=before
             )
@@ -148,7 +146,7 @@ class SessionService:
             await _lock_draft(conn, plan_id)
             before = TreatmentPlanSessionList(sessions=await repo.list_sessions(conn, plan_id))
             _check_permutation("session_ids", data.session_ids, [s.id for s in before.sessions], "session")
-            await repo.reorder_sessions(conn, plan_id, data.session_ids)
+            await SESSIONS.reorder(conn, plan_id, data.session_ids)
             after = TreatmentPlanSessionList(sessions=await repo.list_sessions(conn, plan_id))
             await trail.record(
                 conn,
@@ -162,11 +160,8 @@ class SessionService:
         return after
 
 
-class SessionExerciseService:
+class SessionExerciseService(PoolService):
     """The exercises one session prescribes: list, add, edit, remove, reorder."""
-
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection]) -> None:
-        self._pool = pool
 
     async def list(self, actor: Actor, session_id: int) -> SessionExerciseList:
         async with actor_transaction(self._pool, actor) as conn:
@@ -177,9 +172,7 @@ class SessionExerciseService:
     async def get(self, actor: Actor, session_exercise_id: int) -> SessionExercise:
         async with actor_transaction(self._pool, actor) as conn:
             found = await repo.read_session_exercise(conn, session_exercise_id)
-        if found is None:
-            raise NotFoundError(f"session exercise {session_exercise_id} does not exist")
-        return found
+        return or_404(found, f"session exercise {session_exercise_id} does not exist")
 
     async def create(self, actor: Actor, session_id: int, data: SessionExerciseCreate) -> SessionExercise:
         """Prescribe an exercise. Without a ``sort_order`` it goes last; at a taken position it is inserted
@@ -194,7 +187,7 @@ class SessionExerciseService:
             if position > count:
                 raise _out_of_range("sort_order", position, 0, count)
             if position < count:
-                await repo.open_sort_order(conn, session_id, position)
+                await SESSION_EXERCISES.open(conn, session_id, position)
             values |= {"organization_id": plan.organization_id, "session_id": session_id, "sort_order": position}
             new_id = await repo.insert_session_exercise(conn, values)
             created = await _session_exercise(conn, session_id, new_id)
@@ -227,7 +220,7 @@ class SessionExerciseService:
                 count = await repo.session_exercise_count(conn, session_id)
                 if target >= count:
                     raise _out_of_range("sort_order", target, 0, count - 1)
-                await repo.move_session_exercise(conn, session_id, before.sort_order, target)
+                await SESSION_EXERCISES.move(conn, session_id, before.sort_order, target)
             await repo.update_session_exercise(conn, values | {"id": session_exercise_id})
             updated = await _session_exercise(conn, session_id, session_exercise_id)
             await trail.record(
@@ -247,7 +240,7 @@ class SessionExerciseService:
             await _lock_session(conn, session_id)
             before = await _session_exercise(conn, session_id, session_exercise_id)
             await repo.delete_session_exercise(conn, session_exercise_id)
-            await repo.close_sort_order(conn, session_id, before.sort_order)
+            await SESSION_EXERCISES.close(conn, session_id, before.sort_order)
             await trail.record(
                 conn,
                 actor,
@@ -263,7 +256,7 @@ class SessionExerciseService:
             await _lock_session(conn, session_id)
             before = SessionExerciseList(exercises=await repo.list_session_exercises(conn, session_id))
             _check_permutation("exercise_ids", data.exercise_ids, [e.id for e in before.exercises], "session exercise")
-            await repo.reorder_session_exercises(conn, session_id, data.exercise_ids)
+            await SESSION_EXERCISES.reorder(conn, session_id, data.exercise_ids)
             after = SessionExerciseList(exercises=await repo.list_session_exercises(conn, session_id))
             await trail.record(
                 conn,
@@ -306,17 +299,16 @@ async def _lock_session(conn: AsyncConnection, session_id: int) -> LockedPlan:
 
 
 async def _session(conn: AsyncConnection, plan_id: UUID, session_id: int) -> TreatmentPlanSession:
-    session = await repo.get_session(conn, plan_id, session_id)
-    if session is None:
-        raise NotFoundError(f"treatment plan {plan_id} has no session {session_id}")
-    return session
+    return or_404(
+        await repo.get_session(conn, plan_id, session_id), f"treatment plan {plan_id} has no session {session_id}"
+    )
 
 
 async def _session_exercise(conn: AsyncConnection, session_id: int, session_exercise_id: int) -> SessionExercise:
-    found = await repo.get_session_exercise(conn, session_id, session_exercise_id)
-    if found is None:
-        raise NotFoundError(f"treatment plan session {session_id} has no exercise {session_exercise_id}")
-    return found
+    return or_404(
+        await repo.get_session_exercise(conn, session_id, session_exercise_id),
+        f"treatment plan session {session_id} has no exercise {session_exercise_id}",
+    )
 
 
 def _no_session(session_id: int) -> NotFoundError:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import pyarrow.parquet
 
-from telemetry.clickhouse.server import identifier
+from telemetry.clickhouse.sql import identifier
 from telemetry.clickhouse.store import ClickHouseError, row_count
 
 _json = msgspec.json.Encoder()
@@ -32,7 +32,8 @@ class EmbeddedStore:
         from chdb import session  # imported here: the wheel is large and only local runs need it
 
         Path(data_dir).mkdir(parents=True, exist_ok=True)
-        self.database = identifier(database)
+        # A plain str: the name is a value in queries (system.columns) as well as an identifier in DDL.
+        self.database = str(identifier(database))
         self._session = session.Session(data_dir)
         self._lock = asyncio.Lock()
         self._session.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")

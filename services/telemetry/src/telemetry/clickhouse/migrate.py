@@ -34,7 +34,7 @@ import structlog
 from service_common.logging import configure_logging
 
 from telemetry.clickhouse.open import open_store
-from telemetry.clickhouse.server import identifier
+from telemetry.clickhouse.sql import render as render_query
 from telemetry.clickhouse.store import ClickHouseStore, ServerFeatures
 from telemetry.settings import load_settings
 
@@ -65,6 +65,7 @@ _ALTERED = re.compile(
 )
 _ADD_COLUMN = re.compile(r"^ADD COLUMN\s+(?P<column>\w+)\s")
 _BATCH_ID_COLUMN = re.compile(r"^\s*\(?\s*batch_id\s+UUID\b", re.MULTILINE)
+_TABLE_COLUMNS = "SELECT name FROM system.columns WHERE database = {database} AND table = {table}"
 
 
 class MigrationError(RuntimeError):
@@ -194,9 +195,7 @@ async def unapplied(store: ClickHouseStore, sql: str) -> str | None:
     if not any(_ADD_COLUMN.match(action) for action in actions):
         return sql
     rows = await store.select(
-        "SELECT name FROM system.columns "
-        f"WHERE database = '{identifier(altered['database'] or store.database)}' "
-        f"AND table = '{identifier(altered['table'])}'"
+        render_query(_TABLE_COLUMNS, database=altered["database"] or store.database, table=altered["table"])
     )
     existing = {row["name"] for row in rows}
     left = [action for action in actions if not ((added := _ADD_COLUMN.match(action)) and added["column"] in existing)]
@@ -205,6 +204,19 @@ async def unapplied(store: ClickHouseStore, sql: str) -> str | None:
     if len(left) == len(actions):
         return sql
     return sql[: altered.start("actions")] + ",\n    ".join(left)
+
+
+async def record(store: ClickHouseStore, migration: Migration) -> None:
+    """Note in the ledger that ``migration`` is applied."""
+    await store.insert(
+        "schema_migrations",
+        {
+            "version": [migration.version],
+            "name": [migration.name],
+            "checksum": [migration.checksum],
+            "applied_at": [datetime.now(UTC).replace(microsecond=0)],
+        },
+    )
 
 
 async def migrate(store: ClickHouseStore, cluster: str = "") -> list[int]:
@@ -224,15 +236,7 @@ async def migrate(store: ClickHouseStore, cluster: str = "") -> list[int]:
         for planned in plan(migration, features, cluster, store.database):
             if (pending := await unapplied(store, planned)) is not None:
                 await store.execute(pending)
-        await store.insert(
-            "schema_migrations",
-            {
-                "version": [migration.version],
-                "name": [migration.name],
-                "checksum": [migration.checksum],
-                "applied_at": [datetime.now(UTC).replace(microsecond=0)],
-            },
-        )
+        await record(store, migration)
         log.info("clickhouse.migration.applied", version=migration.version, name=migration.name)
         applied_now.append(migration.version)
     return applied_now

@@ -9,7 +9,6 @@ native protocol lays data out, so no per-row Python objects are built.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,17 +17,8 @@ import httpx
 from aiochclient import ChClient
 from clickhouse_driver import Client
 
+from telemetry.clickhouse.sql import identifier
 from telemetry.clickhouse.store import ClickHouseError, row_count
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def identifier(name: str) -> str:
-    """``name`` back if it is a plain ClickHouse identifier; table and column names are never user input,
-    this is a guard against a programming mistake turning into SQL injection."""
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"not a plain identifier: {name!r}")
-    return name
 
 
 class ServerStore:
@@ -40,7 +30,8 @@ class ServerStore:
         parts = urlsplit(url)
         if parts.scheme != "clickhouse" or not parts.hostname:
             raise ValueError("CLICKHOUSE_URL must look like clickhouse://user:password@host:9000")
-        self.database = identifier(database)
+        # A plain str: the name is a value in queries (system.columns) as well as an identifier in DDL.
+        self.database = str(identifier(database))
         self._host = parts.hostname
         self._port = parts.port or 9000
         self._user = parts.username or "default"
@@ -56,29 +47,24 @@ class ServerStore:
 
     def _client(self) -> Client:
         if self._native is None:
-            bootstrap = Client(
-                host=self._host,
-                port=self._port,
-                user=self._user,
-                password=self._password,
-                connect_timeout=5,
-                send_receive_timeout=self._timeout,
-            )
+            bootstrap = self._connect()
             try:
                 bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
             finally:
                 bootstrap.disconnect()
-            self._native = Client(
-                host=self._host,
-                port=self._port,
-                user=self._user,
-                password=self._password,
-                database=self.database,
-                connect_timeout=5,
-                send_receive_timeout=self._timeout,
-                settings={"use_numpy": False},
-            )
+            self._native = self._connect(database=self.database, settings={"use_numpy": False})
         return self._native
+
+    def _connect(self, **options: Any) -> Client:
+        return Client(
+            host=self._host,
+            port=self._port,
+            user=self._user,
+            password=self._password,
+            connect_timeout=5,
+            send_receive_timeout=self._timeout,
+            **options,
+        )
 
     async def _run_native(self, statement: str, data: Any = None, columnar: bool = False) -> Any:
         def call() -> Any:

@@ -4,11 +4,13 @@ A route decodes its body with the contracts' module-level decoder first; only wh
 ``msgspec.ValidationError`` does it fall back to this module, so a valid batch costs nothing more. The
 body is then decoded again with the batch's items left raw (``msgspec.Raw``): a fault outside the items
 (a pose batch's ``session_id``, an array over its bound, a beacon without events) still refuses the whole
-body with the contract's own error. Each item is then decoded alone. A bad value a rule below knows is
-coerced or dropped and the item decoded again; any other bad value rejects the item, reported with its
-index, the value's path and the validator's reason. When no item is left the body is refused
+body with the contract's own error. Each item is then decoded alone. A bad value a rule knows is coerced
+or dropped and the item decoded again; any other bad value rejects the item, reported with its index, the
+value's path and the validator's reason. When no item is left the body is refused
 (:class:`RejectedBatch`, a 422 naming every item). A media event sent alone, not in an array, gets the
-same rules and is refused with its fault. docs/telemetry.md, "Partial batches", lists the rules.
+same rules and is refused with its fault. The rules and the decoders of each body are the features'
+(``media/decode.py``, ``pose/decode.py``, ``beacon/decode.py``); docs/telemetry.md, "Partial batches",
+lists the rules.
 """
 
 from __future__ import annotations
@@ -21,24 +23,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import msgspec
 from contracts.decoding import BodyDecoder
-from contracts.telemetry import (
-    MEDIA_EVENT_BATCH_MAX,
-    AnalyticsEvent,
-    Beacon,
-    ConnectionType,
-    ExercisePhase,
-    IngestAck,
-    MediaEvent,
-    Platform,
-    PoseFrame,
-    PoseFrameBatch,
-    RejectedItem,
-    analytics_event_decoder,
-    beacon_decoder,
-    decode_media_events,
-    pose_batch_decoder,
-)
-from msgspec import Meta
+from contracts.ingest_ack import IngestAck, RejectedItem
 
 T = TypeVar("T")
 
@@ -51,7 +36,7 @@ Rule = Callable[[Any], tuple[Any, Outcome] | None]
 _LABEL = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
-def _label_rule(
+def label_rule(
     literal: Any, fallback: str, *, null: str | None = None, aliases: Mapping[str, str] | None = None
 ) -> Rule:
     """The rule of a field whose values are the labels of ``literal``: a label in another case becomes the
@@ -69,25 +54,6 @@ def _label_rule(
         return (label if label in known else fallback), "coerced"
 
     return repair
-
-
-def _megabits(value: Any) -> tuple[Any, Outcome] | None:
-    """A bandwidth estimate outside 0-100 000 Mbit/s (a player's estimate in bit/s) is dropped to null."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return None, "dropped"
-    return None
-
-
-# Rules by the path of the value within one item, as msgspec names it.
-MEDIA_EVENT_RULES: Mapping[str, Rule] = {
-    # navigator.connection.type also gives bluetooth, mixed, none, wimax; `none` (offline) has no network
-    # to attribute the figures to, like `unknown`.
-    "data.connection_type": _label_rule(ConnectionType, "other", null="unknown", aliases={"none": "unknown"}),
-    "data.effective_bandwidth": _megabits,
-    "data.platform": _label_rule(Platform, "other"),
-}
-POSE_FRAME_RULES: Mapping[str, Rule] = {"active_exercise_phase": _label_rule(ExercisePhase, "unknown", null="unknown")}
-ANALYTICS_EVENT_RULES: Mapping[str, Rule] = {}
 
 
 @dataclass(frozen=True)
@@ -142,7 +108,7 @@ def _fault(exc: msgspec.ValidationError) -> tuple[str, str]:
     return (match.group("path"), message[: match.start()]) if match else ("", message)
 
 
-def _repair(
+def repair_item(
     decoder: BodyDecoder[T], raw: bytes | msgspec.Raw, rules: Mapping[str, Rule], error: msgspec.ValidationError
 ) -> tuple[T, dict[str, Outcome]]:
     """The item decoded once every fault a rule repairs is repaired, and the paths repaired; raises the
@@ -197,17 +163,17 @@ def decode_items(
         except msgspec.ValidationError as exc:
             error = exc
         try:
-            item, repaired = _repair(decoder, raw, rules, error)
+            item, repaired = repair_item(decoder, raw, rules, error)
         except msgspec.ValidationError as exc:
             path, reason = _fault(exc)
             rejected.append(RejectedItem(index=index, field=_at(f"{where}[{index}]", path), reason=reason))
             continue
         kept.append(item)
         repairs.append(repaired)
-    return kept, _report(rejected, repairs)
+    return kept, item_report(rejected, repairs)
 
 
-def _report(rejected: list[RejectedItem], repairs: Sequence[Mapping[str, Outcome]]) -> ItemReport:
+def item_report(rejected: list[RejectedItem], repairs: Sequence[Mapping[str, Outcome]]) -> ItemReport:
     """The report of a batch: ``rejected``, and the repairs of its stored items counted per path."""
     counts: dict[Outcome, Counter[str]] = {"coerced": Counter(), "dropped": Counter()}
     for repaired in repairs:
@@ -227,7 +193,7 @@ def _raw_items(type_: Any) -> Any:
     return Annotated[(list[msgspec.Raw], *meta)]
 
 
-def _with_raw_items(contract: type[msgspec.Struct], *arrays: str) -> type[msgspec.Struct]:
+def with_raw_items(contract: type[msgspec.Struct], *arrays: str) -> type[msgspec.Struct]:
     """``contract`` with the items of its arrays ``arrays`` left undecoded: every other field, every
     bound and its ``__post_init__`` check as the contract has them."""
     fields: list[Any] = []
@@ -243,76 +209,13 @@ def _with_raw_items(contract: type[msgspec.Struct], *arrays: str) -> type[msgspe
     return msgspec.defstruct(f"{contract.__name__}Items", fields, kw_only=True, frozen=True, namespace=namespace)
 
 
-_media_items: BodyDecoder[list[msgspec.Raw]] = BodyDecoder(
-    Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MEDIA_EVENT_BATCH_MAX)]
-)
-_media_event: BodyDecoder[MediaEvent] = BodyDecoder(MediaEvent)
-_pose_batch_items: BodyDecoder[Any] = BodyDecoder(_with_raw_items(PoseFrameBatch, "frames"))
-_pose_frame: BodyDecoder[PoseFrame] = BodyDecoder(PoseFrame)
-_beacon_items: BodyDecoder[Any] = BodyDecoder(_with_raw_items(Beacon, "media_events", "analytics_events"))
-
-
-def _others(items: msgspec.Struct, *arrays: str) -> dict[str, Any]:
+def other_fields(items: msgspec.Struct, *arrays: str) -> dict[str, Any]:
+    """The fields of a body decoded by :func:`with_raw_items` other than its ``arrays``."""
     return {name: getattr(items, name) for name in items.__struct_fields__ if name not in arrays}
 
 
-def decode_media_batch(body: bytes) -> tuple[list[MediaEvent], ItemReport]:
-    """A ``POST /v1/media/events`` body as a list of the events to store, and the report of the others.
-
-    Raises ``msgspec.DecodeError`` for malformed JSON, ``msgspec.ValidationError`` for a single event (not
-    in an array) with a fault no rule repairs or an array that breaks the contract (empty, over 500), and
-    :class:`RejectedBatch` when no event of the array is left.
-    """
-    try:
-        return decode_media_events(body), ALL_STORED
-    except msgspec.ValidationError as exc:
-        if not body.lstrip().startswith(b"["):
-            # One event alone: repaired by the same rules, else refused with its fault (nothing else to keep).
-            event, repaired = _repair(_media_event, body, MEDIA_EVENT_RULES, exc)
-            return [event], _report([], [repaired])
-    events, report = decode_items(_media_event, _media_items.decode(body), MEDIA_EVENT_RULES, "")
-    if not events:
+def kept(items: list[T], report: ItemReport) -> list[T]:
+    """``items`` when any is left; raises :class:`RejectedBatch` naming the rejected ones when none is."""
+    if not items:
         raise RejectedBatch(report.rejected)
-    return events, report
-
-
-def decode_pose_batch(body: bytes) -> tuple[PoseFrameBatch, ItemReport]:
-    """A ``POST /v1/pose/frames`` body with the frames to store, and the report of the others.
-
-    Raises ``msgspec.DecodeError`` for malformed JSON, ``msgspec.ValidationError`` for a fault outside the
-    frames (``session_id``, ``media_id``, ``visibility_kind``, more than 300 frames), and
-    :class:`RejectedBatch` when no frame is left.
-    """
-    try:
-        return pose_batch_decoder.decode(body), ALL_STORED
-    except msgspec.ValidationError:
-        items = _pose_batch_items.decode(body)
-    frames, report = decode_items(_pose_frame, items.frames, POSE_FRAME_RULES, "frames")
-    if not frames:
-        raise RejectedBatch(report.rejected)
-    return PoseFrameBatch(**_others(items, "frames"), frames=frames), report
-
-
-def decode_beacon(body: bytes) -> tuple[Beacon, ItemReport, ItemReport]:
-    """A ``POST /v1/beacon`` body with the events to store, and the reports of its media and analytics
-    events.
-
-    Raises ``msgspec.DecodeError`` for malformed JSON, ``msgspec.ValidationError`` for a fault outside the
-    events (the token, the key, no event at all, too many), and :class:`RejectedBatch` when no event of
-    either kind is left.
-    """
-    try:
-        return beacon_decoder.decode(body), ALL_STORED, ALL_STORED
-    except msgspec.ValidationError:
-        items = _beacon_items.decode(body)
-    media, media_report = decode_items(_media_event, items.media_events, MEDIA_EVENT_RULES, "media_events")
-    analytics: list[AnalyticsEvent]
-    analytics, analytics_report = decode_items(
-        analytics_event_decoder, items.analytics_events, ANALYTICS_EVENT_RULES, "analytics_events"
-    )
-    if not media and not analytics:
-        raise RejectedBatch(media_report.rejected + analytics_report.rejected)
-    beacon = Beacon(
-        **_others(items, "media_events", "analytics_events"), media_events=media, analytics_events=analytics
-    )
-    return beacon, media_report, analytics_report
+    return items

@@ -27,7 +27,7 @@ import structlog
 from service_common.logging import configure_logging
 
 from telemetry.clickhouse.open import open_store
-from telemetry.clickhouse.server import identifier
+from telemetry.clickhouse.sql import Sql, identifier, render
 from telemetry.clickhouse.store import ClickHouseStore, ServerFeatures
 from telemetry.settings import RetentionSettings, load_settings
 
@@ -39,7 +39,7 @@ BANDWIDTH_COLUMNS = ("effective_bandwidth_mbps", "ttfb_ms", "rtt_ms", "cdn_respo
 _PARTITIONS = """
 SELECT table, partition, sum(rows) AS partition_rows
 FROM system.parts
-WHERE database = currentDatabase() AND active AND table IN ({tables})
+WHERE database = currentDatabase() AND active AND table IN {tables}
 GROUP BY table, partition
 ORDER BY table, partition
 """
@@ -48,10 +48,14 @@ ORDER BY table, partition
 _UNCLEARED_BANDWIDTH = """
 SELECT toString(toYYYYMM(received_at)) AS partition, count() AS partition_rows
 FROM media_events
-WHERE received_at < toDateTime('{before}', 'UTC') AND ({any_sample})
+WHERE received_at < {before} AND ({any_sample})
 GROUP BY partition
 ORDER BY partition
 """
+
+_ANY_SAMPLE = Sql(" OR ".join(f"{identifier(column)} != 0" for column in BANDWIDTH_COLUMNS))
+_DROP_PARTITION = "ALTER TABLE {table} DROP PARTITION {partition}"
+_CLEAR_COLUMN = "ALTER TABLE media_events CLEAR COLUMN {column} IN PARTITION {partition}"
 
 _MONTH = re.compile(r"^(?P<year>\d{4})(?P<month>\d{2})$")
 
@@ -106,8 +110,7 @@ async def apply_retention(
         return []
     now = now or datetime.now(UTC)
     periods = table_periods(settings)
-    tables = ", ".join(f"'{identifier(table)}'" for table in periods)
-    parts = await store.select(_PARTITIONS.format(tables=tables))
+    parts = await store.select(render(_PARTITIONS, tables=list(periods)))
     report: list[TableRetention] = []
     for table, days in periods.items():
         cutoff = now - timedelta(days=days)
@@ -117,7 +120,7 @@ async def apply_retention(
             if row["table"] == table and (end := month_end(str(row["partition"]))) is not None and end <= cutoff
         ]
         for partition, _ in expired:
-            await store.execute(f"ALTER TABLE {identifier(table)} DROP PARTITION {partition}")
+            await store.execute(render(_DROP_PARTITION, table=identifier(table), partition=int(partition)))
         done = TableRetention(table, days, [p for p, _ in expired], sum(rows for _, rows in expired))
         log.info(
             "retention.table_done",
@@ -133,14 +136,11 @@ async def apply_retention(
 
 async def _clear_bandwidth(store: ClickHouseStore, days: int, now: datetime) -> TableRetention:
     before = _first_kept_month(now - timedelta(days=days))
-    any_sample = " OR ".join(f"{identifier(column)} != 0" for column in BANDWIDTH_COLUMNS)
-    rows = await store.select(
-        _UNCLEARED_BANDWIDTH.format(before=before.strftime("%Y-%m-%d %H:%M:%S"), any_sample=any_sample)
-    )
+    rows = await store.select(render(_UNCLEARED_BANDWIDTH, before=before, any_sample=_ANY_SAMPLE))
     partitions = [str(row["partition"]) for row in rows if month_end(str(row["partition"])) is not None]
     for partition in partitions:
         for column in BANDWIDTH_COLUMNS:
-            await store.execute(f"ALTER TABLE media_events CLEAR COLUMN {identifier(column)} IN PARTITION {partition}")
+            await store.execute(render(_CLEAR_COLUMN, column=identifier(column), partition=int(partition)))
     done = TableRetention(
         "media_events",
         days,

@@ -1,1 +1,2 @@
-"""Read routes over the media events: per-view QoE and bandwidth statistics for staff."""
+"""Video watch events: ``POST /v1/media/events`` and CMCD reports (``POST /v1/media/cmcd``) into
+``media_events``, and the staff read routes over them (per-view QoE, per-media statistics, ranking)."""

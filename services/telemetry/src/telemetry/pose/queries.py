@@ -6,32 +6,33 @@ The session queries read one actor's frames of one session of one organization: 
 actor sent under the same id must never count. ``form_score`` and ``rom_degrees`` are Nullable (no body
 in view): ``avg`` and ``max`` skip NULLs and give NULL when every frame is NULL. The exercise query reads
 every actor's frames of one ``media_id`` in the organization over a period, and count sessions as
-(``actor_hash``, ``session_id``) pairs. Placeholders are filled from validated values only (hashed ids, a
-UUID, integers, a bucket expression from a whitelist).
+(``actor_hash``, ``session_id``) pairs. The ``*_query`` functions fill the templates' placeholders with
+:func:`telemetry.clickhouse.sql.render`.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from contracts.telemetry import Joint
+from contracts.pose_stats import Joint
 
-from telemetry.reads import hashed_id
+from telemetry.clickhouse.sql import Sql, render
 
-_SESSION = "org_hash = '{org_hash}' AND actor_hash = '{actor_hash}' AND session_id = toUUID('{session_id}')"
+_SESSION = "org_hash = {org_hash} AND actor_hash = {actor_hash} AND session_id = {session_id}"
 
-# Aggregates without GROUP BY: one row even for a session without frames (then frames = 0).
+# Aggregates without GROUP BY: one row even for a session without frames (then frames = 0). The column
+# session_<name> is the field <name> of a PoseSessionStats.
 _SUMMARY = """
 SELECT
     count() AS session_frames,
     any(media_id) AS session_media_id,
     if(session_frames > 0, max(elapsed_ms) - min(elapsed_ms), 0) AS session_duration_ms,
     max(rep_count) AS session_reps,
-    avg(form_score) AS session_form_score,
+    avg(form_score) AS session_average_form_score,
     countIf(isNull(form_score)) AS session_frames_without_body,
-    avg(rom_degrees) AS session_rom_degrees,
+    avg(rom_degrees) AS session_average_rom_degrees,
     max(rom_degrees) AS session_max_rom_degrees,
-    avg(pose_confidence) AS session_pose_confidence
+    avg(pose_confidence) AS session_average_pose_confidence
 FROM pose_tracking_frames
 WHERE {session}
 """
@@ -52,7 +53,7 @@ GROUP BY trend_bucket
 ORDER BY trend_bucket
 """
 
-BUCKETS = {"minute": "intDiv(elapsed_ms, 60000)", "rep": "rep_count"}
+BUCKETS = {"minute": Sql("intDiv(elapsed_ms, 60000)"), "rep": Sql("rep_count")}
 """Trend bucket → the expression grouping frames into it."""
 
 # Device capability: frames and processing time per camera resolution.
@@ -175,7 +176,7 @@ LIMIT 10
 
 # One exercise video of one organization over a period: every actor's frames whose batch named the media
 # and that arrived in the last {hours} hours. Reads the organization's range of the sort key.
-_EXERCISE = "org_hash = '{org_hash}' AND media_id = '{media_id}' AND received_at >= now() - INTERVAL {hours} HOUR"
+_EXERCISE = "org_hash = {org_hash} AND media_id = {media_id} AND received_at >= now() - INTERVAL {hours} HOUR"
 
 # Per issue code: the frames that reported it (arrayDistinct: a code a frame lists twice counts once), the
 # repetitions (actor, session, rep_count) and the sessions (actor, session) with such a frame. Every frame
@@ -196,49 +197,47 @@ LIMIT {rows}
 """
 
 
-def _session(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
-    return _SESSION.format(
-        org_hash=hashed_id(org_hash), actor_hash=hashed_id(actor_hash), session_id=uuid.UUID(str(session_id))
-    )
+def _session(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> Sql:
+    return render(_SESSION, org_hash=org_hash, actor_hash=actor_hash, session_id=session_id)
 
 
-def summary_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+def summary_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> Sql:
     """Frames, duration, reps, mean form score and ROM of one actor's session."""
-    return _SUMMARY.format(session=_session(org_hash, actor_hash, session_id))
+    return render(_SUMMARY, session=_session(org_hash, actor_hash, session_id))
 
 
-def trend_query(org_hash: str, actor_hash: str, session_id: uuid.UUID, bucket: str) -> str:
+def trend_query(org_hash: str, actor_hash: str, session_id: uuid.UUID, bucket: str) -> Sql:
     """Form score, ROM and reps of one actor's session per ``bucket`` (``minute`` or ``rep``)."""
-    return _TREND.format(bucket=BUCKETS[bucket], session=_session(org_hash, actor_hash, session_id))
+    return render(_TREND, bucket=BUCKETS[bucket], session=_session(org_hash, actor_hash, session_id))
 
 
-def devices_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+def devices_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> Sql:
     """Frames and processing time per camera resolution of one actor's session."""
-    return _DEVICES.format(session=_session(org_hash, actor_hash, session_id))
+    return render(_DEVICES, session=_session(org_hash, actor_hash, session_id))
 
 
-def repetitions_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+def repetitions_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> Sql:
     """Per repetition of one actor's session: frames, duration, the device's largest ROM and each joint's
     angle extremes from the world landmarks."""
-    return _REPETITIONS.format(session=_session(org_hash, actor_hash, session_id))
+    return render(_REPETITIONS, session=_session(org_hash, actor_hash, session_id))
 
 
-def tempo_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+def tempo_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> Sql:
     """Per repetition and movement phase of one actor's session: the time spent in the phase."""
-    return _TEMPO.format(session=_session(org_hash, actor_hash, session_id))
+    return render(_TEMPO, session=_session(org_hash, actor_hash, session_id))
 
 
-def form_issues_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> str:
+def form_issues_query(org_hash: str, actor_hash: str, session_id: uuid.UUID) -> Sql:
     """The ten form issues of one actor's session reported in the most frames."""
-    return _FORM_ISSUES.format(session=_session(org_hash, actor_hash, session_id))
+    return render(_FORM_ISSUES, session=_session(org_hash, actor_hash, session_id))
 
 
-def _exercise(org_hash: str, media_id: str, hours: int) -> str:
-    return _EXERCISE.format(org_hash=hashed_id(org_hash), media_id=hashed_id(media_id), hours=int(hours))
+def _exercise(org_hash: str, media_id: str, hours: int) -> Sql:
+    return render(_EXERCISE, org_hash=org_hash, media_id=media_id, hours=hours)
 
 
-def exercise_form_issues_query(org_hash: str, media_id: str, hours: int, limit: int) -> str:
+def exercise_form_issues_query(org_hash: str, media_id: str, hours: int, limit: int) -> Sql:
     """The sessions and frames of one exercise video in ``org_hash`` over the last ``hours`` (the row of
     issue ``''``), then the ``limit`` form issues reported in the most sessions, with their repetitions and
     frames."""
-    return _EXERCISE_FORM_ISSUES.format(exercise=_exercise(org_hash, media_id, hours), rows=int(limit) + 1)
+    return render(_EXERCISE_FORM_ISSUES, exercise=_exercise(org_hash, media_id, hours), rows=limit + 1)

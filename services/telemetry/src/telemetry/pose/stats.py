@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from contracts.telemetry import (
+from contracts.pose_stats import (
     CameraCapability,
     ExerciseFormIssue,
     ExerciseFormIssues,
@@ -32,7 +32,7 @@ from telemetry.pose.queries import (
     tempo_query,
     trend_query,
 )
-from telemetry.reads import number, period_hours, select_rows
+from telemetry.reads import from_row, period_hours, select_rows
 
 MAX_EXERCISE_PERIOD_HOURS = 730 * 24
 """Longest period the per-exercise form issues may cover, as the same video's media statistics (pose frames
@@ -57,45 +57,24 @@ async def pose_session_stats(
     frames = int(summary["session_frames"])
     if frames == 0:
         raise NotFoundError("No pose frames of this actor's session in your organization.")
-    return PoseSessionStats(
+    return from_row(
+        PoseSessionStats,
+        summary,
+        "session_",
         session_id=str(session_id),
-        media_id=str(summary["session_media_id"]),
-        frames=frames,
-        duration_ms=int(summary["session_duration_ms"]),
-        reps=int(summary["session_reps"]),
-        average_form_score=number(summary["session_form_score"]),
-        frames_without_body=int(summary["session_frames_without_body"]),
-        average_rom_degrees=number(summary["session_rom_degrees"]),
-        max_rom_degrees=number(summary["session_max_rom_degrees"]),
-        average_pose_confidence=number(summary["session_pose_confidence"]),
         bucket=bucket,
-        trend=[
-            PoseTrendBucket(
-                bucket=int(row["trend_bucket"]),
-                start_ms=int(row["start_ms"]),
-                frames=int(row["frames"]),
-                reps=int(row["reps"]),
-                average_form_score=number(row["average_form_score"]),
-                average_rom_degrees=number(row["average_rom_degrees"]),
-                max_rom_degrees=number(row["max_rom_degrees"]),
-            )
-            for row in trend
-        ],
+        trend=[from_row(PoseTrendBucket, row, bucket=int(row["trend_bucket"])) for row in trend],
         devices=[
-            CameraCapability(
+            from_row(
+                CameraCapability,
+                row,
                 camera_resolution=str(row["device_camera_resolution"]),
-                frames=int(row["frames"]),
                 share=int(row["frames"]) / frames,
-                average_processing_time_ms=float(row["average_processing_time_ms"]),
-                median_processing_time_ms=float(row["median_processing_time_ms"]),
-                p95_processing_time_ms=float(row["p95_processing_time_ms"]),
             )
             for row in devices
         ],
         repetitions=_repetitions(repetitions, tempo),
-        form_issues=[
-            FormIssueCount(issue=str(row["issue"]), frames=int(row["frames"]), reps=int(row["reps"])) for row in issues
-        ],
+        form_issues=[from_row(FormIssueCount, row) for row in issues],
     )
 
 
@@ -116,16 +95,7 @@ async def exercise_form_issues(
         period=period,
         sessions=sessions,
         frames=int(exercise["frames"]),
-        issues=[
-            ExerciseFormIssue(
-                issue=str(row["issue"]),
-                sessions=int(row["sessions"]),
-                session_share=int(row["sessions"]) / sessions,
-                reps=int(row["reps"]),
-                frames=int(row["frames"]),
-            )
-            for row in issues
-        ],
+        issues=[from_row(ExerciseFormIssue, row, session_share=int(row["sessions"]) / sessions) for row in issues],
     )
 
 
@@ -136,12 +106,9 @@ def _repetitions(rows: list[dict[str, Any]], tempo: list[dict[str, Any]]) -> lis
             PhaseDuration(phase=row["phase"], duration_ms=int(row["duration_ms"]))
         )
     return [
-        PoseRepetition(
-            rep=int(row["rep"]),
-            start_ms=int(row["start_ms"]),
-            duration_ms=int(row["duration_ms"]),
-            frames=int(row["frames"]),
-            client_max_rom_degrees=number(row["client_max_rom_degrees"]),
+        from_row(
+            PoseRepetition,
+            row,
             joints=[_joint_range(joint, row) for joint in JOINTS],
             tempo=phases.get(int(row["rep"]), []),
         )

@@ -1,0 +1,1 @@
+"""Product analytics events (``POST /v1/analytics/track``): the route and the columns of ``analytics_events``."""

@@ -1,0 +1,1 @@
+"""``POST /v1/beacon``: the media and analytics events a closing page sends with ``navigator.sendBeacon``."""
