@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from bench import adherence, asgi_servers, core_api_load, pose_decode, qoe, telemetry_ingest, telemetry_profile
+from bench import (
+    adherence,
+    asgi_servers,
+    core_api_load,
+    pose_decode,
+    qoe,
+    replay_lookup,
+    telemetry_ingest,
+    telemetry_profile,
+)
 
-BENCHMARKS = [pose_decode, asgi_servers, telemetry_ingest, telemetry_profile, qoe, adherence, core_api_load]
+BENCHMARKS = [
+    pose_decode,
+    asgi_servers,
+    telemetry_ingest,
+    telemetry_profile,
+    qoe,
+    replay_lookup,
+    adherence,
+    core_api_load,
+]
 
 
 def main() -> None:

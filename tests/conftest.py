@@ -208,17 +208,21 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-@pytest.fixture(scope="session")
-@needs("processes")
-def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
-    """core-api as a real process on the test PostgreSQL."""
-    env = {
+def core_api_env(postgres: PostgresUrls, dev_keys: Path) -> dict[str, str]:
+    """The environment of a core-api process on ``postgres`` with the test keys."""
+    return {
         "DATABASE_URL": postgres.app,
         "AUTH_JWKS_FILE": str(dev_keys / "jwks.json"),
         "TELEMETRY_TOKEN_SIGNING_KEY_FILE": str(dev_keys / TELEMETRY_SIGNING_KEY_FILE),
         "TELEMETRY_TOKEN_HASH_KEY_FILE": str(dev_keys / TELEMETRY_HASH_KEY_FILE),
     }
-    base_url, process = start_service("core_api", env)
+
+
+@pytest.fixture(scope="session")
+@needs("processes")
+def core_api_url(postgres: PostgresUrls, dev_keys: Path) -> Iterator[str]:
+    """core-api as a real process on the test PostgreSQL."""
+    base_url, process = start_service("core_api", core_api_env(postgres, dev_keys))
     yield base_url
     stop_service(process)
 

@@ -15,12 +15,16 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import psycopg
 import pytest
 import schemathesis
+from core_api.db.migrate import migrate
+from core_api.db.provision import APP_ROLE, OWNER_ROLE, provision
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import Bundle
 from schemathesis.config import SchemathesisConfig
@@ -28,8 +32,10 @@ from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 from schemathesis.specs.openapi.stateful import _step_case_strategy, is_root_allowed, transition
 
+from tests.conftest import core_api_env, start_service, stop_service
 from tests.core_api.seed import seed_organization
-from tools.databases import PostgresUrls
+from tests.markers import needs
+from tools.databases import PostgresUrls, with_user_and_database
 
 OPENAPI = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
 CONFIG = SchemathesisConfig.from_path(Path(__file__).with_name("schemathesis.toml"))
@@ -49,6 +55,7 @@ SETTINGS = settings(
 
 # Floors the run must reach, so that a document without links, or links the machine cannot follow
 # (wrong expressions, a target that always answers 404), fails the test instead of passing vacuously.
+STATEFUL_DATABASE = "rehab_stateful"
 MIN_DOCUMENT_LINKS = 90
 MIN_LINKED_CALLS = 30
 MIN_LINKED_SUCCESSES = 15
@@ -137,13 +144,38 @@ def _document_links() -> int:
     )
 
 
-def test_core_api_stateful(core_api_url: str, postgres: PostgresUrls, dev_keys: Path) -> None:
+@dataclass(frozen=True)
+class OwnCoreApi:
+    url: str
+    database: PostgresUrls
+
+
+@pytest.fixture(scope="module")
+@needs("processes")
+def own_core_api(postgres: PostgresUrls, dev_keys: Path) -> Iterator[OwnCoreApi]:
+    """core-api on a database of its own. Generated requests name ids that exist or not depending on what
+    the database holds, so on the suite's shared database the scenarios, and the links they follow,
+    depended on the tests that ran before (from 26 to 79 linked calls); on an empty one they are the same
+    in every run."""
+    database = PostgresUrls(
+        superuser=with_user_and_database(postgres.superuser, "postgres", STATEFUL_DATABASE),
+        owner=with_user_and_database(postgres.superuser, OWNER_ROLE, STATEFUL_DATABASE),
+        app=with_user_and_database(postgres.superuser, APP_ROLE, STATEFUL_DATABASE),
+    )
+    provision(postgres.superuser, STATEFUL_DATABASE)
+    migrate(database.owner)
+    url, process = start_service("core_api", core_api_env(database, dev_keys))
+    yield OwnCoreApi(url, database)
+    stop_service(process)
+
+
+def test_core_api_stateful(own_core_api: OwnCoreApi, dev_keys: Path) -> None:
     links = _document_links()
     assert links >= MIN_DOCUMENT_LINKS, f"the document has {links} links"
     assert not schema.config.phases.stateful.inference.algorithms, "links must come from the document only"
 
-    CoreApiWorkflow.base_url = core_api_url
-    CoreApiWorkflow.superuser_url = postgres.superuser
+    CoreApiWorkflow.base_url = own_core_api.url
+    CoreApiWorkflow.superuser_url = own_core_api.database.superuser
     CoreApiWorkflow.keys = dev_keys
     started = time.monotonic()
     CoreApiWorkflow.run(settings=SETTINGS)

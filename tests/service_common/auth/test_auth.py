@@ -672,11 +672,11 @@ async def test_a_remembered_token_still_expires(keys: DevKeys) -> None:
 
 @pytest.mark.anyio
 async def test_the_cache_is_bounded_and_hands_out_copies(keys: DevKeys) -> None:
-    verifier = JwtVerifier(keys.settings(), clock=FakeClock())
+    settings = msgspec.structs.replace(keys.settings(), verified_token_cache_size=64)
+    verifier = JwtVerifier(settings, clock=FakeClock())
     first = await verifier.claims(keys.token(sub="1"))
     first["sub"] = "tampered"
     assert (await verifier.claims(keys.token(sub="1")))["sub"] == "1"
-    for number in range(JwtVerifier.VERIFIED_CACHE_SIZE + 10):
-        # Signed with the loaded key: minting reads the key files for each of these four thousand tokens.
+    for number in range(settings.verified_token_cache_size + 10):
         await verifier.claims(keys.signed(sub=str(number), jti=str(number)))
-    assert len(verifier._verified) == JwtVerifier.VERIFIED_CACHE_SIZE
+    assert len(verifier._verified) == settings.verified_token_cache_size

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from telemetry.identity import TelemetryActor
 from telemetry.ingest.batch import Batch
 from telemetry.media.columns import media_event_columns
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
-from telemetry.spool.flusher import Flusher
+from telemetry.spool.flusher import SORT_KEY_PREFIXES, Flusher
 from telemetry.spool.record import Position, ReadResult, SpoolRecord, encode_record
 from telemetry.spool.spool import REFUSED_FOLDER, Spool, SpoolFullError
 
@@ -39,6 +40,7 @@ from tools.databases import ClickHouseServer, ClickHouseUnavailable
 from tools.tokens import mint_telemetry_token
 
 ROOT = Path(__file__).resolve().parents[3]
+MIGRATIONS = ROOT / "services/telemetry/src/telemetry/clickhouse/migrations"
 
 
 class RecordingStore:
@@ -77,6 +79,9 @@ class RecordingStore:
         table = query.split(" FROM ", 1)[1].split(maxsplit=1)[0]
         stored = set(self.tables.get(table, {}).get("batch_id", []))
         return [{"batch_id": batch_id} for batch_id in stored if str(batch_id) in query]
+
+    async def select_values(self, query: str) -> list[Any]:
+        return [row["batch_id"] for row in await self.select(query)]
 
     async def server_version(self) -> str:
         return "0.0"
@@ -650,3 +655,97 @@ def test_clickhouse_stopped_mid_stream_loses_no_acknowledged_event(
     assert len(acknowledged) == 31
     assert sorted(int(row["resource_id"]) for row in rows) == list(range(30))
     assert {row["batch_id"] for row in rows} == set(acknowledged)
+
+
+class LosingStore:
+    """A real ClickHouse store whose next data insert lands but whose answer is lost."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.lose_next_answer = True
+        self.lookups: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
+        inserted: int = await self.store.insert(table, columns)
+        if self.lose_next_answer and table != "ingest_batches":
+            self.lose_next_answer = False
+            raise ClickHouseError("Connection reset by peer", 210)
+        return inserted
+
+    async def select_values(self, query: str) -> list[Any]:
+        self.lookups.append(query)
+        values: list[Any] = await self.store.select_values(query)
+        return values
+
+
+@pytest.mark.anyio
+async def test_an_uncertain_insert_is_checked_within_the_records_receive_times_and_not_repeated(
+    store: Any, tmp_path: Path
+) -> None:
+    """Records received across a month boundary, at fractions of a second, land; the answer is lost; the
+    retry's lookup is bounded by their receive times and still finds every landed batch."""
+    await migrate(store)
+    moments = [
+        datetime(2026, 11, 30, 23, 59, 59, 900_000, tzinfo=UTC),
+        datetime(2026, 12, 1, 0, 0, 0, 400_000, tzinfo=UTC),
+        datetime(2026, 12, 1, 0, 0, 1, 999_999, tzinfo=UTC),
+    ]
+    records = []
+    for number, moment in enumerate(moments):
+        batch_id = uuid.uuid4()
+        columns: dict[str, list[Any]] = {
+            "batch_id": [batch_id] * 2,
+            "org_hash": ["org_h4sh"] * 2,
+            "actor_hash": ["actor_bounded"] * 2,
+            "event_name": ["bounded_lookup"] * 2,
+            "received_at": [moment] * 2,
+        }
+        records.append(
+            SpoolRecord(
+                endpoint="analytics_events",
+                table="analytics_events",
+                batch_id=batch_id,
+                idempotent=number == 0,
+                received_at=moment,
+                columns=columns,
+                uuid_columns=["batch_id"],
+            )
+        )
+    losing = LosingStore(store)
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    try:
+        for each in records:
+            await spool.append(each)
+        flusher = Flusher(spool, losing, flush_rows=10_000, flush_interval_seconds=1.0)
+        with pytest.raises(ClickHouseError):
+            await flusher.drain()
+        assert await flusher.drain() == 0
+        assert spool.empty
+    finally:
+        await spool.close()
+
+    rows = await store.select(
+        "SELECT toString(batch_id) AS batch_id, count() AS n FROM analytics_events "
+        "WHERE event_name = 'bounded_lookup' GROUP BY batch_id"
+    )
+    assert {row["batch_id"]: int(row["n"]) for row in rows} == {str(each.batch_id): 2 for each in records}
+    table_lookups = [query for query in losing.lookups if "FROM analytics_events" in query]
+    assert table_lookups
+    assert all(
+        "(org_hash, event_name) IN (('org_h4sh', 'bounded_lookup'))" in query
+        and "received_at >= toDateTime('2026-11-30 23:59:58', 'UTC')" in query
+        and "received_at <= toDateTime('2026-12-01 00:00:02', 'UTC')" in query
+        for query in table_lookups
+    )
+
+
+def test_the_lookup_keys_are_the_leading_columns_of_each_tables_sort_key() -> None:
+    migrations = "\n".join(path.read_text() for path in sorted(MIGRATIONS.glob("*.sql")))
+    for table, prefix in SORT_KEY_PREFIXES.items():
+        created = migrations.split(f"CREATE TABLE IF NOT EXISTS {table} (", 1)[1]
+        sort_key = created.split("ORDER BY (", 1)[1].split(")", 1)[0]
+        assert [name.strip() for name in sort_key.split(",")][: len(prefix)] == list(prefix), table

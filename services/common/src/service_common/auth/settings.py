@@ -29,6 +29,12 @@ class AuthSettings(msgspec.Struct, frozen=True):
     max_token_lifetime_seconds: Annotated[int, msgspec.Meta(ge=1)] = 8 * 3600
     """Longest validity a token may claim: one whose `exp` lies further than this after its `iat`, or
     after now, is refused (AUTH_MAX_TOKEN_LIFETIME_SECONDS)."""
+    verified_token_cache_size: Annotated[int, msgspec.Meta(ge=1)] = 16_384
+    """Tokens a process remembers as verified (AUTH_VERIFIED_TOKEN_CACHE_SIZE), the least recently used
+    dropped first. Size it to the callers one process serves within a minute: a device sends the same token
+    every second or two, and a token not in the cache costs a signature check, a third of a small request's
+    CPU. An entry takes about 1.6 KiB (the token and its claims, measured with tracemalloc), so the default
+    holds at most about 26 MiB per process (docs/operations.md)."""
     user_check_cache_seconds: Annotated[int, msgspec.Meta(ge=0)] = 60
     """core-api: how long a token's user is remembered as existing, active and matching the token before
     PostgreSQL is asked again; a deleted user loses access within it (AUTH_USER_CHECK_CACHE_SECONDS)."""

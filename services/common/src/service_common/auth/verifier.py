@@ -68,9 +68,6 @@ class JwtVerifier:
     own caller from :meth:`claims`, so the key handling exists once.
     """
 
-    VERIFIED_CACHE_SIZE = 4096
-    """Tokens remembered as verified: a device sends the same token every second or two, and checking its
-    signature again each time was a third of a small request's CPU (docs/performance.md)."""
     VERIFIED_CACHE_SECONDS = 60.0
     """How long a verified token is trusted without a new check (never past its ``exp``): a key withdrawn
     from the JWKS stops working within this time."""
@@ -101,7 +98,7 @@ class JwtVerifier:
             del self._verified[token]
         claims = await self._verify(token)
         self._verified[token] = (claims, self._clock() + self.VERIFIED_CACHE_SECONDS, float(claims["exp"]))
-        if len(self._verified) > self.VERIFIED_CACHE_SIZE:
+        if len(self._verified) > self._settings.verified_token_cache_size:
             self._verified.popitem(last=False)
         return dict(claims)
 

@@ -61,6 +61,9 @@ class EmbeddedStore:
             {key: value.decode() if isinstance(value, bytes) else value for key, value in row.items()} for row in rows
         ]
 
+    async def select_values(self, query: str) -> list[Any]:
+        return [next(iter(row.values())) for row in await self.select(query)]
+
     async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
         rows = row_count(columns)
         if rows == 0:

@@ -96,6 +96,9 @@ class ServerStore:
             raise ClickHouseError.wrap(exc) from exc
         return [{name: record[name] for name in record} for record in records]
 
+    async def select_values(self, query: str) -> list[Any]:
+        return [row[0] for row in await self._run_native(query)]
+
     async def _client_ready(self) -> None:
         # Reads name the database over HTTP; make sure it exists on a fresh server.
         if self._native is None:

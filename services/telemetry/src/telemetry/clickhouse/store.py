@@ -78,6 +78,12 @@ class ClickHouseStore(Protocol):
         """Run one query and return its rows as dicts of Python values."""
         ...
 
+    async def select_values(self, query: str) -> list[Any]:
+        """The first column of ``query``'s rows, over the connection that inserts: for the spool's own
+        lookups, whose long ``IN`` lists the HTTP reader's query parser (sqlparse) takes far longer to read
+        than ClickHouse takes to answer."""
+        ...
+
     async def insert(self, table: str, columns: Mapping[str, Sequence[Any]]) -> int:
         """Insert column-oriented data (sequences of equal length) into ``table``; return the row count."""
         ...

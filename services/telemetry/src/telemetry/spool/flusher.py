@@ -26,29 +26,92 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
-from telemetry.clickhouse.sql import identifier, render
+from telemetry.clickhouse.sql import Sql, identifier, literal, render
 from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
 from telemetry.spool.record import SpoolRecord
 from telemetry.spool.spool import Spool
 
 log = structlog.get_logger("spool")
 
-# Batch ids per lookup query. A block after an outage holds thousands of records; aiochclient parses each
-# query with sqlparse, which refuses more than 10,000 tokens (six per listed id), and ClickHouse refuses
-# queries over 256 KiB. One query for all of them failed on every retry, so the spool never drained.
+# Batch ids per lookup query, and the bytes of a data-table lookup's key list. A block after an outage
+# holds thousands of records, and ClickHouse refuses queries over 256 KiB (max_query_size): one query for
+# all of them failed on every retry, so the spool never drained. Lookups go over the native connection
+# (``select_values``): through aiochclient, its sqlparse took longer to read a lookup than ClickHouse took
+# to answer it, and refused more than 10,000 tokens.
 _LOOKUP_IDS_PER_QUERY = 500
-_STORED_IDS = "SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN {ids}"
+_LOOKUP_KEY_BYTES = 128 * 1024
+# The ledger is ordered by batch_id: a lookup there reads a few granules whatever its age. The data tables
+# are ordered for reads and leave batch_id out, so a lookup there names what their rows are ordered by: the
+# leading columns of each table's sort key (SORT_KEY_PREFIXES, checked against the migrations by a test),
+# with the values the records' rows hold, and the records' receive times, which their rows carry exactly.
+# ClickHouse then reads only the granules of those keys in the parts of that time range, however large
+# the table, instead of every batch_id of up to six months of rows.
+_LEDGER_IDS = "SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN {ids}"
+_TABLE_IDS = (
+    "SELECT DISTINCT batch_id FROM {table} WHERE {key} IN {keys} AND received_at >= {start} "
+    "AND received_at <= {end} AND batch_id IN {ids}"
+)
+_ONE_SECOND = timedelta(seconds=1)
+SORT_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "media_events": ("org_hash", "media_id", "session_id"),
+    "pose_tracking_frames": ("org_hash", "session_id"),
+    "analytics_events": ("org_hash", "event_name"),
+    "error_reports": ("app_version", "error_type"),
+}
 # ClickHouse error codes that refuse an insert for its data, not for the connection or the server's state:
 # retrying the same rows can never succeed (CANNOT_PARSE_TEXT, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
 # CANNOT_PARSE_DATE, CANNOT_PARSE_DATETIME, TYPE_MISMATCH (clickhouse-driver's own for a value its
 # column cannot hold), ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER,
 # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN).
 REFUSED_DATA_CODES = frozenset({6, 27, 38, 41, 53, 69, 70, 72, 321, 349})
+
+
+def landed_batch_queries(table: str, records: list[SpoolRecord]) -> Iterator[Sql]:
+    """The queries that tell which of ``records`` (all bound for ``table``) it already holds."""
+    key = [name for name in SORT_KEY_PREFIXES.get(table, ()) if all(name in record.columns for record in records)]
+    for lookup in _lookups(records, key):
+        yield render(_TABLE_IDS, table=identifier(table), **lookup)
+
+
+def _lookups(records: list[SpoolRecord], key: list[str]) -> Iterator[dict[str, Any]]:
+    """The values of :data:`_TABLE_IDS` for ``records`` of one table, in groups of at most
+    ``_LOOKUP_IDS_PER_QUERY`` records and ``_LOOKUP_KEY_BYTES`` of keys. ``key`` names the sort key columns
+    every record has (an older record may lack a newer column); without any, the key condition is the
+    always-true ``1 IN (1)``."""
+    group: list[SpoolRecord] = []
+    keys: set[tuple[Any, ...]] = set()
+    key_bytes = 0
+    for record in records:
+        new_keys = set(zip(*(record.columns[name] for name in key), strict=True)) if key else set()
+        added = sum(len(literal(each)) + 2 for each in new_keys - keys)
+        if group and (key_bytes + added > _LOOKUP_KEY_BYTES or len(group) == _LOOKUP_IDS_PER_QUERY):
+            yield _lookup(group, key, keys)
+            group, keys, key_bytes = [], set(), 0
+            added = sum(len(literal(each)) + 2 for each in new_keys)
+        group.append(record)
+        keys |= new_keys
+        key_bytes += added
+    if group:
+        yield _lookup(group, key, keys)
+
+
+def _lookup(records: list[SpoolRecord], key: list[str], keys: set[tuple[Any, ...]]) -> dict[str, Any]:
+    # DateTime('UTC') keeps whole seconds, truncated or rounded by the driver: a second either side.
+    start = min(record.received_at for record in records).replace(microsecond=0) - _ONE_SECOND
+    end = max(record.received_at for record in records).replace(microsecond=0) + _ONE_SECOND
+    return {
+        "key": Sql("(" + ", ".join(identifier(name) for name in key) + ")") if key else Sql("1"),
+        "keys": sorted(keys, key=str) if key else [1],
+        "start": start,
+        "end": end,
+        "ids": sorted({record.batch_id for record in records}),
+    }
 
 
 def merge_blocks(records: Sequence[SpoolRecord]) -> list[tuple[str, dict[str, list[Any]]]]:
@@ -84,8 +147,7 @@ class Flusher:
         """Start the background task; it first replays whatever the spool holds after its checkpoint."""
         if self._spool.empty:
             # Nothing after the checkpoint: the last process's inserts are all behind it, so the records
-            # to come are new and the first blocks need no lookup (with aiochclient parsing each lookup
-            # query with sqlparse, the first block after a start cost hundreds of milliseconds of the event loop).
+            # to come are new and the first blocks need no lookup.
             self._uncertain = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="spool-flusher")
 
@@ -181,13 +243,15 @@ class Flusher:
         return inserted, refused
 
     async def _not_in_tables(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
-        """``records`` without the batches their target table already holds (one lookup per table)."""
-        by_table: dict[str, set[uuid.UUID]] = {}
+        """``records`` without the batches their target table already holds, asked by sort key and receive
+        time in queries of a bounded size."""
+        by_table: dict[str, list[SpoolRecord]] = {}
         for record in records:
-            by_table.setdefault(record.table, set()).add(record.batch_id)
+            by_table.setdefault(record.table, []).append(record)
         present: set[uuid.UUID] = set()
-        for table, ids in by_table.items():
-            present |= await self._stored_ids(table, ids)
+        for table, table_records in by_table.items():
+            for query in landed_batch_queries(table, table_records):
+                present.update(uuid.UUID(str(value)) for value in await self._store.select_values(query))
         if present:
             log.info("spool.replay_skipped", batches=len(present))
         return [record for record in records if record.batch_id not in present]
@@ -210,10 +274,10 @@ class Flusher:
         """Which of ``ids`` ``table`` holds in its ``batch_id`` column, asked in queries of a bounded size."""
         ordered = sorted(ids)
         stored: set[uuid.UUID] = set()
-        for start in range(0, len(ordered), _LOOKUP_IDS_PER_QUERY):
-            chunk = ordered[start : start + _LOOKUP_IDS_PER_QUERY]
-            rows = await self._store.select(render(_STORED_IDS, table=identifier(table), ids=chunk))
-            stored.update(uuid.UUID(str(row["batch_id"])) for row in rows)
+        for first in range(0, len(ordered), _LOOKUP_IDS_PER_QUERY):
+            chunk = ordered[first : first + _LOOKUP_IDS_PER_QUERY]
+            query = render(_LEDGER_IDS, table=identifier(table), ids=chunk)
+            stored.update(uuid.UUID(str(value)) for value in await self._store.select_values(query))
         return stored
 
     async def _run(self) -> None:
