@@ -88,17 +88,21 @@ def _lookups(records: list[SpoolRecord], key: list[str]) -> Iterator[dict[str, A
     keys: set[tuple[Any, ...]] = set()
     key_bytes = 0
     for record in records:
-        new_keys = set(zip(*(record.columns[name] for name in key), strict=True)) if key else set()
-        added = sum(len(literal(each)) + 2 for each in new_keys - keys)
-        if group and (key_bytes + added > _LOOKUP_KEY_BYTES or len(group) == _LOOKUP_IDS_PER_QUERY):
+        record_keys = set(zip(*(record.columns[name] for name in key), strict=True)) if key else set()
+        if group and (
+            len(group) == _LOOKUP_IDS_PER_QUERY or key_bytes + _literal_bytes(record_keys - keys) > _LOOKUP_KEY_BYTES
+        ):
             yield _lookup(group, key, keys)
             group, keys, key_bytes = [], set(), 0
-            added = sum(len(literal(each)) + 2 for each in new_keys)
+        key_bytes += _literal_bytes(record_keys - keys)
         group.append(record)
-        keys |= new_keys
-        key_bytes += added
+        keys |= record_keys
     if group:
         yield _lookup(group, key, keys)
+
+
+def _literal_bytes(keys: set[tuple[Any, ...]]) -> int:
+    return sum(len(literal(each)) + 2 for each in keys)
 
 
 def _lookup(records: list[SpoolRecord], key: list[str], keys: set[tuple[Any, ...]]) -> dict[str, Any]:
