@@ -17,7 +17,7 @@ export UV_COMPILE_BYTECODE := 1
 
 PROJECT_FILES := uv.lock pyproject.toml contracts/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: help install run migrate openapi lint deploy-check test bench soak clean token demo adherence-job audit-verify retention-job
+.PHONY: help install run migrate openapi lint deploy-check test bench soak cluster-check clean token demo adherence-job audit-verify retention-job
 
 help:
 	@echo "make run      start core-api (:8000) and telemetry (:8001) on local or configured databases"
@@ -26,7 +26,8 @@ help:
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
 	@echo "make soak     the fault tests of tests/faults with long outages and loads (about 12 minutes)"
-	@echo "make deploy-check  render every Kubernetes overlay and validate it offline (part of make test)"
+	@echo "make cluster-check  telemetry on a 2x2 ClickHouse cluster, core-api on a PostgreSQL failover (about 10 minutes)"
+	@echo "make deploy-check  render every Kubernetes overlay, validate it offline, check its rules and checkov (part of make test)"
 	@echo "make adherence-job  roll every active enrollment's weekly adherence forward (nightly job)"
 	@echo "make retention-job  erase identities of erasure requests, delete old clinical records (nightly job)"
 	@echo "make audit-verify [ORG=1]  check every organization's (or one's) audit hash chain; fails when broken"
@@ -42,7 +43,13 @@ $(VENV)/.synced: $(PROJECT_FILES) | $(UV)
 	$(UV) sync --all-packages --frozen --python "$$(command -v $(PYTHON))"
 	touch $@
 
-install: $(VENV)/.synced
+# checkov (make deploy-check's policy checker) in an environment of its own, pinned by deploy/checkov/uv.lock.
+CHECKOV_ENV := $(TOOLS)/checkov
+$(CHECKOV_ENV)/.synced: deploy/checkov/pyproject.toml deploy/checkov/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(CHECKOV_ENV) $(UV) sync --frozen --project deploy/checkov --python "$$(command -v $(PYTHON))"
+	touch $@
+
+install: $(VENV)/.synced $(CHECKOV_ENV)/.synced
 
 run: install
 	$(BIN)/python -m tools.run
@@ -58,7 +65,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Renders deploy/k8s/overlays/* with kubectl kustomize and validates every object offline (tools/deploy_check.py).
+# Renders deploy/k8s/overlays/* with kubectl kustomize and validates every object offline against the Kubernetes
+# schemas and the upstream CRDs, the deployment rules (tools/deploy_rules.py) and checkov (tools/deploy_policy.py).
 deploy-check: install
 	$(BIN)/python -m tools.deploy_check
 
@@ -71,6 +79,11 @@ bench: install
 # The long variants of tests/faults (make test runs the short ones); prints each scenario's figures.
 soak: install
 	$(BIN)/python -m tools.soak
+
+# Multi-server setups on loopback (tools/cluster_check.py): ClickHouse 2 shards x 2 replicas with ZooKeeper,
+# PostgreSQL primary and standby; prints each scenario's figures, fails when a promise is broken.
+cluster-check: install
+	$(BIN)/python -m tools.cluster_check
 
 # USER_ID, not USER: make imports the shell's USER (the login name) as a variable.
 token: install

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,17 +56,19 @@ def cpu_seconds(pids: list[int]) -> float:
 
 @dataclass
 class Service:
-    """A server process started by :func:`start_service`; RSS sampled every 0.2 s while it runs."""
+    """A server process started by :func:`start_service`, with the processes started beside it (telemetry's
+    flusher); CPU time and RSS are theirs together, RSS sampled every 0.2 s while they run."""
 
     name: str
     url: str
     process: subprocess.Popen[bytes]
+    companions: list[subprocess.Popen[bytes]] = field(default_factory=list)
     rss_samples: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def pids(self) -> list[int]:
-        return process_tree(self.process.pid)
+        return [pid for process in (self.process, *self.companions) for pid in process_tree(process.pid)]
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pids)
@@ -107,18 +109,28 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def start_service(
-    name: str, module: str, env: Mapping[str, str], port: int, log: Path, timeout_seconds: float = 60.0
+    name: str,
+    module: str,
+    env: Mapping[str, str],
+    port: int,
+    log: Path,
+    timeout_seconds: float = 60.0,
+    companions: Sequence[str] = (),
 ) -> Iterator[Service | None]:
-    """``python -m module`` serving on ``port``; ``None`` when it exits or never gets ready."""
+    """``python -m module`` serving on ``port``, and ``python -m <companion>`` for each of ``companions``
+    with the same environment and log; ``None`` when the server exits or never gets ready."""
     with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", module],
-            env={**os.environ, **env, "SERVER_PORT": str(port)},
-            cwd=ROOT,
-            stdout=stderr,
-            stderr=stderr,
+        process, *others = (
+            subprocess.Popen(
+                [sys.executable, "-m", each],
+                env={**os.environ, **env, "SERVER_PORT": str(port)},
+                cwd=ROOT,
+                stdout=stderr,
+                stderr=stderr,
+            )
+            for each in (module, *companions)
         )
-    service = Service(name, f"http://127.0.0.1:{port}", process)
+    service = Service(name, f"http://127.0.0.1:{port}", process, others)
     sampler = threading.Thread(target=service.sample_rss, daemon=True)
     try:
         if not wait_ready(f"{service.url}/healthz", process, timeout_seconds):
@@ -131,6 +143,8 @@ def start_service(
         if sampler.is_alive():
             sampler.join()
         stop_process(process)
+        for other in others:
+            stop_process(other)
 
 
 def run_load(spec: LoadSpec, scratch: Path) -> LoadResult:

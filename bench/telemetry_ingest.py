@@ -1,9 +1,10 @@
 """Telemetry ingest end to end (issues #6 and #10), measured side by side in one run:
 
-- the telemetry service as a real process (``python -m telemetry``, the production image's server settings:
-  one process, no reload, JSON logs at info; spool in a temporary folder) on a real ClickHouse 18.16 server
-  on loopback, started by ``tools.databases.ClickHouseServer``;
-- the FastAPI + pydantic twin (``bench/fastapi_twin.py``) on the same spool and flusher code, same settings;
+- the telemetry service as real processes, laid out as the production pod runs them: ``python -m telemetry``
+  (the image's server settings: no reload, JSON logs at info, SPOOL_FLUSHER=process; spool in a temporary
+  folder) beside ``python -m telemetry.flusher``, on a real ClickHouse 18.16 server on loopback, started by
+  ``tools.databases.ClickHouseServer``; once with one request process and once with two (SERVER_WORKERS=2);
+- the FastAPI + pydantic twin (``bench/fastapi_twin.py``) on the same spool and flusher process, same settings;
 - a direct clickhouse-driver columnar insert of the same rows from one process (the storage ceiling).
 
 1,024 simulated devices (one bearer token each, minted like the test suite's ``telemetry_url`` fixture does)
@@ -27,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import msgspec
@@ -62,8 +63,9 @@ MAX_REQUESTS = 100_000
 """Safety bound on the requests of one run, whatever its duration."""
 FLUSH_ROWS = 10_000
 """The flusher's default block size (SPOOL_FLUSH_ROWS); the direct insert uses blocks of this size."""
-PRODUCTION_WORKERS = "1"
-"""SERVER_WORKERS of deploy/docker/telemetry.Dockerfile: one process per spool folder."""
+WORKERS = {"telemetry": 1, "telemetry x2": 2, "twin": 1}
+"""SERVER_WORKERS of each service measured; each request process has a spool folder of its own, and the
+flusher process beside them one flusher per folder."""
 POSE_PATH = "/v1/pose/frames"
 MEDIA_PATH = "/v1/media/events"
 
@@ -278,9 +280,10 @@ def acknowledged_batches(log: Path) -> int:
     return count
 
 
-def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str) -> dict[str, str]:
+def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str, workers: int) -> dict[str, str]:
     # As tests/conftest.py's telemetry_url fixture, with the production image's server and log settings.
     return {
+        "SPOOL_FLUSHER": "process",
         "SPOOL_DIR": str(spool),
         "AUTH_JWKS_FILE": str(keys / "jwks.json"),
         # The device tokens are minted once and last the hour the whole run may take.
@@ -288,7 +291,7 @@ def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str) -> di
         "CLICKHOUSE_URL": server.url,
         "CLICKHOUSE_HTTP_URL": server.http_url,
         "CLICKHOUSE_DATABASE": database,
-        "SERVER_WORKERS": PRODUCTION_WORKERS,
+        "SERVER_WORKERS": str(workers),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "info",
     }
@@ -315,6 +318,17 @@ def _ratio_line(label: str, target: float, baseline: float, unit: str, goal: str
     )
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Whether every pose batch a service acknowledged reached ClickHouse exactly once."""
+
+    client_acknowledged: int
+    server_acknowledged: int
+    only_spooled_batches: int
+    drained_after_seconds: float | None
+    stored: Stored
+
+
 @dataclass
 class Results:
     pose_body_bytes: int
@@ -325,31 +339,38 @@ class Results:
     block_rows: int
     rss: tuple[int, int, int]
     rss_samples: list[int]
-    client_acknowledged: int
-    server_acknowledged: int
-    only_spooled_batches: int
-    drained_after_seconds: float | None
-    stored: Stored
+    delivery: dict[str, Delivery]
     load: tuple[float, float]
 
     def max_rate(self, name: str) -> float:
         return statistics.mean(phase.rate for phase in self.pose_max[name])
 
 
-def _start_services(server: ClickHouseServer, keys: Path, root: Path, stack: ExitStack) -> tuple[Service, Service]:
+def database_of(name: str) -> str:
+    return "bench_" + name.replace(" ", "_")
+
+
+def log_of(root: Path, name: str) -> Path:
+    return root / f"{name.replace(' ', '_')}.log"
+
+
+def _start_services(server: ClickHouseServer, keys: Path, root: Path, stack: ExitStack) -> list[Service]:
     services = []
-    for name, module in (("telemetry", "telemetry"), ("twin", "bench.fastapi_twin")):
-        env = _env(server, keys, root / f"spool-{name}", f"bench_{name}")
-        service = stack.enter_context(start_service(name, module, env, free_port(), root / f"{name}.log"))
+    for name, workers in WORKERS.items():
+        module = "bench.fastapi_twin" if name == "twin" else "telemetry"
+        env = _env(server, keys, root / f"spool-{database_of(name)}", database_of(name), workers)
+        log = log_of(root, name)
+        service = stack.enter_context(
+            start_service(name, module, env, free_port(), log, companions=("telemetry.flusher",))
+        )
         if service is None:
-            log = (root / f"{name}.log").read_text(errors="replace")
-            raise RuntimeError(f"{name} did not start:\n{log[-2000:]}")
+            raise RuntimeError(f"{name} did not start:\n{log.read_text(errors='replace')[-2000:]}")
         services.append(service)
-    return services[0], services[1]
+    return services
 
 
 def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
-    for database in ("bench_telemetry", "bench_twin", "bench_direct"):
+    for database in (*map(database_of, WORKERS), "bench_direct"):
         _migrate(server, database)
     keys = root / "keys"
     ensure_dev_keys(keys)
@@ -362,16 +383,16 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
     pose_bodies = [pose_batch_body(FRAMES_PER_BATCH, seed) for seed in range(POSE_BODIES)]
     bench = Bench(root, tokens, pose_bodies, [media_event_body(seed) for seed in range(64)])
     load_before = os.getloadavg()[0]
-    telemetry, twin = _start_services(server, keys, root, stack)
+    telemetry, telemetry_x2, twin = _start_services(server, keys, root, stack)
     rss_start = telemetry.rss()
 
-    for service in (telemetry, twin):  # warm-up: connections, imports, first inserts, token cache
+    for service in (telemetry, telemetry_x2, twin):  # warm-up: connections, imports, first inserts, token cache
         bench.max_rate(service, POSE_PATH, 1.0, connections=4)
         bench.max_rate(service, MEDIA_PATH, 1.0, connections=4)
 
-    # Target and twin alternate, twice each, so drifting machine load hits both alike.
-    pose_max: dict[str, list[Phase]] = {"telemetry": [], "twin": []}
-    for service in (telemetry, twin, twin, telemetry):
+    # Targets and twin alternate, twice each, so drifting machine load hits them alike.
+    pose_max: dict[str, list[Phase]] = {"telemetry": [], "telemetry x2": [], "twin": []}
+    for service in (telemetry, twin, telemetry_x2, telemetry_x2, twin, telemetry):
         pose_max[service.name].append(bench.max_rate(service, POSE_PATH, MAX_RATE_SECONDS))
     direct_frames_per_second, block_rows = direct_insert(server, pose_bodies, DIRECT_INSERT_SECONDS)
     telemetry_half = statistics.mean(phase.rate for phase in pose_max["telemetry"]) / 2
@@ -391,14 +412,12 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
         media_max[service.name].append(bench.max_rate(service, MEDIA_PATH, MEDIA_SECONDS))
     load_end = time.monotonic()
 
-    # Every pose batch telemetry acknowledged, warm-up included, must reach ClickHouse, and only once.
-    client_acknowledged = sum(
-        phase.accepted for phase in bench.phases if phase.service == "telemetry" and phase.path == POSE_PATH
-    )
-    server_acknowledged = acknowledged_batches(root / "telemetry.log")
-    only_spooled = server_acknowledged - stored_pose(server, "bench_telemetry").batches
-    drained = await_stored(server, "bench_telemetry", server_acknowledged, timeout_seconds=30.0)
+    # Every pose batch telemetry acknowledged, warm-up included, must reach ClickHouse, and only once. The
+    # requests still queued when wrk stopped are answered (and logged) within a second or two.
+    time.sleep(3.0)
+    delivery = {name: _delivery(bench, server, root, name, load_end) for name in ("telemetry", "telemetry x2")}
     time.sleep(1.0)  # anything stored beyond the acknowledged batches would show up by now
+    delivery = {name: replace(found, stored=stored_pose(server, database_of(name))) for name, found in delivery.items()}
     return Results(
         pose_body_bytes=len(pose_bodies[0]),
         pose_max=pose_max,
@@ -408,12 +427,24 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
         block_rows=block_rows,
         rss=(rss_start, max([rss_start, *telemetry.rss_samples]), telemetry.rss()),
         rss_samples=list(telemetry.rss_samples),
+        delivery=delivery,
+        load=(load_before, os.getloadavg()[0]),
+    )
+
+
+def _delivery(bench: Bench, server: ClickHouseServer, root: Path, name: str, load_end: float) -> Delivery:
+    client_acknowledged = sum(
+        phase.accepted for phase in bench.phases if phase.service == name and phase.path == POSE_PATH
+    )
+    server_acknowledged = acknowledged_batches(log_of(root, name))
+    only_spooled = server_acknowledged - stored_pose(server, database_of(name)).batches
+    drained = await_stored(server, database_of(name), server_acknowledged, timeout_seconds=30.0)
+    return Delivery(
         client_acknowledged=client_acknowledged,
         server_acknowledged=server_acknowledged,
         only_spooled_batches=only_spooled,
         drained_after_seconds=None if drained is None else time.monotonic() - load_end,
-        stored=stored_pose(server, "bench_telemetry"),
-        load=(load_before, os.getloadavg()[0]),
+        stored=stored_pose(server, database_of(name)),
     )
 
 
@@ -439,7 +470,7 @@ def _closed_loop_latency(phases: dict[str, list[Phase]]) -> str:
     )
 
 
-def _exactly_once(results: Results) -> str:
+def _exactly_once(name: str, results: Delivery) -> str:
     stored, acknowledged = results.stored, results.server_acknowledged
     drain = (
         f"all in ClickHouse {results.drained_after_seconds:.1f} s after it"
@@ -455,8 +486,8 @@ def _exactly_once(results: Results) -> str:
         else "NOT exactly once"
     )
     return (
-        f"pose batches acknowledged: {results.client_acknowledged:,} read by the clients, {acknowledged:,} answered "
-        f"202 by the server (its log; the difference was in flight when wrk stopped); "
+        f"{name}: pose batches acknowledged: {results.client_acknowledged:,} read by the clients, "
+        f"{acknowledged:,} answered 202 by the server (its log; the difference was in flight when wrk stopped); "
         f"{results.only_spooled_batches:,} only in the spool when the load ended, {drain}\n"
         f"  in ClickHouse: {stored.batches:,} batches, {stored.frames:,} frames "
         f"({acknowledged * FRAMES_PER_BATCH:,} expected), {stored.odd_batches} batch(es) not of "
@@ -477,8 +508,8 @@ def _report(results: Results) -> str:
     return "\n".join(
         [
             f"telemetry ingest end to end: {DEVICES} devices over {CONNECTIONS} connections, {FRAMES_PER_BATCH}-frame "
-            f"pose batches ({results.pose_body_bytes:,} bytes) and single media events, "
-            f"SERVER_WORKERS={PRODUCTION_WORKERS}, ClickHouse 18.16 on loopback, maxima with wrk (1 thread); "
+            f"pose batches ({results.pose_body_bytes:,} bytes) and single media events, request processes beside "
+            "a flusher process (SPOOL_FLUSHER=process), ClickHouse 18.16 on loopback, maxima with wrk (1 thread); "
             f"load average {results.load[0]:.2f} before, {results.load[1]:.2f} after",
             "pose ingest, max frames/s (wrk) vs a direct clickhouse-driver insert from one process",
             _ratio_line(
@@ -488,12 +519,20 @@ def _report(results: Results) -> str:
                 "frames/s",
                 ">= 0.5x",
             ),
+            _ratio_line(
+                "telemetry x2 (SERVER_WORKERS=2), frames/s",
+                results.max_rate("telemetry x2") * FRAMES_PER_BATCH,
+                results.direct_frames_per_second,
+                "frames/s",
+                ">= 0.8x",
+            ),
             f"  (baseline: {results.block_rows:,}-row columnar blocks, insert time only, "
             f"{results.block_rows / results.direct_frames_per_second * 1000:.0f} ms a block; telemetry runs: {runs} "
             "frames/s)",
             "pose ingest, max batches/s (wrk) vs the FastAPI + pydantic twin (same spool, flusher, verifier, workers)",
             _ratio_line("telemetry", results.max_rate("telemetry"), results.max_rate("twin"), "req/s", ">= 2x"),
-            f"  CPU per batch in the server process: telemetry {cpu['telemetry']:.2f} ms, twin {cpu['twin']:.2f} ms: "
+            f"  CPU per batch in the server and flusher processes: telemetry {cpu['telemetry']:.2f} ms, "
+            f"twin {cpu['twin']:.2f} ms: "
             f"{cpu['twin'] / cpu['telemetry']:.2f}x the batches per CPU-second (the capacity ratio, robust to load)",
             _closed_loop_latency(pose),
             f"pose latency of acknowledged batches, open loop (bench/loadgen) at half the max rate, "
@@ -505,7 +544,7 @@ def _report(results: Results) -> str:
             f"{pooled_percentile(same_rate, 0.99) / pooled_percentile(twin_half, 0.99):.2f}x   goal: <= 0.5x",
             "media events, one event per POST, max req/s (wrk)",
             _ratio_line("telemetry", media_rate["telemetry"], media_rate["twin"], "req/s", ">= 2x"),
-            f"  CPU per request in the server process: telemetry {media_cpu['telemetry']:.2f} ms, "
+            f"  CPU per request in the server and flusher processes: telemetry {media_cpu['telemetry']:.2f} ms, "
             f"twin {media_cpu['twin']:.2f} ms: {media_cpu['twin'] / media_cpu['telemetry']:.2f}x the requests per "
             "CPU-second",
             _closed_loop_latency(media),
@@ -514,7 +553,7 @@ def _report(results: Results) -> str:
             + ", ".join(
                 _mib(samples[len(samples) * tenth // 10]) for tenth in range(10) if (samples := results.rss_samples)
             ),
-            _exactly_once(results),
+            *(_exactly_once(name, delivery) for name, delivery in results.delivery.items()),
             f"answers other than 202 or broken off: {failed or 'none'}",
         ]
     )

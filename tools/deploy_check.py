@@ -26,6 +26,8 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
+from tools import deploy_policy, deploy_rules
+
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = K8S / "overlays"
@@ -65,19 +67,55 @@ def render(overlay: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def _schema_file(api_version: str, kind: str) -> Path:
-    return CRD_SCHEMAS / f"{api_version.replace('/', '_')}_{kind}.yaml"
+@cache
+def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """The ``openAPIV3Schema`` of every served version of the vendored upstream CRDs, by (apiVersion, kind)."""
+    schemas: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(CRD_SCHEMAS.glob("*/*.yaml")):
+        for crd in yaml.safe_load_all(path.read_text()):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd["spec"]
+            for version in spec["versions"]:
+                if version.get("served"):
+                    key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+                    schemas[key] = version["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+def _strict(schema: Any) -> Any:
+    """``schema`` as the API server applies it with strict field validation: an object with listed
+    properties and no ``x-kubernetes-preserve-unknown-fields`` refuses other fields, ``nullable`` admits null."""
+    if not isinstance(schema, dict):
+        return schema
+    strict = dict(schema)
+    if "properties" in schema:
+        strict["properties"] = {name: _strict(sub) for name, sub in schema["properties"].items()}
+        if "additionalProperties" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            strict["additionalProperties"] = False
+    for key in ("items", "additionalProperties", "not"):
+        if isinstance(schema.get(key), dict):
+            strict[key] = _strict(schema[key])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema:
+            strict[key] = [_strict(sub) for sub in schema[key]]
+    if schema.get("nullable") and "type" in schema:
+        strict["type"] = [schema["type"], "null"]
+    return strict
 
 
 @cache
 def _crd_validator(api_version: str, kind: str) -> Any:
-    path = _schema_file(api_version, kind)
-    if not path.is_file():
+    schema = _crd_schemas().get((api_version, kind))
+    if schema is None:
         return None
-    schema = yaml.safe_load(path.read_text())
-    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    validator_class.check_schema(schema)
-    return validator_class(schema)
+    # OpenAPI v3 schemas are JSON Schema draft 4 (boolean exclusiveMinimum) plus Kubernetes extensions.
+    # Not checked against the draft's metaschema: some upstream patterns are RE2 that Python's re refuses
+    # (a `(?i)` after `^`), on fields the manifests do not set.
+    strict = _strict(schema)
+    # metadata is the API server's to check (ObjectMeta), not the CRD's.
+    strict["properties"]["metadata"] = {"type": "object"}
+    return jsonschema.Draft4Validator(strict)
 
 
 def _kubernetes_errors(obj: dict[str, Any], where: str) -> list[str]:
@@ -108,12 +146,6 @@ def _embedded(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 "spec": template["spec"],
             },
         )
-    if doc["apiVersion"].startswith("postgresql.cnpg.io/") and "resources" in spec:
-        container = {"name": "postgres", "image": "postgres", "resources": spec["resources"]}
-        yield (
-            "resources",
-            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": {"containers": [container]}},
-        )
 
 
 def validate(doc: dict[str, Any]) -> tuple[list[str], bool]:
@@ -137,10 +169,12 @@ def validate(doc: dict[str, Any]) -> tuple[list[str], bool]:
 
 
 def check(overlay: Path) -> tuple[list[str], int, int]:
-    """Problems of every object ``overlay`` renders, the number of objects and of custom resources."""
+    """Problems of every object ``overlay`` renders and of the deployment they describe
+    (tools/deploy_rules.py), the number of objects and of custom resources."""
     problems: list[str] = []
     custom = 0
     docs = render(overlay)
+    problems += deploy_rules.problems(docs, overlay.name)
     for doc in docs:
         errors, is_custom = validate(doc)
         custom += is_custom
@@ -150,26 +184,47 @@ def check(overlay: Path) -> tuple[list[str], int, int]:
     return problems, len(docs), custom
 
 
+def _report(label: str, problems: list[str], success: str) -> bool:
+    """Print ``problems`` (stderr) or ``success``; whether there were problems."""
+    if problems:
+        print(f"{label}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return True
+    print(f"{label}: {success}")
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("overlay", nargs="*", type=Path, help="overlay directories (default: all)")
+    parser.add_argument(
+        "--release",
+        action="store_true",
+        help=f"also refuse images still on the placeholder digest {deploy_rules.IMAGE_PLACEHOLDER_DIGEST}",
+    )
     args = parser.parse_args(argv)
     failed = False
     try:
-        for overlay in [path.resolve() for path in args.overlay] or overlays():
+        chosen = [path.resolve() for path in args.overlay] or overlays()
+        for overlay in chosen:
             problems, objects, custom = check(overlay)
-            label = overlay.relative_to(ROOT)
-            if problems:
-                failed = True
-                print(f"{label}: {len(problems)} problem(s) in {objects} objects", file=sys.stderr)
-                for problem in problems:
-                    print(f"  {problem}", file=sys.stderr)
-            else:
-                print(
-                    f"{label}: {objects} objects valid (Kubernetes {KUBERNETES_VERSION} strict; "
-                    f"{custom} custom resources against deploy/k8s/crd-schemas)"
-                )
-    except DeployCheckError as exc:
+            if args.release:
+                problems += [
+                    f"placeholder digest: {image}" for image in deploy_rules.unreleased_images(render(overlay))
+                ]
+            failed |= _report(
+                str(overlay.relative_to(ROOT)),
+                problems,
+                f"{objects} objects valid (Kubernetes {KUBERNETES_VERSION} strict; {custom} custom resources "
+                f"against the upstream CRDs in deploy/k8s/crd-schemas; {len(deploy_rules.RULES)} deployment rules)",
+            )
+        failed |= _report(
+            "checkov",
+            deploy_policy.problems({overlay.name: render(overlay) for overlay in chosen}),
+            "every failed check is in deploy/checkov/accepted.yaml",
+        )
+    except (DeployCheckError, deploy_policy.PolicyCheckError) as exc:
         print(f"deploy-check: {exc}", file=sys.stderr)
         return 1
     return 1 if failed else 0

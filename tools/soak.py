@@ -1,14 +1,14 @@
 """``make soak``: the fault scenarios of tests/faults with long durations, printing what each found.
 
-The short variants run in ``make test``; these take about 12 minutes: 1,000 session completions under
+The short variants run in ``make test``; these take about 15 minutes: 1,000 session completions under
 terminated backends, PostgreSQL stopped for 30 s, ClickHouse stopped for 60 s of a 5-minute ingest load,
-and telemetry SIGTERM / kill -9 under a one-minute load. Exits non-zero when a scenario breaks a promise.
+and, each under a one-minute load, telemetry's request process (SIGTERM, kill -9), its flusher process
+(kill -9), and one of two workers and of two flushers (kill -9). Exits non-zero when a scenario breaks a promise.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import tempfile
 import traceback
@@ -19,6 +19,7 @@ from pathlib import Path
 from core_api.db.migrate import migrate
 
 from tests.faults.scenarios import (
+    TELEMETRY_KILLS,
     Report,
     backends_terminated_mid_transaction,
     clickhouse_stopped_during_ingest,
@@ -73,18 +74,20 @@ def main() -> int:
                 ),
                 *(
                     (
-                        f"telemetry {how.name}",
+                        f"telemetry {victim} {how.name} {workers}",
                         partial(
                             telemetry_killed_during_ingest,
                             (clickhouse.url, clickhouse.http_url),
-                            f"soak_{how.name.lower()}",
-                            root / f"spool-{how.name.lower()}",
+                            f"soak_{victim.replace('-', '_')}_{how.name.lower()}_{workers}",
+                            root / f"spool-{victim}-{how.name.lower()}-{workers}",
                             keys,
                             how=how,
+                            victim=victim,
+                            workers=workers,
                             load_seconds=args.kill_load_seconds,
                         ),
                     )
-                    for how in (signal.SIGTERM, signal.SIGKILL)
+                    for victim, how, workers in TELEMETRY_KILLS
                 ),
             ]
             scenarios = [(name, scenario) for name, scenario in scenarios if args.only in (None, *name.split())]

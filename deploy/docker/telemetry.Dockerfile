@@ -30,9 +30,10 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app \
     && install --directory --owner 10001 --group 10001 --mode 0700 /var/lib/telemetry/spool
 COPY --from=build /app/.venv /app/.venv
-# SERVER_WORKERS=1: the spool takes an exclusive lock on its folder (one process per SPOOL_DIR), so
-# telemetry scales by pods, one uvicorn process (httptools, uvloop) each. Kubernetes mounts a persistent
-# volume at SPOOL_DIR so acknowledged rows outlive the container.
+# One image, two commands: `python -m telemetry` (the entrypoint; SERVER_WORKERS request processes, each
+# appending to a spool folder of its own under SPOOL_DIR) and `python -m telemetry.flusher` (one flusher
+# process per folder), which Kubernetes runs as a second container on the same persistent volume at
+# SPOOL_DIR, so acknowledged rows outlive the containers.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -44,7 +45,7 @@ ENV PATH=/app/.venv/bin:$PATH \
 USER 10001:10001
 EXPOSE 8001
 # Exec form: python is PID 1 and gets SIGTERM itself. uvicorn then stops accepting, lets requests in
-# flight finish (up to 20 s) and runs the app's shutdown, which inserts what the spool holds into
-# ClickHouse before the process exits (tests/telemetry/spool/test_spool.py proves it).
+# flight finish (up to 20 s) and commits what waits; the flusher inserts until the folders are let go
+# (SPOOL_DRAIN_SECONDS; tests/faults/test_telemetry_faults.py signals both under load).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["python", "-m", "telemetry"]

@@ -105,10 +105,10 @@ def test_long_running_containers_have_probes_on_the_real_health_routes(docs: lis
             continue
         for container in doc["spec"]["template"]["spec"]["containers"]:
             assert "livenessProbe" in container, doc["metadata"]["name"]
-            assert "startupProbe" in container, doc["metadata"]["name"]
             if not container.get("ports"):
                 continue
-            # An HTTP service: alive is /healthz, ready (database reachable) is /readyz, on its own port.
+            # An HTTP service: alive is /healthz, ready is /readyz (core-api: its database reachable;
+            # telemetry: the process and its spool, not ClickHouse), on its own port.
             port = container["ports"][0]["name"]
             assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}
             assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": port}
@@ -169,8 +169,10 @@ def test_the_telemetry_spool_is_a_persistent_claim_per_pod(docs: list[Doc]) -> N
         "whenDeleted": "Retain",
         "whenScaled": "Retain",
     }
-    # Long enough for the preStop pause, uvicorn's 20 s drain and the spool's final flush.
-    assert telemetry["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 45
+    # The flusher container shares the claim (tools/deploy_rules.py checks its drain fits the grace period).
+    flusher = next(c for c in telemetry["spec"]["template"]["spec"]["containers"] if c["name"] == "flusher")
+    assert flusher["command"] == ["python", "-m", "telemetry.flusher"]
+    assert next(m for m in flusher["volumeMounts"] if m["mountPath"] == spool_dir)["name"] == mount["name"]
 
 
 def test_one_migration_job_per_database_runs_before_the_rollout(docs: list[Doc]) -> None:
@@ -193,17 +195,17 @@ def test_one_migration_job_per_database_runs_before_the_rollout(docs: list[Doc])
 
 def test_cronjobs_run_the_nightly_jobs(docs: list[Doc]) -> None:
     commands = {
-        cron["metadata"]["name"]: cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][
-            -1
-        ]
+        cron["metadata"]["name"]: " ".join(container.get("command", []) + container.get("args", []))
         for cron in of_kind(docs, "CronJob")
+        for container in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     }
-    assert commands == {
+    assert {name: command.rsplit(" ", 1)[-1] for name, command in commands.items() if "python" in command} == {
         "adherence-rollforward": "core_api.jobs.adherence_rollforward",
         "enrollment-expiry": "core_api.jobs.expire_enrollments",
         "core-api-retention": "core_api.jobs.retention",
         "telemetry-retention": "telemetry.jobs.retention",
     }
+    assert "BACKUP DATABASE telemetry ON CLUSTER telemetry TO S3(" in commands["clickhouse-backup"]
     for cron in of_kind(docs, "CronJob"):
         assert cron["spec"]["concurrencyPolicy"] == "Forbid"
 
@@ -310,7 +312,10 @@ def test_postgres_is_a_three_instance_cnpg_cluster_with_backups_and_an_app_role_
 ) -> None:
     cluster = named(prod, "Cluster", "rehab-postgres")["spec"]
     assert cluster["instances"] == 3
-    assert cluster["backup"]["barmanObjectStore"]["destinationPath"].startswith("s3://")
+    assert cluster["postgresql"]["synchronous"] == {"method": "any", "number": 1, "dataDurability": "required"}
+    plugin = next(p for p in cluster["plugins"] if p["name"] == "barman-cloud.cloudnative-pg.io")
+    store = named(prod, "ObjectStore", plugin["parameters"]["barmanObjectName"])
+    assert store["spec"]["configuration"]["destinationPath"].startswith("s3://")
     assert of_kind(prod, "ScheduledBackup")[0]["spec"]["cluster"]["name"] == "rehab-postgres"
     app = next(role for role in cluster["managed"]["roles"] if role["name"] == "rehab_app")
     assert app["bypassrls"] is False

@@ -601,6 +601,69 @@ def _check_exactly_once(load: IngestLoad, counts: Counter[uuid.UUID], report: Re
     assert not unexpected, f"events stored although refused\n{report}"
 
 
+TELEMETRY_KILLS: list[tuple[str, signal.Signals, int]] = [
+    ("server", signal.SIGTERM, 1),
+    ("server", signal.SIGKILL, 1),
+    ("flusher", signal.SIGKILL, 1),
+    ("worker", signal.SIGKILL, 2),
+    ("flusher-child", signal.SIGKILL, 2),
+]
+"""What :func:`telemetry_killed_during_ingest` signals, how, and with how many request processes: each
+command of the production layout, and one process of a two-worker pod (its supervisor starts another)."""
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
+class _Telemetry:
+    """telemetry as production runs it: ``python -m telemetry`` (``workers`` request processes, each with a
+    spool folder of its own) beside ``python -m telemetry.flusher``; either command can be signalled and
+    started again on the same spool and port."""
+
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            **env,
+            "SERVER_PORT": str(self.port),
+            "SERVER_WORKERS": str(workers),
+            "SPOOL_FLUSHER": "process",
+            "LOG_LEVEL": "warning",
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        module = "telemetry" if name == "server" else "telemetry.flusher"
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", module], env=self.env)
+        if name == "server":
+            wait_ready(f"{self.base_url}/readyz", self.processes[name])
+
+    def signal(self, victim: str, how: signal.Signals) -> int | None:
+        """Send ``how`` to ``victim``: ``server`` or ``flusher`` (the command, which waits for its children),
+        ``worker`` (one request process; its supervisor starts another) or ``flusher-child`` (one folder's
+        flusher; likewise). Returns the exit code of a command that was signalled, after starting it again."""
+        command = "server" if victim in ("server", "worker") else "flusher"
+        process = self.processes[command]
+        if victim in ("worker", "flusher-child"):
+            deadline = time.monotonic() + 30
+            while not _children(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            os.kill(_children(process.pid)[0], how)
+            return None
+        process.send_signal(how)
+        process.wait(timeout=60)
+        self.start(command)
+        return process.returncode
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            stop_service(process)
+
+
 def clickhouse_stopped_during_ingest(
     root: Path, dev_keys: Path, *, load_seconds: float, down_seconds: float, devices: int = 8
 ) -> Report:
@@ -612,8 +675,11 @@ def clickhouse_stopped_during_ingest(
     try:
         env = telemetry_env(clickhouse, "faults", root / "spool", dev_keys)
         migrate_clickhouse(env)
-        with running("telemetry", env) as (base_url, _):
-            load = IngestLoad([base_url], dev_keys)
+        telemetry = _Telemetry(env, workers=1)
+        try:
+            telemetry.start("flusher")
+            telemetry.start("server")
+            load = IngestLoad([telemetry.base_url], dev_keys)
             with load.running(devices):
                 time.sleep((load_seconds - down_seconds) / 2)
                 clickhouse.stop()
@@ -623,6 +689,8 @@ def clickhouse_stopped_during_ingest(
                 clickhouse.start()
                 time.sleep((load_seconds - down_seconds) / 2)
             counts, drained_after = wait_stored(clickhouse.http_url, "faults", load.acknowledged, 120.0)
+        finally:
+            telemetry.stop()
     finally:
         clickhouse.stop()
     report = Report(
@@ -648,37 +716,34 @@ def telemetry_killed_during_ingest(
     *,
     how: signal.Signals,
     load_seconds: float,
+    victim: str = "server",
+    workers: int = 1,
     devices: int = 8,
 ) -> Report:
-    """telemetry takes media events from ``devices`` devices; halfway through it gets ``how`` (SIGTERM
-    or SIGKILL) and is started again on the same spool and port while the devices go on; afterwards
-    every acknowledged event is in ClickHouse exactly once."""
+    """telemetry (request processes and flusher process) takes media events from ``devices`` devices;
+    halfway through ``victim`` gets ``how`` (SIGTERM or SIGKILL) and is started again (by the test, or by
+    its supervisor) on the same spool and port while the devices go on; afterwards every acknowledged event
+    is in ClickHouse exactly once."""
     env = telemetry_env(clickhouse, database, spool_dir, dev_keys)
     migrate_clickhouse(env)
-    port = free_port()
-    command = [sys.executable, "-m", "telemetry"]
-    process_env = {**os.environ, **env, "SERVER_PORT": str(port), "SERVER_WORKERS": "1", "LOG_LEVEL": "warning"}
-    base_url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(command, env=process_env)
+    telemetry = _Telemetry(env, workers)
     try:
-        wait_ready(f"{base_url}/readyz", process)
-        load = IngestLoad([base_url], dev_keys)
+        telemetry.start("flusher")
+        telemetry.start("server")
+        load = IngestLoad([telemetry.base_url], dev_keys)
         with load.running(devices):
             time.sleep(load_seconds / 2)
             acknowledged_before = len(load.acknowledged)
-            process.send_signal(how)
-            process.wait(timeout=30)
-            exit_code = process.returncode
             restarted_at = time.monotonic()
-            process = subprocess.Popen(command, env=process_env)
-            wait_ready(f"{base_url}/readyz", process)
+            exit_code = telemetry.signal(victim, how)
+            wait_ready(f"{telemetry.base_url}/readyz", telemetry.processes["server"])
             back_after = round(time.monotonic() - restarted_at, 1)
             time.sleep(load_seconds / 2)
         counts, drained_after = wait_stored(clickhouse[1], database, load.acknowledged, 60.0)
     finally:
-        stop_service(process)
+        telemetry.stop()
     report = Report(
-        f"telemetry {how.name} during ingest",
+        f"telemetry {victim} {how.name} during ingest ({workers} worker{'s' if workers > 1 else ''})",
         {
             "devices": devices,
             "load_s": load_seconds,

@@ -12,11 +12,16 @@ import pytest
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
 from telemetry.spool.flusher import Flusher
+from telemetry.spool.reader import SpoolReader
 from telemetry.spool.record import SpoolRecord
 from telemetry.spool.spool import Spool
 
 from tests.conftest import ClickHouseServerInfo
-from tests.faults.scenarios import clickhouse_stopped_during_ingest, telemetry_killed_during_ingest
+from tests.faults.scenarios import (
+    TELEMETRY_KILLS,
+    clickhouse_stopped_during_ingest,
+    telemetry_killed_during_ingest,
+)
 from tools.databases import ClickHouseUnavailable, ensure_clickhouse_server_installed
 
 
@@ -36,12 +41,18 @@ def test_clickhouse_stopped_during_ingest_stores_exactly_the_acknowledged_events
 
 @pytest.mark.clickhouse_server
 @pytest.mark.processes
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
+@pytest.mark.parametrize(
+    ("victim", "how", "workers"),
+    TELEMETRY_KILLS,
+    ids=[f"{victim}-{how.name}-{workers}-worker" for victim, how, workers in TELEMETRY_KILLS],
+)
 def test_telemetry_killed_during_ingest_keeps_every_acknowledged_event_once(
     clickhouse_server: ClickHouseServerInfo,
     tmp_path: Path,
     dev_keys: Path,
+    victim: str,
     how: signal.Signals,
+    workers: int,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     report = telemetry_killed_during_ingest(
@@ -50,6 +61,8 @@ def test_telemetry_killed_during_ingest_keeps_every_acknowledged_event_once(
         tmp_path / "spool",
         dev_keys,
         how=how,
+        victim=victim,
+        workers=workers,
         load_seconds=8.0,
     )
     with capsys.disabled():
@@ -88,7 +101,10 @@ async def test_a_spool_of_thousands_of_batches_drains_after_a_restart(
                     uuid_columns=["batch_id"],
                 )
             )
-        inserted = await Flusher(spool, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+        reader = SpoolReader(tmp_path)
+        reader.open()
+        inserted = await Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+        reader.close()
         rows = await store.select("SELECT uniqExact(batch_id) AS ids, count() AS n FROM ingest_batches")
     finally:
         await spool.close()

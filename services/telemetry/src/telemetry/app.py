@@ -34,7 +34,8 @@ from telemetry.pose.read_routes import get_exercise_form_issues, get_pose_sessio
 from telemetry.settings import Settings, load_settings
 from telemetry.spool.appender import SpoolAppender
 from telemetry.spool.flusher import Flusher
-from telemetry.spool.spool import Spool
+from telemetry.spool.reader import SpoolReader
+from telemetry.spool.spool import Spool, SpoolFullError, claim_folder
 
 VERSION = "0.1.0"
 
@@ -64,33 +65,42 @@ async def _clickhouse(app: Litestar) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _spool(app: Litestar) -> AsyncIterator[None]:
-    """Open the spool (replaying what a previous process left), run its flusher, and on shutdown (SIGTERM
-    included) insert what it can before closing."""
+    """Claim a spool folder of this process's own and append to it. The records reach ClickHouse through
+    ``python -m telemetry.flusher`` (SPOOL_FLUSHER=process) or a flusher task here (``inline``), which on
+    shutdown (SIGTERM included) inserts what it can in SPOOL_DRAIN_SECONDS after the last append."""
     settings: Settings = app.state.settings
+    folder, held_lock = claim_folder(Path(settings.spool.dir))
     spool = Spool(
-        Path(settings.spool.dir),
+        folder,
         max_bytes=settings.spool.max_bytes,
         segment_bytes=settings.spool.segment_bytes,
         retry_after_seconds=settings.spool.retry_after_seconds,
-        # The flusher takes records from memory while it keeps up (two blocks' worth), else from disk.
-        recent_rows=2 * settings.spool.flush_rows,
     )
-    spool.open()
+    spool.open(held_lock)
+    app.state.spool = spool
+    app.state.spool_appender = SpoolAppender(spool)
+    if settings.spool.flusher == "process":
+        try:
+            yield
+        finally:
+            await spool.close()
+        return
+    reader = SpoolReader(folder)
+    reader.open()
     flusher = Flusher(
-        spool,
+        reader,
         app.state.store,
         flush_rows=settings.spool.flush_rows,
         flush_interval_seconds=settings.spool.flush_interval_seconds,
     )
-    app.state.spool, app.state.flusher = spool, flusher
-    app.state.spool_appender = SpoolAppender(spool)
+    app.state.flusher = flusher
     flusher.start()
     try:
         yield
     finally:
-        await spool.stop_appends()
-        await flusher.stop()
         await spool.close()
+        await flusher.stop(settings.spool.drain_seconds)
+        reader.close()
 
 
 # Every tag the routes use, with what a client finds under it.
@@ -103,13 +113,22 @@ TAGS = {
 }
 
 
-async def _clickhouse_ready(state: State) -> None:
-    await state.store.server_version()
+async def _spool_ready(state: State) -> None:
+    """Ready while the spool takes appends. ClickHouse being away is what the spool is there for, not a
+    reason to stop taking traffic: the flusher logs it (``spool.insert_failed`` with its backlog), and
+    that is what to alert on."""
+    if not state.spool.accepting:
+        raise SpoolFullError("The spool is full or closed.", state.spool.retry_after_seconds)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """The telemetry app for ``settings`` (default: read from the environment)."""
     settings = settings or load_settings()
+    if settings.spool.flusher == "process" and not settings.clickhouse.url:
+        raise SystemExit(
+            "SPOOL_FLUSHER=process needs a ClickHouse server (CLICKHOUSE_URL): the embedded engine's "
+            "data folder belongs to one process"
+        )
     # One verifier for the bearer middleware and the beacon route, which finds its token in the body.
     verifier = TelemetryVerifier(settings.auth)
     app = service_app(
@@ -119,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "analytics events and error reports, stored in ClickHouse under hashed actor ids.",
         route_handlers=[
             healthz,
-            readiness_route({"clickhouse": _clickhouse_ready}),
+            readiness_route({"spool": _spool_ready}),
             ingest_media_events,
             ingest_cmcd_reports,
             ingest_pose_frames,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from service_common.auth.settings import AuthSettings
@@ -53,16 +53,26 @@ class SpoolSettings(msgspec.Struct, frozen=True):
     """The write-ahead spool between the ingest routes and ClickHouse (environment prefix ``SPOOL_``)."""
 
     dir: str = ".data/spool"
-    """Folder of the spool's segment files and checkpoint; one telemetry process per folder (SPOOL_DIR)."""
+    """Root of the spool: each request process appends to a numbered subfolder of its own (``0``, ``1``, ...
+    with SERVER_WORKERS processes), and ``python -m telemetry.flusher`` empties every one (SPOOL_DIR)."""
     max_bytes: int = 1_073_741_824
     """Spool size (bytes not yet in ClickHouse) above which ingest answers 503 with Retry-After
     (SPOOL_MAX_BYTES)."""
     segment_bytes: int = 67_108_864
     """Size at which the spool starts a new segment file; finished segments are deleted (SPOOL_SEGMENT_BYTES)."""
     flush_rows: int = 10_000
-    """Rows that make the flusher insert a block before its interval is up (SPOOL_FLUSH_ROWS)."""
+    """Rows the flusher reads for one round of inserts: about the largest block per table (SPOOL_FLUSH_ROWS)."""
     flush_interval_seconds: float = 1.0
-    """Longest a committed row waits before the flusher inserts it (SPOOL_FLUSH_INTERVAL_SECONDS)."""
+    """How often the flusher looks for committed rows: about the longest one waits (SPOOL_FLUSH_INTERVAL_SECONDS)."""
+    flusher: Literal["inline", "process"] = "inline"
+    """Where the flusher runs: ``inline``, a task in each request process (the only choice with the
+    embedded engine, whose data folder one process owns), or ``process``, in ``python -m telemetry.flusher``
+    beside the request processes, which then only append (production: one interpreter lock each)
+    (SPOOL_FLUSHER)."""
+    drain_seconds: float = 25.0
+    """How long the flusher keeps inserting after SIGTERM, until the request process has let go of its
+    folder and everything is in; what is left waits for the folder's next flusher. Keep it below the
+    pod's termination grace period (SPOOL_DRAIN_SECONDS)."""
     retry_after_seconds: int = 5
     """Retry-After of the 503 sent while the spool is full (SPOOL_RETRY_AFTER_SECONDS)."""
 

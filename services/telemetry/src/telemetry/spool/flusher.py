@@ -1,10 +1,12 @@
 """The flusher: moves committed spool records into ClickHouse, each batch once.
 
-:class:`Flusher`, a background task, reads committed records after the spool's durable checkpoint (from
-the spool's memory while it keeps up, else from its segment files), merges them per table into blocks
-(``flush_rows`` rows, or whatever is there after ``flush_interval_seconds``), inserts each block with one
-columnar insert, writes the batch-id ledger for idempotent batches, then advances the spool's checkpoint.
-ClickHouse unavailable: the records stay in the spool and the flusher retries with back-off (up to 30 s).
+:class:`Flusher` runs in a process of its own (``python -m telemetry.flusher``, one per spool folder), so
+the request process only appends and fsyncs and the two do not share one interpreter's lock. Every
+``flush_interval_seconds`` it reads the committed records after the folder's durable checkpoint
+(``spool/reader.py``), merges them per table into blocks of up to about ``flush_rows`` rows, inserts each
+block with one columnar insert, writes the batch-id ledger for idempotent batches, then advances the
+checkpoint; it repeats until it has caught up. ClickHouse unavailable: the records stay in the spool and
+the flusher retries with back-off (up to 30 s).
 
 Replays store each batch once. Whenever the flusher cannot be sure what the last attempt left in
 ClickHouse (after a start on a spool that holds records, and after any failed flush: an insert may land
@@ -25,6 +27,7 @@ one bad record does not stop ingest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -34,12 +37,12 @@ import structlog
 
 from telemetry.clickhouse.sql import Sql, identifier, literal, render
 from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
+from telemetry.spool.reader import SpoolReader
 from telemetry.spool.record import SpoolRecord
-from telemetry.spool.spool import Spool
 
 log = structlog.get_logger("spool")
 
-# Batch ids per lookup query, and the bytes of a data-table lookup's key list. A block after an outage
+# Batch ids per ledger lookup, and the bytes of a data-table lookup's key lists. A block after an outage
 # holds thousands of records, and ClickHouse refuses queries over 256 KiB (max_query_size): one query for
 # all of them failed on every retry, so the spool never drained. Lookups go over the native connection
 # (``select_values``): through aiochclient, its sqlparse took longer to read a lookup than ClickHouse took
@@ -49,14 +52,13 @@ _LOOKUP_KEY_BYTES = 128 * 1024
 # The ledger is ordered by batch_id: a lookup there reads a few granules whatever its age. The data tables
 # are ordered for reads and leave batch_id out, so a lookup there names what their rows are ordered by: the
 # leading columns of each table's sort key (SORT_KEY_PREFIXES, checked against the migrations by a test),
-# with the values the records' rows hold, and the records' receive times, which their rows carry exactly.
-# ClickHouse then reads only the granules of those keys in the parts of that time range, however large
-# the table, instead of every batch_id of up to six months of rows.
+# each with the values the records' rows hold, and the records' receive times, which their rows carry
+# exactly. ClickHouse then reads only the granules of those keys in the parts of that time range, however
+# large the table. It answers every batch id it finds there, and the flusher keeps those of its records:
+# a list of 500 ids in the query made ClickHouse 18.16 take several times longer to read the query than
+# to find the rows (bench/replay_lookup.py).
 _LEDGER_IDS = "SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN {ids}"
-_TABLE_IDS = (
-    "SELECT DISTINCT batch_id FROM {table} WHERE {key} IN {keys} AND received_at >= {start} "
-    "AND received_at <= {end} AND batch_id IN {ids}"
-)
+_TABLE_IDS = "SELECT DISTINCT batch_id FROM {table} WHERE {keys} AND received_at >= {start} AND received_at <= {end}"
 _ONE_SECOND = timedelta(seconds=1)
 SORT_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
     "media_events": ("org_hash", "media_id", "session_id"),
@@ -73,49 +75,54 @@ REFUSED_DATA_CODES = frozenset({6, 27, 38, 41, 53, 69, 70, 72, 321, 349})
 
 
 def landed_batch_queries(table: str, records: list[SpoolRecord]) -> Iterator[Sql]:
-    """The queries that tell which of ``records`` (all bound for ``table``) it already holds."""
+    """The queries that tell which of ``records`` (all bound for ``table``) it already holds: each answers
+    the batch ids ``table`` holds under those records' sort keys and receive times, theirs among them."""
     key = [name for name in SORT_KEY_PREFIXES.get(table, ()) if all(name in record.columns for record in records)]
-    for lookup in _lookups(records, key):
-        yield render(_TABLE_IDS, table=identifier(table), **lookup)
+    for group in _groups(records, key):
+        yield _lookup(table, group, key)
 
 
-def _lookups(records: list[SpoolRecord], key: list[str]) -> Iterator[dict[str, Any]]:
-    """The values of :data:`_TABLE_IDS` for ``records`` of one table, in groups of at most
-    ``_LOOKUP_IDS_PER_QUERY`` records and ``_LOOKUP_KEY_BYTES`` of keys. ``key`` names the sort key columns
-    every record has (an older record may lack a newer column); without any, the key condition is the
-    always-true ``1 IN (1)``."""
+def _groups(records: list[SpoolRecord], key: list[str]) -> Iterator[list[SpoolRecord]]:
+    """``records`` in groups whose key values take at most ``_LOOKUP_KEY_BYTES`` as literals. ``key`` names
+    the sort key columns every record has (an older record may lack a newer column)."""
     group: list[SpoolRecord] = []
-    keys: set[tuple[Any, ...]] = set()
+    seen: set[Any] = set()
     key_bytes = 0
     for record in records:
-        record_keys = set(zip(*(record.columns[name] for name in key), strict=True)) if key else set()
-        if group and (
-            len(group) == _LOOKUP_IDS_PER_QUERY or key_bytes + _literal_bytes(record_keys - keys) > _LOOKUP_KEY_BYTES
-        ):
-            yield _lookup(group, key, keys)
-            group, keys, key_bytes = [], set(), 0
-        key_bytes += _literal_bytes(record_keys - keys)
+        values = {(name, value) for name in key for value in record.columns[name]} - seen
+        added = sum(len(literal(value)) + 2 for _, value in values)
+        if group and key_bytes + added > _LOOKUP_KEY_BYTES:
+            yield group
+            group, seen, key_bytes = [], set(), 0
+            values = {(name, value) for name in key for value in record.columns[name]}
+            added = sum(len(literal(value)) + 2 for _, value in values)
         group.append(record)
-        keys |= record_keys
+        seen |= values
+        key_bytes += added
     if group:
-        yield _lookup(group, key, keys)
+        yield group
 
 
-def _literal_bytes(keys: set[tuple[Any, ...]]) -> int:
-    return sum(len(literal(each)) + 2 for each in keys)
-
-
-def _lookup(records: list[SpoolRecord], key: list[str], keys: set[tuple[Any, ...]]) -> dict[str, Any]:
+def _lookup(table: str, records: list[SpoolRecord], key: list[str]) -> Sql:
+    # Each key column's own list of values: a superset of the records' key tuples that the primary key
+    # index uses as well, and far quicker for 18.16 to read than a list of tuples. Without any key column,
+    # the always-true 1.
+    keys = [
+        render(
+            "{column} IN {values}",
+            column=identifier(name),
+            values=sorted({v for r in records for v in r.columns[name]}, key=str),
+        )
+        for name in key
+    ]
     # DateTime('UTC') keeps whole seconds, truncated or rounded by the driver: a second either side.
-    start = min(record.received_at for record in records).replace(microsecond=0) - _ONE_SECOND
-    end = max(record.received_at for record in records).replace(microsecond=0) + _ONE_SECOND
-    return {
-        "key": Sql("(" + ", ".join(identifier(name) for name in key) + ")") if key else Sql("1"),
-        "keys": sorted(keys, key=str) if key else [1],
-        "start": start,
-        "end": end,
-        "ids": sorted({record.batch_id for record in records}),
-    }
+    return render(
+        _TABLE_IDS,
+        table=identifier(table),
+        keys=Sql(" AND ".join(keys) or "1"),
+        start=min(record.received_at for record in records).replace(microsecond=0) - _ONE_SECOND,
+        end=max(record.received_at for record in records).replace(microsecond=0) + _ONE_SECOND,
+    )
 
 
 def merge_blocks(records: Sequence[SpoolRecord]) -> list[tuple[str, dict[str, list[Any]]]]:
@@ -133,7 +140,9 @@ def merge_blocks(records: Sequence[SpoolRecord]) -> list[tuple[str, dict[str, li
 class Flusher:
     """Moves committed spool records into ClickHouse as large blocks, then advances the checkpoint."""
 
-    def __init__(self, spool: Spool, store: ClickHouseStore, *, flush_rows: int, flush_interval_seconds: float) -> None:
+    def __init__(
+        self, spool: SpoolReader, store: ClickHouseStore, *, flush_rows: int, flush_interval_seconds: float
+    ) -> None:
         self._spool = spool
         self._store = store
         self._flush_rows = flush_rows
@@ -156,15 +165,26 @@ class Flusher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="spool-flusher")
 
     async def stop(self, deadline_seconds: float = 10.0) -> None:
-        """Stop the task and insert what the spool holds, for at most ``deadline_seconds``; what cannot be
-        inserted (ClickHouse down) stays in the spool for the next start."""
+        """Stop the task and insert what the spool holds until the request process has let go of the folder
+        and everything is in, for at most ``deadline_seconds``; what cannot be inserted in time (ClickHouse
+        down) stays in the spool for the next flusher of this folder."""
         self._stopping.set()
         if self._task is not None:
             await self._task
+        if deadline_seconds <= 0:
+            return
         try:
-            await asyncio.wait_for(self.drain(), deadline_seconds)
+            await asyncio.wait_for(self._drain_until_released(), deadline_seconds)
         except (ClickHouseError, TimeoutError) as exc:
-            log.warning("spool.shutdown_left_rows", error=str(exc), spooled_bytes=self._spool.spooled_bytes)
+            log.warning("spool.shutdown_left_rows", error=str(exc), unflushed_bytes=self._spool.unflushed_bytes)
+
+    async def _drain_until_released(self) -> None:
+        while True:
+            appender_running = await asyncio.to_thread(lambda: self._spool.appender_running)
+            await self.drain()
+            if not appender_running:
+                return
+            await asyncio.sleep(0.1)
 
     async def drain(self) -> int:
         """Insert everything committed so far; return the rows inserted. Raises :class:`ClickHouseError`."""
@@ -181,10 +201,7 @@ class Flusher:
         async with self._flush_lock:
             spool = self._spool
             start = spool.checkpoint
-            spool.appended_rows = 0
-            result = spool.read_recent(start, self._flush_rows)
-            if result is None:
-                result = await asyncio.to_thread(spool.read, start, self._flush_rows)
+            result = await asyncio.to_thread(spool.read, start, self._flush_rows)
             if result.end == start:
                 return 0, False
             try:
@@ -218,7 +235,8 @@ class Flusher:
                 raise
             self._uncertain = False
             await asyncio.to_thread(spool.advance, result.end)
-            return inserted, not spool.drained
+            # A read that stopped short of flush_rows reached the committed end as it was then.
+            return inserted, sum(record.rows for record in result.records) >= self._flush_rows
 
     async def _insert_one_by_one(self, records: list[SpoolRecord]) -> tuple[int, set[uuid.UUID]]:
         """After ClickHouse refused a block's data: insert ``records`` one at a time, skipping those a table
@@ -256,9 +274,10 @@ class Flusher:
         for table, table_records in by_table.items():
             for query in landed_batch_queries(table, table_records):
                 present.update(uuid.UUID(str(value)) for value in await self._store.select_values(query))
-        if present:
-            log.info("spool.replay_skipped", batches=len(present))
-        return [record for record in records if record.batch_id not in present]
+        kept = [record for record in records if record.batch_id not in present]
+        if len(kept) < len(records):
+            log.info("spool.replay_skipped", batches=len(records) - len(kept))
+        return kept
 
     async def _not_yet_stored(self, records: list[SpoolRecord]) -> list[SpoolRecord]:
         """``records`` without idempotent batches already in the ledger or earlier in ``records``."""
@@ -291,26 +310,20 @@ class Flusher:
             if self._stopping.is_set():
                 return
             try:
-                await self.drain()
+                # Until caught up, or stopping: under a load faster than the inserts, drain() would not end.
+                while not self._stopping.is_set() and (await self.flush_once())[1]:
+                    pass
                 backoff = self._interval
             except ClickHouseError as exc:
-                log.error("spool.insert_failed", code=exc.code, error=str(exc), spooled_bytes=self._spool.spooled_bytes)
+                log.error(
+                    "spool.insert_failed", code=exc.code, error=str(exc), unflushed_bytes=self._spool.unflushed_bytes
+                )
                 backoff = min(backoff * 2, 30.0)
             except Exception:
                 log.exception("spool.writer_failed")
                 backoff = min(backoff * 2, 30.0)
 
     async def _wait_for_rows(self, seconds: float) -> None:
-        """Sleep ``seconds``, or less once ``flush_rows`` rows are committed or on stop."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while not self._stopping.is_set() and self._spool.appended_rows < self._flush_rows:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._spool.committed_event.clear()
-            stop = asyncio.ensure_future(self._stopping.wait())
-            committed = asyncio.ensure_future(self._spool.committed_event.wait())
-            await asyncio.wait({stop, committed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            committed.cancel()
+        """Sleep ``seconds``, or less on stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

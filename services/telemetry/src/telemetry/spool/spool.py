@@ -1,56 +1,53 @@
-"""The write-ahead spool between the ingest routes and ClickHouse.
+"""The write-ahead spool between the ingest routes and ClickHouse: the appending side.
 
 A request's rows become one :class:`SpoolRecord` (table, columns, batch id; ``spool/record.py``),
 appended to the current segment file as ``length | crc32 | msgpack``. Appends are group-committed: a
 committer task takes every append waiting, writes them with one ``write`` and makes them durable with one
-``fsync``; each request awaits its own future and is acknowledged (202) only after that fsync. So a 2xx
-means the rows are on disk, and many concurrent requests share one fsync.
+``fsync``, then publishes the new end in the folder's ``committed`` file (``spool/files.py``); each
+request awaits its own future and is acknowledged (202) only after that. So a 2xx means the rows are on
+disk, and many concurrent requests share one fsync.
 
-The flusher (``spool/flusher.py``) reads committed records after the durable checkpoint, stores them in
-ClickHouse and then moves the checkpoint (:meth:`Spool.advance`: written to a temporary file, fsynced,
-renamed), which deletes finished segments; a record ClickHouse refuses is set aside in ``refused/``. The
-records this process committed are also kept in memory (up to ``recent_rows`` rows, from the checkpoint
-on; ``spool/memory.py``), so the flusher takes them from there instead of reading and decoding them
-back from disk; the disk is read only for a replay after a start and after the memory limit was exceeded.
-Requests are accepted until the spool holds ``max_bytes``, then get 503 with Retry-After. A process that
-starts on a spool folder replays everything after the checkpoint; a torn record at the end of a segment (a
-write cut short by a crash, so never acknowledged) fails its length or checksum and is skipped.
+The flusher (``spool/flusher.py``) runs in a process of its own (``python -m telemetry.flusher``): it reads
+the committed records, stores them in ClickHouse and moves the folder's checkpoint, deleting finished
+segments. This process never reads the segments back; it learns from the checkpoint, at most every
+``_MEASURE_SECONDS``, how much of the spool is still to be flushed. Requests are accepted until the spool
+holds ``max_bytes``, then get 503 with Retry-After.
+
+Each request process appends to a folder of its own: :func:`claim_folder` takes the lowest numbered
+subfolder of the spool root that no other process holds (``0``, ``1``, ... with ``SERVER_WORKERS``
+processes), so a restarted worker takes over the folder its predecessor left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import msgspec
 import structlog
 from service_common.errors import ServiceUnavailableError
 
-from telemetry.spool.memory import SpoolMemory
-from telemetry.spool.record import (
-    FRAME_HEADER_SIZE,
-    Position,
-    ReadResult,
-    SpoolRecord,
-    encode_payload,
-    framed,
-    read_frames,
+from telemetry.spool.files import (
+    APPENDER_LOCK,
+    CommittedPosition,
+    fsync_dir,
+    lock,
+    read_checkpoint,
+    segment_numbers,
+    segment_path,
+    unflushed_bytes,
 )
+from telemetry.spool.record import FRAME_HEADER_SIZE, Position, SpoolRecord, encode_payload, framed
 
 log = structlog.get_logger("spool")
 
-_SEGMENT_PREFIX = "segment-"
-_SEGMENT_SUFFIX = ".log"
-_CHECKPOINT = "checkpoint"
-_LOCK = "lock"
-REFUSED_FOLDER = "refused"
-_position_decoder = msgspec.msgpack.Decoder(tuple[int, int])
+_MEASURE_SECONDS = 0.5
+"""How often the committer re-reads the flusher's checkpoint to learn how full the spool is."""
 
 
 class SpoolFullError(ServiceUnavailableError):
@@ -68,7 +65,6 @@ class SpoolFullError(ServiceUnavailableError):
 class _Pending:
     payload: bytes
     """The record's msgpack; the committer frames it (crc32) in its thread, off the event loop."""
-    record: SpoolRecord
     done: asyncio.Future[None]
 
     @property
@@ -76,8 +72,22 @@ class _Pending:
         return FRAME_HEADER_SIZE + len(self.payload)
 
 
+def claim_folder(root: Path) -> tuple[Path, BinaryIO]:
+    """The lowest numbered subfolder of ``root`` whose appender lock no other process holds, and that lock
+    (held while the file stays open)."""
+    root.mkdir(parents=True, exist_ok=True)
+    number = 0
+    while True:
+        folder = root / str(number)
+        folder.mkdir(exist_ok=True)
+        held = lock(folder / APPENDER_LOCK)
+        if held is not None:
+            return folder, held
+        number += 1
+
+
 class Spool:
-    """Segment files under ``directory``: durable group-committed appends, reads from a checkpoint."""
+    """Segment files under ``directory``: durable group-committed appends, published for the flusher."""
 
     def __init__(
         self,
@@ -86,7 +96,6 @@ class Spool:
         max_bytes: int,
         segment_bytes: int = 67_108_864,
         retry_after_seconds: int = 5,
-        recent_rows: int = 20_000,
         on_fsync: Callable[[int], None] | None = None,
     ) -> None:
         self.directory = directory
@@ -96,43 +105,35 @@ class Spool:
         self.on_fsync = on_fsync
         """Called after each fsync with the number of records it made durable (tests, metrics)."""
         self.fsyncs = 0
-        self.checkpoint = Position(0, 0)
         self.committed = Position(0, 0)
-        self.appended_rows = 0
-        """Rows committed since the flusher last took them; wakes the flusher at ``flush_rows``."""
-        self.committed_event = asyncio.Event()
         self._pending: list[_Pending] = []
         self._pending_bytes = 0
-        # Committed records kept for the flusher, at most recent_rows rows (0: always read back from disk).
-        self._memory = SpoolMemory(recent_rows)
         self._spooled_bytes = 0
+        self._measured_at = 0.0
         self._wake = asyncio.Event()
         self._file: BinaryIO | None = None
         self._lock_file: BinaryIO | None = None
+        self._published: CommittedPosition | None = None
         self._committer: asyncio.Task[None] | None = None
         self._closing = False
 
     # Opening and closing ---------------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Lock the folder (one process per spool), read the checkpoint and start a new segment; records of
-        earlier segments after the checkpoint are read back for the flusher (the replay)."""
+    def open(self, held_lock: BinaryIO | None = None) -> None:
+        """Lock the folder (one appending process per folder; ``held_lock`` when :func:`claim_folder` took
+        it already), start a new segment after every existing one and publish its start."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock_file = (self.directory / _LOCK).open("wb")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            self._lock_file.close()
-            raise RuntimeError(f"another process is using the spool in {self.directory}") from exc
-        checkpoint_file = self.directory / _CHECKPOINT
-        if checkpoint_file.exists():
-            self.checkpoint = Position(*_position_decoder.decode(checkpoint_file.read_bytes()))
-        segments = self._segments()
-        current = max([*segments, self.checkpoint.segment]) + 1
-        self._file = self._segment_path(current).open("ab")
-        _fsync_dir(self.directory)
+        self._lock_file = held_lock or lock(self.directory / APPENDER_LOCK)
+        if self._lock_file is None:
+            raise RuntimeError(f"another process is appending to the spool in {self.directory}")
+        checkpoint = read_checkpoint(self.directory)
+        current = max([*segment_numbers(self.directory), checkpoint.segment]) + 1
+        self._file = segment_path(self.directory, current).open("ab")
+        fsync_dir(self.directory)
         self.committed = Position(current, 0)
-        self._spooled_bytes = self._measure()
+        self._published = CommittedPosition(self.directory)
+        self._published.publish(self.committed)
+        self._measure()
         self._committer = asyncio.get_running_loop().create_task(self._commit_loop(), name="spool-commit")
 
     async def stop_appends(self) -> None:
@@ -145,19 +146,25 @@ class Spool:
     async def close(self) -> None:
         """Stop appends, close the segment and release the folder."""
         await self.stop_appends()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
+        for resource in (self._file, self._published, self._lock_file):
+            if resource is not None:
+                resource.close()
+        self._file = self._published = self._lock_file = None
 
     # Appending ---------------------------------------------------------------------------------------------
 
     @property
     def spooled_bytes(self) -> int:
-        """Bytes appended (or waiting to be) and not yet checkpointed."""
+        """Bytes appended (or waiting to be) and not yet flushed, as of the last look at the checkpoint."""
         return self._spooled_bytes + self._pending_bytes
+
+    @property
+    def accepting(self) -> bool:
+        """Whether an append now would be taken: the spool is open and has room (the readiness check)."""
+        if self._committer is None or self._closing:
+            return False
+        self._measure_if_stale()
+        return self.spooled_bytes < self.max_bytes
 
     async def append(self, record: SpoolRecord) -> None:
         """Return once ``record`` is durable; raise :class:`SpoolFullError` when the spool is full."""
@@ -166,16 +173,17 @@ class Spool:
         payload = encode_payload(record)
         size = FRAME_HEADER_SIZE + len(payload)
         if self.spooled_bytes + size > self.max_bytes:
+            self._measure_if_stale()  # no commits while full: only a fresh look sees the flusher catch up
+        if self.spooled_bytes + size > self.max_bytes:
             raise SpoolFullError(
                 "Telemetry storage is behind and its spool is full; retry later with the same key.",
                 self.retry_after_seconds,
             )
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(payload, record, done))
+        self._pending.append(_Pending(payload, done))
         self._pending_bytes += size
         self._wake.set()
         await asyncio.shield(done)
-        self.appended_rows += record.rows
 
     async def _commit_loop(self) -> None:
         while True:
@@ -185,34 +193,28 @@ class Spool:
                 batch, self._pending = self._pending, []
                 size = sum(item.size for item in batch)
                 self._pending_bytes -= size
-                start = self.committed
+                self._spooled_bytes += size
                 try:
                     await asyncio.to_thread(self._write, [item.payload for item in batch])
                 except OSError as exc:
+                    self._spooled_bytes -= size
                     log.error("spool.write_failed", error=str(exc))
                     for item in batch:
                         item.done.set_exception(ServiceUnavailableError("The telemetry spool cannot be written."))
                     continue
-                self._remember(start, batch)
-                self._spooled_bytes += size
                 self.fsyncs += 1
                 if self.on_fsync is not None:
                     self.on_fsync(len(batch))
                 for item in batch:
                     if not item.done.done():
                         item.done.set_result(None)
-                self.committed_event.set()
             if self._closing and not self._pending:
                 return
 
-    def _remember(self, start: Position, batch: list[_Pending]) -> None:
-        """Keep the records of a committed ``batch`` (written from ``start`` on) in memory for the flusher."""
-        self._memory.forget_before(self.checkpoint)
-        self._memory.keep(start, self.committed, [(item.size, item.record) for item in batch])
-
     def _write(self, payloads: list[bytes]) -> None:
-        """Runs in a worker thread: frame, append, fsync, rotate the segment when it is large."""
+        """Runs in a worker thread: frame, append, fsync, publish, rotate the segment when it is large."""
         assert self._file is not None
+        assert self._published is not None
         data = b"".join(framed(payload) for payload in payloads)
         try:
             self._file.write(data)
@@ -226,110 +228,19 @@ class Spool:
         offset = self.committed.offset + len(data)
         if offset >= self.segment_bytes:
             self._file.close()
-            self._file = self._segment_path(self.committed.segment + 1).open("ab")
-            _fsync_dir(self.directory)
+            self._file = segment_path(self.directory, self.committed.segment + 1).open("ab")
+            fsync_dir(self.directory)
             self.committed = Position(self.committed.segment + 1, 0)
         else:
             self.committed = Position(self.committed.segment, offset)
+        self._published.publish(self.committed)
+        self._measure_if_stale()
 
-    # Reading and checkpointing ----------------------------------------------------------------------------
+    def _measure_if_stale(self) -> None:
+        if time.monotonic() - self._measured_at >= _MEASURE_SECONDS:
+            self._measure()
 
-    def read_recent(self, start: Position, max_rows: int) -> ReadResult | None:
-        """What :meth:`read` would return, from the records kept in memory; None when they do not start at
-        ``start``. Cheap: runs on the event loop."""
-        self._memory.forget_before(self.checkpoint)
-        return self._memory.read(start, max_rows)
-
-    def read(self, start: Position, max_rows: int) -> ReadResult:
-        """Committed records from ``start`` until about ``max_rows`` rows (at least one record), skipping a
-        torn record at the end of an earlier segment."""
-        result = ReadResult(end=start)
-        rows = 0
-        committed = self.committed
-        for segment in [number for number in self._segments() if number >= start.segment]:
-            if segment > committed.segment:
-                break
-            limit = committed.offset if segment == committed.segment else None
-            offset = start.offset if segment == start.segment else 0
-            with self._segment_path(segment).open("rb") as source:
-                for record, end in read_frames(source, segment, offset, limit):
-                    result.records.append(record)
-                    result.end = Position(segment, end)
-                    rows += record.rows
-                    if rows >= max_rows:
-                        return result
-            if segment < committed.segment:
-                # An earlier segment is finished (its tail, if torn, was never acknowledged).
-                result.end = Position(segment + 1, 0)
-        return result
-
-    def set_aside(self, record: SpoolRecord) -> Path:
-        """Keep ``record``, which ClickHouse refused, as ``refused/<batch id>.msgpack`` (durably, before the
-        checkpoint passes it) for an operator to inspect; return its path. It counts no longer towards the
-        spool's size, so refused records never fill the spool."""
-        folder = self.directory / REFUSED_FOLDER
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{record.batch_id}.msgpack"
-        with path.open("wb") as target:
-            target.write(encode_payload(record))
-            target.flush()
-            os.fsync(target.fileno())
-        _fsync_dir(folder)
-        return path
-
-    def advance(self, position: Position) -> None:
-        """Make ``position`` the durable checkpoint and delete the segments wholly before it."""
-        if position <= self.checkpoint:
-            return
-        temporary = self.directory / f"{_CHECKPOINT}.tmp"
-        with temporary.open("wb") as target:
-            target.write(encode_payload((position.segment, position.offset)))
-            target.flush()
-            os.fsync(target.fileno())
-        temporary.replace(self.directory / _CHECKPOINT)
-        _fsync_dir(self.directory)
-        self.checkpoint = position
-        for segment in self._segments():
-            if segment < position.segment:
-                with contextlib.suppress(FileNotFoundError):
-                    self._segment_path(segment).unlink()
-        self._spooled_bytes = self._measure()
-
-    @property
-    def empty(self) -> bool:
-        """Whether no committed record lies after the checkpoint (a segment boundary may)."""
-        self._memory.forget_before(self.checkpoint)
-        return not self._pending and not self._memory and not self.read(self.checkpoint, 1).records
-
-    @property
-    def drained(self) -> bool:
-        """Whether everything committed is behind the checkpoint."""
-        self._memory.forget_before(self.checkpoint)
-        if self._pending or self._memory:
-            return False
-        return self.read(self.checkpoint, 1).end == self.checkpoint
-
-    def _measure(self) -> int:
-        total = 0
-        for segment in self._segments():
-            if segment >= self.checkpoint.segment:
-                total += self._segment_path(segment).stat().st_size
-        return max(total - (self.checkpoint.offset if self.checkpoint.segment in self._segments() else 0), 0)
-
-    def _segments(self) -> list[int]:
-        numbers = []
-        for path in self.directory.glob(f"{_SEGMENT_PREFIX}*{_SEGMENT_SUFFIX}"):
-            with contextlib.suppress(ValueError):
-                numbers.append(int(path.name[len(_SEGMENT_PREFIX) : -len(_SEGMENT_SUFFIX)]))
-        return sorted(numbers)
-
-    def _segment_path(self, number: int) -> Path:
-        return self.directory / f"{_SEGMENT_PREFIX}{number:012d}{_SEGMENT_SUFFIX}"
-
-
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    def _measure(self) -> None:
+        """Learn how much of the folder is not flushed yet, from the flusher's checkpoint."""
+        self._spooled_bytes = unflushed_bytes(self.directory, read_checkpoint(self.directory))
+        self._measured_at = time.monotonic()
