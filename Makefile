@@ -81,7 +81,7 @@ soak: install
 	$(BIN)/python -m tools.soak
 
 # Multi-server setups on loopback (tools/cluster_check.py): ClickHouse 2 shards x 2 replicas with ZooKeeper,
-# PostgreSQL primary and standby; prints each scenario's figures, fails when a promise is broken.
+# PostgreSQL primary and two standbys failed over; prints each scenario's figures, fails when a promise is broken.
 cluster-check: install
 	$(BIN)/python -m tools.cluster_check
 

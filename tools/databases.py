@@ -111,12 +111,13 @@ _CONFIG = """<?xml version="1.0"?>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
+{extra_config}
 </yandex>
 """
 
 _USERS = """<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage>{profile_settings}</default></profiles>
   <users>
     <default>
       <password></password>
@@ -139,6 +140,10 @@ class ClickHouseServer:
         self.root = root
         self.tcp_port = free_port()
         self.http_port = free_port()
+        self.extra_config = ""
+        """XML elements added to the server's config: a cluster member's remote_servers, macros, zookeeper."""
+        self.profile_settings: dict[str, str] = {}
+        """Settings added to the default user's profile (name to value)."""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -149,12 +154,23 @@ class ClickHouseServer:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/"
 
-    def start(self, timeout_seconds: float = 60.0) -> None:
-        binary = ensure_clickhouse_server_installed()
+    def write_config(self) -> Path:
+        """Write the config files (a running server rereads them: ``remote_servers`` changes take effect);
+        the path of config.xml."""
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.xml"
-        config.write_text(_CONFIG.format(root=self.root, tcp_port=self.tcp_port, http_port=self.http_port))
-        (self.root / "users.xml").write_text(_USERS)
+        config.write_text(
+            _CONFIG.format(
+                root=self.root, tcp_port=self.tcp_port, http_port=self.http_port, extra_config=self.extra_config
+            )
+        )
+        profile = "".join(f"<{name}>{value}</{name}>" for name, value in self.profile_settings.items())
+        (self.root / "users.xml").write_text(_USERS.format(profile_settings=profile))
+        return config
+
+    def start(self, timeout_seconds: float = 60.0) -> None:
+        binary = ensure_clickhouse_server_installed()
+        config = self.write_config()
         self._process = subprocess.Popen(
             [binary, f"--config-file={config}"],
             stdout=subprocess.DEVNULL,

@@ -55,10 +55,10 @@ def test_each_table_becomes_a_replicated_local_table_and_a_distributed_table_of_
         assert "ORDER BY" in local
         distributed = created[table]
         assert f"AS {DATABASE}.{table}{LOCAL_SUFFIX}" in distributed
-        # A batch's rows share one shard, so "does the table hold batch X?" has one answer.
-        assert f"ENGINE = Distributed({CLUSTER}, {DATABASE}, {table}{LOCAL_SUFFIX}, cityHash64(batch_id))" in (
-            distributed
-        )
+        # One person's rows share one shard (and so do a batch's: it comes from one actor); the ledger has
+        # no actor, so its batch id decides.
+        key = "cityHash64(batch_id)" if table == "ingest_batches" else "cityHash64(actor_hash)"
+        assert f"ENGINE = Distributed({CLUSTER}, {DATABASE}, {table}{LOCAL_SUFFIX}, {key})" in distributed
         assert "ORDER BY" not in distributed
 
 
@@ -99,3 +99,24 @@ def test_the_platform_column_reaches_the_local_and_the_distributed_media_table()
         f"ALTER TABLE {DATABASE}.media_events_local ON CLUSTER {CLUSTER} {added}",
         f"ALTER TABLE {DATABASE}.media_events ON CLUSTER {CLUSTER} {added}",
     ]
+
+
+OLDEST = ServerFeatures((18, 16))
+
+
+def test_on_18_16_the_distributed_table_is_created_again_over_the_altered_local_table() -> None:
+    # 18.16 refuses ALTER ... ON CLUSTER of a Distributed table when shards replicate internally.
+    (migration,) = [m for m in discover() if m.name == "media_platform"]
+    assert plan(migration, OLDEST, CLUSTER, DATABASE) == [
+        f"ALTER TABLE {DATABASE}.media_events_local ON CLUSTER {CLUSTER} ADD COLUMN platform String AFTER cdn",
+        f"DROP TABLE IF EXISTS {DATABASE}.media_events ON CLUSTER {CLUSTER}",
+        f"CREATE TABLE IF NOT EXISTS {DATABASE}.media_events ON CLUSTER {CLUSTER} AS {DATABASE}.media_events_local\n"
+        f"ENGINE = Distributed({CLUSTER}, {DATABASE}, media_events_local, cityHash64(actor_hash))",
+    ]
+
+
+def test_column_comments_are_left_out_of_replicated_tables_only_where_the_engine_refuses_them() -> None:
+    (migration,) = [m for m in discover() if m.name == "events"]
+    assert not any("COMMENT" in sql for sql in plan(migration, OLDEST, CLUSTER, DATABASE))
+    assert any("COMMENT 'ISO 3166-1 alpha-2" in sql for sql in plan(migration, MODERN, CLUSTER, DATABASE))
+    assert any("COMMENT 'ISO 3166-1 alpha-2" in sql for sql in plan(migration, OLDEST))

@@ -138,7 +138,8 @@ def test_the_server_listens_for_containers_and_drains_on_sigterm(service: str) -
 
 
 def test_worker_counts() -> None:
-    # core-api: one worker per CPU. telemetry: one process per spool folder (its lock), scale by pods.
+    # core-api: one worker per CPU. telemetry: one request process (the container's one CPU; more workers each
+    # claim a spool folder of their own), beside the flusher container.
     assert stages_of("core-api")[-1].env()["SERVER_WORKERS"] == "0"
     telemetry = stages_of("telemetry")[-1]
     assert telemetry.env()["SERVER_WORKERS"] == "1"

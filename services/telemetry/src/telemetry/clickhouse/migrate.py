@@ -13,11 +13,14 @@ Job.
 Cluster mode (CLICKHOUSE_CLUSTER names a cluster of the server's ``remote_servers``): the same files are
 rewritten per statement, so the single-node DDL stays exactly as written. ``CREATE TABLE t ... ENGINE =
 MergeTree`` becomes ``t_local``, a ReplicatedMergeTree on every host (``ON CLUSTER``, Keeper path per
-shard), plus ``t``, a Distributed table over it sharded by ``cityHash64(batch_id)``. ``ALTER TABLE t``
-goes to ``t_local ON CLUSTER``, and to ``t`` too unless it is about TTL (a Distributed table stores
-nothing, but its columns must follow the local table's). The service keeps writing to and reading from
-``t``, now the Distributed table, and a batch's rows all land on one shard, so the spool's per-batch
-"already stored?" lookups stay exact.
+shard), plus ``t``, a Distributed table over it sharded by ``cityHash64(actor_hash)`` (one person's rows
+on one shard: a view's or a session's rows are read, and erased, together), or by ``cityHash64(batch_id)``
+for a table without ``actor_hash`` (the idempotency ledger). ``ALTER TABLE t`` goes to ``t_local ON
+CLUSTER``, and to ``t`` too unless it is about TTL (a Distributed table stores nothing, but its columns
+must follow the local table's; on 18.16, which refuses that ALTER, ``t`` is created again over the
+altered ``t_local``). Column comments are left out where the engine cannot replicate them (18.16). The
+service keeps writing to and reading from ``t``, now the Distributed table; a batch comes from one actor,
+so its rows all land on one shard and the spool's per-batch "already stored?" lookups stay exact.
 Usage: ``python -m telemetry.clickhouse.migrate`` (reads the CLICKHOUSE_* settings).
 """
 
@@ -65,6 +68,8 @@ _ALTERED = re.compile(
 )
 _ADD_COLUMN = re.compile(r"^ADD COLUMN\s+(?P<column>\w+)\s")
 _BATCH_ID_COLUMN = re.compile(r"^\s*\(?\s*batch_id\s+UUID\b", re.MULTILINE)
+_ACTOR_HASH_COLUMN = re.compile(r"^\s*\(?\s*actor_hash\s+String\b", re.MULTILINE)
+_COLUMN_COMMENT = re.compile(r"\s+COMMENT\s+'(?:[^'\\]|\\.)*'")
 _TABLE_COLUMNS = "SELECT name FROM system.columns WHERE database = {database} AND table = {table}"
 
 
@@ -129,8 +134,35 @@ def render(statement: Statement, features: ServerFeatures) -> str | None:
     return sql
 
 
-def for_cluster(sql: str, cluster: str, database: str) -> list[str]:
-    """The statements that do what the single-node ``sql`` does on every host of ``cluster``."""
+def _sharding_key(body: str) -> str:
+    """The sharding key of the Distributed table over a table with the columns ``body`` declares."""
+    if _ACTOR_HASH_COLUMN.search(body):
+        return "cityHash64(actor_hash)"
+    return "cityHash64(batch_id)" if _BATCH_ID_COLUMN.search(body) else "rand()"
+
+
+def _created_body(table: str) -> str:
+    """The column list the migrations create ``table`` with."""
+    for migration in discover():
+        for statement in migration.statements():
+            if (created := _CREATE_TABLE.match(statement.sql)) and created["table"] == table:
+                return created["body"]
+    raise MigrationError(f"no migration creates {table}")
+
+
+def _distributed(cluster: str, database: str, table: str, body: str) -> str:
+    local = table + LOCAL_SUFFIX
+    return (
+        f"CREATE TABLE IF NOT EXISTS {database}.{table} ON CLUSTER {cluster} AS {database}.{local}\n"
+        f"ENGINE = Distributed({cluster}, {database}, {local}, {_sharding_key(body)})"
+    )
+
+
+def for_cluster(sql: str, cluster: str, database: str, *, alter_distributed: bool = True) -> list[str]:
+    """The statements that do what the single-node ``sql`` does on every host of ``cluster``.
+    ``alter_distributed``: the engine takes ``ALTER ... ON CLUSTER`` of a Distributed table; 18.16 refuses
+    it when shards replicate internally, so there the Distributed table is dropped and created again over
+    the altered local table (it stores nothing: inserts are synchronous, see docs/operations.md)."""
     on_cluster = f"ON CLUSTER {cluster}"
     if sql.startswith("CREATE DATABASE IF NOT EXISTS "):
         return [f"{sql} {on_cluster}"]
@@ -138,18 +170,19 @@ def for_cluster(sql: str, cluster: str, database: str) -> list[str]:
         table, local = created["table"], created["table"] + LOCAL_SUFFIX
         # {shard} and {replica} are the server's macros (the Altinity operator defines them per host).
         engine = f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/{local}', '{{replica}}')"
-        sharding_key = "cityHash64(batch_id)" if _BATCH_ID_COLUMN.search(created["body"]) else "rand()"
         return [
             f"CREATE TABLE IF NOT EXISTS {database}.{local} {on_cluster} {created['body']}\n"
             f"ENGINE = {engine}{created['rest']}",
-            f"CREATE TABLE IF NOT EXISTS {database}.{table} {on_cluster} AS {database}.{local}\n"
-            f"ENGINE = Distributed({cluster}, {database}, {local}, {sharding_key})",
+            _distributed(cluster, database, table, created["body"]),
         ]
     if altered := _ALTER_TABLE.match(sql):
         table, rest = altered["table"], altered["rest"]
         local = [f"ALTER TABLE {database}.{table}{LOCAL_SUFFIX} {on_cluster} {rest}"]
         if _TTL.search(rest):
             return local
+        if not alter_distributed:
+            recreated = _distributed(cluster, database, table, _created_body(table))
+            return [*local, f"DROP TABLE IF EXISTS {database}.{table} {on_cluster}", recreated]
         return [*local, f"ALTER TABLE {database}.{table} {on_cluster} {rest}"]
     raise MigrationError(f"no cluster form for statement: {sql[:80]}")
 
@@ -160,7 +193,13 @@ def plan(migration: Migration, features: ServerFeatures, cluster: str = "", data
     statements = [sql for statement in migration.statements() if (sql := render(statement, features)) is not None]
     if not cluster:
         return statements
-    return [clustered for sql in statements for clustered in for_cluster(sql, cluster, database)]
+    if not features.replicated_column_comments:
+        statements = [_COLUMN_COMMENT.sub("", sql) for sql in statements]
+    return [
+        clustered
+        for sql in statements
+        for clustered in for_cluster(sql, cluster, database, alter_distributed=features.alter_distributed_on_cluster)
+    ]
 
 
 def alter_actions(actions: str) -> list[str]:

@@ -59,6 +59,21 @@ class ServerFeatures:
         """LowCardinality without ``allow_experimental_low_cardinality_type`` (19.1)."""
         return self.version >= (19, 1)
 
+    @property
+    def replicated_column_comments(self) -> bool:
+        """Column ``COMMENT``s on a ReplicatedMergeTree table: 18.16 refuses to create one with them ("Table
+        structure in ZooKeeper is too different from local table structure", make cluster-check). Newer
+        releases accept them; from which one is a guess (only 18.16 runs here)."""
+        return self.version >= (19, 1)
+
+    @property
+    def alter_distributed_on_cluster(self) -> bool:
+        """``ALTER TABLE ... ON CLUSTER`` of a Distributed table when the cluster's shards replicate
+        internally: 18.16 refuses it ("isn't replicated, but shard #1 is replicated according to its cluster
+        definition", make cluster-check). Newer releases, the deployment's 24.8 among them, accept it; from
+        which one is a guess (only 18.16 runs here)."""
+        return self.version >= (20, 1)
+
 
 class ClickHouseStore(Protocol):
     """Statements, reads and columnar inserts against one ClickHouse database."""

@@ -10,10 +10,12 @@ although their rows are kept two years: partitions past that are cleared of thos
 (``ALTER TABLE ... CLEAR COLUMN ... IN PARTITION``), resetting them to 0, "not reported" for the read
 routes.
 
-On an engine with TTL (chdb, ClickHouse 19.6+, and so every cluster: CLICKHOUSE_CLUSTER) the table and
-column TTLs of the migrations do this, and the job only logs that it has nothing to do; a cluster without
-TTL is refused rather than half-handled. Periods come from the ``RETENTION_*`` settings. Every run
-logs, per table, the partitions and rows it removed (structlog, no row contents).
+On a cluster (CLICKHOUSE_CLUSTER) of such servers the partitions are found through the Distributed
+tables (every shard's rows) and dropped or cleared in each shard's ``<table>_local`` ``ON CLUSTER``: the
+tables are replicated, so one replica of each shard runs the ALTER and the other copies it. On an engine
+with TTL (chdb, ClickHouse 19.6+) the table and column TTLs of the migrations do this, and the job only
+logs that it has nothing to do. Periods come from the ``RETENTION_*`` settings. Every run logs, per table,
+the partitions and rows it removed (structlog, no row contents).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from service_common.logging import configure_logging
 
+from telemetry.clickhouse.migrate import LOCAL_SUFFIX
 from telemetry.clickhouse.open import open_store
 from telemetry.clickhouse.sql import Sql, identifier, render
 from telemetry.clickhouse.store import ClickHouseStore, ServerFeatures
@@ -53,9 +57,18 @@ GROUP BY partition
 ORDER BY partition
 """
 
+# On a cluster: the partitions of every shard, read through the Distributed table.
+_CLUSTER_PARTITIONS = """
+SELECT {name} AS table, toString(toYYYYMM(received_at)) AS partition, count() AS partition_rows
+FROM {table}
+GROUP BY partition
+ORDER BY partition
+"""
+_ON_CLUSTER = "{table} ON CLUSTER {cluster}"
+
 _ANY_SAMPLE = Sql(" OR ".join(f"{identifier(column)} != 0" for column in BANDWIDTH_COLUMNS))
 _DROP_PARTITION = "ALTER TABLE {table} DROP PARTITION {partition}"
-_CLEAR_COLUMN = "ALTER TABLE media_events CLEAR COLUMN {column} IN PARTITION {partition}"
+_CLEAR_COLUMN = "ALTER TABLE {table} CLEAR COLUMN {column} IN PARTITION {partition}"
 
 _MONTH = re.compile(r"^(?P<year>\d{4})(?P<month>\d{2})$")
 
@@ -99,18 +112,37 @@ def _first_kept_month(cutoff: datetime) -> datetime:
     return cutoff.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def _altered(table: str, cluster: str) -> Sql:
+    """What an ALTER of ``table`` names: the table, or on ``cluster`` each shard's local table."""
+    if not cluster:
+        return identifier(table)
+    return render(_ON_CLUSTER, table=identifier(f"{table}{LOCAL_SUFFIX}"), cluster=identifier(cluster))
+
+
+async def _partitions(store: ClickHouseStore, tables: list[str], cluster: str) -> list[dict[str, Any]]:
+    """Rows of (table, partition, partition_rows) of ``tables``, of every shard on ``cluster``."""
+    if not cluster:
+        return await store.select(render(_PARTITIONS, tables=tables))
+    return [
+        row
+        for table in tables
+        for row in await store.select(render(_CLUSTER_PARTITIONS, name=table, table=identifier(table)))
+    ]
+
+
 async def apply_retention(
-    store: ClickHouseStore, settings: RetentionSettings, now: datetime | None = None
+    store: ClickHouseStore, settings: RetentionSettings, now: datetime | None = None, cluster: str = ""
 ) -> list[TableRetention]:
-    """Drop (and for bandwidth samples, clear) the monthly partitions wholly past retention; nothing on
-    an engine with TTL. Returns what was removed, per table."""
+    """Drop (and for bandwidth samples, clear) the monthly partitions wholly past retention, of every
+    shard's local table when ``cluster`` is set; nothing on an engine with TTL. Returns what was removed,
+    per table."""
     version = await store.server_version()
     if ServerFeatures.parse(version).ttl:
         log.info("retention.ttl_applies", backend=store.backend, version=version)
         return []
     now = now or datetime.now(UTC)
     periods = table_periods(settings)
-    parts = await store.select(render(_PARTITIONS, tables=list(periods)))
+    parts = await _partitions(store, list(periods), cluster)
     report: list[TableRetention] = []
     for table, days in periods.items():
         cutoff = now - timedelta(days=days)
@@ -120,7 +152,7 @@ async def apply_retention(
             if row["table"] == table and (end := month_end(str(row["partition"]))) is not None and end <= cutoff
         ]
         for partition, _ in expired:
-            await store.execute(render(_DROP_PARTITION, table=identifier(table), partition=int(partition)))
+            await store.execute(render(_DROP_PARTITION, table=_altered(table, cluster), partition=int(partition)))
         done = TableRetention(table, days, [p for p, _ in expired], sum(rows for _, rows in expired))
         log.info(
             "retention.table_done",
@@ -130,17 +162,24 @@ async def apply_retention(
             rows_dropped=done.rows,
         )
         report.append(done)
-    report.append(await _clear_bandwidth(store, settings.bandwidth_days, now))
+    report.append(await _clear_bandwidth(store, settings.bandwidth_days, now, cluster))
     return report
 
 
-async def _clear_bandwidth(store: ClickHouseStore, days: int, now: datetime) -> TableRetention:
+async def _clear_bandwidth(store: ClickHouseStore, days: int, now: datetime, cluster: str) -> TableRetention:
     before = _first_kept_month(now - timedelta(days=days))
     rows = await store.select(render(_UNCLEARED_BANDWIDTH, before=before, any_sample=_ANY_SAMPLE))
     partitions = [str(row["partition"]) for row in rows if month_end(str(row["partition"])) is not None]
     for partition in partitions:
         for column in BANDWIDTH_COLUMNS:
-            await store.execute(render(_CLEAR_COLUMN, column=identifier(column), partition=int(partition)))
+            await store.execute(
+                render(
+                    _CLEAR_COLUMN,
+                    table=_altered("media_events", cluster),
+                    column=identifier(column),
+                    partition=int(partition),
+                )
+            )
     done = TableRetention(
         "media_events",
         days,
@@ -164,10 +203,7 @@ async def _main() -> None:
     configure_logging(settings.log)
     store = open_store(settings.clickhouse)
     try:
-        if settings.clickhouse.cluster and not ServerFeatures.parse(await store.server_version()).ttl:
-            # Dropping partitions of every replica's <table>_local is not built: clusters run engines with TTL.
-            raise SystemExit("retention without TTL is supported on a single server only (CLICKHOUSE_CLUSTER is set)")
-        await apply_retention(store, settings.retention)
+        await apply_retention(store, settings.retention, cluster=settings.clickhouse.cluster)
     finally:
         await store.close()
 
