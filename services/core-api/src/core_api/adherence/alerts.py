@@ -5,6 +5,8 @@ See docs/adherence.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from psycopg import AsyncConnection
 
 from core_api.adherence import repository as repo
@@ -18,27 +20,29 @@ PAIN_HIGH = 7
 PAIN_RISE = 2
 
 
-def threshold_alerts(enrollment: Enrollment, rows: list[repo.WeeklyReportRow]) -> list[repo.Alert]:
-    """``below_threshold`` alerts for the weeks of ``rows`` whose adherence is strictly below the
+def threshold_alerts(enrollment: Enrollment, weeks: Iterable[int]) -> list[repo.Alert]:
+    """``below_threshold`` alerts for the 0-based plan ``weeks`` whose adherence is strictly below the
     organization's threshold and that already missed a session (a noncompliant slot): a week whose
     first window is merely still open is not an alert."""
+    row = enrollment.row
     alerts = []
-    for week in rows:
-        _, summary = enrollment.week(week.week_number - 1)
-        if summary.adherence_percent < enrollment.row.threshold_percent and summary.noncompliant > 0:
+    for index in weeks:
+        _, summary = enrollment.week(index)
+        if summary.adherence_percent < row.threshold_percent and summary.noncompliant > 0:
+            first_day = week_start(row.start_date, index)
             alerts.append(
                 repo.Alert(
-                    id=enrollment.row.id,
+                    id=row.id,
                     kind="below_threshold",
-                    week_start=week.week_start,
+                    week_start=first_day,
                     evidence={
-                        "patient_treatment_plan_id": enrollment.row.id,
-                        "patient_id": enrollment.row.patient_id,
-                        "week_start": week.week_start.isoformat(),
-                        "week_number": week.week_number,
+                        "patient_treatment_plan_id": row.id,
+                        "patient_id": row.patient_id,
+                        "week_start": first_day.isoformat(),
+                        "week_number": index + 1,
                         "adherence_percent": summary.adherence_percent,
                         "noncompliance_percent": summary.noncompliance_percent,
-                        "threshold_percent": enrollment.row.threshold_percent,
+                        "threshold_percent": row.threshold_percent,
                         "compliant": summary.compliant,
                         "noncompliant": summary.noncompliant,
                         "offered": summary.offered,

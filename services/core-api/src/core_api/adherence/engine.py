@@ -18,12 +18,12 @@ import bisect
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import msgspec
 from contracts.adherence import SlotState
 
 from core_api.enrollments.weeks import week_start
@@ -40,8 +40,10 @@ class CompletionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True, slots=True)
-class Completion:
+# The engine's values are frozen msgspec Structs: built in C (a frozen dataclass sets each field through
+# object.__setattr__, about six times slower), and those holding only scalars are left out of the garbage
+# collector's tracking (gc=False), so the tens of thousands of a nightly run do not trigger collections.
+class Completion(msgspec.Struct, frozen=True, gc=False):
     """A session the patient started (and maybe finished or skipped). Times are timezone-aware."""
 
     id: int
@@ -65,24 +67,21 @@ class Session(Protocol):
     def ended_at(self) -> datetime | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
+class StatusChange(msgspec.Struct, frozen=True, gc=False):
     """The enrollment entered ``status`` at ``at``. The first change is its creation."""
 
     at: datetime
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
+class Schedule(msgspec.Struct, frozen=True, gc=False):
     start_date: date
     duration_weeks: int
     frequency_per_week: int
     time_zone: str
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
+class Slot(msgspec.Struct, frozen=True, gc=False):
     week: int  # 0-based
     index_in_week: int  # 0-based
     opens_at: datetime  # UTC
@@ -91,8 +90,7 @@ class Slot:
     completion_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Percentages:
+class Percentages(msgspec.Struct, frozen=True, gc=False):
     adherence_percent: int
     noncompliance_percent: int
     compliant: int
@@ -186,14 +184,21 @@ def _active_at(spans: list[tuple[datetime, datetime]], instant: datetime) -> boo
     return any(span_start <= instant < span_end for span_start, span_end in spans)
 
 
-def _applicable(spans: list[tuple[datetime, datetime]], opens: datetime, closes: datetime, as_of: datetime) -> bool:
-    """A closed window counts if the enrollment was active at some moment of it; an open or future one if
-    it is active now or was since the window opened (a paused or pending enrollment offers nothing new)."""
-    if as_of <= opens:
-        return _active_at(spans, as_of)
-    if as_of < closes:
-        return _active_at(spans, as_of) or _overlaps(spans, opens, as_of)
-    return _overlaps(spans, opens, closes)
+# A session that had started by ``as_of`` as the engine weighs it: (the preference of what it was at
+# ``as_of``, started_at in UTC, id, ended_at). The smallest of a window's first three decides the window.
+_Started = tuple[int, datetime, int, datetime | None]
+_COMPLETED, _SKIPPED, _IN_PROGRESS = 0, 1, 2
+# Keyed by value: a stored row's status is the plain string.
+_PREFERENCE: dict[str, int] = {
+    CompletionStatus.COMPLETED: _COMPLETED,
+    CompletionStatus.SKIPPED: _SKIPPED,
+    CompletionStatus.IN_PROGRESS: _IN_PROGRESS,
+}
+_WITH_COMPLETION = frozenset({SlotState.COMPLETED, SlotState.DECLINED, SlotState.ABANDONED, SlotState.STARTED})
+
+
+def _decisive(started: _Started) -> tuple[int, datetime, int]:
+    return started[0], started[1], started[2]
 
 
 def compute_slots(
@@ -218,18 +223,36 @@ def compute_slots(
     windows = _layout(schedule, weeks)
     last_close = windows[-1][5] if windows else as_of
     active = _active_intervals(history, max(as_of, last_close) + timedelta(days=1))
+    active_now = _active_at(active, as_of)
     opens_list = [window[4] for window in windows]
-    by_slot: dict[int, list[Session]] = {}
+    by_slot: dict[int, list[_Started]] = {}
     for completion in completions:
         started_at = completion.started_at.astimezone(_UTC)
+        if started_at > as_of:
+            continue  # not started as of as_of: it decides nothing
         position = bisect.bisect_right(opens_list, started_at) - 1
         if position >= 0 and started_at < windows[position][5]:
-            by_slot.setdefault(position, []).append(completion)
+            ended_at = completion.ended_at
+            # Finished later than as_of means still in progress then.
+            finished = ended_at is not None and ended_at <= as_of
+            preference = _PREFERENCE[completion.status] if finished else _IN_PROGRESS
+            by_slot.setdefault(position, []).append((preference, started_at, completion.id, ended_at))
     slots = []
     for position, (week, index, _, _, opens, closes) in enumerate(windows):
+        # A closed window counts if the enrollment was active at some moment of it; an open or future one
+        # if it is active now or was since the window opened (a paused or pending enrollment offers
+        # nothing new).
+        if as_of <= opens:
+            applicable = active_now
+        elif as_of < closes:
+            applicable = active_now or _overlaps(active, opens, as_of)
+        else:
+            applicable = _overlaps(active, opens, closes)
         candidates = by_slot.get(position)
-        chosen = _representative(candidates, as_of) if candidates else None
-        state = _state(opens, closes, as_of, chosen, applicable=_applicable(active, opens, closes, as_of))
+        chosen = None
+        if candidates:
+            chosen = candidates[0] if len(candidates) == 1 else min(candidates, key=_decisive)
+        state = _state(opens, closes, as_of, chosen) if applicable else SlotState.NOT_APPLICABLE
         slots.append(
             Slot(
                 week=week,
@@ -237,46 +260,19 @@ def compute_slots(
                 opens_at=opens,
                 closes_at=closes,
                 state=state,
-                completion_id=chosen.id if chosen is not None and state in _WITH_COMPLETION else None,
+                completion_id=chosen[2] if chosen is not None and state in _WITH_COMPLETION else None,
             )
         )
     return slots
 
 
-_WITH_COMPLETION = frozenset({SlotState.COMPLETED, SlotState.DECLINED, SlotState.ABANDONED, SlotState.STARTED})
-# Keyed by value: a stored row's status is the plain string.
-_PREFERENCE: dict[str, int] = {
-    CompletionStatus.COMPLETED: 0,
-    CompletionStatus.SKIPPED: 1,
-    CompletionStatus.IN_PROGRESS: 2,
-}
-
-
-def _representative(candidates: list[Session], as_of: datetime) -> Session | None:
-    """The completion that decides a slot, among those that had started by ``as_of``."""
-    seen = [c for c in candidates if c.started_at <= as_of]
-    if len(seen) <= 1:
-        return seen[0] if seen else None
-    return min(seen, key=lambda c: (_PREFERENCE[_status_at(c, as_of)], c.started_at, c.id))
-
-
-def _status_at(completion: Session, as_of: datetime) -> str:
-    """What the completion was at ``as_of``: finished later means still in progress then."""
-    if completion.ended_at is not None and completion.ended_at <= as_of:
-        return completion.status
-    return CompletionStatus.IN_PROGRESS
-
-
-def _state(
-    opens: datetime, closes: datetime, as_of: datetime, completion: Session | None, *, applicable: bool
-) -> SlotState:
-    if not applicable:
-        return SlotState.NOT_APPLICABLE
-    if completion is not None:
-        status = _status_at(completion, as_of)
-        if status == CompletionStatus.SKIPPED:
+def _state(opens: datetime, closes: datetime, as_of: datetime, chosen: _Started | None) -> SlotState:
+    """The state of an applicable window, decided by the session ``chosen`` for it (if any)."""
+    if chosen is not None:
+        preference, _, _, ended_at = chosen
+        if preference == _SKIPPED:
             return SlotState.DECLINED
-        if status == CompletionStatus.COMPLETED and completion.ended_at is not None and completion.ended_at < closes:
+        if preference == _COMPLETED and ended_at is not None and ended_at < closes:
             return SlotState.COMPLETED
         # Started in the window but not finished before it closed (or not finished yet).
         return SlotState.ABANDONED if as_of >= closes else SlotState.STARTED

@@ -33,7 +33,9 @@ def week_row(enrollment: Enrollment, index: int) -> repo.WeeklyReportRow:
     closes_at = max(slot.closes_at for slot in slots)
     # Only a window opening or closing changes the week by the clock alone.
     boundaries = [instant for slot in slots for instant in (slot.opens_at, slot.closes_at)]
-    fresh_until = min((instant for instant in boundaries if instant > enrollment.as_of), default=closes_at)
+    # Compared in the slots' zone (UTC): no offset look-ups per comparison.
+    as_of = enrollment.as_of.astimezone(closes_at.tzinfo)
+    fresh_until = min((instant for instant in boundaries if instant > as_of), default=closes_at)
     return repo.WeeklyReportRow(
         id=row.id,
         week_start=first_day,
@@ -48,12 +50,12 @@ def week_row(enrollment: Enrollment, index: int) -> repo.WeeklyReportRow:
     )
 
 
-def week_rows(enrollment: Enrollment) -> list[repo.WeeklyReportRow]:
-    """The stored rows of the plan week containing ``enrollment.as_of`` (in the patient's zone) and of the
-    week before it, those within the plan."""
+def recent_weeks(enrollment: Enrollment) -> list[int]:
+    """The 0-based plan weeks stored for ``enrollment.as_of``: the week before the one containing it (in the
+    patient's zone) and that week, those within the plan."""
     row = enrollment.row
     current = week_index(row.start_date, local_date(enrollment.zone, enrollment.as_of))
-    return [week_row(enrollment, index) for index in (current - 1, current) if 0 <= index < duration_weeks(row)]
+    return [index for index in (current - 1, current) if 0 <= index < duration_weeks(row)]
 
 
 async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: datetime | None = None) -> None:
@@ -66,8 +68,8 @@ async def recompute_weekly(conn: AsyncConnection, enrollment_id: int, as_of: dat
     if not rows:
         return
     [enrollment] = await load(conn, rows, as_of, "recent")
-    weeks = week_rows(enrollment)
-    await repo.upsert_weekly_reports(conn, weeks)
+    weeks = recent_weeks(enrollment)
+    await repo.upsert_weekly_reports(conn, [week_row(enrollment, index) for index in weeks])
     await raise_alerts(conn, threshold_alerts(enrollment, weeks))
 
 

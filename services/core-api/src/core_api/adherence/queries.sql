@@ -77,6 +77,15 @@ FROM weekly_adherence_reports
 WHERE organization_id = app_organization_id() AND week_start BETWEEN %(first)s AND %(last)s
   AND computed_at >= closes_at
 
+-- name: alerted_weeks
+-- (enrollment, week start) of the alerts of one kind the given enrollments already have for the weeks
+-- starting from %(first)s to %(last)s (the unique index's range per enrollment): the nightly job does not
+-- offer them again, since an alert is recorded once per enrollment, kind and week.
+SELECT patient_treatment_plan_id, week_start
+FROM adherence_alerts
+WHERE patient_treatment_plan_id = ANY(%(ids)s::bigint[]) AND kind = %(kind)s
+  AND week_start BETWEEN %(first)s AND %(last)s
+
 -- name: organization_week
 -- One page of the organization's weekly adherence read from the stored rows: each active, visible
 -- enrollment's plan week containing %(week)s (optionally one specialist's, and a patient name), lowest

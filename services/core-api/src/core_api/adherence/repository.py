@@ -46,7 +46,8 @@ class StatusChangeRow(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-class CompletionRow(msgspec.Struct, frozen=True):
+# Built from the rows' tuples (array_like): the nightly job loads tens of thousands at once.
+class CompletionRow(msgspec.Struct, frozen=True, array_like=True, gc=False):
     id: int
     patient_treatment_plan_id: int
     status: str
@@ -188,7 +189,10 @@ async def status_changes(conn: AsyncConnection, ids: list[int]) -> list[StatusCh
 
 async def completions(conn: AsyncConnection, ids: list[int], since: datetime | None = None) -> list[CompletionRow]:
     """The sessions of the enrollments ``ids`` (those started at or after ``since`` when given)."""
-    return await fetch_all(conn, QUERIES.completions, {"ids": ids, "since": since}, CompletionRow)
+    # Binary tuples converted in C: no dict per row.
+    async with conn.cursor(row_factory=tuple_row, binary=True) as cursor:
+        await cursor.execute(QUERIES.completions, {"ids": ids, "since": since})
+        return msgspec.convert(await cursor.fetchall(), list[CompletionRow])
 
 
 async def specialist_of_user(conn: AsyncConnection, user_id: int) -> int | None:
@@ -211,6 +215,17 @@ async def final_weeks(conn: AsyncConnection, first: date, last: date) -> set[tup
     """(enrollment id, week start) of the visible final rows of weeks starting from ``first`` to ``last``."""
     async with conn.cursor(row_factory=tuple_row) as cursor:
         await cursor.execute(QUERIES.final_weeks, {"first": first, "last": last})
+        return {(row[0], row[1]) for row in await cursor.fetchall()}
+
+
+async def alerted_weeks(
+    conn: AsyncConnection, ids: list[int], kind: str, first: date, last: date
+) -> set[tuple[int, date]]:
+    """(enrollment id, week start) of the ``kind`` alerts that enrollments ``ids`` have for the weeks starting
+    from ``first`` to ``last``."""
+    params = {"ids": ids, "kind": kind, "first": first, "last": last}
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(QUERIES.alerted_weeks, params)
         return {(row[0], row[1]) for row in await cursor.fetchall()}
 
 

@@ -1,36 +1,56 @@
 -- Session execution. Row-level security limits every query to the caller's organization and, for a
 -- patient, to their own rows: another patient's or organization's row is simply not found.
 
--- name: patient_time_zone
-SELECT time_zone FROM patients WHERE id = %(patient_id)s AND deleted_at IS NULL
-
--- name: today_enrollments
--- Every enrollment of the patient with its frozen sessions and the completion times of its completed
--- sessions (at most sessions_total of them), active ones first, newest first; the status is the status
--- now (enrollment_status_now).
-SELECT ptp.id,
-       ptp.treatment_plan_id,
-       v.name AS plan_name,
-       v.duration_weeks,
-       (v.snapshot -> 'sessions')::text AS sessions_json,
-       s.status,
-       ptp.start_date,
-       ptp.end_date,
-       ptp.frequency_per_week,
-       ptp.sessions_total,
-       ptp.sessions_completed,
-       ptp.sessions_skipped,
-       (SELECT c.id FROM patient_session_completions c
-        WHERE c.patient_treatment_plan_id = ptp.id AND c.status = 'in_progress') AS in_progress_id,
-       coalesce((SELECT array_agg(c.completed_at ORDER BY c.completed_at) FROM patient_session_completions c
-                 WHERE c.patient_treatment_plan_id = ptp.id AND c.status = 'completed'), '{}') AS completed_at
-FROM patient_treatment_plans ptp
-JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
-JOIN patients pa ON pa.id = ptp.patient_id
-CROSS JOIN LATERAL (SELECT enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS status) s
-WHERE ptp.patient_id = %(patient_id)s
-ORDER BY s.status = 'active' DESC, ptp.created_at DESC, ptp.id DESC
-LIMIT 50
+-- name: today
+-- Everything today's session reads, as one JSON document: the patient's zone; their consent (the newest
+-- record of each kind, as consent's current_consent reads it: no record is level 0 and no biometric
+-- consent); and every enrollment of the patient with its frozen sessions and the completion times of its
+-- completed sessions (at most sessions_total of them), active ones first, newest first, at most 50; the
+-- status is the status now (enrollment_status_now). No row when the caller cannot see the patient.
+SELECT json_build_object(
+    'time_zone', pa.time_zone,
+    'consent', json_build_object(
+        'analytics_level', coalesce((SELECT c.analytics_level FROM patient_consents c
+                                     WHERE c.patient_id = pa.id AND c.kind = 'analytics'
+                                     ORDER BY c.id DESC LIMIT 1), 0),
+        'biometric', coalesce((SELECT c.granted FROM patient_consents c
+                               WHERE c.patient_id = pa.id AND c.kind = 'biometric'
+                               ORDER BY c.id DESC LIMIT 1), false)),
+    'enrollments', coalesce((
+        SELECT json_agg(e.enrollment ORDER BY e.active DESC, e.created_at DESC, e.id DESC)
+        FROM (
+            SELECT json_build_object(
+                       'id', ptp.id,
+                       'treatment_plan_id', ptp.treatment_plan_id,
+                       'plan_name', v.name,
+                       'duration_weeks', v.duration_weeks,
+                       'sessions', v.snapshot -> 'sessions',
+                       'status', s.status,
+                       'start_date', ptp.start_date,
+                       'end_date', ptp.end_date,
+                       'frequency_per_week', ptp.frequency_per_week,
+                       'sessions_total', ptp.sessions_total,
+                       'sessions_completed', ptp.sessions_completed,
+                       'sessions_skipped', ptp.sessions_skipped,
+                       'in_progress_id', (SELECT c.id FROM patient_session_completions c
+                                          WHERE c.patient_treatment_plan_id = ptp.id AND c.status = 'in_progress'),
+                       'completed_at', coalesce((SELECT json_agg(c.completed_at ORDER BY c.completed_at)
+                                                 FROM patient_session_completions c
+                                                 WHERE c.patient_treatment_plan_id = ptp.id
+                                                   AND c.status = 'completed'), '[]'::json)
+                   ) AS enrollment,
+                   s.status = 'active' AS active, ptp.created_at, ptp.id
+            FROM patient_treatment_plans ptp
+            JOIN treatment_plan_versions v ON v.id = ptp.treatment_plan_version_id
+            CROSS JOIN LATERAL (SELECT enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS status) s
+            WHERE ptp.patient_id = pa.id
+            ORDER BY s.status = 'active' DESC, ptp.created_at DESC, ptp.id DESC
+            LIMIT 50
+        ) e
+    ), '[]'::json)
+)::text
+FROM patients pa
+WHERE pa.id = %(patient_id)s AND pa.deleted_at IS NULL
 
 -- name: lock_enrollment
 -- The enrollment a session belongs to, locked: starts, completions and skips of one enrollment run one

@@ -9,12 +9,14 @@ from uuid import UUID
 
 import msgspec
 from contracts.exercise_logs import ExerciseLog
+from contracts.plan_details import PlanSession
 from contracts.session_completions import PlanProgress, SessionCompletion
 from psycopg import AsyncConnection, errors
 from service_common.errors import ConflictError
 
+from core_api.consent.repository import Current
 from core_api.db.queries import load_queries
-from core_api.db.rows import Params, fetch_all, fetch_one, fetch_value
+from core_api.db.rows import Params, fetch_all, fetch_json, fetch_one, fetch_value
 from core_api.execution.completions import CompletionRow
 
 QUERIES = load_queries(__package__ or "core_api.execution")
@@ -27,7 +29,7 @@ class TodayEnrollment(msgspec.Struct, frozen=True):
     treatment_plan_id: UUID
     plan_name: str
     duration_weeks: int
-    sessions_json: str
+    sessions: list[PlanSession]
     status: str
     start_date: date
     end_date: date
@@ -37,6 +39,14 @@ class TodayEnrollment(msgspec.Struct, frozen=True):
     sessions_skipped: int
     in_progress_id: int | None
     completed_at: list[datetime]
+
+
+class TodayRead(msgspec.Struct, frozen=True):
+    """What today's session reads, in one statement: the patient's zone, consent and enrollments."""
+
+    time_zone: str
+    consent: Current
+    enrollments: list[TodayEnrollment]
 
 
 class LockedEnrollment(msgspec.Struct, frozen=True):
@@ -78,14 +88,9 @@ class _CompletionRow(CompletionRow, frozen=True):
 # Today's session -------------------------------------------------------------------------------------------
 
 
-async def patient_time_zone(conn: AsyncConnection, patient_id: int) -> str | None:
-    """The patient's IANA zone, or ``None`` when the caller cannot see the patient."""
-    zone: str | None = await fetch_value(conn, QUERIES.patient_time_zone, {"patient_id": patient_id})
-    return zone
-
-
-async def today_enrollments(conn: AsyncConnection, patient_id: int) -> list[TodayEnrollment]:
-    return await fetch_all(conn, QUERIES.today_enrollments, {"patient_id": patient_id}, TodayEnrollment)
+async def today(conn: AsyncConnection, patient_id: int) -> TodayRead | None:
+    """What today's session shows of the patient, or ``None`` when the caller cannot see the patient."""
+    return await fetch_json(conn, QUERIES.today, {"patient_id": patient_id}, TodayRead)
 
 
 # Starting ----------------------------------------------------------------------------------------------------

@@ -67,11 +67,15 @@ class ExecutionService(PoolService):
 
     async def today(self, actor: Actor, patient_id: int) -> TodaySessions:
         async with actor_transaction(self._pool, actor) as conn:
-            zone_name = or_404(await repo.patient_time_zone(conn, patient_id), f"patient {patient_id} does not exist")
-            rows = await repo.today_enrollments(conn, patient_id)
+            read = or_404(await repo.today(conn, patient_id), f"patient {patient_id} does not exist")
             await trail.record_read(conn, actor, "today_sessions.read", "patient", patient_id, patient_id=patient_id)
-            pose_allowed = await consent.pose_tracking_allowed(conn, patient_id)
-        return today_sessions(patient_id, rows, datetime.now(UTC), patient_zone(zone_name), pose_allowed=pose_allowed)
+        return today_sessions(
+            patient_id,
+            read.enrollments,
+            datetime.now(UTC),
+            patient_zone(read.time_zone),
+            pose_allowed=read.consent.pose_tracking_allowed,
+        )
 
     async def get(self, actor: Actor, completion_id: int) -> SessionCompletion:
         async with actor_transaction(self._pool, actor) as conn:

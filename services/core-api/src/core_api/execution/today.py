@@ -57,7 +57,7 @@ def no_session_reason(
 
 def today_plan(row: repo.TodayEnrollment, now: datetime, zone: ZoneInfo) -> TodayPlan:
     """What ``row``'s enrollment offers at ``now``: the next session (or why none) and its progress."""
-    sessions = plan_sessions(row.sessions_json)
+    sessions = row.sessions
     week = weeks.plan_week(row.start_date, now, zone)
     reason = no_session_reason(
         row.status,
