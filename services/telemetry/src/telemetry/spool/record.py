@@ -100,6 +100,10 @@ def read_frames(source: BinaryIO, segment: int, offset: int, limit: int | None) 
 
 
 def _restore_uuids(record: SpoolRecord) -> SpoolRecord:
+    # Each distinct text parsed once: a record's rows share their batch id and mostly their session, and
+    # parsing all 60 of each was half the flusher's reading of a pose batch (bench/telemetry_ingest.py).
     for name in record.uuid_columns:
-        record.columns[name] = [uuid.UUID(value) for value in record.columns[name]]
+        values = record.columns[name]
+        parsed = {text: uuid.UUID(text) for text in set(values)}
+        record.columns[name] = [parsed[text] for text in values]
     return record
