@@ -5,7 +5,9 @@ from __future__ import annotations
 from bench import (
     adherence,
     asgi_servers,
+    backlog_drain,
     core_api_load,
+    ingest_curves,
     pose_decode,
     qoe,
     replay_lookup,
@@ -18,6 +20,8 @@ BENCHMARKS = [
     asgi_servers,
     telemetry_ingest,
     telemetry_profile,
+    ingest_curves,
+    backlog_drain,
     qoe,
     replay_lookup,
     adherence,

@@ -190,7 +190,7 @@ class Bench:
         return phase
 
 
-def _migrate(server: ClickHouseServer, database: str) -> None:
+def migrate_database(server: ClickHouseServer, database: str) -> None:
     async def apply() -> None:
         store = open_store(ClickHouseSettings(url=server.url, http_url=server.http_url, database=database))
         try:
@@ -201,7 +201,7 @@ def _migrate(server: ClickHouseServer, database: str) -> None:
     asyncio.run(apply())
 
 
-def _native(server: ClickHouseServer, database: str) -> Client:
+def native_client(server: ClickHouseServer, database: str) -> Client:
     return Client(host="127.0.0.1", port=server.tcp_port, database=database, settings={"use_numpy": False})
 
 
@@ -216,7 +216,7 @@ def direct_insert(server: ClickHouseServer, bodies: list[bytes], seconds: float)
                 block.setdefault(name, []).extend(values)
     rows = len(block["frame_number"])
     statement = f"INSERT INTO pose_tracking_frames ({', '.join(block)}) VALUES"
-    client = _native(server, "bench_direct")
+    client = native_client(server, "bench_direct")
     try:
         client.execute(statement, list(block.values()), columnar=True)  # connection and warm-up
         spent, inserted, deadline = 0.0, 0, time.monotonic() + seconds
@@ -241,7 +241,7 @@ class Stored:
 
 
 def stored_pose(server: ClickHouseServer, database: str) -> Stored:
-    client = _native(server, database)
+    client = native_client(server, database)
     try:
         frames, batches = client.execute("SELECT count(), uniqExact(batch_id) FROM pose_tracking_frames")[0]
         odd = client.execute(
@@ -272,7 +272,7 @@ def acknowledged_batches(log: Path) -> int:
     return log.read_bytes().count(b'"route": "%s", "status": 202' % POSE_PATH.encode())
 
 
-def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str, workers: int) -> dict[str, str]:
+def service_env(server: ClickHouseServer, keys: Path, spool: Path, database: str, workers: int) -> dict[str, str]:
     # As tests/conftest.py's telemetry_url fixture, with the production image's server and log settings.
     return {
         "SPOOL_FLUSHER": "process",
@@ -290,7 +290,7 @@ def _env(server: ClickHouseServer, keys: Path, spool: Path, database: str, worke
 
 
 @contextmanager
-def _scratch() -> Iterator[Path]:
+def scratch_folder() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="bench-telemetry-"))
     try:
         yield root
@@ -351,7 +351,7 @@ def _start_services(server: ClickHouseServer, keys: Path, root: Path, stack: Exi
     services = []
     for name, workers in WORKERS.items():
         module = "bench.fastapi_twin" if name == "twin" else "telemetry"
-        env = _env(server, keys, root / f"spool-{database_of(name)}", database_of(name), workers)
+        env = service_env(server, keys, root / f"spool-{database_of(name)}", database_of(name), workers)
         log = log_of(root, name)
         service = stack.enter_context(
             start_service(name, module, env, free_port(), log, companions=("telemetry.flusher",))
@@ -364,7 +364,7 @@ def _start_services(server: ClickHouseServer, keys: Path, root: Path, stack: Exi
 
 def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
     for database in (*map(database_of, WORKERS), "bench_direct"):
-        _migrate(server, database)
+        migrate_database(server, database)
     keys = root / "keys"
     ensure_dev_keys(keys)
     tokens = [
@@ -411,7 +411,7 @@ def _measure(root: Path, stack: ExitStack, server: ClickHouseServer) -> Results:
     # Every pose batch telemetry acknowledged, warm-up included, must reach ClickHouse, and only once. The
     # requests still queued when wrk stopped are answered (and logged) within a second or two.
     time.sleep(3.0)
-    delivery = {name: _delivery(bench, server, root, name, load_end) for name in ("telemetry", "telemetry x2")}
+    delivery = {name: pose_delivery(bench, server, root, name, load_end) for name in ("telemetry", "telemetry x2")}
     time.sleep(1.0)  # anything stored beyond the acknowledged batches would show up by now
     delivery = {name: replace(found, stored=stored_pose(server, database_of(name))) for name, found in delivery.items()}
     return Results(
@@ -442,7 +442,7 @@ def _flushed(server: ClickHouseServer, databases: list[str], limit_seconds: floa
     return time.monotonic() - started
 
 
-def _delivery(bench: Bench, server: ClickHouseServer, root: Path, name: str, load_end: float) -> Delivery:
+def pose_delivery(bench: Bench, server: ClickHouseServer, root: Path, name: str, load_end: float) -> Delivery:
     client_acknowledged = sum(
         phase.accepted for phase in bench.phases if phase.service == name and phase.path == POSE_PATH
     )
@@ -480,7 +480,7 @@ def _closed_loop_latency(phases: dict[str, list[Phase]]) -> str:
     )
 
 
-def _exactly_once(name: str, results: Delivery) -> str:
+def exactly_once(name: str, results: Delivery) -> str:
     stored, acknowledged = results.stored, results.server_acknowledged
     drain = (
         f"all in ClickHouse {results.drained_after_seconds:.1f} s after it"
@@ -564,14 +564,14 @@ def _report(results: Results) -> str:
             + ", ".join(
                 _mib(samples[len(samples) * tenth // 10]) for tenth in range(10) if (samples := results.rss_samples)
             ),
-            *(_exactly_once(name, delivery) for name, delivery in results.delivery.items()),
+            *(exactly_once(name, delivery) for name, delivery in results.delivery.items()),
             f"answers other than 202 or broken off: {failed or 'none'}",
         ]
     )
 
 
 def run() -> str:
-    with _scratch() as root, ExitStack() as stack:
+    with scratch_folder() as root, ExitStack() as stack:
         server = ClickHouseServer(root / "clickhouse")
         try:
             server.start()

@@ -26,7 +26,7 @@ from telemetry.app import create_app
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
 
 from bench.pose_decode import pose_batch_body
-from bench.telemetry_ingest import _migrate, _scratch, media_event_body
+from bench.telemetry_ingest import media_event_body, migrate_database, scratch_folder
 from tools.databases import ClickHouseServer, ClickHouseUnavailable
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
@@ -60,7 +60,7 @@ _STEPS = (
     # Framing and crc32 run in the spool's commit thread, which cProfile does not see.
     ("spool append on the loop (msgpack encode)", "telemetry/spool/spool.py", "append"),
     ("flusher: read back + insert (drain)", "telemetry/spool/flusher.py", "drain"),
-    ("request log line (request.completed)", "structlog/_native.py", "meth"),
+    ("request log line (request.completed)", "structlog/native_client.py", "meth"),
 )
 
 
@@ -249,14 +249,14 @@ def _report(label: str, figures: dict[str, Any]) -> list[str]:
 
 
 def run() -> str:
-    with _scratch() as root:
+    with scratch_folder() as root:
         server = ClickHouseServer(root / "clickhouse")
         try:
             server.start()
         except ClickHouseUnavailable as exc:
             return f"telemetry hot path profile: skipped, no ClickHouse server ({exc})"
         try:
-            _migrate(server, "bench_profile")
+            migrate_database(server, "bench_profile")
             keys = root / "keys"
             ensure_dev_keys(keys)
             tokens = [
