@@ -25,7 +25,7 @@ help:
 	@echo "make migrate  apply the PostgreSQL and ClickHouse migrations"
 	@echo "make openapi  regenerate contracts/openapi/*.json from the code"
 	@echo "make bench    run the benchmarks (prints figures; never pass/fail)"
-	@echo "make soak     the fault tests of tests/faults with long outages and loads (about 12 minutes)"
+	@echo "make soak     the fault tests of tests/faults with long outages and loads (about 16 minutes)"
 	@echo "make cluster-check  telemetry on a 2x2 ClickHouse cluster, core-api on a PostgreSQL failover (about 10 minutes)"
 	@echo "make deploy-check  render every Kubernetes overlay, validate it offline, check its rules and checkov (part of make test)"
 	@echo "make adherence-job  roll every active enrollment's weekly adherence forward (nightly job)"

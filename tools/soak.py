@@ -1,6 +1,6 @@
 """``make soak``: the fault scenarios of tests/faults with long durations, printing what each found.
 
-The short variants run in ``make test``; these take about 15 minutes: 1,000 session completions under
+The short variants run in ``make test``; these take about 16 minutes: 1,000 session completions under
 terminated backends, PostgreSQL stopped for 30 s, ClickHouse stopped for 60 s of a 5-minute ingest load,
 and, each under a one-minute load, telemetry's request process (SIGTERM, kill -9), its flusher process
 (kill -9), and one of two workers and of two flushers (kill -9). Exits non-zero when a scenario breaks a promise.
