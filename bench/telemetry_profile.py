@@ -60,7 +60,7 @@ _STEPS = (
     # Framing and crc32 run in the spool's commit thread, which cProfile does not see.
     ("spool append on the loop (msgpack encode)", "telemetry/spool/spool.py", "append"),
     ("flusher: read back + insert (drain)", "telemetry/spool/flusher.py", "drain"),
-    ("request log line (request.completed)", "structlog/native_client.py", "meth"),
+    ("request log line (request.completed)", "structlog/_native.py", "meth"),
 )
 
 
