@@ -6,17 +6,22 @@ organization, received over six months in batches of FRAMES_PER_BATCH frames, SE
 session (generated server-side with INSERT ... SELECT from ``numbers``), merged as a long-running table
 is. The block asked about is the newest LOOKUP_BATCHES batches, as after an outage.
 
-- target: what the flusher runs (``landed_batch_queries`` through ``select_values``, the native
-  connection): the batch ids within the sort key prefix (org_hash, session_id) and the block's receive times;
+- target: what the flusher runs (``landed_batch_ids``: its queries rendered from the block's records, sent
+  through ``select_values`` over the native connection, the answers read back): the batch ids within the
+  sort key prefix (org_hash, session_id) and the block's receive times;
 - baseline: the check before issue 20, ``SELECT DISTINCT batch_id FROM pose_tracking_frames WHERE
   batch_id IN (...)`` through the HTTP reader (aiochclient), which reads the batch_id of every row.
 
-Both must find every batch of the block; they are timed alternately, median of ROUNDS.
+Both must find every batch of the block; they are timed alternately, ROUNDS rounds of TARGET_REPEAT
+targets and one baseline (the target is cheap, so its median is of more samples). Then the target's
+profile (``_profile``): where its time goes on the client and, from the server's debug log and
+``system.query_log``, on the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import tempfile
 import time
@@ -27,7 +32,7 @@ from pathlib import Path
 from clickhouse_driver import Client
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
-from telemetry.spool.flusher import landed_batch_queries
+from telemetry.spool.flusher import landed_batch_ids, landed_batch_queries
 from telemetry.spool.record import SpoolRecord
 
 from tools.databases import ClickHouseServer
@@ -37,6 +42,8 @@ FRAMES_PER_BATCH = 60
 SESSION_BATCHES = 10
 LOOKUP_BATCHES = 500
 ROUNDS = 5
+TARGET_REPEAT = 5
+PROFILE_ROUNDS = 9
 START = datetime(2026, 6, 1, tzinfo=UTC)
 SPAN_SECONDS = 180 * 86_400
 ORG = "org_bench_lookup"
@@ -70,6 +77,28 @@ FROM numbers({ROWS})
 """
 
 
+# The server keeps a query log, and its own log at debug level: each step of a query with microseconds.
+_QUERY_LOG_CONFIG = (
+    "<query_log><database>system</database><table>query_log</table>"
+    "<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>"
+)
+_DEBUG_LOGGER = '<?xml version="1.0"?><yandex><logger><level>debug</level></logger></yandex>'
+_QUERY_LOG_ROW = (
+    "SELECT query_duration_ms, read_rows, read_bytes, ProfileEvents.Names, ProfileEvents.Values"
+    " FROM system.query_log WHERE query_id = '{query_id}' AND type = 2"
+)
+# 2026.12.07 21:38:19.155572 [ 28 ] {query id} <Debug> executeQuery: (from 127.0.0.1:57508) SELECT ...
+_LOG_LINE = re.compile(r"^(\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d\.\d{6}) \[ *\d+ \] \{([^}]*)\} <\w+> (.*)$")
+# The steps of a query in the server's log, each logged as it ends: parsed, marks chosen by the primary key
+# (the IN sets built), pipeline built, rows read and the answer sent.
+_STEPS = {
+    "parsed": "executeQuery: (from ",
+    "marks": "(SelectExecutor): Selected ",
+    "pipeline": "executeQuery: Query pipeline:",
+    "read": "executeQuery: Read ",
+}
+
+
 def _block() -> list[SpoolRecord]:
     """The newest LOOKUP_BATCHES batches as the spool holds them (their key columns and receive time)."""
     records = []
@@ -89,6 +118,74 @@ def _block() -> list[SpoolRecord]:
     return records
 
 
+def _quartiles(seconds: list[float]) -> str:
+    first, _, third = statistics.quantiles(seconds, n=4)
+    return f"{first * 1000:.1f} to {third * 1000:.1f} ms"
+
+
+def _profile(client: Client, server_log: Path, block: list[SpoolRecord]) -> list[str]:
+    """Where the target's time goes, median of PROFILE_ROUNDS runs of its first query over the native
+    connection. Client: rendering the query, and clickhouse-driver's CPU for the call (sending the query,
+    decoding the answer's UUIDs). Server, from the timestamps of its debug log (one clock with the client's):
+    the query's way in and parsing, analysis up to the marks chosen by the primary key (the IN sets are
+    built here), the rest of the analysis, reading and filtering the rows, and the answer's way back. Then
+    ``system.query_log``'s totals: duration, rows and bytes read, the server's CPU and its wait for a core."""
+    runs: list[tuple[str, float, float, float]] = []
+    renders: list[float] = []
+    for _ in range(PROFILE_ROUNDS):
+        started = time.perf_counter()
+        query = next(iter(landed_batch_queries("pose_tracking_frames", block)))
+        renders.append(time.perf_counter() - started)
+        query_id = str(uuid.uuid4())
+        wall_started, cpu_started = time.time(), time.thread_time()
+        client.execute(query, query_id=query_id, settings={"log_queries": 1})
+        runs.append((query_id, wall_started, time.time(), time.thread_time() - cpu_started))
+    client.execute("SYSTEM FLUSH LOGS")
+    steps: dict[str, dict[str, float]] = {query_id: {} for query_id, *_ in runs}
+    for line in server_log.read_text(errors="replace").splitlines():
+        match = _LOG_LINE.match(line)
+        if match and match[2] in steps:
+            moment = datetime.strptime(match[1], "%Y.%m.%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
+            for step, text in _STEPS.items():
+                if text in match[3][:120]:
+                    steps[match[2]].setdefault(step, moment)
+    phases: dict[str, list[float]] = {}
+    totals: list[tuple[int, int, int]] = []
+    events: list[dict[str, int]] = []
+    for query_id, wall_started, wall_ended, cpu in runs:
+        at = steps[query_id]
+        for name, seconds in (
+            ("wall", wall_ended - wall_started),
+            ("driver", cpu),
+            ("in", at["parsed"] - wall_started),
+            ("marks", at["marks"] - at["parsed"]),
+            ("pipeline", at["pipeline"] - at["marks"]),
+            ("read", at["read"] - at["pipeline"]),
+            ("out", wall_ended - at["read"]),
+        ):
+            phases.setdefault(name, []).append(seconds * 1000)
+        duration, rows, size, names, values = client.execute(_QUERY_LOG_ROW.format(query_id=query_id))[0]
+        totals.append((duration, rows, size))
+        events.append(dict(zip(names, values, strict=True)))
+    ms = {name: statistics.median(values) for name, values in phases.items()}
+    duration, rows, size = (statistics.median(column) for column in zip(*totals, strict=True))
+    marks, cpu, wait = (
+        statistics.median(each.get(name, 0) for each in events)
+        for name in ("SelectedMarks", "OSCPUVirtualTimeMicroseconds", "OSCPUWaitMicroseconds")
+    )
+    return [
+        f"  profile  the target's query ({len(query):,} characters), median of {PROFILE_ROUNDS} runs, native:"
+        f" {ms['wall']:.1f} ms",
+        f"    client  render the query {statistics.median(renders) * 1000:.2f} ms; clickhouse-driver CPU"
+        f" {ms['driver']:.2f} ms (send the query, decode the answer)",
+        f"    server  way in + parse {ms['in']:.2f} | analysis to the primary key's marks {ms['marks']:.2f}"
+        f" | rest of analysis {ms['pipeline']:.2f} | read, filter, distinct {ms['read']:.2f}"
+        f" | answer back {ms['out']:.2f} ms",
+        f"    query_log  {duration:.0f} ms, {rows:,.0f} rows, {size:,.0f} bytes, {marks:.0f} marks;"
+        f" server CPU {cpu / 1000:.2f} ms, waiting for a core {wait / 1000:.2f} ms",
+    ]
+
+
 async def _measure(server: ClickHouseServer) -> list[str]:
     database = f"lookup_{uuid.uuid4().hex[:8]}"
     store = ServerStore(server.url, server.http_url, database, 600.0)
@@ -106,10 +203,7 @@ async def _measure(server: ClickHouseServer) -> list[str]:
         bounded = list(landed_batch_queries("pose_tracking_frames", block))
 
         async def target() -> set[uuid.UUID]:
-            found: set[uuid.UUID] = set()
-            for query in bounded:
-                found |= {uuid.UUID(str(value)) for value in await store.select_values(query)}
-            return found
+            return await landed_batch_ids(store, "pose_tracking_frames", block)
 
         async def baseline() -> set[uuid.UUID]:
             return {uuid.UUID(str(row["batch_id"])) for row in await store.select(unbounded)}
@@ -117,9 +211,10 @@ async def _measure(server: ClickHouseServer) -> list[str]:
         found_target, found_baseline = await target(), await baseline()
         target_times, baseline_times = [], []
         for _ in range(ROUNDS):
-            started = time.perf_counter()
-            await target()
-            target_times.append(time.perf_counter() - started)
+            for _ in range(TARGET_REPEAT):
+                started = time.perf_counter()
+                await target()
+                target_times.append(time.perf_counter() - started)
             started = time.perf_counter()
             await baseline()
             baseline_times.append(time.perf_counter() - started)
@@ -128,10 +223,13 @@ async def _measure(server: ClickHouseServer) -> list[str]:
             f"uncertain-insert check, {LOOKUP_BATCHES} batch ids against {ROWS:,} pose rows over six months"
             f" (filled and merged in {filled:.0f} s)",
             f"  target   sort key prefix + receive times, native ({len(bounded)} query)  {ours * 1000:8.1f} ms"
-            f" (median of {ROUNDS}; found {len(found_target & expected)} of {len(expected)})",
+            f" (median of {ROUNDS * TARGET_REPEAT}, quartiles {_quartiles(target_times)};"
+            f" found {len(found_target & expected)} of {len(expected)})",
             f"  baseline batch_id IN (...) over the whole table, HTTP         {theirs * 1000:8.1f} ms"
-            f" (median of {ROUNDS}; found {len(found_baseline & expected)} of {len(expected)})",
+            f" (median of {ROUNDS}, quartiles {_quartiles(baseline_times)};"
+            f" found {len(found_baseline & expected)} of {len(expected)})",
             f"  ratio    target takes {ours / theirs:.4f} of the baseline's time   goal: <= 1/50 (0.02)",
+            *_profile(client, server.root / "server.log", block),
         ]
     finally:
         await store.execute(f"DROP DATABASE IF EXISTS {database}")
@@ -141,6 +239,9 @@ async def _measure(server: ClickHouseServer) -> list[str]:
 def run() -> str:
     with tempfile.TemporaryDirectory(prefix="bench-lookup-") as directory:
         server = ClickHouseServer(Path(directory) / "clickhouse")
+        server.extra_config = _QUERY_LOG_CONFIG
+        (server.root / "config.d").mkdir(parents=True)
+        (server.root / "config.d" / "logger.xml").write_text(_DEBUG_LOGGER)
         server.start()
         try:
             return "\n".join(asyncio.run(_measure(server)))

@@ -649,6 +649,64 @@ async def test_an_uncertain_insert_is_checked_within_the_records_receive_times_a
     )
 
 
+@pytest.mark.anyio
+async def test_a_lost_pose_block_is_found_by_its_session_ids_written_as_text(
+    store: Any, tmp_path: Path, reader: SpoolReader
+) -> None:
+    """Pose records of two sessions land but the answer is lost: the retry's lookup names the session ids as
+    quoted text (no toUUID call a value), which each engine compares with its UUID column, and finds every
+    landed batch. A client's retry of the idempotent batch is then caught by the ledger, asked the same way."""
+    await migrate(store)
+    sessions = [uuid.uuid4(), uuid.uuid4()]
+    records = []
+    for number, session in enumerate([sessions[0], sessions[0], sessions[1]]):
+        batch_id = uuid.uuid4()
+        records.append(
+            SpoolRecord(
+                endpoint="pose_frames",
+                table="pose_tracking_frames",
+                batch_id=batch_id,
+                idempotent=number == 0,
+                received_at=datetime(2026, 12, 1, 9, 0, number, tzinfo=UTC),
+                columns={
+                    "batch_id": [batch_id] * 2,
+                    "org_hash": ["org_h4sh"] * 2,
+                    "actor_hash": ["actor_pose"] * 2,
+                    "session_id": [session] * 2,
+                    "media_id": ["video_text_ids"] * 2,
+                    "frame_number": [0, 1],
+                    "received_at": [datetime(2026, 12, 1, 9, 0, number, tzinfo=UTC)] * 2,
+                },
+                uuid_columns=["batch_id", "session_id"],
+            )
+        )
+    losing = LosingStore(store)
+    spool = Spool(tmp_path, max_bytes=1 << 30)
+    spool.open()
+    try:
+        for each in records:
+            await spool.append(each)
+        flusher = Flusher(reader, losing, flush_rows=10_000, flush_interval_seconds=1.0)
+        with pytest.raises(ClickHouseError):
+            await flusher.drain()
+        assert await flusher.drain() == 0
+        await spool.append(records[0])
+        assert await flusher.drain() == 0
+    finally:
+        await spool.close()
+
+    rows = await store.select(
+        "SELECT toString(batch_id) AS batch_id, count() AS n FROM pose_tracking_frames "
+        "WHERE media_id = 'video_text_ids' GROUP BY batch_id"
+    )
+    assert {row["batch_id"]: int(row["n"]) for row in rows} == {str(each.batch_id): 2 for each in records}
+    pose_lookups = [query for query in losing.lookups if "FROM pose_tracking_frames" in query]
+    assert pose_lookups
+    assert all(f"'{session}'" in query for query in pose_lookups for session in sessions)
+    assert [query for query in losing.lookups if "FROM ingest_batches" in query]
+    assert not [query for query in losing.lookups if "toUUID(" in query]
+
+
 def test_the_lookup_keys_are_the_leading_columns_of_each_tables_sort_key() -> None:
     migrations = "\n".join(path.read_text() for path in sorted(MIGRATIONS.glob("*.sql")))
     for table, prefix in SORT_KEY_PREFIXES.items():

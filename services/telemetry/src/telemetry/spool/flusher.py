@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -57,6 +57,9 @@ _LOOKUP_KEY_BYTES = 128 * 1024
 # large the table. It answers every batch id it finds there, and the flusher keeps those of its records:
 # a list of 500 ids in the query made ClickHouse 18.16 take several times longer to read the query than
 # to find the rows (bench/replay_lookup.py).
+# Both lookups write UUIDs as quoted text, which ClickHouse converts to the column's type as it builds the
+# IN set: 18.16 analyses each toUUID('…') as an expression of its own (a ledger lookup of 500 ids took 14 ms
+# of server CPU so, 4 ms as text; bench/replay_lookup.py prints the data-table lookup's profile).
 _LEDGER_IDS = "SELECT DISTINCT batch_id FROM {table} WHERE batch_id IN {ids}"
 _TABLE_IDS = "SELECT DISTINCT batch_id FROM {table} WHERE {keys} AND received_at >= {start} AND received_at <= {end}"
 _ONE_SECOND = timedelta(seconds=1)
@@ -78,32 +81,54 @@ def landed_batch_queries(table: str, records: list[SpoolRecord]) -> Iterator[Sql
     """The queries that tell which of ``records`` (all bound for ``table``) it already holds: each answers
     the batch ids ``table`` holds under those records' sort keys and receive times, theirs among them."""
     key = [name for name in SORT_KEY_PREFIXES.get(table, ()) if all(name in record.columns for record in records)]
-    for group in _groups(records, key):
-        yield _lookup(table, group, key)
+    for group, values in _groups(records, key):
+        yield _lookup(table, group, key, values)
 
 
-def _groups(records: list[SpoolRecord], key: list[str]) -> Iterator[list[SpoolRecord]]:
-    """``records`` in groups whose key values take at most ``_LOOKUP_KEY_BYTES`` as literals. ``key`` names
-    the sort key columns every record has (an older record may lack a newer column)."""
+async def landed_batch_ids(store: ClickHouseStore, table: str, records: list[SpoolRecord]) -> set[uuid.UUID]:
+    """The batch ids ``table`` holds under ``records``' sort keys and receive times, theirs among them, asked
+    in queries of a bounded size (``landed_batch_queries``)."""
+    present: set[uuid.UUID] = set()
+    for query in landed_batch_queries(table, records):
+        present.update(_batch_id(value) for value in await store.select_values(query))
+    return present
+
+
+def _groups(records: list[SpoolRecord], key: list[str]) -> Iterator[tuple[list[SpoolRecord], set[tuple[str, Any]]]]:
+    """``records`` in groups whose key values take at most ``_LOOKUP_KEY_BYTES`` as literals, each with those
+    values (column name, value as the lookup names it). ``key`` names the sort key columns every record has
+    (an older record may lack a newer column)."""
     group: list[SpoolRecord] = []
-    seen: set[Any] = set()
+    seen: set[tuple[str, Any]] = set()
     key_bytes = 0
     for record in records:
-        values = {(name, value) for name in key for value in record.columns[name]} - seen
-        added = sum(len(literal(value)) + 2 for _, value in values)
+        values = {(name, value) for name in key for value in _distinct(record.columns[name])}
+        added = sum(len(literal(value)) + 2 for _, value in values - seen)
         if group and key_bytes + added > _LOOKUP_KEY_BYTES:
-            yield group
+            yield group, seen
             group, seen, key_bytes = [], set(), 0
-            values = {(name, value) for name in key for value in record.columns[name]}
             added = sum(len(literal(value)) + 2 for _, value in values)
         group.append(record)
         seen |= values
         key_bytes += added
     if group:
-        yield group
+        yield group, seen
 
 
-def _lookup(table: str, records: list[SpoolRecord], key: list[str]) -> Sql:
+def _distinct(values: list[Any]) -> set[Any]:
+    """The distinct ``values`` of a record's column, as a lookup names them: a UUID as quoted text (see
+    above ``_LEDGER_IDS``). ``uuid.UUID`` hashes and compares in Python, which for every row of a block of
+    500 records took longer than ClickHouse's answer; but a record's rows share their value objects (the
+    spool reader makes one UUID per distinct text, and a pose batch is one session), so the rows are told
+    apart by identity first, in C: ``list.count`` compares by identity before it calls ``__eq__``."""
+    if values and values.count(values[0]) == len(values):
+        unique: Iterable[Any] = values[:1]
+    else:
+        unique = dict(zip(map(id, values), values, strict=True)).values()
+    return {str(value) if isinstance(value, uuid.UUID) else value for value in unique}
+
+
+def _lookup(table: str, records: list[SpoolRecord], key: list[str], values: set[tuple[str, Any]]) -> Sql:
     # Each key column's own list of values: a superset of the records' key tuples that the primary key
     # index uses as well, and far quicker for 18.16 to read than a list of tuples. Without any key column,
     # the always-true 1.
@@ -111,7 +136,7 @@ def _lookup(table: str, records: list[SpoolRecord], key: list[str]) -> Sql:
         render(
             "{column} IN {values}",
             column=identifier(name),
-            values=sorted({v for r in records for v in r.columns[name]}, key=str),
+            values=sorted((value for column, value in values if column == name), key=str),
         )
         for name in key
     ]
@@ -123,6 +148,12 @@ def _lookup(table: str, records: list[SpoolRecord], key: list[str]) -> Sql:
         start=min(record.received_at for record in records).replace(microsecond=0) - _ONE_SECOND,
         end=max(record.received_at for record in records).replace(microsecond=0) + _ONE_SECOND,
     )
+
+
+def _batch_id(value: Any) -> uuid.UUID:
+    """A ``batch_id`` a lookup answered: the server store's native reads give a UUID already, the embedded
+    store's text."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def merge_blocks(records: Sequence[SpoolRecord]) -> list[tuple[str, dict[str, list[Any]]]]:
@@ -272,8 +303,7 @@ class Flusher:
             by_table.setdefault(record.table, []).append(record)
         present: set[uuid.UUID] = set()
         for table, table_records in by_table.items():
-            for query in landed_batch_queries(table, table_records):
-                present.update(uuid.UUID(str(value)) for value in await self._store.select_values(query))
+            present |= await landed_batch_ids(self._store, table, table_records)
         kept = [record for record in records if record.batch_id not in present]
         if len(kept) < len(records):
             log.info("spool.replay_skipped", batches=len(records) - len(kept))
@@ -299,8 +329,8 @@ class Flusher:
         stored: set[uuid.UUID] = set()
         for first in range(0, len(ordered), _LOOKUP_IDS_PER_QUERY):
             chunk = ordered[first : first + _LOOKUP_IDS_PER_QUERY]
-            query = render(_LEDGER_IDS, table=identifier(table), ids=chunk)
-            stored.update(uuid.UUID(str(value)) for value in await self._store.select_values(query))
+            query = render(_LEDGER_IDS, table=identifier(table), ids=[str(batch_id) for batch_id in chunk])
+            stored.update(_batch_id(value) for value in await self._store.select_values(query))
         return stored
 
     async def _run(self) -> None:
