@@ -15,7 +15,7 @@ import io
 import pstats
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from service_common.logging import LogSettings
 from telemetry.app import create_app
 from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, SpoolSettings
 
+from bench.asgi_driver import ASGI, AsgiDriver
 from bench.pose_decode import pose_batch_body
 from bench.telemetry_ingest import media_event_body, migrate_database, scratch_folder
 from tools.databases import ClickHouseServer, ClickHouseUnavailable
@@ -33,9 +34,6 @@ from tools.tokens import ensure_dev_keys, mint_telemetry_token
 POSE_REQUESTS = 320
 MEDIA_REQUESTS = 1_024
 CONCURRENCY = 16
-
-Message = MutableMapping[str, Any]
-ASGI = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 # Own (not cumulative) time by where the code lives; the first matching fragment of the file name wins.
 _AREAS = (
@@ -64,69 +62,6 @@ _STEPS = (
 )
 
 
-class _AsgiDriver:
-    """Runs an ASGI app's lifespan and sends it requests directly."""
-
-    def __init__(self, app: ASGI) -> None:
-        self.app = app
-        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._task: asyncio.Future[None] | None = None
-
-    async def start(self) -> None:
-        scope: Message = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-        self._task = asyncio.ensure_future(self.app(scope, self._to_app.get, self._from_app.put))
-        await self._to_app.put({"type": "lifespan.startup"})
-        message = await self._from_app.get()
-        if message["type"] != "lifespan.startup.complete":
-            raise RuntimeError(f"lifespan start-up failed: {message}")
-
-    async def stop(self) -> None:
-        await self._to_app.put({"type": "lifespan.shutdown"})
-        await self._from_app.get()
-        if self._task is not None:
-            await self._task
-
-    async def post(self, path: str, token: str, body: bytes) -> int:
-        scope: Message = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"127.0.0.1"),
-                (b"authorization", f"Bearer {token}".encode()),
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8001),
-            "state": {},
-        }
-        sent = False
-        status = 0
-
-        async def receive() -> Message:
-            nonlocal sent
-            if sent:
-                await asyncio.Event().wait()  # no disconnect while the app works
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        await self.app(scope, receive, send)
-        return status
-
-
 @contextmanager
 def _stderr_to(path: Path) -> Iterator[None]:
     """Log lines go to a file, as a container's stderr would, instead of the benchmark's output."""
@@ -141,7 +76,7 @@ def _stderr_to(path: Path) -> Iterator[None]:
 
 async def _drive(settings: Settings, tokens: list[str], pose: list[bytes], media: list[bytes]) -> dict[str, Any]:
     app: ASGI = create_app(settings)  # type: ignore[assignment]
-    driver = _AsgiDriver(app)
+    driver = AsgiDriver(app)
     await driver.start()
     statuses: dict[int, int] = {}
 
