@@ -2,9 +2,10 @@
 
 ``helpers/routes.py: ROUTES`` lists every route the app serves (a test fails when a new one is missing) with who may
 call it: patient devices ingest under their consent, staff read their organization's aggregates, and
-core-api's service token only erases. Every route refuses a missing or broken token with a 401 problem
-(``tests.service_common.auth.crafted_tokens``); ingest refuses staff and service tokens and too little consent
-with 403, reads refuse patient and service tokens with 403. Reads are scoped by the token's organization
+core-api's service token only erases and reads session evidence. Every route refuses a missing or broken
+token with a 401 problem (``tests.service_common.auth.crafted_tokens``); ingest refuses staff and service
+tokens and too little consent with 403, reads refuse patient and service tokens with 403, and the service
+routes patient and staff tokens. Reads are scoped by the token's organization
 hash: staff of organization B asking for A's views, media and pose sessions by id get 404 or an empty
 result, never A's figures, and B's service token erasing A's actor hash leaves A's rows alone.
 """

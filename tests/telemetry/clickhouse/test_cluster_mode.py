@@ -1,7 +1,8 @@
 """Cluster mode (CLICKHOUSE_CLUSTER) on real ClickHouse 18.16 servers: one shard of two replicas coordinated
 by ZooKeeper (tools/cluster/clickhouse_cluster.py), the smoke of what ``make cluster-check`` runs on two
 shards. The migrations create replicated local tables and Distributed tables on both replicas; a retried
-block is stored once; retention and erasure reach both replicas."""
+block is stored once; retention and erasure reach both replicas; the session evidence reads the Distributed
+tables."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from contracts.session_evidence import EvidenceSessionKey
 from telemetry.clickhouse.migrate import migrate
 from telemetry.clickhouse.server import ServerStore
 from telemetry.erasure import erasure_statements
+from telemetry.evidence.figures import session_evidence
 from telemetry.jobs.retention import apply_retention
 from telemetry.settings import RetentionSettings
 
@@ -150,3 +153,34 @@ async def test_erasure_deletes_the_actor_on_both_replicas(stores: list[ServerSto
         await asyncio.sleep(0.5)
     assert await _counts(stores, "actor_hash = 'erased'") == [0, 0]
     assert await _counts(stores, "actor_hash = 'kept'") == [1, 1]
+
+
+@pytest.mark.anyio
+async def test_session_evidence_reads_the_distributed_tables(stores: list[ServerStore]) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    watched = _media_rows(["evidence_patient", "evidence_other"], now)
+    session = watched["session_id"][0]
+    watched["session_id"][1] = session  # another actor's event under the same session id
+    watched["watched_duration_seconds"] = [12.5, 99.0]
+    await stores[0].insert("media_events_local", watched)
+    frames = {
+        "batch_id": [session] * 2,
+        "org_hash": [ORG] * 2,
+        "actor_hash": ["evidence_patient"] * 2,
+        "session_id": [session] * 2,
+        "frame_number": [1, 2],
+        "rep_count": [4, 5],
+        "form_score": [0.5, None],
+    }
+    await stores[0].insert("pose_tracking_frames_local", frames)
+    for table in ("media_events_local", "pose_tracking_frames_local"):
+        await stores[1].execute(f"SYSTEM SYNC REPLICA {table}")
+
+    key = EvidenceSessionKey(actor_hash="evidence_patient", session_id=session)
+    (evidence,) = await session_evidence(stores[1], ORG, [key])
+
+    assert evidence.media is not None
+    assert evidence.pose is not None
+    assert (evidence.media.events, evidence.media.watched_seconds) == (1, 12.5)
+    assert (evidence.pose.frames, evidence.pose.reps_counted, evidence.pose.mean_form_score) == (2, 5, 50.0)
+    assert evidence.pose.low_visibility_frames == 1

@@ -28,16 +28,21 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/pose/sessions/{session_id:uuid}/stats"): READ,
     ("GET", "/v1/pose/media/{media_id:str}/form-issues"): READ,
     ("DELETE", "/v1/actors/{actor_hash:str}"): SERVICE,
+    ("POST", "/v1/session-evidence"): SERVICE,
 }
 """Every route the app serves but the public ones, with who may call it: patient devices ingest, staff
-read, core-api's service token erases (``app/test_access_control.py`` fails when a route is missing)."""
+read, core-api's service token erases and reads session evidence (``app/test_access_control.py`` fails when
+a route is missing)."""
 
 INGEST_ROUTES = sorted(
     route.path
     for route in create_app().routes
-    if isinstance(route, HTTPRoute) and any("POST" in handler.http_methods for handler in route.route_handlers)
+    if isinstance(route, HTTPRoute)
+    and any("POST" in handler.http_methods for handler in route.route_handlers)
+    and ROUTES.get(("POST", route.path), INGEST) == INGEST
 )
-"""The paths of the ingest routes, as the app's route table has them (so a new route is covered)."""
+"""The paths of the ingest routes, as the app's route table has them (so a new POST route is covered until
+ROUTES says it is not an ingest route)."""
 
 
 def token(ingest: Ingest, **claims: Any) -> dict[str, str]:

@@ -24,6 +24,7 @@ from telemetry.clickhouse.open import open_store
 from telemetry.dependencies import DEPENDENCIES
 from telemetry.erasure import ActorErasureController
 from telemetry.error_reports.ingest import report_client_error
+from telemetry.evidence.read_route import SessionEvidenceController
 from telemetry.identity import TelemetryVerifier
 from telemetry.ingest.ratelimit import RateLimiter
 from telemetry.media.cmcd_ingest import ingest_cmcd_reports
@@ -110,6 +111,8 @@ TAGS = {
     "media": "Video playback statistics for staff: per exercise video, per view, bandwidth.",
     "pose": "Pose-tracking statistics of a session for staff.",
     "privacy": "Erasure of an actor's telemetry, called by core-api's retention job.",
+    "evidence": "What telemetry measured for exercise sessions (media watched, pose frames and reps), read by "
+    "core-api's evidence collection.",
 }
 
 
@@ -152,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_pose_session_stats,
             get_exercise_form_issues,
             ActorErasureController,
+            SessionEvidenceController,
         ],
         lifespan=[_clickhouse, _spool],
         dependencies=DEPENDENCIES,
