@@ -7,6 +7,7 @@ from bench import (
     asgi_servers,
     backlog_drain,
     core_api_load,
+    evidence_collect,
     ingest_curves,
     pose_decode,
     qoe,
@@ -25,6 +26,7 @@ BENCHMARKS = [
     qoe,
     replay_lookup,
     adherence,
+    evidence_collect,
     core_api_load,
 ]
 

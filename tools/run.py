@@ -87,9 +87,12 @@ def _serve(env: dict[str, str]) -> int:
         )
         for name, (package, port) in services.items()
     }
-    # The automation dispatcher delivers core-api's outbox (webhooks, built-in actions); it serves no port.
+    # The automation dispatcher delivers core-api's outbox (webhooks, built-in actions) and collects the
+    # evidence of completed sessions from telemetry (docs/adherence.md); it serves no port.
+    telemetry_url = f"http://{host}:{services['telemetry'][1]}"
     children["automation-dispatcher"] = subprocess.Popen(
-        [sys.executable, "-m", "core_api.automation.dispatcher"], env=env
+        [sys.executable, "-m", "core_api.automation.dispatcher"],
+        env={"PRIVACY_TELEMETRY_URL": telemetry_url, **env},
     )
     # The maintenance jobs the Kubernetes CronJobs run in production, on the same schedules.
     children["jobs"] = subprocess.Popen([sys.executable, "-m", "tools.jobs"], env=env, cwd=ROOT)

@@ -26,7 +26,7 @@ const state = {
   exerciseLogs: [],
   poseFramesAcknowledged: 0,
   poseSessions: [], // {sessionId, framesAcknowledged} per exercise with pose tracking
-  views: [], // each video view's session_id
+  views: [], // each video view's session_id (its exercise log's telemetry_session_id)
   beaconSent: null,
 };
 window.referenceClient = { state, acknowledged: sender.acknowledged, sender };
@@ -56,17 +56,17 @@ function playToEnd(video, url) {
   });
 }
 
-async function runExercise(item, isLast) {
+async function runExercise(item, sessionId, isLast) {
   const { exercise, exercise_log_id: logId } = item;
   $("exercise-name").textContent = exercise.name;
   $("instructions").replaceChildren(
     ...exercise.instructions.map((step) => Object.assign(document.createElement("li"), { textContent: step })),
   );
   const mediaId = item.exercise_id; // a HashedId: a UUID's letters, digits and hyphens qualify
-  const pose = token.biometric ? new PoseStream(sender, mediaId) : null;
+  const pose = token.biometric ? new PoseStream(sender, mediaId, sessionId) : null;
   $("pose").textContent = pose ? "Pose tracking on" : "Pose tracking off (no biometric consent)";
   const startedAt = new Date().toISOString();
-  currentView = new MediaView($("player"), mediaId, heartbeatMs);
+  currentView = new MediaView($("player"), mediaId, heartbeatMs, sessionId);
   state.views.push(currentView.sessionId);
   pose?.start();
   await playToEnd($("player"), exercise.video_url);
@@ -103,8 +103,11 @@ async function main() {
     pain_level_before: 3,
   });
   state.completion = started.session_completion_id;
+  // Each exercise's media events and pose frames go under its log's telemetry session id, so core-api can
+  // later match what telemetry measured to what the log reports (docs/telemetry.md, "Session ids").
+  const sessionIds = new Map(started.exercise_logs.map((log) => [log.id, log.telemetry_session_id]));
   for (const [index, item] of started.exercises.entries()) {
-    await runExercise(item, index === started.exercises.length - 1);
+    await runExercise(item, sessionIds.get(item.exercise_log_id), index === started.exercises.length - 1);
   }
   const done = await core.complete(started.session_completion_id, { pain_level_after: 2, perceived_difficulty: 3 });
   if (token.consentLevel >= 2) {

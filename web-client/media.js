@@ -19,11 +19,12 @@ function connection() {
 }
 
 export class MediaView {
-  constructor(video, mediaId, heartbeatMs) {
+  // sessionId: the exercise log's telemetry_session_id, which core-api gave it when the session started.
+  constructor(video, mediaId, heartbeatMs, sessionId) {
     this.video = video;
     this.mediaId = mediaId;
     this.heartbeatMs = heartbeatMs;
-    this.sessionId = crypto.randomUUID();
+    this.sessionId = sessionId;
     this.queue = []; // events not yet handed to the network
     this.watched = 0;
     this.lastPosition = 0;

@@ -6,10 +6,11 @@ const FLUSH_MS = 1_500;
 const LANDMARKS = 33;
 
 export class PoseStream {
-  constructor(sender, mediaId) {
+  // sessionId: the exercise log's telemetry_session_id, which core-api gave it when the session started.
+  constructor(sender, mediaId, sessionId) {
     this.sender = sender;
     this.mediaId = mediaId;
-    this.sessionId = crypto.randomUUID();
+    this.sessionId = sessionId;
     this.buffer = [];
     this.frameNumber = 0;
     this.startedAt = performance.now();

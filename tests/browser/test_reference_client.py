@@ -335,6 +335,13 @@ def test_a_whole_session_from_a_browser_on_another_origin(
         assert stats.json()["frames"] == session["framesAcknowledged"]
     views = final["state"]["views"]
     assert len(views) == 2
+    # Each exercise's events and frames went under its log's telemetry session id (verified adherence).
+    logged = superuser.execute(
+        "SELECT telemetry_session_id::text FROM patient_exercise_logs WHERE patient_id = %s ORDER BY sort_order",
+        (org.patient,),
+    ).fetchall()
+    assert views == [session_id for (session_id,) in logged]
+    assert {s["sessionId"] for s in final["state"]["poseSessions"]} <= set(views)
     media_ids = set()
     for view in views:
         qoe = httpx.get(

@@ -275,7 +275,8 @@ def test_network_policies_limit_each_service_to_its_database(docs: list[Doc]) ->
     expected = {
         "core-api": {"dns", postgres},
         "telemetry": {"dns", clickhouse, "pods:app.kubernetes.io/name=core-api:8000"},
-        "outbox-dispatcher": {"dns", postgres, "cidr:0.0.0.0/0:443"},
+        # Webhooks, and the evidence of completed sessions from telemetry (verified adherence).
+        "outbox-dispatcher": {"dns", postgres, "cidr:0.0.0.0/0:443", "pods:app.kubernetes.io/name=telemetry:8001"},
         # GDPR erasure: the retention job has telemetry delete an erased patient's rows.
         "core-api-retention": {"dns", postgres, "pods:app.kubernetes.io/name=telemetry:8001"},
     }

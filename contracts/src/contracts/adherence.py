@@ -122,6 +122,25 @@ class AdherenceSlot(msgspec.Struct, frozen=True):
 
 WeekSummary = Annotated[AdherenceSummary, Meta(description="Percentages over the week's slots.")]
 
+SessionsVerified = Annotated[
+    NonNegativeInt,
+    Meta(
+        description=(
+            "Of the `completed` slots (`summary.compliant`, the sessions reported), those whose session's "
+            "evidence is `verified`: telemetry measured what the app reported (docs/adherence.md)."
+        )
+    ),
+]
+SessionsContradicted = Annotated[
+    NonNegativeInt,
+    Meta(
+        description=(
+            "Of the `completed` slots, those whose session's evidence is `contradicted`: telemetry measured "
+            "less than the app reported, beyond the organization's thresholds."
+        )
+    ),
+]
+
 
 class AdherenceWeek(msgspec.Struct, frozen=True):
     """One plan week of an enrollment: its local dates, summary and slots."""
@@ -131,6 +150,8 @@ class AdherenceWeek(msgspec.Struct, frozen=True):
     end_date: Annotated[date, Meta(description="Last local day of the week in the patient's time zone.")]
     summary: WeekSummary
     slots: Annotated[list[AdherenceSlot], Meta(description="The week's slots in order.")]
+    sessions_verified: SessionsVerified = 0
+    sessions_contradicted: SessionsContradicted = 0
 
 
 ThresholdPercent = Annotated[
@@ -168,6 +189,13 @@ class EventStreamReport(msgspec.Struct, frozen=True):
     below_threshold: BelowThreshold
     summary: Annotated[AdherenceSummary, Meta(description="Percentages over every slot of the enrollment.")]
     weeks: Annotated[list[AdherenceWeek], Meta(description="Every week of the enrollment with its slots.")]
+    sessions_verified: Annotated[
+        NonNegativeInt, Meta(description="Of every `completed` slot, those whose session's evidence is `verified`.")
+    ] = 0
+    sessions_contradicted: Annotated[
+        NonNegativeInt,
+        Meta(description="Of every `completed` slot, those whose session's evidence is `contradicted`."),
+    ] = 0
 
 
 class AdherenceDay(msgspec.Struct, frozen=True):
@@ -177,8 +205,11 @@ class AdherenceDay(msgspec.Struct, frozen=True):
     slots: Annotated[list[AdherenceSlot], Meta(description="The slots whose window opens on that day.")]
 
 
-class WeeklyAdherenceReport(msgspec.Struct, frozen=True):
-    """``GET /v1/patient-treatment-plans/{id}/adherence/weekly``: the plan week containing ``date``."""
+class WeeklyAdherenceReport(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``GET /v1/patient-treatment-plans/{id}/adherence/weekly``: the plan week containing ``date``.
+
+    The stored copy of a week (weekly_adherence_reports) leaves the evidence counts out (``None``, the only
+    defaults, are omitted): they are counted when read."""
 
     patient_treatment_plan_id: EnrollmentId
     patient_id: PatientId
@@ -211,6 +242,24 @@ class WeeklyAdherenceReport(msgspec.Struct, frozen=True):
             )
         ),
     ]
+    sessions_verified: Annotated[
+        NonNegativeInt | None,
+        Meta(
+            description=(
+                "Of the week's `completed` slots, those whose session's evidence is `verified`; counted when "
+                "read (evidence arrives after the session), so absent only from the stored weekly rows."
+            )
+        ),
+    ] = None
+    sessions_contradicted: Annotated[
+        NonNegativeInt | None,
+        Meta(
+            description=(
+                "Of the week's `completed` slots, those whose session's evidence is `contradicted`; absent "
+                "only from the stored weekly rows."
+            )
+        ),
+    ] = None
 
 
 class OrganizationWeeklyRow(msgspec.Struct, frozen=True):
@@ -238,6 +287,8 @@ class OrganizationWeeklyRow(msgspec.Struct, frozen=True):
     ]
     summary: Annotated[AdherenceSummary, Meta(description="Percentages over that week's slots.")]
     days: Annotated[list[AdherenceDay], Meta(description="The week's seven local days with their slots.")]
+    sessions_verified: SessionsVerified = 0
+    sessions_contradicted: SessionsContradicted = 0
 
 
 class OrganizationWeeklyAdherence(msgspec.Struct, frozen=True):
@@ -307,6 +358,21 @@ class AdherenceTrendWeek(msgspec.Struct, frozen=True):
         ),
     ]
     computed_at: Annotated[Timestamp, Meta(description="When the row was computed (UTC, RFC 3339).")]
+    sessions_verified: Annotated[
+        NonNegativeInt,
+        Meta(
+            description=(
+                "Of the stored week's `completed` slots, those whose session's evidence is `verified` now "
+                "(counted when read: evidence can arrive after the week closed)."
+            )
+        ),
+    ] = 0
+    sessions_contradicted: Annotated[
+        NonNegativeInt,
+        Meta(
+            description="Of the stored week's `completed` slots, those whose session's evidence is `contradicted` now."
+        ),
+    ] = 0
 
 
 class AdherenceTrend(msgspec.Struct, frozen=True):
@@ -319,9 +385,34 @@ class AdherenceTrend(msgspec.Struct, frozen=True):
     ]
 
 
+EvidenceMinWatchPercent = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=100,
+        description=(
+            "Verified adherence: an exercise log that reports its video watched is `contradicted` when the "
+            "player measured less than this share of it, 0-100."
+        ),
+    ),
+]
+EvidenceRepTolerance = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=1000,
+        description=(
+            "Verified adherence: an exercise log is `contradicted` when its reported repetitions differ from "
+            "those the pose tracker counted by more than this, 0-1000."
+        ),
+    ),
+]
+
+
 class OrganizationSettingsUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``PUT /v1/organizations/current/settings``: an enrollment is below threshold (and alerts) when its
-    adherence % is strictly below this."""
+    adherence % is strictly below this; the evidence thresholds, when given, decide `contradicted`
+    sessions (omitted: unchanged)."""
 
     adherence_threshold_percent: Annotated[
         Annotated[int, Meta(ge=1, le=100)],
@@ -332,10 +423,34 @@ class OrganizationSettingsUpdate(msgspec.Struct, frozen=True, kw_only=True, forb
             )
         ),
     ]
+    evidence_min_watch_percent: Annotated[
+        EvidenceMinWatchPercent | None,
+        Meta(
+            description=(
+                "The least share of a video, 0-100 percent, the player must measure for a log reporting it "
+                "watched not to be `contradicted`; unchanged when omitted."
+            )
+        ),
+    ] = None
+    evidence_rep_tolerance: Annotated[
+        EvidenceRepTolerance | None,
+        Meta(
+            description=(
+                "The difference between reported and counted repetitions, 0-1000, beyond which a log is "
+                "`contradicted`; unchanged when omitted."
+            )
+        ),
+    ] = None
 
 
 OrganizationSettingsUpdateBody = Annotated[
-    OrganizationSettingsUpdate, Meta(examples=[{"adherence_threshold_percent": 70}])
+    OrganizationSettingsUpdate,
+    Meta(
+        examples=[
+            {"adherence_threshold_percent": 70},
+            {"adherence_threshold_percent": 70, "evidence_min_watch_percent": 60, "evidence_rep_tolerance": 2},
+        ]
+    ),
 ]
 
 
@@ -350,3 +465,5 @@ class OrganizationSettings(msgspec.Struct, frozen=True):
             )
         ),
     ]
+    evidence_min_watch_percent: EvidenceMinWatchPercent
+    evidence_rep_tolerance: EvidenceRepTolerance

@@ -26,6 +26,8 @@ class AutomationEvent(StrEnum):
     - ``adherence.below_threshold``: a week's adherence fell below the organization's threshold, with a missed
       session.
     - ``pain.alert``: a completed session's pain after it was 7 or more, or 2 above the previous session's.
+    - ``adherence.evidence_contradicted``: telemetry's measurements contradicted a completed session of the
+      week (the video reported watched was not, or the repetitions counted differ from those reported).
     - ``form.submitted``: a patient submitted a form.
 
     See docs/automations.md and docs/adherence.md.
@@ -38,6 +40,7 @@ class AutomationEvent(StrEnum):
     TREATMENT_PLAN_EXPIRED = "treatment_plan.expired"
     ADHERENCE_BELOW_THRESHOLD = "adherence.below_threshold"
     PAIN_ALERT = "pain.alert"
+    ADHERENCE_EVIDENCE_CONTRADICTED = "adherence.evidence_contradicted"
     FORM_SUBMITTED = "form.submitted"
 
 

@@ -10,7 +10,16 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from contracts.types import ExerciseId, ExerciseName, IntId, NonNegativeInt, Percentage, VideoWatchPercentage
+from contracts.types import (
+    ExerciseId,
+    ExerciseName,
+    IntId,
+    MeanFormScore,
+    MeasuredWatchPercentage,
+    NonNegativeInt,
+    Percentage,
+    VideoWatchPercentage,
+)
 
 # Organization dashboard -----------------------------------------------------------------------------------
 
@@ -61,6 +70,14 @@ class AdherenceRates(msgspec.Struct, frozen=True):
             )
         ),
     ]
+    sessions_verified: Annotated[
+        NonNegativeInt,
+        Meta(description="Of the completed slots, those whose session telemetry verified (evidence `verified`)."),
+    ] = 0
+    sessions_contradicted: Annotated[
+        NonNegativeInt,
+        Meta(description="Of the completed slots, those whose session telemetry contradicted (`contradicted`)."),
+    ] = 0
 
 
 class ExerciseUsage(msgspec.Struct, frozen=True):
@@ -84,6 +101,8 @@ class ExerciseUsage(msgspec.Struct, frozen=True):
         ),
     ]
     average_video_watch_percentage: VideoWatchPercentage
+    average_measured_watch_percentage: MeasuredWatchPercentage = None
+    average_mean_form_score: MeanFormScore = None
 
 
 class TopExercises(msgspec.Struct, frozen=True):

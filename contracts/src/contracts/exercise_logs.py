@@ -3,6 +3,7 @@
 Field names follow the spec's JSON.
 """
 
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -25,6 +26,25 @@ from contracts.types import (
 )
 
 # Responses ----------------------------------------------------------------------------------------------
+
+
+class EvidenceState(StrEnum):
+    """Whether telemetry's measurements back what the app reported (docs/adherence.md, "Verified adherence").
+
+    - ``pending``: the session is completed and its evidence not collected yet.
+    - ``verified``: every part the patient's consent allows (video; pose with biometric consent) arrived and
+      agrees with what was reported.
+    - ``partial``: nothing contradicts the report, but an allowed part did not arrive.
+    - ``contradicted``: a measurement disagrees with the report beyond the organization's thresholds.
+    - ``not_collected``: the consent at completion allowed no evidence, or the exercise was skipped; never
+      counted against the patient.
+    """
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    PARTIAL = "partial"
+    CONTRADICTED = "contradicted"
+    NOT_COLLECTED = "not_collected"
 
 
 class LoggedExercise(msgspec.Struct, frozen=True):
@@ -129,6 +149,38 @@ class ExerciseLog(ExercisePrescription, frozen=True):
         Meta(description="When the patient finished it (UTC, RFC 3339); null until recorded."),
     ]
     updated_at: Annotated[Timestamp, Meta(description="When the log last changed (UTC, RFC 3339).")]
+    telemetry_session_id: Annotated[
+        UUID,
+        Meta(
+            description=(
+                "The session id the app must send this exercise's media events and pose frames under "
+                "(`session_id` of `POST /v1/media/events` and `POST /v1/pose/frames`), so telemetry's "
+                "measurements can back this log."
+            )
+        ),
+    ]
+    evidence_state: Annotated[
+        EvidenceState | None,
+        Meta(
+            description=(
+                'Whether telemetry\'s measurements back this log (docs/adherence.md, "Verified adherence"); '
+                "null while the session is in progress, for skipped sessions and for logs from before "
+                "verification existed."
+            )
+        ),
+    ] = None
+    measured_watch_percentage: Annotated[
+        Percentage | None,
+        Meta(description="Share of the video the player measured as watched, 0-100; null until measured."),
+    ] = None
+    measured_reps: Annotated[
+        NonNegativeInt | None,
+        Meta(description="Repetitions the pose tracker counted over the whole exercise; null until measured."),
+    ] = None
+    mean_form_score: Annotated[
+        Percentage | None,
+        Meta(description="Mean form score the pose tracker measured, 0-100 like `pose_accuracy_score`; null if none."),
+    ] = None
 
 
 class ExerciseLogList(msgspec.Struct, frozen=True):

@@ -11,6 +11,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from contracts.exercise_logs import EvidenceState
 from contracts.types import (
     CompletionPercentage,
     CurrentWeek,
@@ -18,6 +19,8 @@ from contracts.types import (
     EnrollmentStart,
     ExerciseId,
     ExerciseName,
+    MeanFormScore,
+    MeasuredWatchPercentage,
     NonNegativeInt,
     PainAfter,
     PainBefore,
@@ -145,6 +148,15 @@ class SessionCompletionSummary(msgspec.Struct, frozen=True):
             )
         ),
     ]
+    evidence_state: Annotated[
+        EvidenceState | None,
+        Meta(
+            description=(
+                "What telemetry measured against what the app reported (`pending`, `verified`, `partial`, "
+                "`contradicted`, `not_collected`; docs/adherence.md); null for sessions from before verification."
+            )
+        ),
+    ] = None
 
 
 class SessionAnalytics(msgspec.Struct, frozen=True):
@@ -209,6 +221,8 @@ class ExercisePerformance(msgspec.Struct, frozen=True):
         PerformanceTrend,
         Meta(description="Direction of the pose accuracy scores in session order (see PerformanceTrend)."),
     ]
+    average_measured_watch_percentage: MeasuredWatchPercentage = None
+    average_mean_form_score: MeanFormScore = None
 
 
 class WeeklyAdherence(msgspec.Struct, frozen=True):
@@ -225,6 +239,14 @@ class WeeklyAdherence(msgspec.Struct, frozen=True):
         Percentage,
         Meta(description="100 * completed / expected, 0-100 with one decimal (66.7); 100.0 when nothing was offered."),
     ]
+    verified: Annotated[
+        NonNegativeInt,
+        Meta(description="Of the completed slots, those whose session telemetry verified (evidence `verified`)."),
+    ] = 0
+    contradicted: Annotated[
+        NonNegativeInt,
+        Meta(description="Of the completed slots, those whose session telemetry contradicted (`contradicted`)."),
+    ] = 0
 
 
 class PlanAdherence(msgspec.Struct, frozen=True):
@@ -246,6 +268,30 @@ class PlanAdherence(msgspec.Struct, frozen=True):
     ] = 0
 
 
+class Engagement(msgspec.Struct, frozen=True, kw_only=True):
+    """The spec's "Avg Video Engagement" and "Avg Pose Accuracy" as the app reported them, beside what telemetry
+    measured, over the performed (not skipped) exercise logs of completed sessions; the measured averages only
+    over the logs with evidence (`verified`, `partial` or `contradicted`). See docs/adherence.md."""
+
+    avg_video_watch_percentage: Annotated[
+        Percentage | None,
+        Meta(description="Mean reported video_watch_percentage, 0-100 with one decimal; null without one."),
+    ] = None
+    avg_pose_accuracy: Annotated[
+        Percentage | None,
+        Meta(description="Mean reported pose_accuracy_score, 0-100 with one decimal; null without one."),
+    ] = None
+    avg_measured_watch_percentage: MeasuredWatchPercentage = None
+    avg_mean_form_score: MeanFormScore = None
+    sessions_completed: Annotated[NonNegativeInt, Meta(description="Completed sessions (as reported).")] = 0
+    sessions_verified: Annotated[
+        NonNegativeInt, Meta(description="Of those, the ones whose evidence is `verified`.")
+    ] = 0
+    sessions_contradicted: Annotated[
+        NonNegativeInt, Meta(description="Of those, the ones whose evidence is `contradicted`.")
+    ] = 0
+
+
 class AnalyticsReport(msgspec.Struct, frozen=True):
     """``GET /v1/patient-treatment-plans/{id}/analytics``."""
 
@@ -262,3 +308,7 @@ class AnalyticsReport(msgspec.Struct, frozen=True):
         PlanAdherence,
         Meta(description="Weekly and overall adherence from the adherence engine, as of now."),
     ]
+    engagement: Annotated[
+        Engagement,
+        Meta(description="Reported and measured video engagement and form, and the sessions telemetry verified."),
+    ] = Engagement()

@@ -10,7 +10,13 @@ from msgspec import Meta
 
 from contracts.enrollments import EnrollmentStatus
 from contracts.execution import PerceivedDifficulty, SessionCompletionStatus
-from contracts.exercise_logs import ExerciseLog, ExercisePrescription, LibraryExerciseId, SessionPosition
+from contracts.exercise_logs import (
+    EvidenceState,
+    ExerciseLog,
+    ExercisePrescription,
+    LibraryExerciseId,
+    SessionPosition,
+)
 from contracts.refs import ExerciseRef
 from contracts.types import (
     CompletedAt,
@@ -103,6 +109,16 @@ class SessionCompletion(msgspec.Struct, frozen=True):
             description=(
                 "On start responses: whether the camera may track poses now (the patient's biometric "
                 "consent and analytics level 2+); null on other responses."
+            )
+        ),
+    ] = None
+    evidence_state: Annotated[
+        EvidenceState | None,
+        Meta(
+            description=(
+                "What telemetry measured for the session's exercise logs against what the app reported: "
+                "`pending`, `verified`, `partial`, `contradicted` or `not_collected` (docs/adherence.md, "
+                '"Verified adherence"); null for sessions from before verification existed.'
             )
         ),
     ] = None

@@ -203,6 +203,26 @@ VideoWatchPercentage = Annotated[
     Meta(description="Mean video watch percentage over performed logs, 0-100 with one decimal; null without one."),
 ]
 
+MeasuredWatchPercentage = Annotated[
+    Percentage | None,
+    Meta(
+        description=(
+            "Mean share of the video the player measured as watched (telemetry, not what the app reported), over "
+            "performed logs with evidence, 0-100 with one decimal; null without one."
+        )
+    ),
+]
+
+MeanFormScore = Annotated[
+    Percentage | None,
+    Meta(
+        description=(
+            "Mean form score the pose tracker measured (telemetry, 0-100 like pose accuracy), over performed logs "
+            "with evidence, with one decimal; null without one."
+        )
+    ),
+]
+
 PainBefore = Annotated[
     PainLevel | None,
     Meta(description="Pain before the session, 0-10 numeric rating scale; null when not reported."),

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from tests.core_api.helpers.adherence import local, place, session
 from tests.core_api.helpers.execution import MADRID, complete, enroll, start
-from tests.core_api.helpers.responses import Client, Json, ok
+from tests.core_api.helpers.responses import Client, Json, ok, problem
 from tests.core_api.seed import Org
 from tools.databases import PostgresUrls
 
@@ -237,23 +237,46 @@ def test_the_job_rolls_every_active_enrollment_of_every_organization(
     assert len(events(superuser, "adherence.below_threshold", mine)) == 1
 
 
-def test_an_admin_sets_the_threshold_with_an_audit_row(
+def test_an_admin_sets_the_thresholds_with_an_audit_row(
     core_api: Client, org: Org, other_org: Org, superuser: psycopg.Connection
 ) -> None:
     path = "/v1/organizations/current/settings"
+    defaults = {"adherence_threshold_percent": 80, "evidence_min_watch_percent": 50, "evidence_rep_tolerance": 2}
+    assert ok(core_api.get(path, headers=org.headers("specialist"))) == defaults
     body: Json = ok(core_api.put(path, json={"adherence_threshold_percent": 65}, headers=org.headers("admin")))
-    assert body == {"adherence_threshold_percent": 65}
-    threshold = "SELECT adherence_threshold_percent FROM organizations WHERE id = %s"
-    assert superuser.execute(threshold, (org.id,)).fetchone() == (65,)
-    assert superuser.execute(threshold, (other_org.id,)).fetchone() == (80,)
+    assert body == defaults | {"adherence_threshold_percent": 65}
+    # The evidence thresholds change only when given.
+    changed = {"adherence_threshold_percent": 65, "evidence_min_watch_percent": 0, "evidence_rep_tolerance": 1000}
+    assert ok(core_api.put(path, json=changed, headers=org.headers("admin"))) == changed
+    assert ok(core_api.get(path, headers=org.headers("admin"))) == changed
+    settings = (
+        "SELECT adherence_threshold_percent, evidence_min_watch_percent, evidence_rep_tolerance FROM organizations "
+        "WHERE id = %s"
+    )
+    assert superuser.execute(settings, (org.id,)).fetchone() == (65, 0, 1000)
+    assert superuser.execute(settings, (other_org.id,)).fetchone() == (80, 50, 2)
     audit = superuser.execute(
-        "SELECT before, after FROM audit_log WHERE action = 'organization.settings_updated' AND entity_id = %s",
+        "SELECT before, after FROM audit_log WHERE action = 'organization.settings_updated' AND entity_id = %s "
+        "ORDER BY id",
         (str(org.id),),
     ).fetchall()
-    assert audit == [({"adherence_threshold_percent": 80}, {"adherence_threshold_percent": 65})]
+    assert audit == [
+        (defaults, defaults | {"adherence_threshold_percent": 65}),
+        (defaults | {"adherence_threshold_percent": 65}, changed),
+    ]
     for bad in ({"adherence_threshold_percent": 0}, {"adherence_threshold_percent": 101}, {}, {"other": 1}):
         assert core_api.put(path, json=bad, headers=org.headers("admin")).status_code == 422, bad
+    for field, value in (
+        ("evidence_min_watch_percent", 101),
+        ("evidence_min_watch_percent", -1),
+        ("evidence_rep_tolerance", 1001),
+        ("evidence_rep_tolerance", "2"),
+    ):
+        bad_body = {"adherence_threshold_percent": 70, field: value}
+        response = core_api.put(path, json=bad_body, headers=org.headers("admin"))
+        assert [error["field"] for error in problem(response, 422)["errors"]] == [field], (field, value)
     for role in ("specialist", "patient"):
         response = core_api.put(path, json={"adherence_threshold_percent": 50}, headers=org.headers(role))
         assert response.status_code == 403
-    assert superuser.execute(threshold, (org.id,)).fetchone() == (65,)
+    assert core_api.get(path, headers=org.headers("patient")).status_code == 403
+    assert superuser.execute(settings, (org.id,)).fetchone() == (65, 0, 1000)

@@ -374,3 +374,74 @@ def test_the_organization_page_reads_stored_weeks_and_recomputes_only_stale_ones
         (enrollment, start_date),
     ).fetchone()
     assert count == (0,)
+
+
+def test_reports_and_the_organization_page_count_verified_and_contradicted_sessions(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    (full, third, two_thirds), start_date = _org_scenario(core_api, org, superuser)
+    week = start_date.isoformat()
+
+    def page(**params: Any) -> list[tuple[int, int, int]]:
+        body: Json = ok(
+            core_api.get("/v1/adherence/weekly", params={"week": week, **params}, headers=org.headers("admin"))
+        )
+        return [
+            (row["patient_treatment_plan_id"], row["sessions_verified"], row["sessions_contradicted"])
+            for row in body["rows"]
+        ]
+
+    # The first read stores the week's rows; nothing was collected yet.
+    assert page() == [(third, 0, 0), (two_thirds, 0, 0), (full, 0, 0)]
+    # The collector writes the states afterwards, without touching the enrollments: the stored rows of
+    # `third` and `two_thirds` stay fresh and are not recomputed, yet show the states now. A second
+    # session in an already completed window decides nothing: its state is not counted.
+    extra = session(superuser, org, full, local(start_date, 11))
+    states_by_enrollment: dict[int, list[str | None]] = {
+        full: ["verified", "contradicted", None],
+        third: ["verified"],
+        two_thirds: ["pending", "partial"],
+    }
+    for enrollment, states_of in states_by_enrollment.items():
+        ids = superuser.execute(
+            "SELECT id FROM patient_session_completions WHERE patient_treatment_plan_id = %s AND id <> %s "
+            "ORDER BY started_at",
+            (enrollment, extra),
+        ).fetchall()
+        for (completion_id,), state in zip(ids, states_of, strict=True):
+            superuser.execute(
+                "UPDATE patient_session_completions SET evidence_state = %s WHERE id = %s", (state, completion_id)
+            )
+    superuser.execute("UPDATE patient_session_completions SET evidence_state = 'contradicted' WHERE id = %s", (extra,))
+
+    assert page() == [(third, 1, 0), (two_thirds, 0, 0), (full, 1, 1)]
+    assert page(has_contradicted="true") == [(full, 1, 1)]
+    assert page(has_contradicted="false") == [(third, 1, 0), (two_thirds, 0, 0)]
+    assert page(has_contradicted="true", max_percent=50) == []
+    response = core_api.get(
+        "/v1/adherence/weekly", params={"has_contradicted": "sometimes"}, headers=org.headers("admin")
+    )
+    assert response.status_code == 422
+    assert "has_contradicted" in response.text
+
+    stream = report(core_api, org, full)
+    assert [(w["sessions_verified"], w["sessions_contradicted"]) for w in stream["weeks"]] == [(1, 1), (0, 0)] + [
+        (0, 0)
+    ] * 2
+    assert (stream["sessions_verified"], stream["sessions_contradicted"], stream["summary"]["compliant"]) == (1, 1, 3)
+    first_week = weekly(core_api, org, full, date=week)
+    assert (first_week["sessions_verified"], first_week["sessions_contradicted"]) == (1, 1)
+    trend: Json = ok(core_api.get(f"/v1/patient-treatment-plans/{full}/adherence/trend", headers=org.headers("admin")))
+    first_stored = trend["weeks"][0]
+    assert (first_stored["week_number"], first_stored["sessions_verified"], first_stored["sessions_contradicted"]) == (
+        1,
+        1,
+        1,
+    )
+    # The stored copy of the report leaves the counts out: they are counted when shown.
+    stored = superuser.execute(
+        "SELECT report ? 'sessions_verified' OR report ? 'sessions_contradicted' FROM weekly_adherence_reports "
+        "WHERE patient_treatment_plan_id = %s AND week_start = %s",
+        (full, start_date),
+    ).fetchone()
+    assert stored == (False,)

@@ -74,11 +74,13 @@ def test_every_policy_reads_the_tenant_through_the_null_safe_helpers(superuser: 
     # The exceptions: the owner role (never the app role) may list organizations, so the jobs can run once
     # per tenant (migration 0003, core_api/jobs/), and may read the automation outbox across organizations
     # inside automation_organizations_with_work(), so the dispatcher learns which tenants have work
-    # (migration 0007). It owns every table, so this gives it nothing it could not take anyway.
+    # (migration 0007), and the evidence collections inside evidence_organizations_due() (migration 0020).
+    # It owns every table, so this gives it nothing it could not take anyway.
     owner_only = {
         ("organizations", "organizations_listed_for_jobs"),
         ("automation_events", "automation_events_dispatch_scan"),
         ("automation_deliveries", "automation_deliveries_dispatch_scan"),
+        ("evidence_collections", "evidence_collections_dispatch_scan"),
     }
     assert [
         (table, name)

@@ -116,6 +116,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/v1/automation/rules/{rule_id:int}"): ADMIN,
     ("GET", "/v1/automation/deliveries"): ADMIN,
     ("POST", "/v1/automation/deliveries/{delivery_id:int}/retry"): ADMIN,
+    ("GET", "/v1/organizations/current/settings"): STAFF,
     ("PUT", "/v1/organizations/current/settings"): ADMIN,
     # Audit
     ("GET", "/v1/audit/verify"): ADMIN,

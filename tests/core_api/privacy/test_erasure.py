@@ -68,7 +68,42 @@ def marked(core_api: Client, org: Org, superuser: psycopg.Connection) -> dict[st
     started = ok(start(core_api, org, enrollment["id"], 1, pain_level_before=5), 201)
     ok(complete(core_api, org, started["id"], pain_level_after=2, notes=f"Ask {name} about the stairs"))
     ok(consent(core_api, org, analytics_level=3, biometric=True, reason=f"{name} agreed on the phone"))
-    return {"name": name, "email": email, "enrollment": enrollment, "completion": started}
+    sessions = [
+        row[0]
+        for row in superuser.execute(
+            "SELECT telemetry_session_id FROM patient_exercise_logs WHERE session_completion_id = %s", (started["id"],)
+        ).fetchall()
+    ]
+    return {"name": name, "email": email, "enrollment": enrollment, "completion": started, "sessions": sessions}
+
+
+def store_evidence(conn: psycopg.Connection, completion_id: int) -> None:
+    """What the evidence collector stores for the session: telemetry's answer and figures on its first log,
+    the second log still pending, and the collection kept for its later refresh."""
+    conn.execute(
+        "UPDATE patient_exercise_logs "
+        "SET evidence_state = CASE sort_order WHEN 0 THEN 'contradicted' ELSE 'pending' END, "
+        "measured_watch_percentage = CASE sort_order WHEN 0 THEN 40 END, "
+        "measured_reps = CASE sort_order WHEN 0 THEN 3 END, mean_form_score = CASE sort_order WHEN 0 THEN 55 END, "
+        'evidence = CASE sort_order WHEN 0 THEN \'{"actor_hash": "abc", "pose": {"rom_max_degrees": 80}}\'::jsonb END '
+        "WHERE session_completion_id = %s",
+        (completion_id,),
+    )
+    conn.execute(
+        "INSERT INTO evidence_collections "
+        "(organization_id, patient_id, session_completion_id, due_at, collections_done) "
+        "SELECT organization_id, patient_id, id, now() + interval '1 hour', 1 FROM patient_session_completions "
+        "WHERE id = %s",
+        (completion_id,),
+    )
+
+
+def collections(conn: psycopg.Connection, completion_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM evidence_collections WHERE session_completion_id = %s", (completion_id,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def rows_mentioning(conn: psycopg.Connection, text: str) -> dict[str, int]:
@@ -138,7 +173,10 @@ def test_after_the_retention_job_nothing_identifies_the_patient(
     marked: dict[str, Any],
 ) -> None:
     assert rows_mentioning(superuser, marked["email"])  # the markers are there before
+    store_evidence(superuser, marked["completion"]["id"])
     ok(erase(core_api, org), 202)
+    # Nothing more is collected from telemetry for the patient.
+    assert collections(superuser, marked["completion"]["id"]) == 0
     settle_telemetry(superuser, core_api, org.patient)
     reports = retention(postgres, core_api)
     assert reports[org.id].identities_erased == 1
@@ -156,6 +194,15 @@ def test_after_the_retention_job_nothing_identifies_the_patient(
         (marked["completion"]["id"],),
     ).fetchone()
     assert completion == (5, 2, None)
+    # Telemetry's answer (the keyed hash, biometric detail) and the link to telemetry sessions go; the
+    # measured figures stay, like the reported ones.
+    logs = superuser.execute(
+        "SELECT evidence, telemetry_session_id = ANY(%s), measured_watch_percentage, measured_reps, "
+        "mean_form_score, evidence_state FROM patient_exercise_logs WHERE session_completion_id = %s "
+        "ORDER BY sort_order",
+        (marked["sessions"], marked["completion"]["id"]),
+    ).fetchall()
+    assert logs == [(None, False, 40, 3, 55, "contradicted"), (None, False, None, None, None, "pending")]
     # Running again changes nothing.
     assert retention(postgres, core_api)[org.id].identities_erased == 0
 
@@ -165,6 +212,7 @@ def test_finished_enrollments_past_the_clinical_retention_period_are_deleted(
 ) -> None:
     enrollment_id = marked["enrollment"]["id"]
     fresh = enroll(core_api, superuser, org)
+    store_evidence(superuser, marked["completion"]["id"])
     superuser.execute(
         "UPDATE patient_treatment_plans SET status = 'completed', updated_at = now() - interval '8 years' "
         "WHERE id = %s",
@@ -174,6 +222,8 @@ def test_finished_enrollments_past_the_clinical_retention_period_are_deleted(
     assert report.enrollments_deleted == 1
     assert report.rows_deleted["session_completions"] == 1
     assert report.rows_deleted["exercise_logs"] == 2
+    assert report.rows_deleted["evidence_collections"] == 1
+    assert collections(superuser, marked["completion"]["id"]) == 0
     for table, column in [
         ("patient_treatment_plans", "id"),
         ("patient_session_completions", "patient_treatment_plan_id"),

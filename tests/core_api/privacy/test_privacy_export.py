@@ -105,3 +105,63 @@ def test_only_the_patient_and_admins_export(core_api: Client, org: Org, other_or
     other = core_api.get(f"/v1/patients/{org.other_patient}/export", headers=org.headers("patient"))
     assert other.status_code == 404
     assert export(core_api, org, format="xml").status_code == 422
+
+
+def test_the_exports_hold_measured_figures_apart_from_reported_ones(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    made = activity(core_api, org, superuser)
+    completion_id = made["completion"]["id"]
+    # As the app reported (Quad Set) and as the evidence collector stores what telemetry measured.
+    superuser.execute(
+        "UPDATE patient_exercise_logs SET video_watch_percentage = 90, actual_reps = 10, pose_accuracy_score = 85, "
+        "evidence_state = 'contradicted', measured_watch_percentage = 20.5, measured_reps = 4, mean_form_score = 61, "
+        'evidence = \'{"pose": {"frames": 120, "reps_counted": 4}}\', '
+        "evidence_collected_at = '2026-02-09T10:00:00Z' WHERE session_completion_id = %s AND sort_order = 0",
+        (completion_id,),
+    )
+    superuser.execute(
+        "UPDATE patient_session_completions SET evidence_state = 'contradicted' WHERE id = %s", (completion_id,)
+    )
+
+    body = ok(export(core_api, org))
+    [completion] = body["session_completions"]
+    assert completion["evidence_state"] == "contradicted"
+    quad = next(log for log in body["exercise_logs"] if log["sort_order"] == 0)
+    assert (quad["evidence_state"], quad["measured_watch_percentage"], quad["measured_reps"]) == (
+        "contradicted",
+        20.5,
+        4,
+    )
+    assert (quad["mean_form_score"], quad["evidence"]["pose"]["frames"]) == (61, 120)
+
+    bundle = Bundle.model_validate(ok(export(core_api, org, format="fhir")))
+    entries: list[Any] = list(bundle.entry or [])
+    observations = [entry.resource for entry in entries if entry.resource.get_resource_type() == "Observation"]
+    by_code: dict[str, Any] = {o.code.coding[0].code: o for o in observations if o.method is not None}
+    assert sorted(by_code) == [
+        "mean-form-score",
+        "measured-repetitions",
+        "measured-watch-percentage",
+        "pose-accuracy",
+        "repetitions",
+        "video-watch-percentage",
+    ]
+    reported = [by_code[code] for code in ("video-watch-percentage", "repetitions", "pose-accuracy")]
+    measured = [by_code[code] for code in ("measured-watch-percentage", "measured-repetitions", "mean-form-score")]
+    assert {o.method.coding[0].code for o in reported} == {"app-reported"}
+    assert all(o.device is None for o in reported)
+    assert {o.method.coding[0].code for o in measured} == {"telemetry-measured"}
+    assert [o.device.display for o in measured] == [
+        "the app's video player (measured by telemetry)",
+        "the app's pose tracker (measured by telemetry)",
+        "the app's pose tracker (measured by telemetry)",
+    ]
+    assert [o.interpretation[0].coding[0].code for o in measured] == ["contradicted"] * 3
+    values = [
+        by_code["video-watch-percentage"].valueQuantity.value,
+        by_code["measured-watch-percentage"].valueQuantity.value,
+    ]
+    assert [float(v) for v in values] == [90.0, 20.5]
+    assert (by_code["repetitions"].valueInteger, by_code["measured-repetitions"].valueInteger) == (10, 4)
+    assert float(by_code["mean-form-score"].valueQuantity.value) == 61.0

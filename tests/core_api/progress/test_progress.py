@@ -195,8 +195,8 @@ def test_analytics_weekly_adherence_comes_from_the_engine(
     body = analytics(core_api, org, enrollment["id"])
 
     assert body["adherence"]["weeks"] == [
-        {"week": 1, "expected": 3, "completed": 3, "rate": 100.0},
-        {"week": 2, "expected": 3, "completed": 2, "rate": 66.7},
+        {"week": 1, "expected": 3, "completed": 3, "rate": 100.0, "verified": 0, "contradicted": 0},
+        {"week": 2, "expected": 3, "completed": 2, "rate": 66.7, "verified": 0, "contradicted": 0},
     ]
     # Six slots offered (the third of week 2 declined), five compliant: floor(500 / 6).
     assert (body["adherence"]["adherence_percent"], body["adherence"]["noncompliance_percent"]) == (83, 16)
@@ -212,6 +212,7 @@ def test_analytics_weekly_adherence_comes_from_the_engine(
         "pain_level_before": 7,
         "pain_level_after": 5,
         "perceived_difficulty": 4,
+        "evidence_state": "not_collected",  # the seeded patient gave no analytics consent
     }
     assert datetime.fromisoformat(first["completed_at"]) == local(start_date, 9) + timedelta(seconds=1680)
 
@@ -230,6 +231,8 @@ def test_exercise_performance_and_its_trend(core_api: Client, org: Org, superuse
         "average_video_watch_percentage": 90.0,
         "average_pose_accuracy": 76.4,  # 70, 72, 75, 80, 85
         "trend": "improving",  # later half 82.5 vs earlier 71.0
+        "average_measured_watch_percentage": None,  # no evidence collected
+        "average_mean_form_score": None,
     }
     assert heel["exercise_name"] == "Heel Slides"
     assert heel["average_completion_rate"] == 80.0  # 3 sets of 8 of 3 sets of 10 reps
@@ -345,6 +348,8 @@ def test_organization_dashboard_numbers(core_api: Client, org: Org, superuser: p
         "sessions_offered": 6,
         "sessions_completed": 5,
         "completion_rate": 83.3,
+        "sessions_verified": 0,
+        "sessions_contradicted": 0,
     }
     assert body["plan_completion"] == {"completed": 1, "expired": 0, "cancelled": 1, "completion_rate": 50.0}
     top = body["top_exercises"]
@@ -425,5 +430,79 @@ def test_reports_run_a_bounded_number_of_queries(
     }
 
     assert after == before
-    assert max(after.values()) <= 5  # the tenant scope and at most four reads
+    assert after["progress"] <= 5  # the tenant scope and at most four reads
+    assert after["analytics"] <= 6  # and the measured figures
     assert count(statements, core_api, dashboard, headers) == dashboard_before <= 7
+
+
+# Verified adherence (docs/adherence.md) --------------------------------------------------------------------
+
+# Per completed session of the spec scenario (in order): its evidence state and, per exercise (Quad Set,
+# Heel Slides), the log's state, measured watch percentage and mean form score, as the collector stores them.
+EVIDENCE: list[tuple[str | None, list[tuple[str | None, float | None, float | None]]]] = [
+    ("verified", [("verified", 80.0, 70.0), ("verified", 60.0, 90.0)]),
+    ("contradicted", [("contradicted", 20.0, 50.0), ("contradicted", 30.0, None)]),
+    ("partial", [("partial", 100.0, None), ("partial", 42.0, None)]),
+    ("verified", [("verified", 90.0, 80.0), ("verified", 70.0, 60.0)]),
+    ("pending", [("pending", None, None), ("pending", None, None)]),
+]
+
+
+def store_evidence(conn: psycopg.Connection, enrollment_id: int) -> None:
+    """Write EVIDENCE into the completed sessions of the enrollment (by start) and their logs."""
+    completions = conn.execute(
+        "SELECT id FROM patient_session_completions WHERE patient_treatment_plan_id = %s AND status = 'completed' "
+        "ORDER BY started_at",
+        (enrollment_id,),
+    ).fetchall()
+    assert len(completions) == len(EVIDENCE)
+    for (completion_id,), (state, logs) in zip(completions, EVIDENCE, strict=True):
+        conn.execute("UPDATE patient_session_completions SET evidence_state = %s WHERE id = %s", (state, completion_id))
+        for sort_order, (log_state, watched, form) in enumerate(logs):
+            conn.execute(
+                "UPDATE patient_exercise_logs SET evidence_state = %s, measured_watch_percentage = %s, "
+                "mean_form_score = %s, evidence_collected_at = now() "
+                "WHERE session_completion_id = %s AND sort_order = %s",
+                (log_state, watched, form, completion_id, sort_order),
+            )
+
+
+def test_analytics_and_dashboard_show_measured_beside_reported(
+    core_api: Client, org: Org, superuser: psycopg.Connection
+) -> None:
+    enrollment, _ = spec_scenario(core_api, superuser, org)
+    store_evidence(superuser, enrollment["id"])
+
+    body = analytics(core_api, org, enrollment["id"])
+
+    assert body["engagement"] == {
+        "avg_video_watch_percentage": 88.5,  # reported: 90 and 87, five sessions each
+        "avg_pose_accuracy": 81.2,  # reported: (70 + 72 + 75 + 80 + 85 + 90 * 3 + 80 * 2) / 10
+        "avg_measured_watch_percentage": 61.5,  # (80 + 60 + 20 + 30 + 100 + 42 + 90 + 70) / 8, pending left out
+        "avg_mean_form_score": 70.0,  # (70 + 90 + 50 + 80 + 60) / 5
+        "sessions_completed": 5,
+        "sessions_verified": 2,
+        "sessions_contradicted": 1,
+    }
+    by_completion = [c["evidence_state"] for session in body["sessions"] for c in session["completions"]]
+    assert sorted(by_completion, key=str) == sorted(["verified", "contradicted", "partial", "verified", "pending"])
+    quad, heel = body["exercise_performance"]
+    assert (quad["average_measured_watch_percentage"], quad["average_mean_form_score"]) == (72.5, 66.7)
+    assert (heel["average_measured_watch_percentage"], heel["average_mean_form_score"]) == (50.5, 75.0)
+    assert [(w["completed"], w["verified"], w["contradicted"]) for w in body["adherence"]["weeks"]] == [
+        (3, 1, 1),
+        (2, 1, 0),
+    ]
+
+    dashboard = ok(core_api.get("/v1/dashboards/organization", headers=org.headers("admin")))
+    adherence = dashboard["adherence"]
+    assert (adherence["sessions_completed"], adherence["sessions_verified"], adherence["sessions_contradicted"]) == (
+        5,
+        2,
+        1,
+    )
+    usage = {u["exercise_name"]: u for u in dashboard["top_exercises"]["most_prescribed"]}
+    assert (usage["Quad Set"]["average_measured_watch_percentage"], usage["Quad Set"]["average_mean_form_score"]) == (
+        72.5,
+        66.7,
+    )

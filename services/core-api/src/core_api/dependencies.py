@@ -48,7 +48,7 @@ DEPENDENCIES: dict[str, Provide] = {
     "automation": state_dependency(lambda state: AutomationService(state.pool, state.settings.automation)),
     "consent": state_dependency(lambda state: ConsentService(state.pool, state.telemetry_tokens)),
     "enrollments": state_dependency(lambda state: EnrollmentService(state.pool)),
-    "execution": state_dependency(lambda state: ExecutionService(state.pool)),
+    "execution": state_dependency(lambda state: ExecutionService(state.pool, state.settings.evidence)),
     "forms": state_dependency(lambda state: FormService(state.pool)),
     "reference": state_dependency(lambda state: ReferenceService(state.pool, state.telemetry_tokens)),
     "plans": state_dependency(lambda state: PlanService(state.pool)),

@@ -116,8 +116,34 @@ class PrivacySettings(msgspec.Struct, frozen=True):
     """Days between an erasure request and the removal of the identity (PRIVACY_ERASURE_GRACE_DAYS); GDPR
     allows one month to act on a request."""
     telemetry_url: str = ""
-    """Base URL of the telemetry service, where the retention job deletes an erased patient's telemetry
-    (PRIVACY_TELEMETRY_URL); empty: that step waits until it is set."""
+    """Base URL of the telemetry service, where the retention job deletes an erased patient's telemetry and
+    the dispatcher collects the evidence of completed sessions (PRIVACY_TELEMETRY_URL); empty: both wait
+    until it is set."""
+
+
+class EvidenceSettings(msgspec.Struct, frozen=True):
+    """Collecting telemetry's evidence of completed sessions, in the dispatcher process (environment prefix
+    ``EVIDENCE_``); telemetry's address is PRIVACY_TELEMETRY_URL. See docs/adherence.md, "Verified adherence"."""
+
+    settle_seconds: Annotated[float, msgspec.Meta(ge=0)] = 120.0
+    """Wait after a completion before its evidence is collected, so the app's last batches have landed
+    (EVIDENCE_SETTLE_SECONDS)."""
+    refresh_seconds: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
+    """Wait after the first collection before the one refresh that picks up late frames
+    (EVIDENCE_REFRESH_SECONDS)."""
+    batch_sessions: Annotated[int, msgspec.Meta(ge=1, le=500)] = 500
+    """Exercise sessions asked about in one telemetry call, at most 500 (EVIDENCE_BATCH_SESSIONS)."""
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    """Longest one telemetry call may take before it counts as failed (EVIDENCE_TIMEOUT_SECONDS)."""
+    lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    """How long claimed collections stay with one dispatcher before another may take them over
+    (EVIDENCE_LEASE_SECONDS); longer than a pass's telemetry calls."""
+    backoff_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    """Wait after a collection's first failed attempt; doubles with each further one
+    (EVIDENCE_BACKOFF_BASE_SECONDS)."""
+    backoff_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    """Longest wait between two attempts; a collection is retried until it succeeds
+    (EVIDENCE_BACKOFF_MAX_SECONDS)."""
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -130,6 +156,7 @@ class Settings(msgspec.Struct, frozen=True):
     dispatcher: DispatcherSettings = msgspec.field(default_factory=DispatcherSettings)
     telemetry_token: TelemetryTokenSettings = msgspec.field(default_factory=TelemetryTokenSettings)
     privacy: PrivacySettings = msgspec.field(default_factory=PrivacySettings)
+    evidence: EvidenceSettings = msgspec.field(default_factory=EvidenceSettings)
 
 
 SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
@@ -142,6 +169,7 @@ SETTINGS_PREFIXES: dict[str, type[msgspec.Struct]] = {
     "DISPATCHER_": DispatcherSettings,
     "TELEMETRY_TOKEN_": TelemetryTokenSettings,
     "PRIVACY_": PrivacySettings,
+    "EVIDENCE_": EvidenceSettings,
 }
 
 
@@ -157,4 +185,5 @@ def load_settings() -> Settings:
         dispatcher=from_env(DispatcherSettings, "DISPATCHER_"),
         telemetry_token=from_env(TelemetryTokenSettings, "TELEMETRY_TOKEN_"),
         privacy=from_env(PrivacySettings, "PRIVACY_"),
+        evidence=from_env(EvidenceSettings, "EVIDENCE_"),
     )

@@ -15,7 +15,11 @@ from core_api.automation import outbox
 from core_api.enrollments.weeks import local_date, week_index, week_start
 from core_api.time_zones import patient_zone
 
-ALERT_EVENTS = {"below_threshold": "adherence.below_threshold", "pain": "pain.alert"}
+ALERT_EVENTS = {
+    "below_threshold": "adherence.below_threshold",
+    "pain": "pain.alert",
+    "evidence_contradicted": "adherence.evidence_contradicted",  # core_api/evidence/alerts.py
+}
 PAIN_HIGH = 7
 PAIN_RISE = 2
 

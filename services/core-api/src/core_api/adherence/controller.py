@@ -92,17 +92,27 @@ class AdherenceController(Controller):
         max_percent: PercentQuery = None,
         specialist_id: IdQuery = None,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="patient name")] = None,
+        has_contradicted: Annotated[
+            bool | None,
+            QueryParameter(
+                description=(
+                    "true: only enrollments whose week has a completed session contradicted by telemetry; "
+                    "false: only those without"
+                )
+            ),
+        ] = None,
         page: PageParam = 1,
         limit: LimitParam = DEFAULT_LIMIT,
     ) -> OrganizationWeeklyAdherence:
-        """One row per active enrollment with its week's percentages and day grid, lowest adherence
-        first. Specialists see only the enrollments they assigned."""
+        """One row per active enrollment with its week's percentages, day grid and verified and contradicted
+        sessions, lowest adherence first. Specialists see only the enrollments they assigned."""
         filters = OrganizationFilters(
             week=week,
             min_percent=min_percent,
             max_percent=max_percent,
             specialist_id=specialist_id,
             q=q,
+            has_contradicted=has_contradicted,
             page=page,
             limit=limit,
         )
@@ -114,6 +124,17 @@ class AdherenceController(Controller):
         below the organization's threshold), overall and per plan."""
         return await adherence.stats(actor)
 
+    @get(
+        "/organizations/current/settings",
+        operation_id="GetOrganizationSettings",
+        guards=[STAFF],
+        responses=READ_ERRORS,
+    )
+    async def settings(self, actor: CurrentActor, adherence: Adherence) -> OrganizationSettings:
+        """The caller's organization's adherence threshold and the evidence thresholds that decide
+        `contradicted` sessions (docs/adherence.md). Staff only."""
+        return await adherence.settings(actor)
+
     @put(
         "/organizations/current/settings",
         operation_id="UpdateOrganizationSettings",
@@ -124,5 +145,7 @@ class AdherenceController(Controller):
         self, actor: CurrentActor, adherence: Adherence, data: JSONBody[OrganizationSettingsUpdate]
     ) -> OrganizationSettings:
         """Set the caller's organization's adherence threshold (1-100): an enrollment whose adherence % is
-        strictly below it is flagged and alerts. Admins only; the change is audited."""
+        strictly below it is flagged and alerts; and, when given, the evidence thresholds: the least share of
+        a video the player must measure (0-100) and the difference in repetitions tolerated (0-1000) before
+        a session is `contradicted`. Admins only; the change is audited."""
         return await adherence.update_settings(actor, data)

@@ -97,6 +97,8 @@ async def trend(conn: AsyncConnection, enrollment_id: int) -> AdherenceTrend:
                 noncompliance_percent=row.noncompliance_percent,
                 final=bool(row.final),
                 computed_at=row.computed_at,
+                sessions_verified=row.sessions_verified,
+                sessions_contradicted=row.sessions_contradicted,
             )
             for row in rows
             if row.week_start is not None

@@ -39,6 +39,13 @@ WHERE patient_treatment_plan_id = ANY(%(ids)s::bigint[])
   AND (%(since)s::timestamptz IS NULL OR started_at >= %(since)s)
 ORDER BY patient_treatment_plan_id, started_at, id
 
+-- name: evidence_states
+-- The evidence state of those of the given completions that are verified or contradicted (the reports
+-- count them among the completed slots; docs/adherence.md).
+SELECT id, evidence_state
+FROM patient_session_completions
+WHERE id = ANY(%(ids)s::bigint[]) AND evidence_state IN ('verified', 'contradicted')
+
 -- name: specialist_of_user
 SELECT id FROM specialists WHERE user_id = %(user_id)s AND deleted_at IS NULL
 
@@ -128,10 +135,30 @@ WITH placed AS (
            ON w.organization_id = app_organization_id()
           AND w.week_start BETWEEN %(week)s::date - 6 AND %(week)s::date
           AND w.patient_treatment_plan_id = p.id AND w.week_start = p.week_start AND p.in_plan
+), contradicted_sessions AS MATERIALIZED (
+    -- With has_contradicted (not evaluated without it): the organization's contradicted sessions started
+    -- around the week, from their partial index (every plan week containing %(week)s starts within the six
+    -- days before it, and two days either side hold its windows in any zone). Evidence states are read
+    -- now: evidence arrives after the session, even after the week closed.
+    SELECT c.id, c.patient_treatment_plan_id
+    FROM patient_session_completions c
+    WHERE %(has_contradicted)s::boolean IS NOT NULL AND c.evidence_state = 'contradicted'
+      -- timestamptz on both sides: a comparison with a date is not leakproof, so row-level security
+      -- would keep it out of the index scan.
+      AND c.started_at >= (%(week)s::date - 8)::timestamptz AND c.started_at < (%(week)s::date + 9)::timestamptz
+), contradicted AS (
+    -- The enrollments whose stored week has a completed slot decided by one of them.
+    SELECT DISTINCT scored.id
+    FROM contradicted_sessions c
+    JOIN scored ON scored.id = c.patient_treatment_plan_id
+    JOIN weekly_adherence_reports r ON r.id = scored.report_id
+    WHERE jsonb_path_exists(r.report, '$.days[*].slots[*] ? (@.state == "completed" && @.completion_id == $id)',
+                            jsonb_build_object('id', c.id))
 ), filtered AS (
     SELECT * FROM scored
     WHERE (%(min_percent)s::integer IS NULL OR adherence_percent >= %(min_percent)s)
       AND (%(max_percent)s::integer IS NULL OR adherence_percent <= %(max_percent)s)
+      AND (%(has_contradicted)s::boolean IS NULL OR %(has_contradicted)s = (id IN (SELECT id FROM contradicted)))
 ), page AS (
     SELECT * FROM filtered ORDER BY adherence_percent, id LIMIT %(limit)s OFFSET %(offset)s
 )
@@ -147,20 +174,44 @@ SELECT json_build_object(
                     'week_start', page.week_start,
                     'week', w.report->'week',
                     'summary', w.report->'summary',
-                    'days', w.report->'days')
+                    'days', w.report->'days',
+                    'sessions_verified', e.verified,
+                    'sessions_contradicted', e.contradicted)
                 ORDER BY page.adherence_percent, page.id)
          FROM page
          JOIN treatment_plan_versions v ON v.id = page.treatment_plan_version_id
-         LEFT JOIN weekly_adherence_reports w ON w.id = page.report_id),
+         LEFT JOIN weekly_adherence_reports w ON w.id = page.report_id
+         -- The evidence states now of the sessions that decided the stored week's completed slots.
+         CROSS JOIN LATERAL (
+             SELECT count(*) FILTER (WHERE c.evidence_state = 'verified') AS verified,
+                    count(*) FILTER (WHERE c.evidence_state = 'contradicted') AS contradicted
+             FROM patient_session_completions c
+             WHERE c.id = ANY (ARRAY(
+                 SELECT (s ->> 'completion_id')::bigint
+                 FROM jsonb_array_elements(w.report -> 'days') d
+                 CROSS JOIN jsonb_array_elements(d -> 'slots') s
+                 WHERE s ->> 'state' = 'completed'))) e),
         '[]'::json))::text
 
 -- name: trend
 -- An enrollment's stored weekly series, by week; one row with null weeks when nothing is stored yet, and
--- no row at all when the enrollment does not exist or is not the caller's to see.
+-- no row at all when the enrollment does not exist or is not the caller's to see. The verified and
+-- contradicted sessions are the evidence states now of the sessions that decided each stored week's
+-- completed slots.
 SELECT ptp.id AS patient_treatment_plan_id, w.week_start, w.week_number, w.adherence_percent,
-       w.noncompliance_percent, w.computed_at >= w.closes_at AS final, w.computed_at
+       w.noncompliance_percent, w.computed_at >= w.closes_at AS final, w.computed_at,
+       e.verified AS sessions_verified, e.contradicted AS sessions_contradicted
 FROM patient_treatment_plans ptp
 LEFT JOIN weekly_adherence_reports w ON w.patient_treatment_plan_id = ptp.id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE c.evidence_state = 'verified') AS verified,
+           count(*) FILTER (WHERE c.evidence_state = 'contradicted') AS contradicted
+    FROM patient_session_completions c
+    WHERE c.id = ANY (ARRAY(
+        SELECT (s ->> 'completion_id')::bigint
+        FROM jsonb_array_elements(w.report -> 'days') d
+        CROSS JOIN jsonb_array_elements(d -> 'slots') s
+        WHERE s ->> 'state' = 'completed'))) e
 WHERE ptp.id = %(id)s
 ORDER BY w.week_start
 
@@ -197,7 +248,18 @@ LEFT JOIN LATERAL (
 WHERE c.id = %(id)s AND c.status = 'completed'
 
 -- name: lock_organization_settings
-SELECT adherence_threshold_percent FROM organizations WHERE id = app_organization_id() FOR UPDATE
+SELECT adherence_threshold_percent, evidence_min_watch_percent, evidence_rep_tolerance
+FROM organizations WHERE id = app_organization_id() FOR UPDATE
 
--- name: update_organization_threshold
-UPDATE organizations SET adherence_threshold_percent = %(percent)s WHERE id = app_organization_id()
+-- name: read_organization_settings
+SELECT adherence_threshold_percent, evidence_min_watch_percent, evidence_rep_tolerance
+FROM organizations WHERE id = app_organization_id()
+
+-- name: update_organization_settings
+-- A null evidence threshold leaves it as it is.
+UPDATE organizations
+SET adherence_threshold_percent = %(adherence_threshold_percent)s,
+    evidence_min_watch_percent = coalesce(%(evidence_min_watch_percent)s, evidence_min_watch_percent),
+    evidence_rep_tolerance = coalesce(%(evidence_rep_tolerance)s, evidence_rep_tolerance)
+WHERE id = app_organization_id()
+RETURNING adherence_threshold_percent, evidence_min_watch_percent, evidence_rep_tolerance

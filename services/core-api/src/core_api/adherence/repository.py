@@ -13,6 +13,7 @@ from contracts.plans import PlanType
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 
+from contracts import adherence as contract
 from core_api.db.queries import load_queries
 from core_api.db.rows import fetch_all, fetch_json, fetch_one, fetch_value
 
@@ -88,6 +89,8 @@ class StoredWeekRow(msgspec.Struct, frozen=True):
     week: int | None
     summary: AdherenceSummary | None
     days: list[AdherenceDay] | None
+    sessions_verified: int
+    sessions_contradicted: int
 
 
 class StoredWeekPage(msgspec.Struct, frozen=True):
@@ -108,10 +111,13 @@ class TrendRow(msgspec.Struct, frozen=True):
     noncompliance_percent: int | None
     final: bool | None
     computed_at: datetime | None
+    sessions_verified: int
+    sessions_contradicted: int
 
 
 class Alert(msgspec.Struct, frozen=True, kw_only=True):
-    """An alert to record: ``kind`` is ``below_threshold`` or ``pain``; ``evidence`` its payload."""
+    """An alert to record: ``kind`` is ``below_threshold``, ``pain`` or ``evidence_contradicted``; ``evidence``
+    its payload."""
 
     id: int
     kind: str
@@ -158,6 +164,8 @@ class WeekQuery(msgspec.Struct, frozen=True, kw_only=True):
     week: date
     specialist_id: int | None
     q: str | None
+    # True: only the enrollments whose week has a contradicted session; False: only those without.
+    has_contradicted: bool | None = None
 
 
 async def organization_week(
@@ -193,6 +201,15 @@ async def completions(conn: AsyncConnection, ids: list[int], since: datetime | N
     async with conn.cursor(row_factory=tuple_row, binary=True) as cursor:
         await cursor.execute(QUERIES.completions, {"ids": ids, "since": since})
         return msgspec.convert(await cursor.fetchall(), list[CompletionRow])
+
+
+async def evidence_states(conn: AsyncConnection, completion_ids: list[int]) -> dict[int, str]:
+    """The evidence state of those of ``completion_ids`` that are ``verified`` or ``contradicted``."""
+    if not completion_ids:
+        return {}
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(QUERIES.evidence_states, {"ids": completion_ids})
+        return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
 async def specialist_of_user(conn: AsyncConnection, user_id: int) -> int | None:
@@ -252,10 +269,17 @@ async def completion_pain(conn: AsyncConnection, completion_id: int) -> Completi
     return await fetch_one(conn, QUERIES.completion_pain, {"id": completion_id}, CompletionPainRow)
 
 
-async def lock_threshold(conn: AsyncConnection) -> int | None:
-    value = await fetch_value(conn, QUERIES.lock_organization_settings, {})
-    return None if value is None else int(value)
+async def lock_settings(conn: AsyncConnection) -> contract.OrganizationSettings | None:
+    return await fetch_one(conn, QUERIES.lock_organization_settings, {}, contract.OrganizationSettings)
 
 
-async def update_threshold(conn: AsyncConnection, percent: int) -> None:
-    await conn.execute(QUERIES.update_organization_threshold, {"percent": percent})
+async def read_settings(conn: AsyncConnection) -> contract.OrganizationSettings | None:
+    return await fetch_one(conn, QUERIES.read_organization_settings, {}, contract.OrganizationSettings)
+
+
+async def update_settings(
+    conn: AsyncConnection, data: contract.OrganizationSettingsUpdate
+) -> contract.OrganizationSettings | None:
+    """Store the settings given (the evidence thresholds only when set) and return them all."""
+    params = msgspec.structs.asdict(data)
+    return await fetch_one(conn, QUERIES.update_organization_settings, params, contract.OrganizationSettings)

@@ -1,7 +1,9 @@
 """The adherence service: the report routes' work, each in the actor's transaction with its audit row.
 
 It loads with ``loading``, arranges with ``reports`` and reads and stores the weekly history with ``history``;
-the settings route changes the organization's threshold. See docs/adherence.md.
+the settings routes read and change the organization's adherence and evidence thresholds. The verified and
+contradicted sessions are counted when a report is read, from the completions' evidence states now (they
+arrive after the session). See docs/adherence.md.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class OrganizationFilters(msgspec.Struct, frozen=True, kw_only=True):
     max_percent: int | None = None
     specialist_id: int | None = None
     q: str | None = None
+    has_contradicted: bool | None = None
     page: int = 1
     limit: int = 25
 
@@ -52,7 +55,9 @@ class AdherenceService(PoolService):
             await trail.record_read(
                 conn, actor, "adherence.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
             )
-            return reports.event_stream(await load_one(conn, enrollment_id, datetime.now(UTC)))
+            enrollment = await load_one(conn, enrollment_id, datetime.now(UTC))
+            evidence = await repo.evidence_states(conn, reports.completed_sessions(enrollment.slots))
+            return reports.event_stream(enrollment, evidence)
 
     async def weekly(self, actor: Actor, enrollment_id: int, day: date | None) -> WeeklyAdherenceReport:
         async with actor_transaction(self._pool, actor) as conn:
@@ -60,7 +65,8 @@ class AdherenceService(PoolService):
                 conn, actor, "adherence.read", "patient_treatment_plan", enrollment_id, enrollment_id=enrollment_id
             )
             enrollment = await load_one(conn, enrollment_id, datetime.now(UTC))
-            return reports.weekly(enrollment, day or local_date(enrollment.zone, enrollment.as_of))
+            evidence = await repo.evidence_states(conn, reports.completed_sessions(enrollment.slots))
+            return reports.weekly(enrollment, day or local_date(enrollment.zone, enrollment.as_of), evidence)
 
     async def trend(self, actor: Actor, enrollment_id: int) -> AdherenceTrend:
         async with actor_transaction(self._pool, actor) as conn:
@@ -69,19 +75,23 @@ class AdherenceService(PoolService):
             )
             return await history.trend(conn, enrollment_id)
 
-    async def update_settings(self, actor: Actor, data: OrganizationSettingsUpdate) -> OrganizationSettings:
-        """Set the organization's adherence threshold, with an audit row of the change."""
+    async def settings(self, actor: Actor) -> OrganizationSettings:
         async with actor_transaction(self._pool, actor) as conn:
-            before = or_404(await repo.lock_threshold(conn), "the organization does not exist")
-            await repo.update_threshold(conn, data.adherence_threshold_percent)
-            after = OrganizationSettings(adherence_threshold_percent=data.adherence_threshold_percent)
+            return or_404(await repo.read_settings(conn), "the organization does not exist")
+
+    async def update_settings(self, actor: Actor, data: OrganizationSettingsUpdate) -> OrganizationSettings:
+        """Set the organization's adherence threshold and, when given, its evidence thresholds, with an
+        audit row of the change."""
+        async with actor_transaction(self._pool, actor) as conn:
+            before = or_404(await repo.lock_settings(conn), "the organization does not exist")
+            after = or_404(await repo.update_settings(conn, data), "the organization does not exist")
             await trail.record(
                 conn,
                 actor,
                 "organization.settings_updated",
                 "organization",
                 actor.organization_id,
-                before=OrganizationSettings(adherence_threshold_percent=before),
+                before=before,
                 after=after,
             )
         return after
@@ -96,7 +106,9 @@ class AdherenceService(PoolService):
             visible, specialist_id = await self._specialist_scope(conn, actor, filters.specialist_id)
             page = repo.StoredWeekPage(total=0, rows=[], stale=[])
             if visible:
-                query = repo.WeekQuery(week=week, specialist_id=specialist_id, q=filters.q)
+                query = repo.WeekQuery(
+                    week=week, specialist_id=specialist_id, q=filters.q, has_contradicted=filters.has_contradicted
+                )
                 page = await _read_week(conn, query, filters, as_of)
                 if page.stale:
                     await history.store_weeks(conn, query.week, page.stale, as_of)

@@ -107,7 +107,7 @@ WHERE c.id = ANY(%(completion_ids)s::bigint[])
 SELECT c.id, c.patient_treatment_plan_id, c.patient_id, c.session_number, c.status, c.started_at,
        c.completed_at, c.skipped_at, c.duration_seconds, c.exercises_total, c.exercises_completed,
        c.exercises_skipped, c.pain_level_before, c.pain_level_after, c.perceived_difficulty, c.notes,
-       c.skip_reason, c.post_session_form_id,
+       c.skip_reason, c.post_session_form_id, c.evidence_state,
        ptp.sessions_completed, ptp.sessions_skipped, ptp.sessions_total,
        round(100.0 * ptp.sessions_completed / ptp.sessions_total, 2)::float8 AS completion_percentage,
        enrollment_status_now(ptp.status, ptp.end_date, pa.time_zone) AS enrollment_status
@@ -132,7 +132,9 @@ SELECT l.id, l.session_completion_id, l.exercise_id,
        l.actual_sets, l.actual_reps, l.actual_hold_seconds, l.actual_duration_seconds, l.video_watched,
        l.video_watch_seconds, l.video_watch_percentage::float8 AS video_watch_percentage,
        l.pose_data_captured, l.pose_accuracy_score::float8 AS pose_accuracy_score, l.skipped, l.skip_reason,
-       l.started_at, l.completed_at, l.updated_at
+       l.started_at, l.completed_at, l.updated_at, l.telemetry_session_id, l.evidence_state,
+       l.measured_watch_percentage::float8 AS measured_watch_percentage, l.measured_reps,
+       l.mean_form_score::float8 AS mean_form_score
 FROM patient_exercise_logs l
 JOIN exercises e ON e.id = l.exercise_id
 WHERE (%(completion_id)s::bigint IS NULL OR l.session_completion_id = %(completion_id)s::bigint)

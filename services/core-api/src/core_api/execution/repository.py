@@ -78,6 +78,7 @@ class _CompletionRow(CompletionRow, frozen=True):
     notes: str | None
     skip_reason: str | None
     post_session_form_id: int | None
+    evidence_state: str | None
     sessions_completed: int
     sessions_skipped: int
     sessions_total: int

@@ -21,6 +21,7 @@ from contracts.problems import FieldError
 from contracts.session_completions import SessionCompletion, StartedExercise, StartedSession
 from contracts.today import TodaySessions
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
 from service_common.errors import ConflictError, NotFoundError, UnprocessableError
 
@@ -32,9 +33,11 @@ from core_api.consent import rules as consent
 from core_api.db.tenancy import PoolService, actor_transaction
 from core_api.enrollments import weeks
 from core_api.enrollments.expiry import expire_overdue, record_expiry_first, status_write
+from core_api.evidence.queue import queue_evidence
 from core_api.execution import repository as repo
 from core_api.execution.today import no_session_reason, plan_sessions, today_sessions
 from core_api.not_found import or_404
+from core_api.settings import EvidenceSettings
 from core_api.time_zones import patient_zone
 
 PLAN_COMPLETED_REASON = "every session of the plan is completed"
@@ -63,6 +66,10 @@ def started_session(completion: SessionCompletion, sessions: list[PlanSession], 
 
 
 class ExecutionService(PoolService):
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], evidence: EvidenceSettings | None = None) -> None:
+        super().__init__(pool)
+        self._evidence = evidence or EvidenceSettings()
+
     # Reads --------------------------------------------------------------------------------------------
 
     async def today(self, actor: Actor, patient_id: int) -> TodaySessions:
@@ -203,6 +210,7 @@ class ExecutionService(PoolService):
                     "notes": data.notes,
                 },
             )
+            await queue_evidence(conn, completion_id, enrollment.patient_id, self._evidence.settle_seconds)
             status_after = await repo.count_completed_session(conn, enrollment.id)
             plan_completed = enrollment.status != status_after
             if plan_completed:

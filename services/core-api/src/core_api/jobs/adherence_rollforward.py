@@ -11,6 +11,9 @@ second (it would conflict), so it writes exactly what ``recompute_weekly`` per e
 rows are written in one statement; the alerts are inserted in one statement, and each one that is new writes
 its outbox event with an INSERT of its own, one round trip after another. Running it twice changes nothing
 but ``computed_at`` of weeks still open.
+
+It also makes the evidence collection of every completion still ``pending`` a day after it was completed due
+now (docs/adherence.md, "Verified adherence"), in one statement.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from core_api.adherence.alerts import raise_alerts, threshold_alerts
 from core_api.adherence.history import recent_weeks, week_row
 from core_api.adherence.loading import load
 from core_api.enrollments.weeks import week_start
+from core_api.evidence.repository import requeue_stale
 from core_api.jobs.tenancy import each_organization, job_database_url, run_job
 
 log = structlog.get_logger("jobs.adherence_rollforward")
@@ -39,6 +43,7 @@ class Rolled:
     enrollments: int
     weeks: int
     alerts: int
+    evidence_requeued: int = 0
 
 
 @contextmanager
@@ -83,7 +88,8 @@ async def _roll(conn: AsyncConnection, as_of: datetime) -> Rolled:
                 alerts.extend(threshold_alerts(enrollment, [index]))
     await repo.upsert_weekly_reports(conn, rows)
     raised = await raise_alerts(conn, alerts)
-    return Rolled(enrollments=len(enrollments), weeks=len(weeks), alerts=raised)
+    requeued = await requeue_stale(conn)
+    return Rolled(enrollments=len(enrollments), weeks=len(weeks), alerts=raised, evidence_requeued=requeued)
 
 
 async def roll_all(conninfo: str, owner_role: str = "rehab_owner", as_of: datetime | None = None) -> dict[int, Rolled]:
@@ -106,6 +112,7 @@ def main() -> None:
             "enrollments": sum(each.enrollments for each in rolled.values()),
             "weeks": sum(each.weeks for each in rolled.values()),
             "alerts": sum(each.alerts for each in rolled.values()),
+            "evidence_requeued": sum(each.evidence_requeued for each in rolled.values()),
         },
     )
 

@@ -7,8 +7,10 @@ sees erased patients), each step in its own transaction:
    patient are erased, the patient row keeps only its
    id and time zone (name "Erased patient", no email, no birth date, no user), the patient's user loses name
    and email, and free text that may name anyone goes (session notes and skip reasons, exercise log notes,
-   status change reasons, consent reasons, free-text form answers). Scores, counts and dates stay: they are
-   clinical records under a retention duty, now pseudonymous.
+   status change reasons, consent reasons, free-text form answers), and so does telemetry's answer stored
+   per exercise log (``evidence``: the keyed hash and biometric detail), with the link to telemetry
+   sessions and any evidence collection still queued. Scores, counts and dates, measured ones as reported
+   ones, stay: they are clinical records under a retention duty, now pseudonymous.
 2. **Telemetry.** For erased identities, the telemetry service deletes every row of the patient's keyed
    hash (PRIVACY_TELEMETRY_URL; until it is set the step is reported as pending and retried next run).
 3. **Clinical retention.** Finished enrollments (completed, cancelled, expired) unchanged for
@@ -45,6 +47,8 @@ _IDENTITY_STEPS = (
     "erase_patient",
     "erase_completion_text",
     "erase_log_text",
+    "erase_log_evidence",
+    "delete_evidence_collections",
     "erase_status_reasons",
     "erase_consent_reasons",
     "erase_text_answers",

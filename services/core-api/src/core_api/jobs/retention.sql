@@ -26,6 +26,17 @@ WHERE patient_id = %(patient_id)s AND (notes IS NOT NULL OR skip_reason IS NOT N
 UPDATE patient_exercise_logs SET notes = NULL, skip_reason = NULL
 WHERE patient_id = %(patient_id)s AND (notes IS NOT NULL OR skip_reason IS NOT NULL)
 
+-- name: erase_log_evidence
+-- Telemetry's whole answer per exercise log (evidence) names the patient's keyed hash and holds biometric
+-- detail (range of motion, visibility): it goes, and each log gets a telemetry session id nobody used, so
+-- nothing links the logs to telemetry rows any more. The measured figures stay, like the reported ones.
+UPDATE patient_exercise_logs SET evidence = NULL, telemetry_session_id = gen_random_uuid()
+WHERE patient_id = %(patient_id)s
+
+-- name: delete_evidence_collections
+-- Collections still queued for the patient (the erasure request deleted those it saw).
+DELETE FROM evidence_collections WHERE patient_id = %(patient_id)s
+
 -- name: erase_status_reasons
 UPDATE patient_treatment_plan_status_changes SET reason = 'redacted'
 WHERE patient_id = %(patient_id)s AND reason <> 'redacted'
@@ -74,6 +85,8 @@ WITH completions AS (
     RETURNING id
 ), logs AS (
     DELETE FROM patient_exercise_logs WHERE session_completion_id IN (SELECT id FROM completions) RETURNING id
+), collections AS (
+    DELETE FROM evidence_collections WHERE session_completion_id IN (SELECT id FROM completions) RETURNING 1
 ), reports AS (
     DELETE FROM weekly_adherence_reports WHERE patient_treatment_plan_id = ANY(%(ids)s) RETURNING 1
 ), alerts AS (
@@ -82,6 +95,7 @@ WITH completions AS (
     DELETE FROM patient_treatment_plan_status_changes WHERE patient_treatment_plan_id = ANY(%(ids)s) RETURNING 1
 )
 SELECT (SELECT count(*) FROM logs) AS exercise_logs,
+       (SELECT count(*) FROM collections) AS evidence_collections,
        (SELECT count(*) FROM reports) AS weekly_reports,
        (SELECT count(*) FROM alerts) AS alerts,
        (SELECT count(*) FROM changes) AS status_changes,

@@ -7,6 +7,10 @@ Mapping (docs/privacy.md):
   version);
 - each completed or started session → ``Observation``s: pain before and after (LOINC 72514-3, 0-10 numeric
   rating) and perceived difficulty (a local code), ``basedOn`` the CarePlan;
+- each exercise log → ``Observation``s of what the app reported (video watched, repetitions, pose accuracy;
+  method ``app-reported``) and, apart from them, of what telemetry measured (video watched, repetitions
+  counted, mean form score; method ``telemetry-measured`` and the ``device`` that measured it: the app's
+  video player or pose tracker), with the log's evidence state;
 - each form instance → ``QuestionnaireResponse`` (answers by question type);
 - each consent decision → ``Consent`` (permit or deny; only the newest of each kind is ``active``).
 
@@ -26,6 +30,34 @@ _NAMESPACE = uuid.UUID("7c4f2a8e-5d0b-4b8e-9a53-2f7d6f1c9e10")
 LOINC = "http://loinc.org"
 PAIN_SCORE = "72514-3"
 LOCAL_CODES = "urn:telerehab:fhir:observation"
+METHODS = "urn:telerehab:fhir:observation-method"
+EVIDENCE_STATES = "urn:telerehab:fhir:evidence-state"
+UCUM = "http://unitsofmeasure.org"
+PLAYER = "the app's video player (measured by telemetry)"
+POSE_TRACKER = "the app's pose tracker (measured by telemetry)"
+REPORTED = {
+    "coding": [{"system": METHODS, "code": "app-reported", "display": "Reported by the patient's app"}],
+    "text": "Reported by the patient's app",
+}
+MEASURED = {
+    "coding": [
+        {
+            "system": METHODS,
+            "code": "telemetry-measured",
+            "display": "Measured by the app's player or pose tracker, not reported",
+        }
+    ],
+    "text": "Measured by the app's player or pose tracker (telemetry), not reported by the patient",
+}
+# Exercise-log figures: (column, local code, text, percent or count, device measuring it or None when reported).
+LOG_FIGURES = (
+    ("video_watch_percentage", "video-watch-percentage", "Share of the video watched, as reported", True, None),
+    ("actual_reps", "repetitions", "Repetitions, as reported", False, None),
+    ("pose_accuracy_score", "pose-accuracy", "Pose accuracy, as reported", True, None),
+    ("measured_watch_percentage", "measured-watch-percentage", "Share of the video watched, as measured", True, PLAYER),
+    ("measured_reps", "measured-repetitions", "Repetitions counted by the pose tracker", False, POSE_TRACKER),
+    ("mean_form_score", "mean-form-score", "Mean form score, as measured", True, POSE_TRACKER),
+)
 CAREPLAN_STATUS = {
     "pending_approval": "draft",
     "active": "active",
@@ -132,6 +164,51 @@ def _observations(completion: Json, patient_id: int) -> list[tuple[str, Json]]:
     return found
 
 
+def _log_observations(log: Json, completion: Json, patient_id: int) -> list[tuple[str, Json]]:
+    """The figures of one exercise log: each reported one, and apart from them each measured one with the
+    device that measured it and the log's evidence state."""
+    when = log.get("completed_at") or completion.get("completed_at") or completion["started_at"]
+    found: list[tuple[str, Json]] = []
+    for column, code, text, percent, device in LOG_FIGURES:
+        value = log.get(column)
+        if value is None:
+            continue
+        resource: Json = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "activity"}
+                    ]
+                }
+            ],
+            "code": {
+                "coding": [{"system": LOCAL_CODES, "code": code, "display": text}],
+                "text": f"{text}: {log['exercise_name']}",
+            },
+            "subject": _ref("Patient", patient_id),
+            "basedOn": [_ref("CarePlan", completion["patient_treatment_plan_id"])],
+            "effectiveDateTime": when,
+            "method": MEASURED if device else REPORTED,
+        }
+        if percent:
+            resource["valueQuantity"] = {"value": value, "unit": "%", "system": UCUM, "code": "%"}
+        else:
+            resource["valueInteger"] = value
+        if device:
+            resource["device"] = {"display": device}
+            if log.get("evidence_collected_at"):
+                resource["issued"] = log["evidence_collected_at"]
+            if log.get("evidence_state"):
+                state = log["evidence_state"]
+                resource["interpretation"] = [
+                    {"coding": [{"system": EVIDENCE_STATES, "code": state}], "text": f"Evidence {state}"}
+                ]
+        found.append((code, resource))
+    return found
+
+
 def _answers(question: Json, value: Any) -> list[Json]:
     if isinstance(value, bool):
         return [{"valueBoolean": value}]
@@ -193,6 +270,10 @@ def bundle(export: PatientExport) -> FhirBundle:
     for completion in export.session_completions:
         for suffix, resource in _observations(completion, patient_id):
             entries.append(FhirBundleEntry(_urn("Observation", f"{completion['id']}/{suffix}"), resource))
+    completions = {completion["id"]: completion for completion in export.session_completions}
+    for log in export.exercise_logs:
+        for code, resource in _log_observations(log, completions[log["session_completion_id"]], patient_id):
+            entries.append(FhirBundleEntry(_urn("Observation", f"log/{log['id']}/{code}"), resource))
     entries += [
         FhirBundleEntry(_urn("QuestionnaireResponse", f["id"]), _questionnaire_response(f, patient_id))
         for f in export.form_instances

@@ -81,6 +81,10 @@ FROM open
 WHERE id IN (SELECT id FROM cancelled)
 RETURNING patient_treatment_plan_id
 
+-- name: delete_evidence_collections
+-- Nothing more is collected from telemetry for the patient (consent is gone too).
+DELETE FROM evidence_collections WHERE patient_id = %(patient_id)s
+
 -- name: soft_delete_patient
 UPDATE patients SET deleted_at = now() WHERE id = %(patient_id)s AND deleted_at IS NULL
 

@@ -52,9 +52,10 @@ class PrivacyService(PoolService):
 
     async def request_erasure(self, actor: Actor, patient_id: int) -> ErasureStatus:
         """Erase the patient (GDPR art. 17), at once as far as anyone using the product can tell: open
-        enrollments are cancelled, consent drops to nothing (so telemetry tokens stop carrying any), the
-        patient is soft-deleted and, with the erasure row, invisible to every request and report. The
-        retention job strips the identity after the grace period and deletes telemetry."""
+        enrollments are cancelled, consent drops to nothing (so telemetry tokens stop carrying any), queued
+        evidence collections are dropped, the patient is soft-deleted and, with the erasure row, invisible to
+        every request and report. The retention job strips the identity after the grace period and deletes
+        telemetry."""
         params = {"patient_id": patient_id, "user_id": actor.user_id, "role": actor.role}
         async with actor_transaction(self._pool, actor) as conn:
             if not await consent_repo.patient_visible(conn, patient_id):
@@ -69,6 +70,7 @@ class PrivacyService(PoolService):
             await consent.record(
                 conn, actor, patient_id, analytics_level=0, biometric=False, reason="erasure requested"
             )
+            await conn.execute(QUERIES.delete_evidence_collections, params)
             await conn.execute(QUERIES.soft_delete_patient, params)
             await trail.record(
                 conn,

@@ -35,10 +35,28 @@ FROM patient_session_completions c
 JOIN patient_exercise_logs l ON l.session_completion_id = c.id
 WHERE c.patient_treatment_plan_id = %(id)s AND c.status = 'completed' AND NOT l.skipped
 
+-- name: engagement
+-- Reported and measured video engagement and form over the exercises done in the enrollment's completed
+-- sessions (the measured ones only over the logs with evidence), and the evidence state of each completed
+-- session that has one, as a JSON object by completion id (docs/adherence.md).
+SELECT avg(l.video_watch_percentage)::float8 AS avg_video_watch_percentage,
+       avg(l.pose_accuracy_score)::float8 AS avg_pose_accuracy,
+       (avg(l.measured_watch_percentage) FILTER (WHERE l.evidence_state IN ('verified', 'partial', 'contradicted')))::float8
+           AS avg_measured_watch_percentage,
+       (avg(l.mean_form_score) FILTER (WHERE l.evidence_state IN ('verified', 'partial', 'contradicted')))::float8
+           AS avg_mean_form_score,
+       (SELECT coalesce(json_object_agg(s.id, s.evidence_state), '{}'::json)
+        FROM patient_session_completions s
+        WHERE s.patient_treatment_plan_id = %(id)s AND s.status = 'completed'
+          AND s.evidence_state IS NOT NULL)::text AS evidence_states
+FROM patient_session_completions c
+JOIN patient_exercise_logs l ON l.session_completion_id = c.id
+WHERE c.patient_treatment_plan_id = %(id)s AND c.status = 'completed' AND NOT l.skipped
+
 -- name: exercise_performance
 -- Per exercise of the enrollment's completed sessions: how often done and skipped, the mean completion
--- rate (actual volume over prescribed, capped at 100), watch percentage, pose accuracy, and the pose scores in
--- session order for the trend.
+-- rate (actual volume over prescribed, capped at 100), watch percentage, pose accuracy, the pose scores in
+-- session order for the trend, and the measured watch percentage and form score (logs with evidence only).
 SELECT l.exercise_id, e.name AS exercise_name,
        count(*) FILTER (WHERE NOT l.skipped) AS times_performed,
        count(*) FILTER (WHERE l.skipped) AS times_skipped,
@@ -46,7 +64,13 @@ SELECT l.exercise_id, e.name AS exercise_name,
        (avg(l.video_watch_percentage) FILTER (WHERE NOT l.skipped))::float8 AS average_video_watch_percentage,
        (avg(l.pose_accuracy_score) FILTER (WHERE NOT l.skipped))::float8 AS average_pose_accuracy,
        coalesce(array_agg(l.pose_accuracy_score::float8 ORDER BY c.completed_at, c.id)
-                FILTER (WHERE NOT l.skipped AND l.pose_accuracy_score IS NOT NULL), '{}') AS pose_scores
+                FILTER (WHERE NOT l.skipped AND l.pose_accuracy_score IS NOT NULL), '{}') AS pose_scores,
+       (avg(l.measured_watch_percentage)
+            FILTER (WHERE NOT l.skipped AND l.evidence_state IN ('verified', 'partial', 'contradicted')))::float8
+           AS average_measured_watch_percentage,
+       (avg(l.mean_form_score)
+            FILTER (WHERE NOT l.skipped AND l.evidence_state IN ('verified', 'partial', 'contradicted')))::float8
+           AS average_mean_form_score
 FROM patient_session_completions c
 JOIN patient_exercise_logs l ON l.session_completion_id = c.id
 JOIN exercises e ON e.id = l.exercise_id
@@ -93,7 +117,8 @@ WHERE first_before IS NOT NULL AND last_after IS NOT NULL
 
 -- name: org_active_schedules
 -- Every enrollment active now (enrollment_status_now) with what the adherence engine needs: schedule, zone,
--- history and sessions; status is the stored one, where the engine's history starts.
+-- history and sessions (with their evidence state); status is the stored one, where the engine's history
+-- starts.
 SELECT ptp.id, ptp.status, ptp.start_date, ptp.frequency_per_week, v.duration_weeks, ptp.created_at,
        pa.time_zone,
        coalesce((SELECT json_agg(json_build_object('at', h.created_at, 'from_status', h.from_status,
@@ -101,7 +126,8 @@ SELECT ptp.id, ptp.status, ptp.start_date, ptp.frequency_per_week, v.duration_we
                  FROM patient_treatment_plan_status_changes h
                  WHERE h.patient_treatment_plan_id = ptp.id), '[]'::json)::text AS history_json,
        coalesce((SELECT json_agg(json_build_object('id', c.id, 'status', c.status, 'started_at', c.started_at,
-                                                   'ended_at', coalesce(c.completed_at, c.skipped_at))
+                                                   'ended_at', coalesce(c.completed_at, c.skipped_at),
+                                                   'evidence_state', c.evidence_state)
                                  ORDER BY c.id)
                  FROM patient_session_completions c
                  WHERE c.patient_treatment_plan_id = ptp.id), '[]'::json)::text AS completions_json
@@ -115,7 +141,8 @@ ORDER BY ptp.id
 
 -- name: org_exercise_usage
 -- Per exercise, over the exercise logs of the period's enrollments: prescribed (a log was created),
--- performed and skipped in completed sessions, mean pose accuracy and watch percentage of the performed ones.
+-- performed and skipped in completed sessions, mean pose accuracy and watch percentage of the performed ones,
+-- and their measured watch percentage and form score (logs with evidence only).
 SELECT l.exercise_id, e.name AS exercise_name,
        count(*) AS times_prescribed,
        count(*) FILTER (WHERE c.status = 'completed' AND NOT l.skipped) AS times_performed,
@@ -123,7 +150,13 @@ SELECT l.exercise_id, e.name AS exercise_name,
        (avg(l.pose_accuracy_score) FILTER (WHERE c.status = 'completed' AND NOT l.skipped))::float8
            AS average_pose_accuracy,
        (avg(l.video_watch_percentage) FILTER (WHERE c.status = 'completed' AND NOT l.skipped))::float8
-           AS average_video_watch_percentage
+           AS average_video_watch_percentage,
+       (avg(l.measured_watch_percentage) FILTER (WHERE c.status = 'completed' AND NOT l.skipped
+                                                   AND l.evidence_state IN ('verified', 'partial', 'contradicted')))::float8
+           AS average_measured_watch_percentage,
+       (avg(l.mean_form_score) FILTER (WHERE c.status = 'completed' AND NOT l.skipped
+                                         AND l.evidence_state IN ('verified', 'partial', 'contradicted')))::float8
+           AS average_mean_form_score
 FROM patient_treatment_plans ptp
 JOIN patient_session_completions c ON c.patient_treatment_plan_id = ptp.id
 JOIN patient_exercise_logs l ON l.session_completion_id = c.id

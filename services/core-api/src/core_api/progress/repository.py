@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 from contracts.dashboard import ExerciseUsage, PainReduction, ServicePlanUsage
+from contracts.exercise_logs import EvidenceState
 from psycopg import AsyncConnection
 
 from core_api.db.queries import load_queries
@@ -47,6 +48,8 @@ class ExerciseRow(msgspec.Struct, frozen=True):
     average_video_watch_percentage: float | None
     average_pose_accuracy: float | None
     pose_scores: list[float]
+    average_measured_watch_percentage: float | None
+    average_mean_form_score: float | None
 
 
 class ScheduleCompletion(msgspec.Struct, frozen=True):
@@ -54,6 +57,7 @@ class ScheduleCompletion(msgspec.Struct, frozen=True):
     status: str
     started_at: datetime
     ended_at: datetime | None
+    evidence_state: str | None = None
 
 
 class ActiveSchedule(msgspec.Struct, frozen=True):
@@ -105,6 +109,29 @@ async def completions(conn: AsyncConnection, enrollment_id: int) -> list[Complet
 async def video_watch_average(conn: AsyncConnection, enrollment_id: int) -> float | None:
     row = await (await conn.execute(QUERIES.video_watch_average, {"id": enrollment_id})).fetchone()
     return None if row is None else row[0]
+
+
+class EngagementRow(msgspec.Struct, frozen=True):
+    """The reported and measured averages (unrounded), and the completed sessions' evidence states."""
+
+    avg_video_watch_percentage: float | None
+    avg_pose_accuracy: float | None
+    avg_measured_watch_percentage: float | None
+    avg_mean_form_score: float | None
+    evidence_states: str  # JSON object: completion id → evidence state
+
+
+_evidence_decoder = msgspec.json.Decoder(dict[int, EvidenceState])
+
+
+def decode_evidence_states(text: str) -> dict[int, EvidenceState]:
+    return _evidence_decoder.decode(text)
+
+
+async def engagement(conn: AsyncConnection, enrollment_id: int) -> EngagementRow:
+    found = await fetch_one(conn, QUERIES.engagement, {"id": enrollment_id}, EngagementRow)
+    assert found is not None  # an aggregate always returns a row
+    return found
 
 
 async def exercise_performance(conn: AsyncConnection, enrollment_id: int) -> list[ExerciseRow]:

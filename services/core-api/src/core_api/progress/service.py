@@ -25,6 +25,7 @@ from contracts.dashboard import (
 from contracts.problems import FieldError
 from contracts.progress import (
     AnalyticsReport,
+    Engagement,
     ExercisePerformance,
     PainPoint,
     PerformanceTrend,
@@ -51,6 +52,7 @@ from core_api.adherence.engine import (
     compute_slots,
     percentages,
 )
+from core_api.adherence.reports import EvidenceStates, evidence_counts
 from core_api.audit import trail
 from core_api.db.tenancy import PoolService, actor_transaction
 from core_api.enrollments.weeks import current_week, local_date
@@ -104,10 +106,11 @@ def status_history(created_at: datetime, current_status: str, changes: list[repo
     return [StatusChange(created_at, initial), *(StatusChange(c.at, c.to_status) for c in changes)]
 
 
-def weekly_adherence(slots: list[Slot], as_of: datetime) -> list[WeeklyAdherence]:
+def weekly_adherence(slots: list[Slot], as_of: datetime, evidence: EvidenceStates) -> list[WeeklyAdherence]:
     """Per week that has begun by ``as_of``: expected = slots offered (every state but not_yet_available
     and not_applicable), completed = compliant slots, rate = 100 * completed / expected to one decimal
-    (100.0 when nothing was offered, the engine's convention)."""
+    (100.0 when nothing was offered, the engine's convention), and of the completed slots those whose
+    session is verified or contradicted (``evidence``: completion id to evidence state)."""
     by_week: dict[int, list[Slot]] = defaultdict(list)
     for slot in slots:
         by_week[slot.week].append(slot)
@@ -118,7 +121,17 @@ def weekly_adherence(slots: list[Slot], as_of: datetime) -> list[WeeklyAdherence
         expected = sum(slot.state not in NOT_OFFERED for slot in week_slots)
         completed = sum(slot.state in COMPLIANT for slot in week_slots)
         rate = round(100 * completed / expected, 1) if expected else 100.0
-        weeks.append(WeeklyAdherence(week=week + 1, expected=expected, completed=completed, rate=rate))
+        verified, contradicted = evidence_counts(week_slots, evidence)
+        weeks.append(
+            WeeklyAdherence(
+                week=week + 1,
+                expected=expected,
+                completed=completed,
+                rate=rate,
+                verified=verified,
+                contradicted=contradicted,
+            )
+        )
     return weeks
 
 
@@ -174,12 +187,27 @@ def _progress(
     )
 
 
+def _engagement(averages: repo.EngagementRow, completions: list[CompletionRow], evidence: EvidenceStates) -> Engagement:
+    states = list(evidence.values())
+    return Engagement(
+        avg_video_watch_percentage=_round1(averages.avg_video_watch_percentage),
+        avg_pose_accuracy=_round1(averages.avg_pose_accuracy),
+        avg_measured_watch_percentage=_round1(averages.avg_measured_watch_percentage),
+        avg_mean_form_score=_round1(averages.avg_mean_form_score),
+        sessions_completed=sum(c.status == CompletionStatus.COMPLETED for c in completions),
+        sessions_verified=states.count("verified"),
+        sessions_contradicted=states.count("contradicted"),
+    )
+
+
 def _analytics(
     row: repo.EnrollmentRow,
     completions: list[CompletionRow],
     exercises: list[repo.ExerciseRow],
+    averages: repo.EngagementRow,
     now: datetime,
 ) -> AnalyticsReport:
+    evidence = repo.decode_evidence_states(averages.evidence_states)
     by_session: dict[int, list[SessionCompletionSummary]] = {number: [] for number in row.session_numbers}
     for c in completions:
         if c.status != CompletionStatus.COMPLETED or c.completed_at is None:
@@ -193,6 +221,7 @@ def _analytics(
                 pain_level_before=c.pain_level_before,
                 pain_level_after=c.pain_level_after,
                 perceived_difficulty=c.perceived_difficulty,
+                evidence_state=evidence.get(c.id),
             )
         )
     slots = _enrollment_slots(row, completions, now)
@@ -210,24 +239,31 @@ def _analytics(
                 average_video_watch_percentage=_round1(e.average_video_watch_percentage),
                 average_pose_accuracy=_round1(e.average_pose_accuracy),
                 trend=performance_trend(e.pose_scores),
+                average_measured_watch_percentage=_round1(e.average_measured_watch_percentage),
+                average_mean_form_score=_round1(e.average_mean_form_score),
             )
             for e in exercises
         ],
         adherence=PlanAdherence(
-            weeks=weekly_adherence(slots, now),
+            weeks=weekly_adherence(slots, now, evidence),
             adherence_percent=overall.adherence_percent,
             noncompliance_percent=overall.noncompliance_percent,
         ),
+        engagement=_engagement(averages, completions, evidence),
     )
 
 
-def _schedule_slots(row: repo.ActiveSchedule, as_of: datetime) -> list[Slot]:
-    # The decoded rows are engine sessions as they are (id, status, started_at, ended_at).
-    return _slots(row, repo.decode_completions(row.completions_json), as_of)
-
-
 def _adherence_rates(schedules: list[repo.ActiveSchedule], as_of: datetime) -> AdherenceRates:
-    results = [percentages([slot.state for slot in _schedule_slots(row, as_of)]) for row in schedules]
+    results = []
+    verified = contradicted = 0
+    for row in schedules:
+        sessions = repo.decode_completions(row.completions_json)
+        slots = _slots(row, sessions, as_of)
+        results.append(percentages([slot.state for slot in slots]))
+        evidence = {c.id: c.evidence_state for c in sessions if c.evidence_state is not None}
+        counted = evidence_counts(slots, evidence)
+        verified += counted[0]
+        contradicted += counted[1]
     offered = sum(r.offered for r in results)
     compliant = sum(r.compliant for r in results)
     return AdherenceRates(
@@ -236,6 +272,8 @@ def _adherence_rates(schedules: list[repo.ActiveSchedule], as_of: datetime) -> A
         sessions_offered=offered,
         sessions_completed=compliant,
         completion_rate=round(100 * compliant / offered, 1) if offered else None,
+        sessions_verified=verified,
+        sessions_contradicted=contradicted,
     )
 
 
@@ -244,6 +282,8 @@ def _rounded_usage(usage: ExerciseUsage) -> ExerciseUsage:
         usage,
         average_pose_accuracy=_round1(usage.average_pose_accuracy),
         average_video_watch_percentage=_round1(usage.average_video_watch_percentage),
+        average_measured_watch_percentage=_round1(usage.average_measured_watch_percentage),
+        average_mean_form_score=_round1(usage.average_mean_form_score),
     )
 
 
@@ -272,7 +312,8 @@ class ProgressService(PoolService):
         async with actor_transaction(self._pool, actor) as conn:
             row, completions = await _read(conn, actor, enrollment_id, "analytics.read")
             exercises = await repo.exercise_performance(conn, enrollment_id)
-        return _analytics(row, completions, exercises, datetime.now(UTC))
+            averages = await repo.engagement(conn, enrollment_id)
+        return _analytics(row, completions, exercises, averages, datetime.now(UTC))
 
     async def organization(self, actor: Actor, from_date: date | None, to_date: date | None) -> OrganizationDashboard:
         if from_date is not None and to_date is not None and from_date > to_date:
