@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from core_api.evidence.collect import Collector, CollectResult, collect_once
+from core_api.evidence.collect import Collector, CollectResult, collect_once, collect_organization
 from core_api.jobs.adherence_rollforward import roll_all
 from core_api.settings import EvidenceSettings
 from core_api.telemetry_tokens import TelemetryTokenIssuer
@@ -46,8 +46,9 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def collect(postgres: PostgresUrls, dev_keys: Path, telemetry_url: str) -> tuple[CollectResult, int]:
-    """One evidence pass against ``telemetry_url``; what it did and how many requests telemetry got."""
+def collect(postgres: PostgresUrls, dev_keys: Path, org: Org, telemetry_url: str) -> tuple[CollectResult, int]:
+    """One evidence pass over ``org``'s due collections against ``telemetry_url`` (other tests' completions
+    in the same database fall due too); what it did and how many requests telemetry got."""
     requests = 0
 
     async def count(_: httpx.Request) -> None:
@@ -64,15 +65,15 @@ def collect(postgres: PostgresUrls, dev_keys: Path, telemetry_url: str) -> tuple
                 base_url=telemetry_url, timeout=10, event_hooks={"request": [count]}
             ) as client:
                 issuer = TelemetryTokenIssuer(telemetry_token_settings(dev_keys))
-                return await collect_once(pool, Collector(EvidenceSettings(), issuer, client))
+                return await collect_organization(pool, Collector(EvidenceSettings(), issuer, client), org.id)
         finally:
             await pool.close()
 
     return asyncio.run(run()), requests
 
 
-def make_due(conn: psycopg.Connection) -> None:
-    conn.execute("UPDATE evidence_collections SET due_at = now()")
+def make_due(conn: psycopg.Connection, org: Org) -> None:
+    conn.execute("UPDATE evidence_collections SET due_at = now() WHERE organization_id = %s", (org.id,))
 
 
 def send_media(services: TwoServices, token: str, session_id: str) -> None:
@@ -182,11 +183,11 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     wait_for_rows(services, actor, "pose_tracking_frames", 10 * 4)
 
     # Nothing is due yet.
-    assert collect(postgres, dev_keys, services.telemetry_url)[1] == 0
+    assert collect(postgres, dev_keys, org, services.telemetry_url)[1] == 0
 
     # Telemetry down: one attempt for the batch, backed off, nothing stored.
-    make_due(superuser)
-    down, requests = collect(postgres, dev_keys, f"http://127.0.0.1:{closed_port()}")
+    make_due(superuser, org)
+    down, requests = collect(postgres, dev_keys, org, f"http://127.0.0.1:{closed_port()}")
     assert (down.failed, down.collected, down.calls, requests) == (3, 0, 1, 1)
     assert (
         superuser.execute(
@@ -198,8 +199,8 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     assert states(superuser, first["id"])[0] == "pending"
 
     # Telemetry up: the three completions (five sessions) in one call.
-    make_due(superuser)
-    done, requests = collect(postgres, dev_keys, services.telemetry_url)
+    make_due(superuser, org)
+    done, requests = collect(postgres, dev_keys, org, services.telemetry_url)
     assert (done.collected, done.failed, done.calls, requests, done.alerts) == (3, 0, 1, 1, 1)
     verified = ("verified", WATCHED, 30, FORM, True)
     expected = {
@@ -224,8 +225,8 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     assert kept == [(0, 1, True)] * 3
 
     # The refresh: same figures, overwritten not appended; the rows go; the alert is not repeated.
-    make_due(superuser)
-    refreshed, requests = collect(postgres, dev_keys, services.telemetry_url)
+    make_due(superuser, org)
+    refreshed, requests = collect(postgres, dev_keys, org, services.telemetry_url)
     assert (refreshed.collected, requests, refreshed.alerts) == (3, 1, 0)
     assert {completion_id: states(superuser, completion_id) for completion_id in expected} == expected
     assert superuser.execute(
@@ -290,7 +291,7 @@ def test_without_a_telemetry_url_collections_wait_and_the_nightly_job_makes_stal
         finally:
             await pool.close()
 
-    make_due(superuser)
+    make_due(superuser, org)
     assert asyncio.run(off()) == CollectResult()
     assert superuser.execute(
         "SELECT attempts, leased_until FROM evidence_collections WHERE session_completion_id = %s", (started["id"],)
