@@ -7,9 +7,8 @@ requested pair. Each table is filtered by the organization (the first column of 
 pairs, as a literal ``IN`` set: a literal set needs no ``GLOBAL`` on a Distributed table, and ClickHouse
 uses it for the ``session_id`` of ``pose_tracking_frames``' sort key (on 18.16 a set built from a subquery
 is not used for the index; measured in docs/telemetry.md). The session ids in the set are plain strings,
-which ClickHouse converts to the column's UUID type (18.16 and 26.x alike): the server store's HTTP reader
-parses every query with sqlparse, which refuses more than 10,000 tokens. A pair written so is 8 tokens (12
-with ``toUUID``) and the set appears once per table: the largest batch's query is 8,751 tokens.
+which ClickHouse converts to the column's UUID type once when it builds the set (18.16 and 26.x alike);
+18.16 analyses each ``toUUID('…')`` literal as an expression of its own.
 
 The two aggregates are joined by ``UNION ALL`` with a ``kind`` column; each branch fills the other kind's
 columns with constants, so both have the same columns in the same order. The definitions of the figures
