@@ -285,9 +285,12 @@ def test_the_patients_sessions_are_verified_by_what_telemetry_measured_across_an
     counts = (decided.count("verified"), decided.count("contradicted"))
     assert (weekly["sessions_verified"], weekly["sessions_contradicted"]) == counts
 
-    # The organization page shows the same counts, and its filter finds the enrollment by them.
+    # The organization page of that week (named: the page's default is the organization's today, which an
+    # hour before midnight UTC is a day before the patient's in Madrid) shows the same counts, and its filter
+    # finds the enrollment by them.
     def page(**query: str) -> dict[int, tuple[int, int]]:
-        rows = app.call("GET", "/v1/adherence/weekly", role="admin", params=query)["rows"]
+        params = query | {"week": weekly["week_start"]}
+        rows = app.call("GET", "/v1/adherence/weekly", role="admin", params=params)["rows"]
         return {
             row["patient_treatment_plan_id"]: (row["sessions_verified"], row["sessions_contradicted"]) for row in rows
         }
