@@ -26,7 +26,6 @@ import asyncio
 import random
 import ssl
 import time
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -41,7 +40,7 @@ from core_api.automation import destinations
 from core_api.automation import repository as repo
 from core_api.automation.repository import Claimed
 from core_api.automation.signing import signature
-from core_api.db.tenancy import scoped_transaction
+from core_api.db.tenancy import system_transaction
 from core_api.settings import AutomationSettings, DispatcherSettings
 
 log = structlog.get_logger("automation.dispatch")
@@ -132,13 +131,6 @@ def backoff_seconds(attempts: int, settings: AutomationSettings) -> float:
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
-def _system(
-    pool: AsyncConnectionPool[AsyncConnection], organization_id: int
-) -> AbstractAsyncContextManager[AsyncConnection]:
-    """A transaction in the organization's tenant as the dispatcher (role ``system``, no user)."""
-    return scoped_transaction(pool, organization_id=organization_id, user_id=0, role="system")
-
-
 async def _post_webhook(client: httpx.AsyncClient, claimed: Claimed, settings: AutomationSettings) -> Outcome:
     assert claimed.webhook_url is not None
     assert claimed.signing_secret is not None
@@ -188,7 +180,7 @@ async def _record(
     outcome: Outcome,
     settings: AutomationSettings,
 ) -> None:
-    async with _system(pool, organization_id) as conn:
+    async with system_transaction(pool, organization_id) as conn:
         if outcome.delivered:
             await repo.mark_delivered(conn, claimed, outcome.status_code)
         else:
@@ -207,7 +199,7 @@ async def _require_form(
 ) -> Outcome | None:
     """Give the event's patient the rule's form and mark the delivery, in one transaction; ``None`` when
     that is done (or another dispatcher took the delivery over), else the failure to record."""
-    async with _system(pool, organization_id) as conn:
+    async with system_transaction(pool, organization_id) as conn:
         if not await repo.lock_claimed(conn, claimed):
             return None
         patient_id = await repo.event_patient(conn, claimed.payload)
@@ -279,9 +271,9 @@ async def dispatch_organization(
     dispatcher: DispatcherSettings,
 ) -> PassResult:
     result = PassResult()
-    async with _system(pool, organization_id) as conn:
+    async with system_transaction(pool, organization_id) as conn:
         result.fanned_out = await repo.fan_out(conn, dispatcher.batch_size)
-    async with _system(pool, organization_id) as conn:
+    async with system_transaction(pool, organization_id) as conn:
         await repo.cancel_stopped(conn)
         await repo.expire_exhausted(conn, automation.max_attempts)
         claimed = await repo.claim_due(conn, dispatcher.batch_size, dispatcher.lease_seconds, automation.max_attempts)

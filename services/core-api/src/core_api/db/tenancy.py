@@ -51,6 +51,14 @@ async def scoped_transaction(
         yield conn
 
 
+def system_transaction(
+    pool: AsyncConnectionPool[AsyncConnection], organization_id: int
+) -> AbstractAsyncContextManager[AsyncConnection]:
+    """A transaction in the organization's tenant as a background process (role ``system``, no user): the
+    dispatcher's webhook deliveries and evidence collection."""
+    return scoped_transaction(pool, organization_id=organization_id, user_id=0, role="system")
+
+
 def actor_transaction(
     pool: AsyncConnectionPool[AsyncConnection], actor: Actor
 ) -> AbstractAsyncContextManager[AsyncConnection]:

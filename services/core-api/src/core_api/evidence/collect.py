@@ -16,7 +16,7 @@ is claimed and everything stays pending (said once in the log).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -27,7 +27,7 @@ from contracts.session_evidence import EvidenceQuery, EvidenceSessionKey, Sessio
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from core_api.db.tenancy import scoped_transaction
+from core_api.db.tenancy import system_transaction
 from core_api.evidence import repository as repo
 from core_api.evidence.alerts import raise_contradicted
 from core_api.evidence.repository import Claimed, ClaimedCompletion, ClaimedLog
@@ -78,12 +78,6 @@ async def collector(settings: Settings) -> AsyncIterator[Collector]:
     timeout = httpx.Timeout(settings.evidence.timeout_seconds)
     async with httpx.AsyncClient(base_url=url, timeout=timeout, trust_env=False) as client:
         yield Collector(settings.evidence, issuer, client)
-
-
-def _system(
-    pool: AsyncConnectionPool[AsyncConnection], organization_id: int
-) -> AbstractAsyncContextManager[AsyncConnection]:
-    return scoped_transaction(pool, organization_id=organization_id, user_id=0, role="system")
 
 
 def _batches(
@@ -190,7 +184,7 @@ async def _collect_batch(
         answer = await _ask(collector, organization_id, keys)
         result.calls += 1
     if isinstance(answer, str):
-        async with _system(pool, organization_id) as conn:
+        async with system_transaction(pool, organization_id) as conn:
             await repo.fail_collections(conn, ids, claim.leased_until, answer, collector.settings)
         log.warning("evidence.batch_failed", organization_id=organization_id, completions=len(rows), error=answer)
         result.failed += len(rows)
@@ -212,7 +206,7 @@ async def _collect_batch(
         if state == EvidenceState.CONTRADICTED
         and completions[completion_id].evidence_state != EvidenceState.CONTRADICTED
     ]
-    async with _system(pool, organization_id) as conn:
+    async with system_transaction(pool, organization_id) as conn:
         await repo.store_log_evidence(conn, figures)
         await repo.store_completion_states(conn, states)
         result.alerts += await raise_contradicted(conn, turned)
@@ -226,7 +220,7 @@ async def collect_organization(
     """Claim the organization's due collections and collect them, batch by batch."""
     result = CollectResult()
     settings = collector.settings
-    async with _system(pool, organization_id) as conn:
+    async with system_transaction(pool, organization_id) as conn:
         claim = await repo.claim_due(conn, settings.batch_sessions, settings.lease_seconds)
         if not claim.rows:
             return result
