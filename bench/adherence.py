@@ -34,6 +34,7 @@ from core_api.db.migrate import migrate
 from core_api.db.tenancy import scoped_transaction
 from core_api.jobs.adherence_rollforward import roll_all
 from core_api.jobs.tenancy import SET_TENANT
+from core_api.paging import DEFAULT_LIMIT, Paging
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from service_common.auth.actor import Actor
@@ -242,7 +243,7 @@ async def _measure(urls: PostgresUrls, clocks: Clocks, organization: int, admin:
         filters = OrganizationFilters()
         page = await service.organization_weekly(actor, filters)  # warm-up; every row is fresh
         stored_page = await _timed(lambda: service.organization_weekly(actor, filters), PAGE_RUNS)
-        filtered = OrganizationFilters(max_percent=60, q="1", page=2)
+        filtered = OrganizationFilters(max_percent=60, q="1", paging=Paging(2, DEFAULT_LIMIT))
         filtered_page = await _timed(lambda: service.organization_weekly(actor, filtered), PAGE_RUNS)
         contradicted = OrganizationFilters(has_contradicted=True)
         contradicted_page = await _timed(lambda: service.organization_weekly(actor, contradicted), PAGE_RUNS)

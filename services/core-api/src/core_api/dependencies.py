@@ -21,6 +21,7 @@ from core_api.enrollments.service import EnrollmentService
 from core_api.execution.service import ExecutionService
 from core_api.forms.service import FormService
 from core_api.library.service import ReferenceService
+from core_api.paging import PAGING
 from core_api.plans.service import PlanService
 from core_api.privacy.service import PrivacyService
 from core_api.progress.service import ProgressService
@@ -43,6 +44,7 @@ Sessions = NamedDependency[SessionService]
 
 DEPENDENCIES: dict[str, Provide] = {
     "actor": caller_dependency(current_actor),
+    "paging": PAGING,
     "adherence": state_dependency(lambda state: AdherenceService(state.pool)),
     "audit": state_dependency(lambda state: AuditService(state.pool)),
     "automation": state_dependency(lambda state: AutomationService(state.pool, state.settings.automation)),

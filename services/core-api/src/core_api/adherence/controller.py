@@ -26,7 +26,7 @@ from service_common.errors import problem_responses
 
 from core_api.adherence.service import OrganizationFilters
 from core_api.dependencies import Adherence
-from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+from core_api.paging import IdPath, IdQuery, PageRequest
 from core_api.routing import ADMIN, READ_ERRORS, STAFF
 
 # schema_extra repeats the lower bound: Litestar leaves a bound of 0 out of the OpenAPI document.
@@ -101,8 +101,8 @@ class AdherenceController(Controller):
                 )
             ),
         ] = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> OrganizationWeeklyAdherence:
         """One row per active enrollment with its week's percentages, day grid and verified and contradicted
         sessions, lowest adherence first. Specialists see only the enrollments they assigned."""
@@ -113,8 +113,7 @@ class AdherenceController(Controller):
             specialist_id=specialist_id,
             q=q,
             has_contradicted=has_contradicted,
-            page=page,
-            limit=limit,
+            paging=paging,
         )
         return await adherence.organization_weekly(actor, filters)
 

@@ -32,7 +32,7 @@ from core_api.audit import trail
 from core_api.db.tenancy import PoolService, actor_transaction
 from core_api.enrollments.weeks import local_date
 from core_api.not_found import or_404
-from core_api.paging import offset, total_pages
+from core_api.paging import FIRST_PAGE, Paging
 from core_api.time_zones import patient_zone
 
 
@@ -45,8 +45,7 @@ class OrganizationFilters(msgspec.Struct, frozen=True, kw_only=True):
     specialist_id: int | None = None
     q: str | None = None
     has_contradicted: bool | None = None
-    page: int = 1
-    limit: int = 25
+    paging: Paging = FIRST_PAGE
 
 
 class AdherenceService(PoolService):
@@ -119,9 +118,9 @@ class AdherenceService(PoolService):
             threshold_percent=threshold,
             rows=[reports.organization_row(stored, threshold) for stored in page.rows],
             total=page.total,
-            page=filters.page,
-            limit=filters.limit,
-            total_pages=total_pages(page.total, filters.limit),
+            page=filters.paging.page,
+            limit=filters.paging.limit,
+            total_pages=filters.paging.pages(page.total),
         )
 
     async def stats(self, actor: Actor) -> AdherenceStats:
@@ -176,7 +175,7 @@ async def _read_week(
         query,
         min_percent=filters.min_percent,
         max_percent=filters.max_percent,
-        limit=filters.limit,
-        offset=offset(filters.page, filters.limit),
+        limit=filters.paging.limit,
+        offset=filters.paging.offset,
         now=as_of,
     )

@@ -22,7 +22,7 @@ from service_common.auth.actor import CurrentActor
 from service_common.errors import problem_responses
 
 from core_api.dependencies import Automation
-from core_api.paging import DEFAULT_LIMIT, MAX_ID, IdPath, LimitParam, PageParam
+from core_api.paging import MAX_ID, IdPath, PageRequest
 from core_api.routing import ADMIN
 
 RuleIdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="only this rule's deliveries")]
@@ -93,14 +93,14 @@ class AutomationController(Controller):
         status: FromQuery[DeliveryStatus | None] = None,
         rule_id: RuleIdQuery = None,
         event_type: FromQuery[AutomationEvent | None] = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> AutomationDeliveryList:
         """Deliveries, newest first: pending (with attempts so far and when the next is due), delivered, dead
         (every attempt failed; the last error category and HTTP status say why), or cancelled (its rule was
         disabled or deleted first)."""
         return await automation.list_deliveries(
-            actor, status=status, rule_id=rule_id, event_type=event_type, page=page, limit=limit
+            actor, status=status, rule_id=rule_id, event_type=event_type, paging=paging
         )
 
     @post(

@@ -36,7 +36,7 @@ from core_api.automation import repository as repo
 from core_api.automation.signing import new_secret
 from core_api.db.tenancy import actor_transaction
 from core_api.not_found import or_404
-from core_api.paging import offset, total_pages
+from core_api.paging import Paging
 from core_api.settings import AutomationSettings
 
 RULE = "automation_rule"
@@ -150,21 +150,16 @@ class AutomationService:
         status: DeliveryStatus | None,
         rule_id: int | None,
         event_type: AutomationEvent | None,
-        page: int,
-        limit: int,
+        paging: Paging,
     ) -> AutomationDeliveryList:
-        params = {
-            "status": None if status is None else status.value,
-            "rule_id": rule_id,
-            "event_type": None if event_type is None else event_type.value,
-            "limit": limit,
-            "offset": offset(page, limit),
-        }
+        params = paging.params(
+            status=None if status is None else status.value,
+            rule_id=rule_id,
+            event_type=None if event_type is None else event_type.value,
+        )
         async with actor_transaction(self._pool, actor) as conn:
             deliveries, total = await repo.list_deliveries(conn, params)
-        return AutomationDeliveryList(
-            deliveries=deliveries, total=total, page=page, limit=limit, total_pages=total_pages(total, limit)
-        )
+        return paging.listing(AutomationDeliveryList, deliveries, total)
 
     async def retry_delivery(self, actor: Actor, delivery_id: int) -> AutomationDelivery:
         """Send a dead or cancelled delivery of an enabled rule back to the queue, for another round of attempts."""

@@ -24,7 +24,7 @@ from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import Enrollments
 from core_api.enrollments.service import EnrollmentFilters
-from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+from core_api.paging import IdPath, IdQuery, PageRequest
 from core_api.routing import READ_ERRORS, STAFF, WRITE_ERRORS
 
 # The spec's standard ``sort``: a whitelisted field, ``-`` for descending.
@@ -45,8 +45,8 @@ class EnrollmentController(Controller):
         status: FromQuery[EnrollmentStatus | None] = None,
         type: FromQuery[PlanType | None] = None,
         sort: FromQuery[Sort] = "-created_at",
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> PatientTreatmentPlanList:
         """The organization's enrollments, filtered, sorted (newest first by default) and paged."""
         filters = EnrollmentFilters(
@@ -55,8 +55,7 @@ class EnrollmentController(Controller):
             status=status,
             type=type,
             sort=sort,
-            page=page,
-            limit=limit,
+            paging=paging,
         )
         return await enrollments.list(actor, filters)
 
@@ -122,10 +121,10 @@ class EnrollmentController(Controller):
         patient_id: IdPath,
         status: FromQuery[EnrollmentStatus | None] = None,
         sort: FromQuery[Sort] = "-created_at",
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> PatientTreatmentPlanList:
         """The patient's enrollments, sorted (newest first by default): staff see any patient of the
         organization, a patient only themself."""
-        filters = EnrollmentFilters(status=status, sort=sort, page=page, limit=limit)
+        filters = EnrollmentFilters(status=status, sort=sort, paging=paging)
         return await enrollments.list_for_patient(actor, patient_id, filters)

@@ -41,7 +41,7 @@ from core_api.enrollments.enroll import ENTITY, enroll
 from core_api.enrollments.expiry import expire_overdue, status_write
 from core_api.enrollments.lifecycle import Action, IllegalTransition, TransitionNotPermitted, check_transition
 from core_api.not_found import or_404
-from core_api.paging import offset, total_pages
+from core_api.paging import FIRST_PAGE, Paging
 from core_api.plans.repository import latest_version
 
 ALL_SESSIONS_COMPLETED_REASON = "every session of the plan was completed"
@@ -56,15 +56,12 @@ class EnrollmentFilters(msgspec.Struct, frozen=True, kw_only=True):
     status: EnrollmentStatus | None = None
     type: PlanType | None = None
     sort: str = repo.DEFAULT_SORT
-    page: int = 1
-    limit: int = 25
+    paging: Paging = FIRST_PAGE
 
     def params(self) -> dict[str, Any]:
         values = msgspec.structs.asdict(self)
-        del values["page"], values["sort"]
-        values["id"] = None
-        values["offset"] = offset(self.page, self.limit)
-        return values
+        del values["paging"], values["sort"]
+        return self.paging.params(**values, id=None)
 
 
 class EnrollmentService(PoolService):
@@ -240,13 +237,7 @@ async def _lock(conn: AsyncConnection, enrollment_id: int) -> repo.LockedEnrollm
 async def _page(conn: AsyncConnection, filters: EnrollmentFilters) -> PatientTreatmentPlanList:
     rows = await repo.list_enrollments(conn, filters.params(), filters.sort)
     total = rows[0][1] if rows else 0
-    return PatientTreatmentPlanList(
-        patient_treatment_plans=[enrollment for enrollment, _ in rows],
-        total=total,
-        page=filters.page,
-        limit=filters.limit,
-        total_pages=total_pages(total, filters.limit),
-    )
+    return filters.paging.listing(PatientTreatmentPlanList, [enrollment for enrollment, _ in rows], total)
 
 
 async def _detail(conn: AsyncConnection, enrollment_id: int) -> PatientTreatmentPlanDetail:

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import Forms
-from core_api.paging import DEFAULT_LIMIT, IdPath, LimitParam, PageParam
+from core_api.paging import IdPath, PageRequest
 from core_api.routing import PARTICIPANTS, READ_ERRORS, STAFF, WRITE_ERRORS
 
 
@@ -65,9 +65,9 @@ class FormInstanceController(Controller):
         forms: Forms,
         patient_id: IdPath,
         status: FromQuery[FormInstanceStatus | None] = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> FormInstanceList:
         """The patient's form instances, newest first, optionally only those of one status: staff see any
         patient's, a patient only their own."""
-        return await forms.list_for_patient(actor, patient_id, status, page, limit)
+        return await forms.list_for_patient(actor, patient_id, status, paging)

@@ -10,8 +10,6 @@ through the audited paper route (docs/privacy.md). See docs/forms.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 from contracts.forms import (
     Answer,
     BooleanQuestion,
@@ -37,7 +35,7 @@ from core_api.consent import rules as consent
 from core_api.db.tenancy import PoolService, actor_transaction
 from core_api.forms import repository as repo
 from core_api.not_found import or_404
-from core_api.paging import offset, total_pages
+from core_api.paging import Paging
 
 SUBMITTED_EVENT = "form.submitted"
 
@@ -113,22 +111,15 @@ class FormService(PoolService):
         return instance
 
     async def list_for_patient(
-        self, actor: Actor, patient_id: int, status: FormInstanceStatus | None, page: int, limit: int
+        self, actor: Actor, patient_id: int, status: FormInstanceStatus | None, paging: Paging
     ) -> FormInstanceList:
-        params: dict[str, Any] = {
-            "patient_id": patient_id,
-            "status": status,
-            "limit": limit,
-            "offset": offset(page, limit),
-        }
+        params = paging.params(patient_id=patient_id, status=status)
         async with actor_transaction(self._pool, actor) as conn:
             if not await repo.patient_exists(conn, patient_id):
                 raise NotFoundError(f"patient {patient_id} does not exist")
             items, total = await repo.list_patient_instances(conn, params)
             await trail.record_read(conn, actor, "form_instance.read", "patient", patient_id, patient_id=patient_id)
-        return FormInstanceList(
-            form_instances=items, total=total, page=page, limit=limit, total_pages=total_pages(total, limit)
-        )
+        return paging.listing(FormInstanceList, items, total)
 
     async def submit(self, actor: Actor, instance_id: int, data: FormSubmit) -> FormInstance:
         """Validate ``data`` against the template, store it, audit it and queue ``form.submitted``. A

@@ -41,8 +41,7 @@ from service_common.auth.actor import CurrentActor
 from service_common.strict_requests import TEXT_PATTERN
 
 from core_api.dependencies import Reference
-from core_api.library.service import Paging
-from core_api.paging import DEFAULT_LIMIT, IdPath, IdQuery, LimitParam, PageParam
+from core_api.paging import IdPath, IdQuery, PageRequest
 from core_api.routing import ADMIN, CREATE_ERRORS, LIST_ERRORS, READ_ERRORS, STAFF, WRITE_ERRORS
 
 # Serial ids stay below 2**53: JSON clients hold numbers as doubles, and the OpenAPI document states the
@@ -79,11 +78,11 @@ class SpecialtyController(Controller):
         actor: CurrentActor,
         reference: Reference,
         q: NameQuery = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> SpecialtyList:
         """The organization's specialties and the global ones, by name."""
-        return await reference.list_specialties(actor, Paging(page, limit), q)
+        return await reference.list_specialties(actor, paging, q)
 
     @post(
         "/",
@@ -115,11 +114,11 @@ class SpecialistController(Controller):
         actor: CurrentActor,
         reference: Reference,
         specialty_id: IdQuery = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> SpecialistList:
         """The organization's specialists, by name."""
-        return await reference.list_specialists(actor, Paging(page, limit), specialty_id)
+        return await reference.list_specialists(actor, paging, specialty_id)
 
     @post(
         "/",
@@ -151,11 +150,11 @@ class PatientController(Controller):
         actor: CurrentActor,
         reference: Reference,
         q: NameQuery = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> PatientList:
         """The organization's patients, by name; ``q`` matches part of the name, whatever its case."""
-        return await reference.list_patients(actor, Paging(page, limit), q)
+        return await reference.list_patients(actor, paging, q)
 
     @post(
         "/",
@@ -192,12 +191,11 @@ class PatientController(Controller):
         actor: CurrentActor,
         reference: Reference,
         patient_id: IdPath,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        paging: PageRequest,
     ) -> PatientServicePlanList:
         """The service plans the patient holds or held, latest start first: staff see any patient's, a
         patient only their own."""
-        return await reference.list_patient_service_plans(actor, patient_id, Paging(page, limit))
+        return await reference.list_patient_service_plans(actor, patient_id, paging)
 
     @post(
         "/{patient_id:int}/service-plans",
@@ -242,13 +240,11 @@ class ExerciseController(Controller):
         published: FromQuery[bool | None] = None,
         difficulty: FromQuery[Difficulty | None] = None,
         q: NameQuery = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> ExerciseList:
         """The organization's exercises and the global ones, by name."""
-        return await reference.list_exercises(
-            actor, Paging(page, limit), published=published, difficulty=difficulty, q=q
-        )
+        return await reference.list_exercises(actor, paging, published=published, difficulty=difficulty, q=q)
 
     @post("/", operation_id="CreateExercise", responses=CREATE_ERRORS, status_code=HTTP_201_CREATED)
     async def create_exercise(
@@ -286,11 +282,11 @@ class FormTemplateController(Controller):
         actor: CurrentActor,
         reference: Reference,
         kind: FromQuery[FormKind | None] = None,
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> FormTemplateList:
         """The organization's form templates and the global ones, by title."""
-        return await reference.list_form_templates(actor, Paging(page, limit), kind)
+        return await reference.list_form_templates(actor, paging, kind)
 
     @post(
         "/",
@@ -319,10 +315,10 @@ class ServicePlanController(Controller):
 
     @get("/", operation_id="ListServicePlans", guards=[STAFF], responses=LIST_ERRORS)
     async def list_service_plans(
-        self, actor: CurrentActor, reference: Reference, page: PageParam = 1, limit: LimitParam = DEFAULT_LIMIT
+        self, actor: CurrentActor, reference: Reference, paging: PageRequest
     ) -> ServicePlanList:
         """The organization's service plans, by name."""
-        return await reference.list_service_plans(actor, Paging(page, limit))
+        return await reference.list_service_plans(actor, paging)
 
     @post(
         "/",

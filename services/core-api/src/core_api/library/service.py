@@ -9,7 +9,6 @@ administrators create or change global rows. Every mutation writes its audit row
 
 from __future__ import annotations
 
-import functools
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -19,7 +18,6 @@ from uuid import UUID
 import msgspec
 from contracts.exercises import Exercise, ExerciseCreate, ExerciseList, ExerciseUpdate
 from contracts.form_templates import FormTemplate, FormTemplateCreate, FormTemplateList
-from contracts.paging import PageInfo
 from contracts.patients import Patient, PatientCreate, PatientDetail, PatientList, PatientUpdate
 from contracts.problems import FieldError
 from contracts.service_plans import (
@@ -50,41 +48,15 @@ from core_api.db.rows import Params
 from core_api.db.tenancy import actor_transaction
 from core_api.library import repository as repo
 from core_api.not_found import or_404
-from core_api.paging import offset, total_pages
+from core_api.paging import L, Paging
 from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 R = TypeVar("R", bound=repo.Identified)
-L = TypeVar("L", bound=PageInfo)
 
 # Read once: the zone database does not change while the process runs, and listing it reads the disk.
 TIME_ZONES = frozenset(zoneinfo.available_timezones())
 # Nobody alive was born before this; an earlier date is a typing error.
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-
-
-class Paging(msgspec.Struct, frozen=True):
-    """A validated page request."""
-
-    page: int
-    limit: int
-
-    def params(self, **filters: Any) -> dict[str, Any]:
-        return {**filters, "limit": self.limit, "offset": offset(self.page, self.limit)}
-
-    def pages(self, total: int) -> int:
-        return total_pages(total, self.limit)
-
-    def listing(self, list_type: type[L], items: list[Any], total: int) -> L:
-        """The list response ``list_type`` holding ``items``, this page of the ``total`` matching."""
-        values: dict[str, Any] = {_items_field(list_type): items, "total": total, "page": self.page}
-        return list_type(**values, limit=self.limit, total_pages=self.pages(total))
-
-
-@functools.cache
-def _items_field(list_type: type[PageInfo]) -> str:
-    """The one field of a list response that is not a paging figure: its items."""
-    [name] = set(list_type.__struct_fields__) - set(PageInfo.__struct_fields__)
-    return name
 
 
 def _organization_for(actor: Actor, is_global: bool, what: str) -> int | None:

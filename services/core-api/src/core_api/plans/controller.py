@@ -21,7 +21,7 @@ from service_common.auth.guards import allow_roles
 from service_common.errors import UnprocessableError
 
 from core_api.dependencies import Plans
-from core_api.paging import DEFAULT_LIMIT, IdQuery, LimitParam, PageParam
+from core_api.paging import IdQuery, PageRequest
 from core_api.plans.service import PlanFilters
 from core_api.routing import ADMIN, READ_ERRORS, STAFF, WRITE_ERRORS
 
@@ -78,8 +78,8 @@ class TreatmentPlanController(Controller):
         published: FromQuery[bool | None] = None,
         q: QueryText = None,
         sort: FromQuery[Sort] = "-created_at",
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> TreatmentPlanList:
         """Plans of the caller's organization and global plans, filtered, sorted and paged."""
         filters = PlanFilters(
@@ -93,8 +93,7 @@ class TreatmentPlanController(Controller):
             published=published,
             q=q,
             sort=sort,
-            page=page,
-            limit=limit,
+            paging=paging,
         )
         return await plans.list(actor, filters)
 
@@ -108,8 +107,8 @@ class TreatmentPlanController(Controller):
         condition_tags: ConditionTagsQuery = None,
         q: QueryText = None,
         sort: FromQuery[Sort] = "-created_at",
-        page: PageParam = 1,
-        limit: LimitParam = DEFAULT_LIMIT,
+        *,
+        paging: PageRequest,
     ) -> LibraryPage:
         """Published library plans, global and the organization's. Patients need a service plan with
         library access."""
@@ -119,8 +118,7 @@ class TreatmentPlanController(Controller):
             condition_tags=parse_condition_tags(condition_tags),
             q=q,
             sort=sort,
-            page=page,
-            limit=limit,
+            paging=paging,
         )
         return await plans.library(actor, filters)
 

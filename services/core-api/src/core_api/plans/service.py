@@ -30,7 +30,7 @@ from core_api.audit import trail
 from core_api.db.tenancy import PoolService, actor_transaction
 from core_api.enrollments.enroll import enroll
 from core_api.not_found import or_404
-from core_api.paging import offset, total_pages
+from core_api.paging import FIRST_PAGE, Paging
 from core_api.plans import repository as repo
 from core_api.plans.locking import lock_for_change
 
@@ -52,15 +52,12 @@ class PlanFilters(msgspec.Struct, frozen=True, kw_only=True):
     published: bool | None = None
     q: str | None = None
     sort: str = "-created_at"
-    page: int = 1
-    limit: int = 25
+    paging: Paging = FIRST_PAGE
 
     def params(self, *, library_only: bool) -> dict[str, Any]:
         values = msgspec.structs.asdict(self)
-        del values["sort"], values["page"]
-        values["offset"] = offset(self.page, self.limit)
-        values["library_only"] = library_only
-        return values
+        del values["sort"], values["paging"]
+        return self.paging.params(**values, library_only=library_only)
 
 
 def status_after_publish(requires_approval: bool) -> PlanStatus:
@@ -74,13 +71,7 @@ class PlanService(PoolService):
         async with actor_transaction(self._pool, actor) as conn:
             rows = await repo.list_plans(conn, filters.params(library_only=False), filters.sort)
         total = rows[0].total if rows else 0
-        return TreatmentPlanList(
-            treatment_plans=[row.summary() for row in rows],
-            total=total,
-            page=filters.page,
-            limit=filters.limit,
-            total_pages=total_pages(total, filters.limit),
-        )
+        return filters.paging.listing(TreatmentPlanList, [row.summary() for row in rows], total)
 
     async def get(self, actor: Actor, plan_id: UUID) -> TreatmentPlanDetail:
         async with actor_transaction(self._pool, actor) as conn:
@@ -248,13 +239,7 @@ class PlanService(PoolService):
             rows = await repo.list_plans(conn, filters.params(library_only=True), filters.sort)
             difficulty = await repo.library_difficulty(conn, [row.id for row in rows])
         total = rows[0].total if rows else 0
-        return LibraryPage(
-            treatment_plans=[row.library_item(difficulty.get(row.id)) for row in rows],
-            total=total,
-            page=filters.page,
-            limit=filters.limit,
-            total_pages=total_pages(total, filters.limit),
-        )
+        return filters.paging.listing(LibraryPage, [row.library_item(difficulty.get(row.id)) for row in rows], total)
 
     async def self_assign(self, actor: Actor, plan_id: UUID, data: SelfAssign) -> PatientTreatmentPlan:
         if actor.patient_id is None:
