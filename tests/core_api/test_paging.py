@@ -6,11 +6,10 @@ from __future__ import annotations
 from contracts.automation import AutomationDeliveryList
 from contracts.enrollments import PatientTreatmentPlanList
 from contracts.plan_details import TreatmentPlanList
-from hypothesis import given
-from hypothesis import strategies as st
-
 from core_api.app import create_app
 from core_api.paging import FIRST_PAGE, MAX_LIMIT, Paging
+from hypothesis import given
+from hypothesis import strategies as st
 
 pages = st.integers(min_value=1, max_value=1_000_000)
 limits = st.integers(min_value=1, max_value=MAX_LIMIT)

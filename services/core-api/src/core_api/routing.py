@@ -1,12 +1,26 @@
-"""What core-api's routes share: who may call them (role guards) and the error statuses they document.
+"""What core-api's routes share: who may call them (role guards), the error statuses they document, and
+the kinds of route they are.
 
 Every controller's route takes the bearer token (``create_app`` declares it once, on the router that holds
-them); a route or its controller names one of these guards for the roles that may call it, and one of these
-error sets as its ``responses`` where one fits.
+them). A route is declared by its kind, which fixes its method, its success status and the errors it
+documents; it names its path, its operation id and the guards of the roles that may call it::
+
+    @create("/", "CreateSpecialty", ADMIN)      # POST, 201, CREATE_ERRORS, admins only
+
+A route whose errors differ from its kind's names them (``errors=WRITE_ERRORS``); one that fits no kind
+uses Litestar's own decorator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import delete, get, post, put
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import Guard
 from service_common.auth.guards import allow_roles
 from service_common.errors import problem_responses
 
@@ -15,11 +29,75 @@ STAFF = allow_roles("admin", "specialist")
 # Every role takes part: patients on their own rows, staff on their organization's.
 PARTICIPANTS = allow_roles("admin", "specialist", "patient")
 
-LIST_ERRORS = problem_responses(401, 403, 422)
+Errors = Mapping[int, ResponseSpec]
+
+LIST_ERRORS: Errors = problem_responses(401, 403, 422)
 """A listing or report of the caller's organization: no id that could be missing."""
-READ_ERRORS = problem_responses(401, 403, 404, 422)
+READ_ERRORS: Errors = problem_responses(401, 403, 404, 422)
 """A read of one resource (or of what hangs from it), which may not exist or not be visible."""
-CREATE_ERRORS = problem_responses(401, 403, 409, 422)
+CREATE_ERRORS: Errors = problem_responses(401, 403, 409, 422)
 """A create that may clash with an existing resource."""
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+WRITE_ERRORS: Errors = problem_responses(401, 403, 404, 409, 422)
 """A write to an existing resource, which may be missing or in a state that refuses the write."""
+
+
+def _guards(guards: tuple[Guard, ...]) -> list[Guard] | None:
+    return list(guards) or None
+
+
+def read(
+    path: str, operation_id: str, *guards: Guard, errors: Errors = READ_ERRORS, **options: Any
+) -> HTTPRouteHandler:
+    """``GET`` of one resource or of what hangs from it: 200, or 404 when it is missing or not visible."""
+    return get(path, operation_id=operation_id, guards=_guards(guards), responses=errors, **options)
+
+
+def listing(
+    path: str, operation_id: str, *guards: Guard, errors: Errors = LIST_ERRORS, **options: Any
+) -> HTTPRouteHandler:
+    """``GET`` of a list or report of the caller's organization."""
+    return get(path, operation_id=operation_id, guards=_guards(guards), responses=errors, **options)
+
+
+def create(
+    path: str, operation_id: str, *guards: Guard, errors: Errors = CREATE_ERRORS, **options: Any
+) -> HTTPRouteHandler:
+    """``POST`` that creates a resource: 201 with it."""
+    return post(
+        path,
+        operation_id=operation_id,
+        guards=_guards(guards),
+        responses=errors,
+        status_code=HTTP_201_CREATED,
+        **options,
+    )
+
+
+def act(
+    path: str, operation_id: str, *guards: Guard, errors: Errors = WRITE_ERRORS, **options: Any
+) -> HTTPRouteHandler:
+    """``POST`` of an action on an existing resource (publish, cancel, retry, ...): 200 with the result."""
+    return post(
+        path, operation_id=operation_id, guards=_guards(guards), responses=errors, status_code=HTTP_200_OK, **options
+    )
+
+
+def update(
+    path: str, operation_id: str, *guards: Guard, errors: Errors = WRITE_ERRORS, **options: Any
+) -> HTTPRouteHandler:
+    """``PUT`` of the fields the body names: 200 with the resource."""
+    return put(path, operation_id=operation_id, guards=_guards(guards), responses=errors, **options)
+
+
+def remove(
+    path: str, operation_id: str, *guards: Guard, errors: Errors = WRITE_ERRORS, **options: Any
+) -> HTTPRouteHandler:
+    """``DELETE``: 204 without a body."""
+    return delete(
+        path,
+        operation_id=operation_id,
+        guards=_guards(guards),
+        responses=errors,
+        status_code=HTTP_204_NO_CONTENT,
+        **options,
+    )

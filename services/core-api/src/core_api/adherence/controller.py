@@ -19,7 +19,7 @@ from contracts.adherence import (
     OrganizationWeeklyAdherence,
     WeeklyAdherenceReport,
 )
-from litestar import Controller, get, put
+from litestar import Controller, put
 from litestar.params import JSONBody, QueryParameter
 from service_common.auth.actor import CurrentActor
 from service_common.errors import problem_responses
@@ -27,7 +27,7 @@ from service_common.errors import problem_responses
 from core_api.adherence.service import OrganizationFilters
 from core_api.dependencies import Adherence
 from core_api.paging import IdPath, IdQuery, PageRequest
-from core_api.routing import ADMIN, READ_ERRORS, STAFF
+from core_api.routing import ADMIN, STAFF, read
 
 # schema_extra repeats the lower bound: Litestar leaves a bound of 0 out of the OpenAPI document.
 PercentQuery = Annotated[
@@ -40,21 +40,13 @@ class AdherenceController(Controller):
     path = "/v1"
     tags = ["adherence"]
 
-    @get(
-        "/patient-treatment-plans/{enrollment_id:int}/adherence",
-        operation_id="GetEnrollmentAdherence",
-        responses=READ_ERRORS,
-    )
+    @read("/patient-treatment-plans/{enrollment_id:int}/adherence", "GetEnrollmentAdherence")
     async def event_stream(self, actor: CurrentActor, adherence: Adherence, enrollment_id: IdPath) -> EventStreamReport:
         """Every expected session slot of the enrollment by week, with its window, state and the session
         that decided it, and adherence and noncompliance overall and per week, as of now."""
         return await adherence.event_stream(actor, enrollment_id)
 
-    @get(
-        "/patient-treatment-plans/{enrollment_id:int}/adherence/weekly",
-        operation_id="GetEnrollmentWeeklyAdherence",
-        responses=READ_ERRORS,
-    )
+    @read("/patient-treatment-plans/{enrollment_id:int}/adherence/weekly", "GetEnrollmentWeeklyAdherence")
     async def weekly(
         self,
         actor: CurrentActor,
@@ -69,17 +61,13 @@ class AdherenceController(Controller):
         percentages; outside the plan, the date the next week with slots starts."""
         return await adherence.weekly(actor, enrollment_id, day)
 
-    @get(
-        "/patient-treatment-plans/{enrollment_id:int}/adherence/trend",
-        operation_id="GetEnrollmentAdherenceTrend",
-        responses=READ_ERRORS,
-    )
+    @read("/patient-treatment-plans/{enrollment_id:int}/adherence/trend", "GetEnrollmentAdherenceTrend")
     async def trend(self, actor: CurrentActor, adherence: Adherence, enrollment_id: IdPath) -> AdherenceTrend:
         """The enrollment's stored weekly series (weekly_adherence_reports), by week: each week's
         adherence and noncompliance and whether it is final (computed after the week closed) or current."""
         return await adherence.trend(actor, enrollment_id)
 
-    @get("/adherence/weekly", operation_id="ListWeeklyAdherence", guards=[STAFF], responses=READ_ERRORS)
+    @read("/adherence/weekly", "ListWeeklyAdherence", STAFF)
     async def organization_weekly(
         self,
         actor: CurrentActor,
@@ -117,18 +105,13 @@ class AdherenceController(Controller):
         )
         return await adherence.organization_weekly(actor, filters)
 
-    @get("/adherence/stats", operation_id="GetAdherenceStats", guards=[STAFF], responses=READ_ERRORS)
+    @read("/adherence/stats", "GetAdherenceStats", STAFF)
     async def stats(self, actor: CurrentActor, adherence: Adherence) -> AdherenceStats:
         """Active enrollments, and how many are compliant or noncompliant (adherence to date strictly
         below the organization's threshold), overall and per plan."""
         return await adherence.stats(actor)
 
-    @get(
-        "/organizations/current/settings",
-        operation_id="GetOrganizationSettings",
-        guards=[STAFF],
-        responses=READ_ERRORS,
-    )
+    @read("/organizations/current/settings", "GetOrganizationSettings", STAFF)
     async def settings(self, actor: CurrentActor, adherence: Adherence) -> OrganizationSettings:
         """The caller's organization's adherence threshold and the evidence thresholds that decide
         `contradicted` sessions (docs/adherence.md). Staff only."""

@@ -23,7 +23,7 @@ from service_common.errors import problem_responses
 
 from core_api.dependencies import Automation
 from core_api.paging import MAX_ID, IdPath, PageRequest
-from core_api.routing import ADMIN
+from core_api.routing import ADMIN, listing, read
 
 RuleIdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="only this rule's deliveries")]
 
@@ -53,11 +53,7 @@ class AutomationController(Controller):
         """The organization's rules, oldest first."""
         return await automation.list_rules(actor)
 
-    @get(
-        "/rules/{rule_id:int}",
-        operation_id="GetAutomationRule",
-        responses=problem_responses(401, 403, 404, 422),
-    )
+    @read("/rules/{rule_id:int}", "GetAutomationRule", errors=problem_responses(401, 403, 404, 422))
     async def get_rule(self, actor: CurrentActor, automation: Automation, rule_id: IdPath) -> AutomationRule:
         """One rule of the organization; its signing secret is not shown again."""
         return await automation.get_rule(actor, rule_id)
@@ -85,7 +81,7 @@ class AutomationController(Controller):
         its delivery history stays listed."""
         await automation.delete_rule(actor, rule_id)
 
-    @get("/deliveries", operation_id="ListAutomationDeliveries", responses=problem_responses(401, 403, 422))
+    @listing("/deliveries", "ListAutomationDeliveries", errors=problem_responses(401, 403, 422))
     async def list_deliveries(
         self,
         actor: CurrentActor,

@@ -12,7 +12,7 @@ from service_common.errors import problem_responses
 
 from core_api.dependencies import Consent
 from core_api.paging import IdPath
-from core_api.routing import PARTICIPANTS
+from core_api.routing import PARTICIPANTS, read
 from core_api.telemetry_tokens import TelemetryTokenIssuer
 
 
@@ -21,11 +21,7 @@ class ConsentController(Controller):
     tags = ["consent"]
     guards = [PARTICIPANTS]
 
-    @get(
-        "/patients/{patient_id:int}/consent",
-        operation_id="GetPatientConsent",
-        responses=problem_responses(401, 403, 404, 422),
-    )
+    @read("/patients/{patient_id:int}/consent", "GetPatientConsent", errors=problem_responses(401, 403, 404, 422))
     async def get_consent(self, actor: CurrentActor, consent: Consent, patient_id: IdPath) -> ConsentState:
         """The patient's analytics level and biometric consent now, whether pose tracking is allowed, and the
         history of changes, newest first."""

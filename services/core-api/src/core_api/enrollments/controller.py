@@ -17,15 +17,14 @@ from contracts.enrollments import (
     PatientTreatmentPlanList,
 )
 from contracts.plans import PlanType
-from litestar import Controller, get, post, put
+from litestar import Controller
 from litestar.params import FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import Enrollments
 from core_api.enrollments.service import EnrollmentFilters
 from core_api.paging import IdPath, IdQuery, PageRequest
-from core_api.routing import READ_ERRORS, STAFF, WRITE_ERRORS
+from core_api.routing import STAFF, WRITE_ERRORS, act, create, read, update
 
 # The spec's standard ``sort``: a whitelisted field, ``-`` for descending.
 Sort = Literal["-created_at", "created_at", "-start_date", "start_date", "-end_date", "end_date"]
@@ -35,7 +34,7 @@ class EnrollmentController(Controller):
     path = "/v1"
     tags = ["enrollments"]
 
-    @get("/patient-treatment-plans", operation_id="ListPatientTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
+    @read("/patient-treatment-plans", "ListPatientTreatmentPlans", STAFF)
     async def list_enrollments(
         self,
         actor: CurrentActor,
@@ -59,13 +58,7 @@ class EnrollmentController(Controller):
         )
         return await enrollments.list(actor, filters)
 
-    @post(
-        "/patient-treatment-plans",
-        operation_id="AssignTreatmentPlan",
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/patient-treatment-plans", "AssignTreatmentPlan", STAFF, errors=WRITE_ERRORS)
     async def assign(
         self, actor: CurrentActor, enrollments: Enrollments, data: JSONBody[EnrollmentAssign]
     ) -> PatientTreatmentPlanDetail:
@@ -74,7 +67,7 @@ class EnrollmentController(Controller):
         (409 otherwise)."""
         return await enrollments.assign(actor, data)
 
-    @get("/patient-treatment-plans/{enrollment_id:int}", operation_id="GetPatientTreatmentPlan", responses=READ_ERRORS)
+    @read("/patient-treatment-plans/{enrollment_id:int}", "GetPatientTreatmentPlan")
     async def get_enrollment(
         self, actor: CurrentActor, enrollments: Enrollments, enrollment_id: IdPath
     ) -> PatientTreatmentPlanDetail:
@@ -82,24 +75,14 @@ class EnrollmentController(Controller):
         Staff see the organization's; a patient only their own."""
         return await enrollments.get(actor, enrollment_id)
 
-    @post(
-        "/patient-treatment-plans/{enrollment_id:int}/approve",
-        operation_id="ApprovePatientTreatmentPlan",
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_200_OK,
-    )
+    @act("/patient-treatment-plans/{enrollment_id:int}/approve", "ApprovePatientTreatmentPlan", STAFF)
     async def approve(
         self, actor: CurrentActor, enrollments: Enrollments, enrollment_id: IdPath
     ) -> PatientTreatmentPlanDetail:
         """Activate a pending_approval enrollment; any other status is a 409 naming the allowed moves."""
         return await enrollments.approve(actor, enrollment_id)
 
-    @put(
-        "/patient-treatment-plans/{enrollment_id:int}/status",
-        operation_id="ChangePatientTreatmentPlanStatus",
-        responses=WRITE_ERRORS,
-    )
+    @update("/patient-treatment-plans/{enrollment_id:int}/status", "ChangePatientTreatmentPlanStatus")
     async def change_status(
         self,
         actor: CurrentActor,
@@ -111,9 +94,7 @@ class EnrollmentController(Controller):
         whose ``allowed_transitions`` lists the legal ones. Patients may only pause and resume their own."""
         return await enrollments.change_status(actor, enrollment_id, data)
 
-    @get(
-        "/patients/{patient_id:int}/treatment-plans", operation_id="ListTreatmentPlansOfPatient", responses=READ_ERRORS
-    )
+    @read("/patients/{patient_id:int}/treatment-plans", "ListTreatmentPlansOfPatient")
     async def list_patient_plans(
         self,
         actor: CurrentActor,

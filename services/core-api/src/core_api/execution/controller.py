@@ -13,7 +13,7 @@ from contracts.execution import ExerciseLogUpdate, SessionComplete, SessionSkip,
 from contracts.exercise_logs import ExerciseLog, ExerciseLogList
 from contracts.session_completions import SessionCompletion, StartedSession
 from contracts.today import TodaySessions
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -21,7 +21,7 @@ from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import Execution
 from core_api.paging import IdPath
-from core_api.routing import PARTICIPANTS, READ_ERRORS, WRITE_ERRORS
+from core_api.routing import PARTICIPANTS, WRITE_ERRORS, act, read, update
 
 SessionNumberPath = Annotated[int, PathParameter(ge=1, le=10_000)]
 
@@ -31,7 +31,7 @@ class SessionExecutionController(Controller):
     tags = ["session execution"]
     guards = [PARTICIPANTS]
 
-    @get("/patients/{patient_id:int}/treatment-plans/today", operation_id="GetTodaysSession", responses=READ_ERRORS)
+    @read("/patients/{patient_id:int}/treatment-plans/today", "GetTodaysSession")
     async def today(self, actor: CurrentActor, execution: Execution, patient_id: IdPath) -> TodaySessions:
         """The enrollment due next at the top level (the spec's shape: its next session by rotation with
         each exercise's video and instructions from the frozen plan version, and its progress in the
@@ -65,7 +65,7 @@ class SessionExecutionController(Controller):
         completion, created = await execution.start(actor, enrollment_id, session_number, data)
         return Response(completion, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @put("/patient-exercise-logs/{log_id:int}", operation_id="UpdateExerciseLog", responses=WRITE_ERRORS)
+    @update("/patient-exercise-logs/{log_id:int}", "UpdateExerciseLog")
     async def update_log(
         self, actor: CurrentActor, execution: Execution, log_id: IdPath, data: JSONBody[ExerciseLogUpdate]
     ) -> ExerciseLog:
@@ -73,28 +73,19 @@ class SessionExecutionController(Controller):
         of a session that is no longer in progress are read-only (409)."""
         return await execution.update_log(actor, log_id, data)
 
-    @get("/patient-session-completions/{completion_id:int}", operation_id="GetSessionCompletion", responses=READ_ERRORS)
+    @read("/patient-session-completions/{completion_id:int}", "GetSessionCompletion")
     async def get_completion(
         self, actor: CurrentActor, execution: Execution, completion_id: IdPath
     ) -> SessionCompletion:
         """The session with its exercise logs and the enrollment's progress."""
         return await execution.get(actor, completion_id)
 
-    @get(
-        "/patient-session-completions/{completion_id:int}/exercise-logs",
-        operation_id="ListExerciseLogs",
-        responses=READ_ERRORS,
-    )
+    @read("/patient-session-completions/{completion_id:int}/exercise-logs", "ListExerciseLogs")
     async def list_logs(self, actor: CurrentActor, execution: Execution, completion_id: IdPath) -> ExerciseLogList:
         """The session's exercise logs in the session's order."""
         return await execution.exercise_logs(actor, completion_id)
 
-    @post(
-        "/patient-session-completions/{completion_id:int}/complete",
-        operation_id="CompleteSession",
-        status_code=HTTP_200_OK,
-        responses=WRITE_ERRORS,
-    )
+    @act("/patient-session-completions/{completion_id:int}/complete", "CompleteSession")
     async def complete(
         self, actor: CurrentActor, execution: Execution, completion_id: IdPath, data: JSONBody[SessionComplete]
     ) -> SessionCompletion:
@@ -103,12 +94,7 @@ class SessionExecutionController(Controller):
         A session no longer in progress is a 409."""
         return await execution.complete(actor, completion_id, data)
 
-    @post(
-        "/patient-session-completions/{completion_id:int}/skip",
-        operation_id="SkipSession",
-        status_code=HTTP_200_OK,
-        responses=WRITE_ERRORS,
-    )
+    @act("/patient-session-completions/{completion_id:int}/skip", "SkipSession")
     async def skip(
         self, actor: CurrentActor, execution: Execution, completion_id: IdPath, data: JSONBody[SessionSkip]
     ) -> SessionCompletion:

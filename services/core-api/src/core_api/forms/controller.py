@@ -9,14 +9,13 @@ organization's form is a 404: row-level security does not show it.
 from __future__ import annotations
 
 from contracts.forms import FormInstance, FormInstanceList, FormInstanceStatus, FormSubmit, PaperFormSubmit
-from litestar import Controller, get, post
+from litestar import Controller
 from litestar.params import FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK
 from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import Forms
 from core_api.paging import IdPath, PageRequest
-from core_api.routing import PARTICIPANTS, READ_ERRORS, STAFF, WRITE_ERRORS
+from core_api.routing import PARTICIPANTS, STAFF, act, read
 
 
 class FormInstanceController(Controller):
@@ -24,17 +23,12 @@ class FormInstanceController(Controller):
     tags = ["forms"]
     guards = [PARTICIPANTS]
 
-    @get("/form-instances/{instance_id:int}", operation_id="GetFormInstance", responses=READ_ERRORS)
+    @read("/form-instances/{instance_id:int}", "GetFormInstance")
     async def get_instance(self, actor: CurrentActor, forms: Forms, instance_id: IdPath) -> FormInstance:
         """One form instance with its template's questions and, once submitted, its responses."""
         return await forms.get(actor, instance_id)
 
-    @post(
-        "/form-instances/{instance_id:int}/submit",
-        operation_id="SubmitFormInstance",
-        responses=WRITE_ERRORS,
-        status_code=HTTP_200_OK,
-    )
+    @act("/form-instances/{instance_id:int}/submit", "SubmitFormInstance")
     async def submit(
         self, actor: CurrentActor, forms: Forms, instance_id: IdPath, data: JSONBody[FormSubmit]
     ) -> FormInstance:
@@ -43,13 +37,7 @@ class FormInstanceController(Controller):
         form is the patient's to answer: staff get a 403 and use the paper submission."""
         return await forms.submit(actor, instance_id, data)
 
-    @post(
-        "/form-instances/{instance_id:int}/paper-submission",
-        operation_id="SubmitPaperConsentForm",
-        responses=WRITE_ERRORS,
-        status_code=HTTP_200_OK,
-        guards=[STAFF],
-    )
+    @act("/form-instances/{instance_id:int}/paper-submission", "SubmitPaperConsentForm", STAFF)
     async def submit_paper(
         self, actor: CurrentActor, forms: Forms, instance_id: IdPath, data: JSONBody[PaperFormSubmit]
     ) -> FormInstance:
@@ -58,7 +46,7 @@ class FormInstanceController(Controller):
         app, a paper form granting more than they allow now is a 409 (``consent-superseded``)."""
         return await forms.submit_paper(actor, instance_id, data)
 
-    @get("/patients/{patient_id:int}/form-instances", operation_id="ListPatientFormInstances", responses=READ_ERRORS)
+    @read("/patients/{patient_id:int}/form-instances", "ListPatientFormInstances")
     async def list_instances(
         self,
         actor: CurrentActor,

@@ -34,15 +34,22 @@ from contracts.users import (
     User,
     UserCreate,
 )
-from litestar import Controller, get, post, put
+from litestar import Controller
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED
 from service_common.auth.actor import CurrentActor
 from service_common.strict_requests import TEXT_PATTERN
 
 from core_api.dependencies import Reference
 from core_api.paging import IdPath, IdQuery, PageRequest
-from core_api.routing import ADMIN, CREATE_ERRORS, LIST_ERRORS, READ_ERRORS, STAFF, WRITE_ERRORS
+from core_api.routing import (
+    ADMIN,
+    STAFF,
+    WRITE_ERRORS,
+    create,
+    listing,
+    read,
+    update,
+)
 
 # Serial ids stay below 2**53: JSON clients hold numbers as doubles, and the OpenAPI document states the
 # bound as one, so a bigint bound would round up and advertise ids that overflow the column.
@@ -57,12 +64,12 @@ class UserController(Controller):
     path = "/v1/users"
     tags = ["users"]
 
-    @post("/", operation_id="CreateUser", guards=[ADMIN], responses=CREATE_ERRORS, status_code=HTTP_201_CREATED)
+    @create("/", "CreateUser", ADMIN)
     async def create_user(self, actor: CurrentActor, reference: Reference, data: JSONBody[UserCreate]) -> User:
         """A user of the caller's organization with a role; the identity provider issues their tokens."""
         return await reference.create_user(actor, data)
 
-    @get("/{user_id:int}", operation_id="GetUser", guards=[STAFF], responses=READ_ERRORS)
+    @read("/{user_id:int}", "GetUser", STAFF)
     async def get_user(self, actor: CurrentActor, reference: Reference, user_id: IdPath) -> User:
         """One user of the caller's organization."""
         return await reference.get_user(actor, user_id)
@@ -72,7 +79,7 @@ class SpecialtyController(Controller):
     path = "/v1/specialties"
     tags = ["specialties"]
 
-    @get("/", operation_id="ListSpecialties", guards=[STAFF], responses=LIST_ERRORS)
+    @listing("/", "ListSpecialties", STAFF)
     async def list_specialties(
         self,
         actor: CurrentActor,
@@ -84,13 +91,7 @@ class SpecialtyController(Controller):
         """The organization's specialties and the global ones, by name."""
         return await reference.list_specialties(actor, paging, q)
 
-    @post(
-        "/",
-        operation_id="CreateSpecialty",
-        guards=[ADMIN],
-        responses=CREATE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/", "CreateSpecialty", ADMIN)
     async def create_specialty(
         self, actor: CurrentActor, reference: Reference, data: JSONBody[SpecialtyCreate]
     ) -> Specialty:
@@ -98,7 +99,7 @@ class SpecialtyController(Controller):
         unique per owner, whatever their case."""
         return await reference.create_specialty(actor, data)
 
-    @get("/{specialty_id:int}", operation_id="GetSpecialty", guards=[STAFF], responses=READ_ERRORS)
+    @read("/{specialty_id:int}", "GetSpecialty", STAFF)
     async def get_specialty(self, actor: CurrentActor, reference: Reference, specialty_id: IdPath) -> Specialty:
         """One specialty of the organization or a global one."""
         return await reference.get_specialty(actor, specialty_id)
@@ -108,7 +109,7 @@ class SpecialistController(Controller):
     path = "/v1/specialists"
     tags = ["specialists"]
 
-    @get("/", operation_id="ListSpecialists", guards=[STAFF], responses=LIST_ERRORS)
+    @listing("/", "ListSpecialists", STAFF)
     async def list_specialists(
         self,
         actor: CurrentActor,
@@ -120,13 +121,7 @@ class SpecialistController(Controller):
         """The organization's specialists, by name."""
         return await reference.list_specialists(actor, paging, specialty_id)
 
-    @post(
-        "/",
-        operation_id="CreateSpecialist",
-        guards=[ADMIN],
-        responses=CREATE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/", "CreateSpecialist", ADMIN)
     async def create_specialist(
         self, actor: CurrentActor, reference: Reference, data: JSONBody[SpecialistCreate]
     ) -> Specialist:
@@ -134,7 +129,7 @@ class SpecialistController(Controller):
         a user with the role specialist; a user is linked to at most one specialist."""
         return await reference.create_specialist(actor, data)
 
-    @get("/{specialist_id:int}", operation_id="GetSpecialist", guards=[STAFF], responses=READ_ERRORS)
+    @read("/{specialist_id:int}", "GetSpecialist", STAFF)
     async def get_specialist(self, actor: CurrentActor, reference: Reference, specialist_id: IdPath) -> Specialist:
         """One specialist of the organization."""
         return await reference.get_specialist(actor, specialist_id)
@@ -144,7 +139,7 @@ class PatientController(Controller):
     path = "/v1/patients"
     tags = ["patients"]
 
-    @get("/", operation_id="ListPatients", guards=[STAFF], responses=LIST_ERRORS)
+    @listing("/", "ListPatients", STAFF)
     async def list_patients(
         self,
         actor: CurrentActor,
@@ -156,36 +151,26 @@ class PatientController(Controller):
         """The organization's patients, by name; ``q`` matches part of the name, whatever its case."""
         return await reference.list_patients(actor, paging, q)
 
-    @post(
-        "/",
-        operation_id="CreatePatient",
-        guards=[STAFF],
-        responses=CREATE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/", "CreatePatient", STAFF)
     async def create_patient(self, actor: CurrentActor, reference: Reference, data: JSONBody[PatientCreate]) -> Patient:
         """A patient of the organization, living in an IANA time zone, optionally linked to a user with
         the role patient."""
         return await reference.create_patient(actor, data)
 
-    @get("/{patient_id:int}", operation_id="GetPatient", responses=READ_ERRORS)
+    @read("/{patient_id:int}", "GetPatient")
     async def get_patient(self, actor: CurrentActor, reference: Reference, patient_id: IdPath) -> PatientDetail:
         """One patient: staff see the organization's, a patient only themself. ``telemetry_actor_hash`` is
         the ``actor_hash`` the telemetry read routes of the patient's views and pose sessions take."""
         return await reference.get_patient(actor, patient_id)
 
-    @put("/{patient_id:int}", operation_id="UpdatePatient", guards=[STAFF], responses=WRITE_ERRORS)
+    @update("/{patient_id:int}", "UpdatePatient", STAFF)
     async def update_patient(
         self, actor: CurrentActor, reference: Reference, patient_id: IdPath, data: JSONBody[PatientUpdate]
     ) -> Patient:
         """Change the fields the body names; ``null`` clears an optional one."""
         return await reference.update_patient(actor, patient_id, data)
 
-    @get(
-        "/{patient_id:int}/service-plans",
-        operation_id="ListPatientServicePlans",
-        responses=READ_ERRORS,
-    )
+    @read("/{patient_id:int}/service-plans", "ListPatientServicePlans")
     async def list_service_plans(
         self,
         actor: CurrentActor,
@@ -197,13 +182,7 @@ class PatientController(Controller):
         patient only their own."""
         return await reference.list_patient_service_plans(actor, patient_id, paging)
 
-    @post(
-        "/{patient_id:int}/service-plans",
-        operation_id="CreatePatientServicePlan",
-        guards=[ADMIN],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/{patient_id:int}/service-plans", "CreatePatientServicePlan", ADMIN, errors=WRITE_ERRORS)
     async def create_service_plan(
         self,
         actor: CurrentActor,
@@ -219,7 +198,7 @@ class PatientServicePlanController(Controller):
     path = "/v1/patient-service-plans"
     tags = ["patients"]
 
-    @get("/{patient_service_plan_id:int}", operation_id="GetPatientServicePlan", responses=READ_ERRORS)
+    @read("/{patient_service_plan_id:int}", "GetPatientServicePlan")
     async def get_patient_service_plan(
         self, actor: CurrentActor, reference: Reference, patient_service_plan_id: IdPath
     ) -> PatientServicePlan:
@@ -232,7 +211,7 @@ class ExerciseController(Controller):
     tags = ["exercises"]
     guards = [STAFF]
 
-    @get("/", operation_id="ListExercises", responses=LIST_ERRORS)
+    @listing("/", "ListExercises")
     async def list_exercises(
         self,
         actor: CurrentActor,
@@ -246,7 +225,7 @@ class ExerciseController(Controller):
         """The organization's exercises and the global ones, by name."""
         return await reference.list_exercises(actor, paging, published=published, difficulty=difficulty, q=q)
 
-    @post("/", operation_id="CreateExercise", responses=CREATE_ERRORS, status_code=HTTP_201_CREATED)
+    @create("/", "CreateExercise")
     async def create_exercise(
         self, actor: CurrentActor, reference: Reference, data: JSONBody[ExerciseCreate]
     ) -> Exercise:
@@ -254,12 +233,12 @@ class ExerciseController(Controller):
         ``published`` is true."""
         return await reference.create_exercise(actor, data)
 
-    @get("/{exercise_id:uuid}", operation_id="GetExercise", responses=READ_ERRORS)
+    @read("/{exercise_id:uuid}", "GetExercise")
     async def get_exercise(self, actor: CurrentActor, reference: Reference, exercise_id: FromPath[UUID]) -> Exercise:
         """One exercise of the organization or a global one."""
         return await reference.get_exercise(actor, exercise_id)
 
-    @put("/{exercise_id:uuid}", operation_id="UpdateExercise", responses=WRITE_ERRORS)
+    @update("/{exercise_id:uuid}", "UpdateExercise")
     async def update_exercise(
         self,
         actor: CurrentActor,
@@ -276,7 +255,7 @@ class FormTemplateController(Controller):
     path = "/v1/form-templates"
     tags = ["form templates"]
 
-    @get("/", operation_id="ListFormTemplates", guards=[STAFF], responses=LIST_ERRORS)
+    @listing("/", "ListFormTemplates", STAFF)
     async def list_form_templates(
         self,
         actor: CurrentActor,
@@ -288,20 +267,14 @@ class FormTemplateController(Controller):
         """The organization's form templates and the global ones, by title."""
         return await reference.list_form_templates(actor, paging, kind)
 
-    @post(
-        "/",
-        operation_id="CreateFormTemplate",
-        guards=[ADMIN],
-        responses=CREATE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/", "CreateFormTemplate", ADMIN)
     async def create_form_template(
         self, actor: CurrentActor, reference: Reference, data: JSONBody[FormTemplateCreate]
     ) -> FormTemplate:
         """A form template of the organization, or a global one (platform administrators only)."""
         return await reference.create_form_template(actor, data)
 
-    @get("/{form_template_id:int}", operation_id="GetFormTemplate", guards=[STAFF], responses=READ_ERRORS)
+    @read("/{form_template_id:int}", "GetFormTemplate", STAFF)
     async def get_form_template(
         self, actor: CurrentActor, reference: Reference, form_template_id: IdPath
     ) -> FormTemplate:
@@ -313,27 +286,21 @@ class ServicePlanController(Controller):
     path = "/v1/service-plans"
     tags = ["service plans"]
 
-    @get("/", operation_id="ListServicePlans", guards=[STAFF], responses=LIST_ERRORS)
+    @listing("/", "ListServicePlans", STAFF)
     async def list_service_plans(
         self, actor: CurrentActor, reference: Reference, paging: PageRequest
     ) -> ServicePlanList:
         """The organization's service plans, by name."""
         return await reference.list_service_plans(actor, paging)
 
-    @post(
-        "/",
-        operation_id="CreateServicePlan",
-        guards=[ADMIN],
-        responses=CREATE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/", "CreateServicePlan", ADMIN)
     async def create_service_plan(
         self, actor: CurrentActor, reference: Reference, data: JSONBody[ServicePlanCreate]
     ) -> ServicePlan:
         """A service plan: which parts of the product (telerehab, the plan library) its holders may use."""
         return await reference.create_service_plan(actor, data)
 
-    @get("/{service_plan_id:int}", operation_id="GetServicePlan", guards=[STAFF], responses=READ_ERRORS)
+    @read("/{service_plan_id:int}", "GetServicePlan", STAFF)
     async def get_service_plan(self, actor: CurrentActor, reference: Reference, service_plan_id: IdPath) -> ServicePlan:
         """One service plan of the organization."""
         return await reference.get_service_plan(actor, service_plan_id)

@@ -12,10 +12,9 @@ from contracts.plan_library import LibraryPage
 from contracts.plan_versions import PlanClone, PlanPromote, PlanVersionDetail, PlanVersionList, PublishResult
 from contracts.plans import PlanScope, PlanStatus, PlanType, PlanVisibility, TreatmentPlanCreate, TreatmentPlanUpdate
 from contracts.problems import FieldError
-from litestar import Controller, delete, get, post, put
+from litestar import Controller
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service_common.auth.actor import CurrentActor
 from service_common.auth.guards import allow_roles
 from service_common.errors import UnprocessableError
@@ -23,7 +22,7 @@ from service_common.errors import UnprocessableError
 from core_api.dependencies import Plans
 from core_api.paging import IdQuery, PageRequest
 from core_api.plans.service import PlanFilters
-from core_api.routing import ADMIN, READ_ERRORS, STAFF, WRITE_ERRORS
+from core_api.routing import ADMIN, STAFF, WRITE_ERRORS, act, create, read, remove, update
 
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "name", "-name"]
 ScopeParam = Annotated[Literal["global", "org", "custom", "all"], QueryParameter(name="scope")]
@@ -63,7 +62,7 @@ class TreatmentPlanController(Controller):
     path = "/v1/treatment-plans"
     tags = ["treatment plans"]
 
-    @get("/", operation_id="ListTreatmentPlans", guards=[STAFF], responses=READ_ERRORS)
+    @read("/", "ListTreatmentPlans", STAFF)
     async def list_plans(
         self,
         actor: CurrentActor,
@@ -97,7 +96,7 @@ class TreatmentPlanController(Controller):
         )
         return await plans.list(actor, filters)
 
-    @get("/library", operation_id="BrowseTreatmentPlanLibrary", responses=READ_ERRORS)
+    @read("/library", "BrowseTreatmentPlanLibrary")
     async def browse_library(
         self,
         actor: CurrentActor,
@@ -122,121 +121,69 @@ class TreatmentPlanController(Controller):
         )
         return await plans.library(actor, filters)
 
-    @post(
-        "/",
-        operation_id="CreateTreatmentPlan",
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/", "CreateTreatmentPlan", STAFF, errors=WRITE_ERRORS)
     async def create_plan(
         self, actor: CurrentActor, plans: Plans, data: JSONBody[TreatmentPlanCreate]
     ) -> TreatmentPlanDetail:
         """A new draft plan at version 1."""
         return await plans.create(actor, data)
 
-    @get("/{plan_id:uuid}", operation_id="GetTreatmentPlan", responses=READ_ERRORS)
+    @read("/{plan_id:uuid}", "GetTreatmentPlan")
     async def get_plan(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> TreatmentPlanDetail:
         """The plan with its sessions and exercises. Patients see library plans only."""
         return await plans.get(actor, plan_id)
 
-    @put("/{plan_id:uuid}", operation_id="UpdateTreatmentPlan", guards=[STAFF], responses=WRITE_ERRORS)
+    @update("/{plan_id:uuid}", "UpdateTreatmentPlan", STAFF)
     async def update_plan(
         self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[TreatmentPlanUpdate]
     ) -> TreatmentPlanDetail:
         """Edit a draft in place; editing a published plan opens its next version as a draft."""
         return await plans.update(actor, plan_id, data)
 
-    @delete(
-        "/{plan_id:uuid}",
-        operation_id="DeleteTreatmentPlan",
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_204_NO_CONTENT,
-    )
+    @remove("/{plan_id:uuid}", "DeleteTreatmentPlan", STAFF)
     async def delete_plan(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> None:
         """Soft-delete the plan; enrollments continue on their assigned version."""
         await plans.delete(actor, plan_id)
 
-    @post(
-        "/{plan_id:uuid}/publish",
-        operation_id="PublishTreatmentPlan",
-        status_code=HTTP_200_OK,
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-    )
+    @act("/{plan_id:uuid}/publish", "PublishTreatmentPlan", STAFF)
     async def publish_plan(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> PublishResult:
         """Freeze the draft as a version: needs at least one session, each with at least one exercise."""
         return await plans.publish(actor, plan_id)
 
-    @get(
-        "/{plan_id:uuid}/versions",
-        operation_id="ListTreatmentPlanVersions",
-        guards=[STAFF],
-        responses=READ_ERRORS,
-    )
+    @read("/{plan_id:uuid}/versions", "ListTreatmentPlanVersions", STAFF)
     async def list_versions(self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID]) -> PlanVersionList:
         """Every published version, newest first."""
         return await plans.versions(actor, plan_id)
 
-    @get(
-        "/{plan_id:uuid}/versions/{version:int}",
-        operation_id="GetTreatmentPlanVersion",
-        guards=[STAFF],
-        responses=READ_ERRORS,
-    )
+    @read("/{plan_id:uuid}/versions/{version:int}", "GetTreatmentPlanVersion", STAFF)
     async def get_version(
         self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], version: PlanVersionNumber
     ) -> PlanVersionDetail:
         """One published version with its sessions snapshot."""
         return await plans.version(actor, plan_id, version)
 
-    @post(
-        "/{plan_id:uuid}/rollback/{version:int}",
-        operation_id="RollbackTreatmentPlan",
-        status_code=HTTP_200_OK,
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-    )
+    @act("/{plan_id:uuid}/rollback/{version:int}", "RollbackTreatmentPlan", STAFF)
     async def rollback_plan(
         self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], version: PlanVersionNumber
     ) -> TreatmentPlanDetail:
         """Restore a version's sessions and publish them as the next version."""
         return await plans.rollback(actor, plan_id, version)
 
-    @post(
-        "/{plan_id:uuid}/clone",
-        operation_id="CloneTreatmentPlan",
-        guards=[STAFF],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/{plan_id:uuid}/clone", "CloneTreatmentPlan", STAFF, errors=WRITE_ERRORS)
     async def clone_plan(
         self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[PlanClone]
     ) -> TreatmentPlanDetail:
         """Copy a visible plan (global or own) into the caller's organization as a draft at version 1."""
         return await plans.clone(actor, plan_id, data)
 
-    @post(
-        "/{plan_id:uuid}/promote",
-        operation_id="PromoteTreatmentPlan",
-        status_code=HTTP_200_OK,
-        guards=[ADMIN],
-        responses=WRITE_ERRORS,
-    )
+    @act("/{plan_id:uuid}/promote", "PromoteTreatmentPlan", ADMIN)
     async def promote_plan(
         self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[PlanPromote]
     ) -> TreatmentPlanDetail:
         """Make a custom plan reusable across the organization's patients."""
         return await plans.promote(actor, plan_id, data)
 
-    @post(
-        "/{plan_id:uuid}/self-assign",
-        operation_id="SelfAssignTreatmentPlan",
-        guards=[allow_roles("patient")],
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/{plan_id:uuid}/self-assign", "SelfAssignTreatmentPlan", allow_roles("patient"), errors=WRITE_ERRORS)
     async def self_assign(
         self, actor: CurrentActor, plans: Plans, plan_id: FromPath[UUID], data: JSONBody[SelfAssign]
     ) -> PatientTreatmentPlan:

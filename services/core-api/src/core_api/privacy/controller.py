@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from contracts.privacy import ErasureStatus, ExportFormat, FhirBundle, PatientExport
-from litestar import Controller, get, post
+from litestar import Controller, post
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from service_common.auth.actor import CurrentActor
@@ -14,7 +14,7 @@ from service_common.errors import problem_responses
 
 from core_api.dependencies import Privacy
 from core_api.paging import IdPath
-from core_api.routing import ADMIN
+from core_api.routing import ADMIN, read
 
 FormatQuery = Annotated[
     ExportFormat, QueryParameter(description="`json` (the product's own sections) or `fhir` (a FHIR R4 Bundle)")
@@ -25,12 +25,7 @@ class PrivacyController(Controller):
     path = "/v1/patients/{patient_id:int}"
     tags = ["privacy"]
 
-    @get(
-        "/export",
-        operation_id="ExportPatient",
-        guards=[allow_roles("admin", "patient")],
-        responses=problem_responses(401, 403, 404, 422),
-    )
+    @read("/export", "ExportPatient", allow_roles("admin", "patient"), errors=problem_responses(401, 403, 404, 422))
     async def export(
         self, actor: CurrentActor, privacy: Privacy, patient_id: IdPath, format: FormatQuery = ExportFormat.JSON
     ) -> PatientExport | FhirBundle:
@@ -53,12 +48,7 @@ class PrivacyController(Controller):
         records (docs/privacy.md)."""
         return await privacy.request_erasure(actor, patient_id)
 
-    @get(
-        "/erasure",
-        operation_id="GetPatientErasure",
-        guards=[ADMIN],
-        responses=problem_responses(401, 403, 404, 422),
-    )
+    @read("/erasure", "GetPatientErasure", ADMIN, errors=problem_responses(401, 403, 404, 422))
     async def erasure_status(self, actor: CurrentActor, privacy: Privacy, patient_id: IdPath) -> ErasureStatus:
         """How far the patient's erasure has gone (admins)."""
         return await privacy.erasure_status(actor, patient_id)

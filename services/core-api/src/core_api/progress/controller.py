@@ -14,12 +14,12 @@ from typing import Annotated
 
 from contracts.dashboard import OrganizationDashboard
 from contracts.progress import AnalyticsReport, ProgressReport
-from litestar import Controller, get
+from litestar import Controller
 from litestar.params import PathParameter, QueryParameter
 from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import Progress
-from core_api.routing import LIST_ERRORS, PARTICIPANTS, READ_ERRORS, STAFF
+from core_api.routing import PARTICIPANTS, STAFF, listing, read
 
 # Serial ids stay below 2**53, the largest integer a JSON client holds exactly.
 IdPath = Annotated[int, PathParameter(ge=1, le=2**53 - 1)]
@@ -35,29 +35,19 @@ class ProgressController(Controller):
     path = "/v1"
     tags = ["progress"]
 
-    @get(
-        "/patient-treatment-plans/{enrollment_id:int}/progress",
-        operation_id="GetPlanProgress",
-        guards=[PARTICIPANTS],
-        responses=READ_ERRORS,
-    )
+    @read("/patient-treatment-plans/{enrollment_id:int}/progress", "GetPlanProgress", PARTICIPANTS)
     async def progress(self, actor: CurrentActor, progress: Progress, enrollment_id: IdPath) -> ProgressReport:
         """Sessions done, skipped and left, weeks and days, streaks, pain trend and averages of the
         enrollment, in the patient's time zone."""
         return await progress.progress(actor, enrollment_id)
 
-    @get(
-        "/patient-treatment-plans/{enrollment_id:int}/analytics",
-        operation_id="GetPlanAnalytics",
-        guards=[PARTICIPANTS, STAFF],
-        responses=READ_ERRORS,
-    )
+    @read("/patient-treatment-plans/{enrollment_id:int}/analytics", "GetPlanAnalytics", PARTICIPANTS, STAFF)
     async def analytics(self, actor: CurrentActor, progress: Progress, enrollment_id: IdPath) -> AnalyticsReport:
         """Completions per session, per-exercise performance with its trend, and weekly adherence from the
         adherence engine: the clinical view, for staff (patients read ``/progress``)."""
         return await progress.analytics(actor, enrollment_id)
 
-    @get("/dashboards/organization", operation_id="GetOrganizationDashboard", guards=[STAFF], responses=LIST_ERRORS)
+    @listing("/dashboards/organization", "GetOrganizationDashboard", STAFF)
     async def organization(
         self, actor: CurrentActor, progress: Progress, from_date: FromParam = None, to_date: ToParam = None
     ) -> OrganizationDashboard:

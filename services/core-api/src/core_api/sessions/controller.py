@@ -17,13 +17,12 @@ from contracts.sessions import (
     TreatmentPlanSession,
     TreatmentPlanSessionList,
 )
-from litestar import Controller, delete, get, post, put
+from litestar import Controller
 from litestar.params import FromPath, JSONBody, PathParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service_common.auth.actor import CurrentActor
 
 from core_api.dependencies import SessionExercises, Sessions
-from core_api.routing import READ_ERRORS, STAFF, WRITE_ERRORS
+from core_api.routing import STAFF, WRITE_ERRORS, create, read, remove, update
 
 # Far beyond any id the tables will reach, below PostgreSQL's bigint maximum, and (unlike that maximum)
 # exact as the float the OpenAPI document renders a bound as.
@@ -40,19 +39,14 @@ class TreatmentPlanSessionController(Controller):
     tags = ["treatment plan sessions"]
     guards = [STAFF]
 
-    @get("/treatment-plans/{plan_id:uuid}/sessions", operation_id="ListTreatmentPlanSessions", responses=READ_ERRORS)
+    @read("/treatment-plans/{plan_id:uuid}/sessions", "ListTreatmentPlanSessions")
     async def list_sessions(
         self, actor: CurrentActor, sessions: Sessions, plan_id: FromPath[UUID]
     ) -> TreatmentPlanSessionList:
         """The plan's sessions by number, each with its exercise count."""
         return await sessions.list(actor, plan_id)
 
-    @post(
-        "/treatment-plans/{plan_id:uuid}/sessions",
-        operation_id="CreateTreatmentPlanSession",
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/treatment-plans/{plan_id:uuid}/sessions", "CreateTreatmentPlanSession", errors=WRITE_ERRORS)
     async def create_session(
         self, actor: CurrentActor, sessions: Sessions, plan_id: FromPath[UUID], data: JSONBody[SessionCreate]
     ) -> TreatmentPlanSession:
@@ -60,22 +54,14 @@ class TreatmentPlanSessionController(Controller):
         up) at a taken one."""
         return await sessions.create(actor, plan_id, data)
 
-    @put(
-        "/treatment-plans/{plan_id:uuid}/sessions/reorder",
-        operation_id="ReorderTreatmentPlanSessions",
-        responses=WRITE_ERRORS,
-    )
+    @update("/treatment-plans/{plan_id:uuid}/sessions/reorder", "ReorderTreatmentPlanSessions")
     async def reorder_sessions(
         self, actor: CurrentActor, sessions: Sessions, plan_id: FromPath[UUID], data: JSONBody[SessionReorder]
     ) -> TreatmentPlanSessionList:
         """Renumber the sessions 1..n in the order of `session_ids`, which must list each of them once."""
         return await sessions.reorder(actor, plan_id, data)
 
-    @put(
-        "/treatment-plans/{plan_id:uuid}/sessions/{session_id:int}",
-        operation_id="UpdateTreatmentPlanSession",
-        responses=WRITE_ERRORS,
-    )
+    @update("/treatment-plans/{plan_id:uuid}/sessions/{session_id:int}", "UpdateTreatmentPlanSession")
     async def update_session(
         self,
         actor: CurrentActor,
@@ -87,12 +73,7 @@ class TreatmentPlanSessionController(Controller):
         """Edit a session of a draft plan; a new `session_number` moves it."""
         return await sessions.update(actor, plan_id, session_id, data)
 
-    @delete(
-        "/treatment-plans/{plan_id:uuid}/sessions/{session_id:int}",
-        operation_id="DeleteTreatmentPlanSession",
-        responses=WRITE_ERRORS,
-        status_code=HTTP_204_NO_CONTENT,
-    )
+    @remove("/treatment-plans/{plan_id:uuid}/sessions/{session_id:int}", "DeleteTreatmentPlanSession")
     async def delete_session(
         self, actor: CurrentActor, sessions: Sessions, plan_id: FromPath[UUID], session_id: SessionId
     ) -> None:
@@ -100,28 +81,19 @@ class TreatmentPlanSessionController(Controller):
         await sessions.delete(actor, plan_id, session_id)
 
     # A session read by its id alone: where a created session's ``Location`` points.
-    @get("/treatment-plan-sessions/{session_id:int}", operation_id="GetTreatmentPlanSession", responses=READ_ERRORS)
+    @read("/treatment-plan-sessions/{session_id:int}", "GetTreatmentPlanSession")
     async def get_session(self, actor: CurrentActor, sessions: Sessions, session_id: SessionId) -> TreatmentPlanSession:
         """One session of a plan of the organization or of a global plan, with its exercise count."""
         return await sessions.get(actor, session_id)
 
-    @get(
-        "/treatment-plan-sessions/{session_id:int}/exercises",
-        operation_id="ListSessionExercises",
-        responses=READ_ERRORS,
-    )
+    @read("/treatment-plan-sessions/{session_id:int}/exercises", "ListSessionExercises")
     async def list_exercises(
         self, actor: CurrentActor, session_exercises: SessionExercises, session_id: SessionId
     ) -> SessionExerciseList:
         """The exercises the session prescribes, by sort order."""
         return await session_exercises.list(actor, session_id)
 
-    @post(
-        "/treatment-plan-sessions/{session_id:int}/exercises",
-        operation_id="CreateSessionExercise",
-        responses=WRITE_ERRORS,
-        status_code=HTTP_201_CREATED,
-    )
+    @create("/treatment-plan-sessions/{session_id:int}/exercises", "CreateSessionExercise", errors=WRITE_ERRORS)
     async def create_exercise(
         self,
         actor: CurrentActor,
@@ -132,11 +104,7 @@ class TreatmentPlanSessionController(Controller):
         """Prescribe a published exercise (a draft one too, for admins) in a draft plan's session."""
         return await session_exercises.create(actor, session_id, data)
 
-    @put(
-        "/treatment-plan-sessions/{session_id:int}/exercises/reorder",
-        operation_id="ReorderSessionExercises",
-        responses=WRITE_ERRORS,
-    )
+    @update("/treatment-plan-sessions/{session_id:int}/exercises/reorder", "ReorderSessionExercises")
     async def reorder_exercises(
         self,
         actor: CurrentActor,
@@ -147,11 +115,7 @@ class TreatmentPlanSessionController(Controller):
         """Order the exercises 0..n-1 as `exercise_ids`, which must list each of them once."""
         return await session_exercises.reorder(actor, session_id, data)
 
-    @put(
-        "/treatment-plan-sessions/{session_id:int}/exercises/{session_exercise_id:int}",
-        operation_id="UpdateSessionExercise",
-        responses=WRITE_ERRORS,
-    )
+    @update("/treatment-plan-sessions/{session_id:int}/exercises/{session_exercise_id:int}", "UpdateSessionExercise")
     async def update_exercise(
         self,
         actor: CurrentActor,
@@ -163,12 +127,7 @@ class TreatmentPlanSessionController(Controller):
         """Change a prescription, partially; a new `sort_order` moves it."""
         return await session_exercises.update(actor, session_id, session_exercise_id, data)
 
-    @delete(
-        "/treatment-plan-sessions/{session_id:int}/exercises/{session_exercise_id:int}",
-        operation_id="DeleteSessionExercise",
-        responses=WRITE_ERRORS,
-        status_code=HTTP_204_NO_CONTENT,
-    )
+    @remove("/treatment-plan-sessions/{session_id:int}/exercises/{session_exercise_id:int}", "DeleteSessionExercise")
     async def delete_exercise(
         self,
         actor: CurrentActor,
@@ -180,7 +139,7 @@ class TreatmentPlanSessionController(Controller):
         await session_exercises.delete(actor, session_id, session_exercise_id)
 
     # A prescription read by its id alone: where a created one's ``Location`` points.
-    @get("/session-exercises/{session_exercise_id:int}", operation_id="GetSessionExercise", responses=READ_ERRORS)
+    @read("/session-exercises/{session_exercise_id:int}", "GetSessionExercise")
     async def get_exercise(
         self, actor: CurrentActor, session_exercises: SessionExercises, session_exercise_id: SessionExerciseId
     ) -> SessionExercise:
