@@ -14,7 +14,7 @@ uses Litestar's own decorator.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import delete, get, post, put
 from litestar.handlers import HTTPRouteHandler
@@ -41,63 +41,37 @@ WRITE_ERRORS: Errors = problem_responses(401, 403, 404, 409, 422)
 """A write to an existing resource, which may be missing or in a state that refuses the write."""
 
 
-def _guards(guards: tuple[Guard, ...]) -> list[Guard] | None:
-    return list(guards) or None
+class RouteKind(Protocol):
+    """A kind of route: ``kind(path, operation_id, *guards)`` is the route's decorator."""
+
+    def __call__(
+        self, path: str, operation_id: str, *guards: Guard, errors: Errors = ..., **options: Any
+    ) -> HTTPRouteHandler: ...
 
 
-def read(
-    path: str, operation_id: str, *guards: Guard, errors: Errors = READ_ERRORS, **options: Any
-) -> HTTPRouteHandler:
-    """``GET`` of one resource or of what hangs from it: 200, or 404 when it is missing or not visible."""
-    return get(path, operation_id=operation_id, guards=_guards(guards), responses=errors, **options)
+def _kind(method: type[HTTPRouteHandler], kind_errors: Errors, status_code: int | None = None) -> RouteKind:
+    """The route kind answering ``method`` with ``status_code`` (Litestar's default for the method when
+    ``None``) and documenting ``kind_errors`` unless a route names its own."""
+
+    def route(
+        path: str, operation_id: str, *guards: Guard, errors: Errors = kind_errors, **options: Any
+    ) -> HTTPRouteHandler:
+        if status_code is not None:
+            options["status_code"] = status_code
+        return method(path, operation_id=operation_id, guards=list(guards) or None, responses=errors, **options)
+
+    return route
 
 
-def listing(
-    path: str, operation_id: str, *guards: Guard, errors: Errors = LIST_ERRORS, **options: Any
-) -> HTTPRouteHandler:
-    """``GET`` of a list or report of the caller's organization."""
-    return get(path, operation_id=operation_id, guards=_guards(guards), responses=errors, **options)
-
-
-def create(
-    path: str, operation_id: str, *guards: Guard, errors: Errors = CREATE_ERRORS, **options: Any
-) -> HTTPRouteHandler:
-    """``POST`` that creates a resource: 201 with it."""
-    return post(
-        path,
-        operation_id=operation_id,
-        guards=_guards(guards),
-        responses=errors,
-        status_code=HTTP_201_CREATED,
-        **options,
-    )
-
-
-def act(
-    path: str, operation_id: str, *guards: Guard, errors: Errors = WRITE_ERRORS, **options: Any
-) -> HTTPRouteHandler:
-    """``POST`` of an action on an existing resource (publish, cancel, retry, ...): 200 with the result."""
-    return post(
-        path, operation_id=operation_id, guards=_guards(guards), responses=errors, status_code=HTTP_200_OK, **options
-    )
-
-
-def update(
-    path: str, operation_id: str, *guards: Guard, errors: Errors = WRITE_ERRORS, **options: Any
-) -> HTTPRouteHandler:
-    """``PUT`` of the fields the body names: 200 with the resource."""
-    return put(path, operation_id=operation_id, guards=_guards(guards), responses=errors, **options)
-
-
-def remove(
-    path: str, operation_id: str, *guards: Guard, errors: Errors = WRITE_ERRORS, **options: Any
-) -> HTTPRouteHandler:
-    """``DELETE``: 204 without a body."""
-    return delete(
-        path,
-        operation_id=operation_id,
-        guards=_guards(guards),
-        responses=errors,
-        status_code=HTTP_204_NO_CONTENT,
-        **options,
-    )
+read = _kind(get, READ_ERRORS)
+"""``GET`` of one resource or of what hangs from it: 200, or 404 when it is missing or not visible."""
+listing = _kind(get, LIST_ERRORS)
+"""``GET`` of a list or report of the caller's organization."""
+create = _kind(post, CREATE_ERRORS, HTTP_201_CREATED)
+"""``POST`` that creates a resource: 201 with it."""
+act = _kind(post, WRITE_ERRORS, HTTP_200_OK)
+"""``POST`` of an action on an existing resource (publish, cancel, retry, ...): 200 with the result."""
+update = _kind(put, WRITE_ERRORS)
+"""``PUT`` of the fields the body names: 200 with the resource."""
+remove = _kind(delete, WRITE_ERRORS, HTTP_204_NO_CONTENT)
+"""``DELETE``: 204 without a body."""
