@@ -181,16 +181,7 @@ SELECT json_build_object(
          FROM page
          JOIN treatment_plan_versions v ON v.id = page.treatment_plan_version_id
          LEFT JOIN weekly_adherence_reports w ON w.id = page.report_id
-         -- The evidence states now of the sessions that decided the stored week's completed slots.
-         CROSS JOIN LATERAL (
-             SELECT count(*) FILTER (WHERE c.evidence_state = 'verified') AS verified,
-                    count(*) FILTER (WHERE c.evidence_state = 'contradicted') AS contradicted
-             FROM patient_session_completions c
-             WHERE c.id = ANY (ARRAY(
-                 SELECT (s ->> 'completion_id')::bigint
-                 FROM jsonb_array_elements(w.report -> 'days') d
-                 CROSS JOIN jsonb_array_elements(d -> 'slots') s
-                 WHERE s ->> 'state' = 'completed'))) e),
+         CROSS JOIN LATERAL weekly_report_evidence(w.report) e),
         '[]'::json))::text
 
 -- name: trend
@@ -203,15 +194,7 @@ SELECT ptp.id AS patient_treatment_plan_id, w.week_start, w.week_number, w.adher
        e.verified AS sessions_verified, e.contradicted AS sessions_contradicted
 FROM patient_treatment_plans ptp
 LEFT JOIN weekly_adherence_reports w ON w.patient_treatment_plan_id = ptp.id
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE c.evidence_state = 'verified') AS verified,
-           count(*) FILTER (WHERE c.evidence_state = 'contradicted') AS contradicted
-    FROM patient_session_completions c
-    WHERE c.id = ANY (ARRAY(
-        SELECT (s ->> 'completion_id')::bigint
-        FROM jsonb_array_elements(w.report -> 'days') d
-        CROSS JOIN jsonb_array_elements(d -> 'slots') s
-        WHERE s ->> 'state' = 'completed'))) e
+CROSS JOIN LATERAL weekly_report_evidence(w.report) e
 WHERE ptp.id = %(id)s
 ORDER BY w.week_start
 
