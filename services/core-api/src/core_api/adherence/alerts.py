@@ -6,6 +6,8 @@ See docs/adherence.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
 
 from psycopg import AsyncConnection
 
@@ -24,6 +26,20 @@ PAIN_HIGH = 7
 PAIN_RISE = 2
 
 
+def session_week(start_date: date, time_zone: str, started_at: datetime) -> int:
+    """The 0-based plan week of a session started at ``started_at``: the week containing that day in the
+    patient's zone. A session's alerts (pain, contradicted evidence) belong to it."""
+    return week_index(start_date, local_date(patient_zone(time_zone), started_at))
+
+
+def week_alert(kind: str, enrollment_id: int, start_date: date, index: int, **evidence: Any) -> repo.Alert:
+    """An alert of ``kind`` for the enrollment's 0-based plan week ``index``: ``evidence`` with the
+    enrollment and the week's first day, which every alert's payload names."""
+    first_day = week_start(start_date, index)
+    payload = {"patient_treatment_plan_id": enrollment_id, "week_start": first_day.isoformat(), **evidence}
+    return repo.Alert(id=enrollment_id, kind=kind, week_start=first_day, evidence=payload)
+
+
 def threshold_alerts(enrollment: Enrollment, weeks: Iterable[int]) -> list[repo.Alert]:
     """``below_threshold`` alerts for the 0-based plan ``weeks`` whose adherence is strictly below the
     organization's threshold and that already missed a session (a noncompliant slot): a week whose
@@ -33,25 +49,21 @@ def threshold_alerts(enrollment: Enrollment, weeks: Iterable[int]) -> list[repo.
     for index in weeks:
         _, summary = enrollment.week(index)
         if summary.adherence_percent < row.threshold_percent and summary.noncompliant > 0:
-            first_day = week_start(row.start_date, index)
             alerts.append(
-                repo.Alert(
-                    id=row.id,
-                    kind="below_threshold",
-                    week_start=first_day,
-                    evidence={
-                        "patient_treatment_plan_id": row.id,
-                        "patient_id": row.patient_id,
-                        "week_start": first_day.isoformat(),
-                        "week_number": index + 1,
-                        "adherence_percent": summary.adherence_percent,
-                        "noncompliance_percent": summary.noncompliance_percent,
-                        "threshold_percent": row.threshold_percent,
-                        "compliant": summary.compliant,
-                        "noncompliant": summary.noncompliant,
-                        "offered": summary.offered,
-                        "as_of": enrollment.as_of.isoformat(),
-                    },
+                week_alert(
+                    "below_threshold",
+                    row.id,
+                    row.start_date,
+                    index,
+                    patient_id=row.patient_id,
+                    week_number=index + 1,
+                    adherence_percent=summary.adherence_percent,
+                    noncompliance_percent=summary.noncompliance_percent,
+                    threshold_percent=row.threshold_percent,
+                    compliant=summary.compliant,
+                    noncompliant=summary.noncompliant,
+                    offered=summary.offered,
+                    as_of=enrollment.as_of.isoformat(),
                 )
             )
     return alerts
@@ -87,17 +99,16 @@ async def check_pain(conn: AsyncConnection, completion_id: int) -> None:
     ]
     if not reasons:
         return
-    zone = patient_zone(found.time_zone)
-    first_day = week_start(found.start_date, week_index(found.start_date, local_date(zone, found.started_at)))
-    evidence = {
-        "patient_treatment_plan_id": found.patient_treatment_plan_id,
-        "week_start": first_day.isoformat(),
-        "reasons": reasons,
-        "session_completion_id": found.id,
-        "pain_level_after": pain,
-        "previous_session_completion_id": found.previous_id,
-        "previous_pain_level_after": previous,
-        "rise": rise,
-    }
-    alert = repo.Alert(id=found.patient_treatment_plan_id, kind="pain", week_start=first_day, evidence=evidence)
+    alert = week_alert(
+        "pain",
+        found.patient_treatment_plan_id,
+        found.start_date,
+        session_week(found.start_date, found.time_zone, found.started_at),
+        reasons=reasons,
+        session_completion_id=found.id,
+        pain_level_after=pain,
+        previous_session_completion_id=found.previous_id,
+        previous_pain_level_after=previous,
+        rise=rise,
+    )
     await raise_alerts(conn, [alert])

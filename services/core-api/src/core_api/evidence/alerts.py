@@ -9,28 +9,22 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from core_api.adherence.alerts import raise_alerts
+from core_api.adherence.alerts import raise_alerts, session_week, week_alert
 from core_api.adherence.repository import Alert
-from core_api.enrollments.weeks import local_date, week_index, week_start
 from core_api.evidence.repository import ClaimedCompletion
-from core_api.time_zones import patient_zone
 
 
 def contradicted_alert(completion: ClaimedCompletion) -> Alert:
     """The alert about ``completion`` for its plan week."""
-    index = week_index(completion.start_date, local_date(patient_zone(completion.time_zone), completion.started_at))
-    first_day = week_start(completion.start_date, index)
-    return Alert(
-        id=completion.patient_treatment_plan_id,
-        kind="evidence_contradicted",
-        week_start=first_day,
-        evidence={
-            "patient_treatment_plan_id": completion.patient_treatment_plan_id,
-            "patient_id": completion.patient_id,
-            "week_start": first_day.isoformat(),
-            "week_number": index + 1,
-            "session_completion_id": completion.id,
-        },
+    index = session_week(completion.start_date, completion.time_zone, completion.started_at)
+    return week_alert(
+        "evidence_contradicted",
+        completion.patient_treatment_plan_id,
+        completion.start_date,
+        index,
+        patient_id=completion.patient_id,
+        week_number=index + 1,
+        session_completion_id=completion.id,
     )
 
 
