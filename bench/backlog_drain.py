@@ -44,6 +44,7 @@ from telemetry.spool.files import read_checkpoint, unflushed_bytes
 from telemetry.spool.record import SpoolRecord, encode_record
 
 from bench.pose_decode import pose_batch_body
+from bench.scratch_clickhouse import on_scratch_clickhouse
 from bench.services import Service, start_service
 from bench.telemetry_ingest import (
     FRAMES_PER_BATCH,
@@ -57,11 +58,10 @@ from bench.telemetry_ingest import (
     migrate_database,
     native_client,
     pose_delivery,
-    scratch_folder,
     service_env,
     stored_pose,
 )
-from tools.databases import ClickHouseServer, ClickHouseUnavailable, free_port
+from tools.databases import ClickHouseServer, free_port
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
 OUTAGE_SECONDS = 600.0
@@ -426,15 +426,9 @@ def _report(results: Results) -> str:
 
 
 def run(outage_seconds: float = OUTAGE_SECONDS) -> str:
-    with scratch_folder() as root, ExitStack() as stack:
-        server = ClickHouseServer(root / "clickhouse")
-        try:
-            server.start()
-        except ClickHouseUnavailable as exc:
-            return f"backlog drain: skipped, no ClickHouse server ({exc})"
-        stack.callback(server.stop)
-        results = _measure(root, stack, server, outage_seconds)
-    return _report(results)
+    return on_scratch_clickhouse(
+        "backlog drain", lambda root, stack, server: _report(_measure(root, stack, server, outage_seconds))
+    )
 
 
 def main() -> None:

@@ -29,9 +29,7 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import io
-import logging
 import pstats
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -40,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import structlog
 from core_api.app import create_app
 from core_api.settings import DatabaseSettings, HttpSettings, MigrationSettings, Settings, TelemetryTokenSettings
 from core_api.user_check import UserCheckingVerifier
@@ -49,6 +46,7 @@ from service_common.auth.verifier import JwtVerifier
 from service_common.logging import LogSettings
 
 from bench.asgi_driver import AsgiDriver
+from bench.profiling import area_lines, heaviest, logs_to, own_time_by_area, step_lines
 
 CONCURRENCY = 16
 PROFILED_REQUESTS = 2_000
@@ -262,62 +260,13 @@ async def _complete_passes(
     return warm, steady, profiled, pstats.Stats(profile, stream=io.StringIO())
 
 
-@contextmanager
-def _logs_to(path: Path) -> Iterator[None]:
-    """Log lines go to a file, as a container's stderr would, instead of the benchmark's output; the
-    logging set-up ``create_app`` makes is undone afterwards, since its handler writes to that file."""
-    saved_stderr, saved_structlog = sys.stderr, structlog.get_config()
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    with path.open("w") as target:
-        sys.stderr = target
-        try:
-            yield
-        finally:
-            sys.stderr = saved_stderr
-            structlog.configure(**saved_structlog)
-            root.handlers[:], root.level = saved_handlers, saved_level
-
-
-_Raw = dict[tuple[str, int, str], tuple[int, int, float, float, Any]]
-
-
-def _areas(stats: pstats.Stats) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    raw: _Raw = stats.stats  # type: ignore[attr-defined]
-    for (filename, _, function), (_, _, own, _, _) in raw.items():
-        where = f"{filename} {function}"
-        area = next((name for name, parts in _AREAS if any(part in where for part in parts)), "other")
-        totals[area] = totals.get(area, 0.0) + own
-    return totals
-
-
-def _step(stats: pstats.Stats, filename: str, function: str) -> float:
-    raw: _Raw = stats.stats  # type: ignore[attr-defined]
-    return sum(
-        cumulative
-        for (file, _, name), (_, _, _, cumulative, _) in raw.items()
-        if file.endswith(filename) and name == function
-    )
-
-
-def _top(stats: pstats.Stats, count: int, requests: int) -> list[str]:
-    raw: _Raw = stats.stats  # type: ignore[attr-defined]
-    rows = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:count]
-    root = str(Path(__file__).resolve().parent.parent)
-    lines = []
-    for (filename, line, function), (_, calls, own, cumulative, _) in rows:
-        where = filename.replace(root, "").split("site-packages/")[-1]
-        lines.append(
-            f"    {own * 1e6 / requests:6.1f} µs own {cumulative * 1e6 / requests:7.1f} µs cum "
-            f"{calls / requests:5.1f}x/request  {function} ({where}:{line})"
-        )
-    return lines
-
-
 def _report(profiled: Pass, stats: pstats.Stats, steady: Pass, steps: Sequence[tuple[str, str, str]]) -> list[str]:
     requests = profiled.requests
-    areas = _areas(stats)
+
+    def per_request(seconds: float) -> str:
+        return f"{seconds * 1e6 / requests:6.1f} µs"
+
+    areas = own_time_by_area(stats, _AREAS)
     total = sum(areas.values())
     steady_wall = steady.seconds * 1000 / steady.requests
     steady_waiting = max(steady_wall - steady.cpu_seconds * 1000 / steady.requests, 0.0)
@@ -326,8 +275,7 @@ def _report(profiled: Pass, stats: pstats.Stats, steady: Pass, steps: Sequence[t
         "profiled CPU per request, cProfile's own overhead included):",
         "   own CPU time by area (and, without cProfile, the steady pass's PostgreSQL wait):",
     ]
-    for area, seconds in sorted(areas.items(), key=lambda item: item[1], reverse=True):
-        lines.append(f"    {seconds / total * 100:5.1f} %  {seconds * 1e6 / requests:6.1f} µs/request  {area}")
+    lines.extend(area_lines(areas, per_request))
     lines.append(
         f"    PostgreSQL wait {steady_waiting * 1000:6.1f} µs/request, {steady_waiting / steady_wall:.0%} of the "
         "steady pass's wall time: the loop idle, waiting for PostgreSQL's answers and locks, the slowest "
@@ -335,12 +283,13 @@ def _report(profiled: Pass, stats: pstats.Stats, steady: Pass, steps: Sequence[t
         f"{steady.postgres_cpu_seconds * 1e6 / steady.requests:.1f} µs/request)"
     )
     lines.append("   steps (cumulative CPU per request, % of the profiled total):")
-    for name, filename, function in steps:
-        seconds = _step(stats, filename, function)
-        if seconds:
-            lines.append(f"    {seconds * 1e6 / requests:6.1f} µs  {seconds / total * 100:5.1f} %  {name}")
+    lines.extend(step_lines(stats, steps, total, per_request))
     lines.append("   top functions by own CPU time:")
-    lines.extend(_top(stats, 15, requests))
+    lines.extend(
+        f"    {f.own * 1e6 / requests:6.1f} µs own {f.cumulative * 1e6 / requests:7.1f} µs cum "
+        f"{f.calls / requests:5.1f}x/request  {f.name} ({f.place})"
+        for f in heaviest(stats, 15)
+    )
     return lines
 
 
@@ -374,7 +323,7 @@ def profile(
     if len(complete) < 2 * PROFILED_REQUESTS or [r.token for r in today] != [r.token for r in complete]:
         raise ValueError(f"the profile needs {2 * PROFILED_REQUESTS:,} sessions and today's of the same patients")
     settings = _settings(database_url, jwks, signing_key, hash_key)
-    with _logs_to(scratch / "core-api-profile.log"):
+    with logs_to(scratch / "core-api-profile.log"):
         cold, steady, profiled, stats = asyncio.run(_today_passes(settings, today, postgres_cpu))
         warm, steady_complete, profiled_complete, stats_complete = asyncio.run(
             _complete_passes(settings, today, complete, body, postgres_cpu)

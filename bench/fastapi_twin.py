@@ -159,6 +159,14 @@ IdempotencyKey = Annotated[
 router = APIRouter()
 
 
+async def _appended(request: Request, endpoint: str, table: str, columns: Columns, batch: Batch) -> IngestAckModel:
+    """The acknowledgement of ``columns`` appended to the spool for ``table``, as the service's ingest route
+    appends them."""
+    appender: SpoolAppender = request.app.state.spool_appender
+    ack = await appender.append(endpoint, table, columns, batch)
+    return IngestAckModel(accepted=ack.accepted, batch_id=ack.batch_id, duplicate=ack.duplicate)
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -174,9 +182,7 @@ async def ingest_pose_frames(
     batch = Batch.start(caller, "pose_frames", idempotency_key, _country(request))
     # pose_frame_columns only reads the attributes the pydantic model shares with the contract Struct.
     columns = pose_frame_columns(cast(PoseFrameBatch, payload), batch)
-    appender: SpoolAppender = request.app.state.spool_appender
-    ack = await appender.append("pose_frames", "pose_tracking_frames", columns, batch)
-    return IngestAckModel(accepted=ack.accepted, batch_id=ack.batch_id, duplicate=ack.duplicate)
+    return await _appended(request, "pose_frames", "pose_tracking_frames", columns, batch)
 
 
 @router.post("/v1/media/events", status_code=202)
@@ -188,9 +194,7 @@ async def ingest_media_events(
 ) -> IngestAckModel:
     events = payload if isinstance(payload, list) else [payload]
     batch = Batch.start(caller, "media_events", idempotency_key, _country(request))
-    appender: SpoolAppender = request.app.state.spool_appender
-    ack = await appender.append("media_events", "media_events", media_columns(events, batch), batch)
-    return IngestAckModel(accepted=ack.accepted, batch_id=ack.batch_id, duplicate=ack.duplicate)
+    return await _appended(request, "media_events", "media_events", media_columns(events, batch), batch)
 
 
 async def spool_full(_: Request, exc: Exception) -> JSONResponse:

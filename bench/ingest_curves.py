@@ -35,6 +35,7 @@ from telemetry.ingest.ratelimit import RateLimiter
 from telemetry.settings import HttpSettings, RateLimitSettings, TelemetryAuthSettings
 
 from bench.pose_decode import pose_batch_body
+from bench.scratch_clickhouse import on_scratch_clickhouse
 from bench.services import start_service
 from bench.telemetry_ingest import (
     DEVICES,
@@ -45,10 +46,9 @@ from bench.telemetry_ingest import (
     direct_insert,
     log_of,
     migrate_database,
-    scratch_folder,
     service_env,
 )
-from tools.databases import ClickHouseServer, ClickHouseUnavailable, free_port
+from tools.databases import ClickHouseServer, free_port
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
 BATCH_SIZES = (1, 10, 60, 300)
@@ -257,23 +257,20 @@ def _report(points: list[Point], notes: list[str], memory: list[Memory], sizes: 
     return "\n".join(lines)
 
 
-def run() -> str:
-    with scratch_folder() as root, ExitStack() as stack:
-        server = ClickHouseServer(root / "clickhouse")
-        try:
-            server.start()
-        except ClickHouseUnavailable as exc:
-            return f"telemetry cost curves: skipped, no ClickHouse server ({exc})"
-        stack.callback(server.stop)
-        loads = [os.getloadavg()[0]]
-        keys = root / "keys"
-        ensure_dev_keys(keys)
-        tokens = _tokens(keys, max(CURVE_DEVICES, *RSS_DEVICES))
-        measured = batch_sizes(BATCH_SIZES, lambda frames: len(pose_batch_body(frames)), HttpSettings().max_body_bytes)
-        with ExitStack() as curve_stack:
-            points = _curve(root, curve_stack, server, keys, tokens[:CURVE_DEVICES], [size for size, _ in measured])
-        loads.append(os.getloadavg()[0])
-        memory = [_memory(root, server, keys, tokens, devices) for devices in RSS_DEVICES]
-        sizes = entry_sizes(keys, tokens[: RSS_DEVICES[-1]])
-        loads.append(os.getloadavg()[0])
+def _measure(root: Path, server: ClickHouseServer) -> str:
+    loads = [os.getloadavg()[0]]
+    keys = root / "keys"
+    ensure_dev_keys(keys)
+    tokens = _tokens(keys, max(CURVE_DEVICES, *RSS_DEVICES))
+    measured = batch_sizes(BATCH_SIZES, lambda frames: len(pose_batch_body(frames)), HttpSettings().max_body_bytes)
+    with ExitStack() as curve_stack:
+        points = _curve(root, curve_stack, server, keys, tokens[:CURVE_DEVICES], [size for size, _ in measured])
+    loads.append(os.getloadavg()[0])
+    memory = [_memory(root, server, keys, tokens, devices) for devices in RSS_DEVICES]
+    sizes = entry_sizes(keys, tokens[: RSS_DEVICES[-1]])
+    loads.append(os.getloadavg()[0])
     return _report(points, [note for _, note in measured if note], memory, sizes, loads)
+
+
+def run() -> str:
+    return on_scratch_clickhouse("telemetry cost curves", lambda root, _, server: _measure(root, server))

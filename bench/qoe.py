@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse_driver import Client
-from telemetry.clickhouse.migrate import migrate
-from telemetry.clickhouse.server import ServerStore
 from telemetry.media.qoe_queries import per_view_query
 
+from bench.scratch_clickhouse import throwaway_database
 from tools.databases import ClickHouseServer
 
 ORG = "org_bench_qoe"
@@ -108,10 +107,7 @@ def python_per_view(rows: list[tuple[Any, ...]]) -> dict[str, tuple[int, int, fl
 
 
 async def _measure(server: ClickHouseServer) -> list[str]:
-    database = f"qoe_{uuid.uuid4().hex[:8]}"
-    store = ServerStore(server.url, server.http_url, database, 300.0)
-    try:
-        await migrate(store)
+    async with throwaway_database(server, "qoe", 300.0) as (database, store):
         columns = _views(datetime.now(UTC))
         started = time.perf_counter()
         await store.insert("media_events", columns)
@@ -155,9 +151,6 @@ async def _measure(server: ClickHouseServer) -> list[str]:
             f"  baseline fetch raw rows + Python loop                 {theirs_s * 1000:9.0f} ms (median of {ROUNDS})",
             f"  ratio    {theirs_s / ours_s:.1f}x   goal: >= 10x   (figures agree for {agree:,} of {len(ours):,})",
         ]
-    finally:
-        await store.execute(f"DROP DATABASE IF EXISTS {database}")
-        await store.close()
 
 
 def run() -> str:

@@ -30,11 +30,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from clickhouse_driver import Client
-from telemetry.clickhouse.migrate import migrate
-from telemetry.clickhouse.server import ServerStore
 from telemetry.spool.flusher import landed_batch_ids, landed_batch_queries
 from telemetry.spool.record import SpoolRecord
 
+from bench.scratch_clickhouse import throwaway_database
 from tools.databases import ClickHouseServer
 
 ROWS = 20_000_000
@@ -187,10 +186,7 @@ def _profile(client: Client, server_log: Path, block: list[SpoolRecord]) -> list
 
 
 async def _measure(server: ClickHouseServer) -> list[str]:
-    database = f"lookup_{uuid.uuid4().hex[:8]}"
-    store = ServerStore(server.url, server.http_url, database, 600.0)
-    try:
-        await migrate(store)
+    async with throwaway_database(server, "lookup", 600.0) as (database, store):
         client = Client.from_url(f"{server.url}/{database}?send_receive_timeout=600")
         started = time.perf_counter()
         client.execute(_FILL)
@@ -231,9 +227,6 @@ async def _measure(server: ClickHouseServer) -> list[str]:
             f"  ratio    target takes {ours / theirs:.4f} of the baseline's time   goal: <= 1/50 (0.02)",
             *_profile(client, server.root / "server.log", block),
         ]
-    finally:
-        await store.execute(f"DROP DATABASE IF EXISTS {database}")
-        await store.close()
 
 
 def run() -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 from bench.loadgen import LoadResult, LoadSpec
+from tools.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -96,17 +97,6 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_seconds: floa
     return False
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 20 s (the services' graceful shutdown limit)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=25)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def start_service(
     name: str,
@@ -142,9 +132,9 @@ def start_service(
         service._stop.set()
         if sampler.is_alive():
             sampler.join()
-        stop_process(process)
-        for other in others:
-            stop_process(other)
+        # SIGKILL only past the services' graceful shutdown limit (20 s).
+        for each in (process, *others):
+            stop_process(each, 25)
 
 
 def run_load(spec: LoadSpec, scratch: Path) -> LoadResult:

@@ -21,13 +21,10 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,9 +40,10 @@ from telemetry.settings import ClickHouseSettings
 
 from bench.loadgen import LoadSpec
 from bench.pose_decode import pose_batch_body
+from bench.scratch_clickhouse import on_scratch_clickhouse
 from bench.services import Service, run_load, start_service
 from bench.wrk import WrkRequest, run_wrk
-from tools.databases import ClickHouseServer, ClickHouseUnavailable, free_port
+from tools.databases import ClickHouseServer, free_port
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
 DEVICES = 1024
@@ -287,15 +285,6 @@ def service_env(server: ClickHouseServer, keys: Path, spool: Path, database: str
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "info",
     }
-
-
-@contextmanager
-def scratch_folder() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="bench-telemetry-"))
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _mib(value: float) -> str:
@@ -571,12 +560,6 @@ def _report(results: Results) -> str:
 
 
 def run() -> str:
-    with scratch_folder() as root, ExitStack() as stack:
-        server = ClickHouseServer(root / "clickhouse")
-        try:
-            server.start()
-        except ClickHouseUnavailable as exc:
-            return f"telemetry ingest end to end: skipped, no ClickHouse server ({exc})"
-        stack.callback(server.stop)
-        results = _measure(root, stack, server)
-    return _report(results)
+    return on_scratch_clickhouse(
+        "telemetry ingest end to end", lambda root, stack, server: _report(_measure(root, stack, server))
+    )

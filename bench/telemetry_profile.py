@@ -13,10 +13,7 @@ import asyncio
 import cProfile
 import io
 import pstats
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +24,17 @@ from telemetry.settings import ClickHouseSettings, HttpSettings, Settings, Spool
 
 from bench.asgi_driver import ASGI, AsgiDriver
 from bench.pose_decode import pose_batch_body
-from bench.telemetry_ingest import media_event_body, migrate_database, scratch_folder
-from tools.databases import ClickHouseServer, ClickHouseUnavailable
+from bench.profiling import area_lines, heaviest, logs_to, own_time_by_area, step_lines
+from bench.scratch_clickhouse import on_scratch_clickhouse
+from bench.telemetry_ingest import media_event_body, migrate_database
+from tools.databases import ClickHouseServer
 from tools.tokens import ensure_dev_keys, mint_telemetry_token
 
 POSE_REQUESTS = 320
 MEDIA_REQUESTS = 1_024
 CONCURRENCY = 16
 
-# Own (not cumulative) time by where the code lives; the first matching fragment of the file name wins.
+# Own (not cumulative) time by where the code lives; the first matching fragment of "file function" wins.
 _AREAS = (
     ("msgspec decode / encode (C)", ("msgspec",)),
     ("JWT: PyJWT + cryptography", ("/jwt/", "cryptography", "base64", "hmac", "json/")),
@@ -44,11 +43,15 @@ _AREAS = (
     ("telemetry + service_common code", ("telemetry/", "service_common/", "contracts/")),
     ("asyncio event loop, futures, threads", ("asyncio", "threading", "concurrent", "selectors", "queue.py")),
     ("uuid / datetime / re (stdlib)", ("uuid.py", "datetime", "re/", "_strptime")),
+    # Calls that release the GIL: in the event-loop thread their own time is mostly the wait to get it back
+    # while a worker thread (clickhouse-driver serializing a block, the spool's reads) holds it.
+    (
+        "GIL-releasing calls (urandom, print, stat, crc32)",
+        ("posix.urandom", "builtins.print", "posix.stat", "zlib.crc32", "posix.fsync"),
+    ),
 )
-# Calls that release the GIL: in the event-loop thread their own time is mostly the wait to get it back
-# while a worker thread (clickhouse-driver serializing a block, the spool's reads) holds it.
-_GIL_CALLS = ("posix.urandom", "builtins.print", "posix.stat", "zlib.crc32", "posix.fsync")
-_GIL_RELEASING = "GIL-releasing calls (urandom, print, stat, crc32)"
+# The loop waiting for sockets: idle, not work.
+_IDLE = ("select.epoll",)
 # Entry points whose cumulative time answers "how much does this step cost".
 _STEPS = (
     ("token verification (TelemetryVerifier.verify)", "service_common/auth/verifier.py", "claims"),
@@ -60,18 +63,6 @@ _STEPS = (
     ("flusher: read back + insert (drain)", "telemetry/spool/flusher.py", "drain"),
     ("request log line (request.completed)", "structlog/_native.py", "meth"),
 )
-
-
-@contextmanager
-def _stderr_to(path: Path) -> Iterator[None]:
-    """Log lines go to a file, as a container's stderr would, instead of the benchmark's output."""
-    saved = sys.stderr
-    with path.open("w") as target:
-        sys.stderr = target
-        try:
-            yield
-        finally:
-            sys.stderr = saved
 
 
 async def _drive(settings: Settings, tokens: list[str], pose: list[bytes], media: list[bytes]) -> dict[str, Any]:
@@ -123,47 +114,16 @@ async def _drive(settings: Settings, tokens: list[str], pose: list[bytes], media
     return figures
 
 
-def _areas(stats: pstats.Stats) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _, function), (_, _, own, _, _) in raw.items():
-        where = f"{filename} {function}"
-        if "select.epoll" in where:
-            continue  # the loop waiting for sockets: idle, not work
-        area = next((name for name, parts in _AREAS if any(part in where for part in parts)), None)
-        if area is None:
-            area = _GIL_RELEASING if any(call in where for call in _GIL_CALLS) else "other"
-        totals[area] = totals.get(area, 0.0) + own
-    return totals
-
-
-def _step(stats: pstats.Stats, filename: str, function: str) -> float:
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    return sum(
-        cumulative
-        for (file, _, name), (_, _, _, cumulative, _) in raw.items()
-        if file.endswith(filename) and name == function
-    )
-
-
-def _top(stats: pstats.Stats, count: int) -> list[str]:
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    rows = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:count]
-    root = str(Path(__file__).resolve().parent.parent)
-    lines = []
-    for (filename, line, function), (_, calls, own, cumulative, _) in rows:
-        where = filename.replace(root, "").split("site-packages/")[-1]
-        lines.append(
-            f"    {own * 1000:8.0f} ms own {cumulative * 1000:8.0f} ms cum {calls:8d}x  {function} ({where}:{line})"
-        )
-    return lines
-
-
 def _report(label: str, figures: dict[str, Any]) -> list[str]:
     stats: pstats.Stats = figures["stats"]
     requests = figures["requests"]
     loop_cpu, process_cpu = figures["loop_cpu"], figures["process_cpu"]
-    profiled = sum(_areas(stats).values())
+
+    def per_request(seconds: float) -> str:
+        return f"{seconds * 1000 / requests:6.3f} ms"
+
+    areas = own_time_by_area(stats, _AREAS, _IDLE)
+    profiled = sum(areas.values())
     lines = [
         f"  {label}: {requests} requests in {figures['wall']:.1f} s under cProfile; "
         f"CPU {process_cpu * 1000 / requests:.2f} ms/request, of which event-loop thread "
@@ -171,48 +131,36 @@ def _report(label: str, figures: dict[str, Any]) -> list[str]:
         f"{(process_cpu - loop_cpu) * 1000 / requests:.2f} ms",
         "   own wall time by area (event-loop thread, epoll waits left out; includes waits for the GIL):",
     ]
-    for area, seconds in sorted(_areas(stats).items(), key=lambda item: item[1], reverse=True):
-        lines.append(f"    {seconds / profiled * 100:5.1f} %  {seconds * 1000 / requests:6.3f} ms/request  {area}")
+    lines.extend(area_lines(areas, per_request))
     lines.append("   steps (cumulative wall time per request, % of the above):")
-    for name, filename, function in _STEPS:
-        seconds = _step(stats, filename, function)
-        if seconds:
-            lines.append(f"    {seconds * 1000 / requests:6.3f} ms  {seconds / profiled * 100:5.1f} %  {name}")
+    lines.extend(step_lines(stats, _STEPS, profiled, per_request))
     lines.append("   top functions by own wall time:")
-    lines.extend(_top(stats, 12))
+    lines.extend(
+        f"    {f.own * 1000:8.0f} ms own {f.cumulative * 1000:8.0f} ms cum {f.calls:8d}x  {f.name} ({f.place})"
+        for f in heaviest(stats, 12)
+    )
     return lines
 
 
-def run() -> str:
-    with scratch_folder() as root:
-        server = ClickHouseServer(root / "clickhouse")
-        try:
-            server.start()
-        except ClickHouseUnavailable as exc:
-            return f"telemetry hot path profile: skipped, no ClickHouse server ({exc})"
-        try:
-            migrate_database(server, "bench_profile")
-            keys = root / "keys"
-            ensure_dev_keys(keys)
-            tokens = [
-                mint_telemetry_token(
-                    keys, actor_hash=f"device_{n}", org_hash="bench_org", consent_level=3, biometric=True
-                )
-                for n in range(1024)
-            ]
-            settings = Settings(
-                clickhouse=ClickHouseSettings(url=server.url, http_url=server.http_url, database="bench_profile"),
-                http=HttpSettings(),
-                log=LogSettings(level="info", format="json"),
-                auth=AuthSettings(jwks_file=str(keys / "jwks.json")),
-                spool=SpoolSettings(dir=str(root / "spool")),
-            )
-            pose = [pose_batch_body(60, seed) for seed in range(8)]
-            media = [media_event_body(seed) for seed in range(64)]
-            with _stderr_to(root / "telemetry.log"):
-                figures = asyncio.run(_drive(settings, tokens, pose, media))
-        finally:
-            server.stop()
+def _measure(root: Path, server: ClickHouseServer) -> str:
+    migrate_database(server, "bench_profile")
+    keys = root / "keys"
+    ensure_dev_keys(keys)
+    tokens = [
+        mint_telemetry_token(keys, actor_hash=f"device_{n}", org_hash="bench_org", consent_level=3, biometric=True)
+        for n in range(1024)
+    ]
+    settings = Settings(
+        clickhouse=ClickHouseSettings(url=server.url, http_url=server.http_url, database="bench_profile"),
+        http=HttpSettings(),
+        log=LogSettings(level="info", format="json"),
+        auth=AuthSettings(jwks_file=str(keys / "jwks.json")),
+        spool=SpoolSettings(dir=str(root / "spool")),
+    )
+    pose = [pose_batch_body(60, seed) for seed in range(8)]
+    media = [media_event_body(seed) for seed in range(64)]
+    with logs_to(root / "telemetry.log"):
+        figures = asyncio.run(_drive(settings, tokens, pose, media))
     return "\n".join(
         [
             "telemetry hot path profile: the app in process (create_app, JSON request log at info), real ClickHouse "
@@ -221,3 +169,7 @@ def run() -> str:
             *_report("media events (one per POST)", figures["media"]),
         ]
     )
+
+
+def run() -> str:
+    return on_scratch_clickhouse("telemetry hot path profile", lambda root, _, server: _measure(root, server))

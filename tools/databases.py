@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core_api.db.provision import APP_ROLE, OWNER_ROLE, provision
 
+from tools.processes import stop_process
+
 DATABASE_NAME = "rehab"
 CLICKHOUSE_SERVER_BINARY = "/usr/sbin/clickhouse-server"
 
@@ -197,10 +199,5 @@ class ClickHouseServer:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, 20)
         self._process = None

@@ -60,6 +60,7 @@ from tools.cluster.postgres_cluster import (
     resume,
 )
 from tools.jobs import LOCAL_JOBS
+from tools.processes import stop_process
 from tools.tokens import ensure_dev_keys, ensure_telemetry_token_keys
 
 ORGANIZATIONS = 2
@@ -356,12 +357,7 @@ class Dispatcher:
         return self._process.poll() is None
 
     def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, 30)
 
 
 def run_nightly_jobs(env: dict[str, str]) -> dict[str, str]:

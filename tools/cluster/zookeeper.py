@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tools.databases import free_port, install_debian_package
+from tools.processes import stop_process
 
 ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"
 ZOOKEEPER_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
@@ -85,10 +86,5 @@ class ZooKeeperServer:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, 20)
         self._process = None
