@@ -42,6 +42,7 @@ from tools.databases import (
     free_port,
     start_local_postgres,
 )
+from tools.processes import stop_process
 from tools.tokens import (
     TELEMETRY_HASH_KEY_FILE,
     TELEMETRY_SIGNING_KEY_FILE,
@@ -200,12 +201,10 @@ def start_service(package: str, env: dict[str, str]) -> tuple[str, subprocess.Po
     return base_url, process
 
 
-def stop_service(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def stop_service(process: subprocess.Popen[bytes]) -> int | None:
+    """Stop a service process the tests started: its exit code, ``None`` when it ignored SIGTERM for 20 s
+    and had to be killed."""
+    return stop_process(process, 20)
 
 
 def core_api_env(postgres: PostgresUrls, dev_keys: Path) -> dict[str, str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
+def stop_process(process: subprocess.Popen[bytes], timeout_seconds: float) -> int | None:
     """SIGTERM, then SIGKILL if ``process`` has not exited ``timeout_seconds`` later; returns once it has
-    exited (at once if it already had)."""
+    exited (at once if it already had): its exit code, or ``None`` when it had to be killed."""
     process.terminate()
     try:
-        process.wait(timeout=timeout_seconds)
+        return process.wait(timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+        return None

@@ -659,9 +659,16 @@ class _Telemetry:
         self.start(command)
         return process.returncode
 
-    def stop(self) -> None:
-        for process in self.processes.values():
-            stop_service(process)
+    def stop(self) -> dict[str, int | None]:
+        """Stop the request processes, then the flusher (which drains until they have let go of their
+        folders, as when Kubernetes stops the pod's two containers together); each command's exit code,
+        ``None`` for one that had to be killed."""
+        return {name: stop_service(self.processes[name]) for name in ("server", "flusher") if name in self.processes}
+
+
+def _check_stopped_cleanly(exit_codes: dict[str, int | None], report: Report) -> None:
+    report.figures["exit_codes_on_stop"] = exit_codes
+    assert set(exit_codes.values()) <= {0, -signal.SIGTERM}, f"a command did not stop on SIGTERM\n{report}"
 
 
 def clickhouse_stopped_during_ingest(
@@ -690,7 +697,7 @@ def clickhouse_stopped_during_ingest(
                 time.sleep((load_seconds - down_seconds) / 2)
             counts, drained_after = wait_stored(clickhouse.http_url, "faults", load.acknowledged, 120.0)
         finally:
-            telemetry.stop()
+            exit_codes = telemetry.stop()
     finally:
         clickhouse.stop()
     report = Report(
@@ -705,6 +712,7 @@ def clickhouse_stopped_during_ingest(
         },
     )
     _check_exactly_once(load, counts, report)
+    _check_stopped_cleanly(exit_codes, report)
     return report
 
 
@@ -741,7 +749,7 @@ def telemetry_killed_during_ingest(
             time.sleep(load_seconds / 2)
         counts, drained_after = wait_stored(clickhouse[1], database, load.acknowledged, 60.0)
     finally:
-        telemetry.stop()
+        exit_codes = telemetry.stop()
     report = Report(
         f"telemetry {victim} {how.name} during ingest ({workers} worker{'s' if workers > 1 else ''})",
         {
@@ -755,4 +763,5 @@ def telemetry_killed_during_ingest(
         },
     )
     _check_exactly_once(load, counts, report)
+    _check_stopped_cleanly(exit_codes, report)
     return report
