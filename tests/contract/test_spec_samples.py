@@ -36,13 +36,12 @@ from litestar.testing import TestClient
 from service_common.auth.settings import AuthSettings
 from service_common.logging import LogSettings
 from telemetry.app import create_app as create_telemetry
-from telemetry.clickhouse.migrate import migrate as migrate_clickhouse
-from telemetry.clickhouse.open import open_store
-from telemetry.settings import ClickHouseSettings, HttpSettings, IngestSettings, Settings, SpoolSettings
+from telemetry.settings import HttpSettings, IngestSettings, Settings, SpoolSettings
 
 from tests.conftest import ROOT
+from tests.core_api.helpers.execution import logged_in_full
 from tests.core_api.seed import Org
-from tests.telemetry.helpers.harness import clickhouse_settings
+from tests.telemetry.helpers.harness import clickhouse_settings, migrate_database
 
 SPEC = ROOT.parent / "shared" / "spec"
 
@@ -371,17 +370,7 @@ class World:
             ok(
                 self.client.put(
                     f"/v1/patient-exercise-logs/{log_id}",
-                    json={
-                        "actual_sets": 3,
-                        "actual_reps": 10,
-                        "video_watched": True,
-                        "video_watch_seconds": 38,
-                        "video_watch_percentage": 90.48,
-                        "pose_data_captured": True,
-                        "pose_accuracy_score": 85.5,
-                        "started_at": _now(),
-                        "completed_at": _now(),
-                    },
+                    json=logged_in_full(started_at=_now(), completed_at=_now()),
                     headers=self.headers("patient"),
                 )
             )
@@ -393,7 +382,7 @@ class World:
         jwks = self.tmp_path / "core-api-jwks.json"
         jwks.write_text(self.client.get("/.well-known/jwks.json").text)
         clickhouse = clickhouse_settings(self.request, "embedded", self.chdb_dir)
-        asyncio.run(_migrate(clickhouse))
+        asyncio.run(migrate_database(clickhouse))
         settings = Settings(
             clickhouse=clickhouse,
             http=HttpSettings(),
@@ -418,14 +407,6 @@ class World:
         )
         token = ok(self.client.post("/v1/telemetry/token", headers=self.headers("patient")))["token"]
         return {"Authorization": f"Bearer {token}"}
-
-
-async def _migrate(settings: ClickHouseSettings) -> None:
-    store = open_store(settings)
-    try:
-        await migrate_clickhouse(store)
-    finally:
-        await store.close()
 
 
 def _now() -> str:

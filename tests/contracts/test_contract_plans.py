@@ -16,8 +16,11 @@ from contracts.plans import (
     PlanType,
     PlanVisibility,
     TreatmentPlanCreate,
+    TreatmentPlanCreateBody,
     TreatmentPlanUpdate,
 )
+
+from tests.contracts.helpers.examples import example_of
 
 PLAN_ID = "550e8400-e29b-41d4-a716-446655440000"
 QUAD_SET_ID = "660e8400-e29b-41d4-a716-446655440001"
@@ -156,19 +159,8 @@ DETAIL_RESPONSE = b"""
 }
 """.replace(b"QUAD_SET_ID", QUAD_SET_ID.encode()).replace(b"PRONE_HANG_ID", PRONE_HANG_ID.encode())
 
-# From "Create Treatment Plan".
-CREATE_REQUEST: dict[str, Any] = {
-    "name": "Post-ACL Rehab Weeks 1-4",
-    "description": "Progressive rehabilitation program for ACL reconstruction recovery",
-    "type": "telerehab",
-    "frequency_per_week": 3,
-    "duration_weeks": 4,
-    "specialist_id": 5,
-    "specialty_id": 1,
-    "requires_approval": True,
-    "post_session_form_template_id": 42,
-    "service_plan_id": None,
-}
+# The spec's "Create Treatment Plan" sample, which the contract states as the body's example.
+CREATE_REQUEST: dict[str, Any] = example_of(TreatmentPlanCreateBody)
 
 
 def decode_create(body: dict[str, Any]) -> TreatmentPlanCreate:

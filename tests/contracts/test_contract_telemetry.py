@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 import pytest
-from contracts.analytics import AnalyticsEvent, analytics_event_decoder
+from contracts.analytics import AnalyticsEvent, AnalyticsEventBody, analytics_event_decoder
 from contracts.decoding import BodyDecoder
 from contracts.error_reports import ErrorReport, error_report_decoder
 from contracts.media_events import (
@@ -23,119 +23,37 @@ from contracts.media_events import (
     decode_media_events,
     media_events_decoder,
 )
-from contracts.pose import PoseFrameBatch, pose_batch_decoder
+from contracts.pose import PoseFrameBatch, PoseFrameBatchBody, pose_batch_decoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.contracts.helpers.examples import example_of
 from tests.service_common.json_paths import paths
+from tests.telemetry.helpers.payloads import media_events
 
 SESSION_ID = "550e8400-e29b-41d4-a716-446655440000"
 
-# From "Video Watch Events", as written.
-SESSION_START: dict[str, Any] = {
-    "event": "session_start",
-    "session_id": SESSION_ID,
-    "media_id": "hashed-exercise-id",
-    "media_type": "video",
-    "timestamp": "2026-02-16T09:03:00Z",
-    "data": {
-        "total_duration_seconds": 42.0,
-        "ttfb_ms": 340,
-        "video_load_time_ms": 1200,
-        "cdn_response_time_ms": 280,
-        "connection_type": "wifi",
-        "effective_bandwidth": 12.5,
-        "rtt_ms": 45,
-    },
-}
-
-# The spec's heartbeat, with its elided session id completed; it carries no media_id or media_type.
-HEARTBEAT: dict[str, Any] = {
-    "event": "heartbeat",
-    "session_id": SESSION_ID,
-    "timestamp": "2026-02-16T09:03:30Z",
-    "data": {
-        "position_seconds": 29.5,
-        "watched_duration_seconds": 29.5,
-        "completion_percent": 70.2,
-        "buffering_count": 0,
-        "buffering_duration_ms": 0,
-        "current_bitrate": 2500000,
-        "current_resolution": "720p",
-        "dropped_frames": 2,
-        "total_frames": 750,
-    },
-}
-
-# The remaining lifecycle events, which the spec names without examples.
-OTHER_EVENTS: list[dict[str, Any]] = [
-    {"event": "buffering_start", "data": {"position_seconds": 31.0}},
-    {"event": "buffering_end", "data": {"position_seconds": 31.0, "duration_ms": 850}},
-    {
-        "event": "quality_change",
-        "data": {
-            "from_bitrate": 2500000,
-            "to_bitrate": 1200000,
-            "from_resolution": "720p",
-            "to_resolution": "480p",
-            "reason": "abr",
-        },
-    },
-    {"event": "milestone", "data": {"percent": 75, "position_seconds": 31.5}},
-    {
-        "event": "session_end",
-        "data": {
-            "watched_duration_seconds": 41.0,
-            "completion_percent": 97.6,
-            "buffering_count": 1,
-            "buffering_duration_ms": 850,
-            "completed": True,
-            "exit_reason": "ended",
-        },
-    },
-]
-for other in OTHER_EVENTS:
-    other.update(session_id=SESSION_ID, timestamp="2026-02-16T09:04:00Z")
+# One event of each type, as the spec's lifecycle sends them; the session_start is the spec's own sample.
+SESSION_START, HEARTBEAT, *OTHER_EVENTS = media_events()
 
 
 def full_pose(value: float) -> list[float]:
     return [value] * 33
 
 
-# From "Pose Tracking", with the elided session id completed and the landmark arrays, which the spec
+# The spec's "Pose Tracking" sample as the contract states it, with the landmark arrays, which the spec
 # abbreviates to three entries while reporting 33 landmarks, filled out to a full MediaPipe pose.
-POSE_BATCH: dict[str, Any] = {
-    "session_id": SESSION_ID,
-    "media_id": "hashed-exercise-id",
-    "frames": [
-        {
-            "frame_number": 450,
-            "elapsed_ms": 15000,
-            "landmark_x": [0.52, 0.51, 0.50, *full_pose(0.5)[3:]],
-            "landmark_y": [0.32, 0.35, 0.38, *full_pose(0.4)[3:]],
-            "landmark_z": [-0.1, -0.09, -0.08, *full_pose(-0.05)[3:]],
-            "landmark_visibility": [0.99, 0.98, 0.95, *full_pose(0.9)[3:]],
-            "pose_confidence": 0.96,
-            "landmarks_detected": 33,
-            "rep_count": 5,
-            "form_score": 0.85,
-            "rom_degrees": 42.5,
-            "active_exercise_phase": "concentric",
-            "camera_resolution": "640x480",
-            "processing_time_ms": 12,
-        }
-    ],
-}
+def filled_out(batch: dict[str, Any]) -> dict[str, Any]:
+    [frame] = batch["frames"]
+    for name, rest in {"landmark_x": 0.5, "landmark_y": 0.4, "landmark_z": -0.05, "landmark_visibility": 0.9}.items():
+        frame[name] = [*frame[name], *full_pose(rest)[3:]]
+    return batch
 
-# From "Session Lifecycle Analytics", as written.
-SESSION_STARTED: dict[str, Any] = {
-    "event_name": "treatment_plan.session_started",
-    "event_category": "treatment_plan",
-    "timestamp": "2026-02-16T09:00:00Z",
-    "resource_type": "patient_session_completion",
-    "resource_id": "789",
-    "properties": {"patient_treatment_plan_id": 42, "session_number": 6, "exercises_total": 4},
-}
+
+POSE_BATCH: dict[str, Any] = filled_out(example_of(PoseFrameBatchBody))
+
+# From "Session Lifecycle Analytics": session_started as the contract states it, session_completed as written.
+SESSION_STARTED: dict[str, Any] = example_of(AnalyticsEventBody)
 SESSION_COMPLETED: dict[str, Any] = {
     "event_name": "treatment_plan.session_completed",
     "event_category": "treatment_plan",
@@ -192,7 +110,7 @@ def test_heartbeat_decodes_without_media_id() -> None:
     assert isinstance(event, MediaHeartbeat)
     assert event.media_id is None
     assert event.media_type == "video"
-    assert event.data.completion_percent == 70.2
+    assert event.data.completion_percent == 70.25
     assert event.data.current_bitrate == 2_500_000
     assert event.data.current_resolution == "720p"
     assert (event.data.dropped_frames, event.data.total_frames) == (2, 750)
@@ -264,7 +182,7 @@ def test_bad_media_events_are_rejected_at_their_path(body: Any, message: str) ->
 
 
 def test_media_json_with_nan_is_malformed() -> None:
-    body = encode(HEARTBEAT).replace(b"70.2", b"NaN")
+    body = encode(HEARTBEAT).replace(b"70.25", b"NaN")
     with pytest.raises(msgspec.DecodeError):
         decode_media_events(body)
 

@@ -25,6 +25,13 @@ SERVICE_URLS = [
 AUTHENTICATED = {"core_api_url": "/v1/audit/verify", "telemetry_url": "/v1/media/bandwidth/stats"}
 
 
+@pytest.fixture
+def base_url(request: pytest.FixtureRequest, service: str) -> str:
+    """The URL of the real process of ``service`` (a test's parameter from ``SERVICE_URLS``)."""
+    url: str = request.getfixturevalue(service)
+    return url
+
+
 def test_zero_means_one_per_cpu() -> None:
     assert worker_count(ServerSettings(workers=0)) == (os.cpu_count() or 1)
     assert worker_count(ServerSettings(workers=3)) == 3
@@ -80,10 +87,7 @@ def refused(base_url: str, head: bytes) -> tuple[str, float]:
 
 
 @pytest.mark.parametrize("service", SERVICE_URLS)
-def test_a_head_over_the_limit_gets_a_431_problem_without_the_rest_being_read(
-    request: pytest.FixtureRequest, service: str
-) -> None:
-    base_url: str = request.getfixturevalue(service)
+def test_a_head_over_the_limit_gets_a_431_problem_without_the_rest_being_read(base_url: str) -> None:
     with connect(base_url) as conn:
         # More than the limit, and no end of the head: the server must answer without waiting for one.
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + b"a" * 4 * DEFAULT_MAX_HEAD_BYTES)
@@ -96,8 +100,7 @@ def test_a_head_over_the_limit_gets_a_431_problem_without_the_rest_being_read(
 
 
 @pytest.mark.parametrize("service", SERVICE_URLS)
-def test_huge_headers_are_refused_quickly(request: pytest.FixtureRequest, service: str) -> None:
-    base_url: str = request.getfixturevalue(service)
+def test_huge_headers_are_refused_quickly(base_url: str, service: str) -> None:
     authorization = request_head(AUTHENTICATED[service], Authorization="Bearer " + "a" * 16 * 2**20)
     how, seconds = refused(base_url, authorization)
     assert seconds < 1.5, f"{how} after {seconds:.2f} s"
@@ -106,10 +109,7 @@ def test_huge_headers_are_refused_quickly(request: pytest.FixtureRequest, servic
 
 
 @pytest.mark.parametrize("service", SERVICE_URLS)
-def test_heads_under_the_limit_pass_however_many_a_connection_carries(
-    request: pytest.FixtureRequest, service: str
-) -> None:
-    base_url: str = request.getfixturevalue(service)
+def test_heads_under_the_limit_pass_however_many_a_connection_carries(base_url: str) -> None:
     with connect(base_url) as conn:
         # Three requests of 10 KiB heads on one connection: each head is counted on its own.
         for _ in range(3):

@@ -25,19 +25,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from tests.conftest import telemetry_token_settings
 from tests.core_api.helpers.consent import consent
+from tests.core_api.helpers.evidence import DONE, FORM, WATCHED, counted_pose, evidence_states, watched_media
 from tests.core_api.helpers.execution import complete, enroll, start
 from tests.core_api.helpers.responses import Client, ok
 from tests.core_api.helpers.two_services import TwoServices
 from tests.core_api.seed import Org
-from tests.telemetry.helpers.payloads import media_events, pose_batch, pose_frame
 from tools.databases import PostgresUrls
-
-DONE = {"actual_sets": 3, "actual_reps": 10, "video_watched": True, "video_watch_percentage": 100}
-"""What the app reports for an exercise done: 3 sets of 10, video watched (30 repetitions in all)."""
-WATCHED = 97.5
-"""The largest ``completion_percent`` of the sample media events: the measured share."""
-FORM = 85.0
-"""The sample frames' form score (0.85) on core-api's 0-100 scale."""
 
 
 def closed_port() -> int:
@@ -76,14 +69,12 @@ def make_due(conn: psycopg.Connection, org: Org) -> None:
     conn.execute("UPDATE evidence_collections SET due_at = now() WHERE organization_id = %s", (org.id,))
 
 
-def send_media(services: TwoServices, token: str, session_id: str) -> None:
-    events = [event | {"session_id": session_id} for event in media_events()]
-    assert services.send(token, "/v1/media/events", events).status_code == 202
-
-
-def send_pose(services: TwoServices, token: str, session_id: str, reps: int) -> None:
-    frames = [pose_frame(n) | {"rep_count": min(reps, 1 + n * reps // 9)} for n in range(10)]
-    assert services.send(token, "/v1/pose/frames", pose_batch(*frames) | {"session_id": session_id}).status_code == 202
+def perform(core_api: Client, org: Org, services: TwoServices, token: str, log: dict[str, Any], reps: int) -> None:
+    """The exercise ``log`` reported done, with its video watched and its pose tracked counting ``reps``."""
+    log_update(core_api, org, log, **DONE)
+    session_id = log["telemetry_session_id"]
+    assert services.send(token, "/v1/media/events", watched_media(session_id)).status_code == 202
+    assert services.send(token, "/v1/pose/frames", counted_pose(session_id, reps)).status_code == 202
 
 
 def wait_for_rows(services: TwoServices, actor_hash: str, table: str, count: int) -> None:
@@ -100,19 +91,6 @@ def log_update(core_api: Client, org: Org, log: dict[str, Any], **body: Any) -> 
 def run_session(core_api: Client, org: Org, enrollment_id: int, number: int) -> dict[str, Any]:
     started: dict[str, Any] = ok(start(core_api, org, enrollment_id, number), 201)
     return started
-
-
-def states(conn: psycopg.Connection, completion_id: int) -> tuple[str, list[tuple[Any, ...]]]:
-    row = conn.execute(
-        "SELECT evidence_state FROM patient_session_completions WHERE id = %s", (completion_id,)
-    ).fetchone()
-    assert row is not None
-    logs = conn.execute(
-        "SELECT evidence_state, measured_watch_percentage::float8, measured_reps, mean_form_score::float8, "
-        "evidence IS NOT NULL FROM patient_exercise_logs WHERE session_completion_id = %s ORDER BY sort_order",
-        (completion_id,),
-    ).fetchall()
-    return row[0], logs
 
 
 def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_once(
@@ -134,18 +112,14 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     assert len(session_ids) == 2
     assert all(log["evidence_state"] is None for log in first["exercise_logs"])
     for log in first["exercise_logs"]:
-        log_update(core_api, org, log, **DONE)
-        send_media(services, token, log["telemetry_session_id"])
-        send_pose(services, token, log["telemetry_session_id"], reps=30)
+        perform(core_api, org, services, token, log, reps=30)
     completed = ok(complete(core_api, org, first["id"]))
     assert completed["exercise_logs"][0]["evidence_state"] == "pending"
 
     # 2: the tracker counted 12 of the 30 reported repetitions → contradicted; the other exercise skipped.
     second = run_session(core_api, org, enrollment["id"], 2)
     reps_off, skipped = second["exercise_logs"]
-    log_update(core_api, org, reps_off, **DONE)
-    send_media(services, token, reps_off["telemetry_session_id"])
-    send_pose(services, token, reps_off["telemetry_session_id"], reps=12)
+    perform(core_api, org, services, token, reps_off, reps=12)
     log_update(core_api, org, skipped, skipped=True)
     ok(complete(core_api, org, second["id"]))
 
@@ -154,9 +128,7 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     ok(consent(core_api, org, biometric=False))
     third = run_session(core_api, org, enrollment["id"], 3)
     media_only, nothing = third["exercise_logs"]
-    log_update(core_api, org, media_only, **DONE)
-    send_media(services, token, media_only["telemetry_session_id"])
-    send_pose(services, token, media_only["telemetry_session_id"], reps=3)
+    perform(core_api, org, services, token, media_only, reps=3)
     log_update(core_api, org, nothing, **DONE)
     ok(complete(core_api, org, third["id"]))
 
@@ -166,7 +138,10 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     for log in fourth["exercise_logs"]:
         log_update(core_api, org, log, **DONE)
     ok(complete(core_api, org, fourth["id"]))
-    assert states(superuser, fourth["id"]) == ("not_collected", [("not_collected", None, None, None, False)] * 2)
+    assert evidence_states(superuser, fourth["id"]) == (
+        "not_collected",
+        [("not_collected", None, None, None, False)] * 2,
+    )
 
     queued = superuser.execute(
         "SELECT session_completion_id, due_at > now() + interval '100 seconds', attempts, collections_done "
@@ -174,7 +149,7 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
         (org.id,),
     ).fetchall()
     assert queued == [(first["id"], True, 0, 0), (second["id"], True, 0, 0), (third["id"], True, 0, 0)]
-    assert states(superuser, second["id"])[1] == [
+    assert evidence_states(superuser, second["id"])[1] == [
         ("pending", None, None, None, False),
         ("not_collected",) + (None,) * 3 + (False,),
     ]
@@ -196,7 +171,7 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
         ).fetchall()
         == [(1, True, "telemetry unreachable")] * 3
     )
-    assert states(superuser, first["id"])[0] == "pending"
+    assert evidence_states(superuser, first["id"])[0] == "pending"
 
     # Telemetry up: the three completions (five sessions) in one call.
     make_due(superuser, org)
@@ -211,7 +186,7 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
         ),
         third["id"]: ("partial", [("verified", WATCHED, None, None, True), ("partial", None, None, None, True)]),
     }
-    assert {completion_id: states(superuser, completion_id) for completion_id in expected} == expected
+    assert {completion_id: evidence_states(superuser, completion_id) for completion_id in expected} == expected
     assert superuser.execute(
         "SELECT evidence -> 'pose' = 'null'::jsonb, evidence -> 'media' IS NOT NULL FROM patient_exercise_logs "
         "WHERE id = %s",
@@ -228,7 +203,7 @@ def test_evidence_is_queued_collected_in_one_call_per_batch_retried_and_stored_o
     make_due(superuser, org)
     refreshed, requests = collect(postgres, dev_keys, org, services.telemetry_url)
     assert (refreshed.collected, requests, refreshed.alerts) == (3, 1, 0)
-    assert {completion_id: states(superuser, completion_id) for completion_id in expected} == expected
+    assert {completion_id: evidence_states(superuser, completion_id) for completion_id in expected} == expected
     assert superuser.execute(
         "SELECT count(*) FROM evidence_collections WHERE organization_id = %s", (org.id,)
     ).fetchone() == (0,)

@@ -24,20 +24,13 @@ import pytest
 from clickhouse_driver import Client as ClickHouseClient
 
 from tests.conftest import ClickHouseServerInfo, core_api_env, stop_service, wait_ready
+from tests.core_api.helpers.evidence import DONE, FORM, WATCHED, counted_pose, evidence_states, watched_media
 from tests.core_api.helpers.execution import enroll
 from tests.core_api.helpers.two_services import TELEMETRY_AUDIENCE, TELEMETRY_ISSUER
 from tests.core_api.seed import Org
-from tests.telemetry.helpers.payloads import media_events, pose_batch, pose_frame
 from tools.databases import PostgresUrls, free_port
 
 pytestmark = pytest.mark.processes
-
-DONE = {"actual_sets": 3, "actual_reps": 10, "video_watched": True, "video_watch_percentage": 100}
-"""What the app reports for an exercise done: 3 sets of 10 (30 repetitions), the video watched."""
-WATCHED = 97.5
-"""The largest ``completion_percent`` of the sample media events."""
-FORM = 85.0
-"""The sample frames' form score 0.85 on the 0-100 scale."""
 
 
 def launch(module: str, env: dict[str, str], port: int | None = None) -> subprocess.Popen[bytes]:
@@ -90,12 +83,11 @@ class App:
         )
         assert response.status_code == 202, response.text
 
-    def media(self, token: str, session_id: str) -> None:
-        self.send(token, "/v1/media/events", [event | {"session_id": session_id} for event in media_events()])
-
-    def pose(self, token: str, session_id: str, reps: int) -> None:
-        frames = [pose_frame(n) | {"rep_count": min(reps, 1 + n * reps // 9)} for n in range(10)]
-        self.send(token, "/v1/pose/frames", pose_batch(*frames) | {"session_id": session_id})
+    def perform(self, token: str, log: dict[str, Any], reps: int) -> None:
+        """The exercise ``log`` reported done, with its video watched and its pose tracked counting ``reps``."""
+        self.log(log, **DONE)
+        self.send(token, "/v1/media/events", watched_media(log["telemetry_session_id"]))
+        self.send(token, "/v1/pose/frames", counted_pose(log["telemetry_session_id"], reps))
 
 
 @pytest.fixture
@@ -153,19 +145,6 @@ def processes(
             stop_service(process)
 
 
-def evidence(conn: psycopg.Connection, completion_id: int) -> tuple[str, list[tuple[Any, ...]]]:
-    row = conn.execute(
-        "SELECT evidence_state FROM patient_session_completions WHERE id = %s", (completion_id,)
-    ).fetchone()
-    assert row is not None
-    logs = conn.execute(
-        "SELECT evidence_state, measured_watch_percentage::float8, measured_reps, mean_form_score::float8 "
-        "FROM patient_exercise_logs WHERE session_completion_id = %s ORDER BY sort_order",
-        (completion_id,),
-    ).fetchall()
-    return row[0], logs
-
-
 def test_the_patients_sessions_are_verified_by_what_telemetry_measured_across_an_outage(
     processes: dict[str, Any], superuser: psycopg.Connection, org: Org
 ) -> None:
@@ -186,24 +165,18 @@ def test_the_patients_sessions_are_verified_by_what_telemetry_measured_across_an
     # 1: telemetry agrees on both exercises.
     agrees = run(1)
     for log in agrees["exercise_logs"]:
-        app.log(log, **DONE)
-        app.media(token, log["telemetry_session_id"])
-        app.pose(token, log["telemetry_session_id"], reps=30)
+        app.perform(token, log, reps=30)
     complete(agrees)
     # 2: the tracker counted 12 of the 30 repetitions reported; the second exercise skipped.
     contradicts = run(2)
     counted_12, skipped = contradicts["exercise_logs"]
-    app.log(counted_12, **DONE)
-    app.media(token, counted_12["telemetry_session_id"])
-    app.pose(token, counted_12["telemetry_session_id"], reps=12)
+    app.perform(token, counted_12, reps=12)
     app.log(skipped, skipped=True)
     complete(contradicts)
     # 3: media and pose for the first exercise, nothing at all for the second.
     partial = run(3)
     sent, silent = partial["exercise_logs"]
-    app.log(sent, **DONE)
-    app.media(token, sent["telemetry_session_id"])
-    app.pose(token, sent["telemetry_session_id"], reps=30)
+    app.perform(token, sent, reps=30)
     app.log(silent, **DONE)
     complete(partial)
     # 4: analytics withdrawn (level 0): no evidence may exist, so none is asked for.
@@ -231,7 +204,7 @@ def test_the_patients_sessions_are_verified_by_what_telemetry_measured_across_an
         "every collection tried while telemetry is down",
     )
     assert {row[1] for row in superuser.execute(collections, (org.id,)).fetchall()} == {"telemetry unreachable"}
-    assert evidence(superuser, agrees["id"])[0] == "pending"
+    assert evidence_states(superuser, agrees["id"])[0] == "pending"
 
     # Back up: the retries collect everything, once.
     processes["start"]("telemetry")
@@ -239,16 +212,19 @@ def test_the_patients_sessions_are_verified_by_what_telemetry_measured_across_an
         "SELECT count(*) FROM patient_session_completions WHERE organization_id = %s AND evidence_state = 'pending'"
     )
     eventually(lambda: superuser.execute(pending, (org.id,)).fetchone() == (0,), "every completion collected")
-    verified = ("verified", WATCHED, 30, FORM)
+    verified = ("verified", WATCHED, 30, FORM, True)
     nothing = (None, None, None)
     assert {
-        completion["id"]: evidence(superuser, completion["id"])
+        completion["id"]: evidence_states(superuser, completion["id"])
         for completion in (agrees, contradicts, partial, without_consent)
     } == {
         agrees["id"]: ("verified", [verified, verified]),
-        contradicts["id"]: ("contradicted", [("contradicted", WATCHED, 12, FORM), ("not_collected", *nothing)]),
-        partial["id"]: ("partial", [verified, ("partial", *nothing)]),
-        without_consent["id"]: ("not_collected", [("not_collected", *nothing)] * 2),
+        contradicts["id"]: (
+            "contradicted",
+            [("contradicted", WATCHED, 12, FORM, True), ("not_collected", *nothing, False)],
+        ),
+        partial["id"]: ("partial", [verified, ("partial", *nothing, True)]),
+        without_consent["id"]: ("not_collected", [("not_collected", *nothing, False)] * 2),
     }
     kept = "SELECT collections_done, count(*) FROM evidence_collections WHERE organization_id = %s GROUP BY 1"
     assert superuser.execute(kept, (org.id,)).fetchall() == [(1, 3)]

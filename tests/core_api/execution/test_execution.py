@@ -12,7 +12,16 @@ from core_api.enrollments.weeks import plan_week
 from core_api.execution.today import next_session_number
 
 from tests.core_api.helpers.enrollments import automation_events
-from tests.core_api.helpers.execution import MADRID, audit_actions, complete, enroll, skip, start, today
+from tests.core_api.helpers.execution import (
+    MADRID,
+    audit_actions,
+    complete,
+    enroll,
+    logged_in_full,
+    skip,
+    start,
+    today,
+)
 from tests.core_api.helpers.responses import Client, Json, ok, problem
 from tests.core_api.seed import Org
 
@@ -49,17 +58,7 @@ def test_today_start_log_and_complete_a_session(core_api: Client, org: Org, supe
     updated = ok(
         core_api.put(
             f"/v1/patient-exercise-logs/{first['id']}",
-            json={
-                "actual_sets": 3,
-                "actual_reps": 10,
-                "video_watched": True,
-                "video_watch_seconds": 38,
-                "video_watch_percentage": 90.48,
-                "pose_data_captured": True,
-                "pose_accuracy_score": 85.5,
-                "started_at": "2026-02-16T09:02:00Z",
-                "completed_at": "2026-02-16T09:05:30Z",
-            },
+            json=logged_in_full(),
             headers=org.headers("patient"),
         )
     )

@@ -8,7 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from contracts.execution import ExerciseLogUpdateBody
 
+from tests.contracts.helpers.examples import example_of
 from tests.core_api.helpers.plans import add_session, create_plan, publish, self_assign
 from tests.core_api.helpers.responses import Client, Json, ok
 from tests.core_api.seed import Org
@@ -53,6 +55,12 @@ def complete(client: Client, org: Org, completion_id: int, role: str = "patient"
 
 def skip(client: Client, org: Org, completion_id: int, role: str = "patient", **body: Any) -> Any:
     return client.post(f"/v1/patient-session-completions/{completion_id}/skip", json=body, headers=org.headers(role))
+
+
+def logged_in_full(**changes: Any) -> Json:
+    """The spec's log of an exercise done in full (the contract's example), with the pose scored too."""
+    body: Json = {**example_of(ExerciseLogUpdateBody), "pose_data_captured": True, "pose_accuracy_score": 85.5}
+    return {**body, **changes}
 
 
 def today(client: Client, org: Org, role: str = "patient") -> Json:

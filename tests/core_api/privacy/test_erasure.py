@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 import pytest
 from clickhouse_driver import Client as ClickHouseClient
@@ -31,15 +32,7 @@ def erase(client: Client, org: Org, role: str = "admin", patient: int | None = N
 
 def retention(postgres: PostgresUrls, core_api: TestClient[Any], **privacy: Any) -> dict[int, Report]:
     base: Settings = core_api.app.state.settings
-    settings = Settings(
-        database=base.database,
-        migrations=base.migrations,
-        http=base.http,
-        log=base.log,
-        auth=base.auth,
-        telemetry_token=base.telemetry_token,
-        privacy=PrivacySettings(**{"erasure_grace_days": 0, **privacy}),
-    )
+    settings = msgspec.structs.replace(base, privacy=PrivacySettings(**{"erasure_grace_days": 0, **privacy}))
     return asyncio.run(run(postgres.owner, settings))
 
 

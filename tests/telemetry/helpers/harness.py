@@ -42,7 +42,8 @@ def clickhouse_settings(request: pytest.FixtureRequest, backend: str, chdb_dir: 
     return ClickHouseSettings(data_dir=str(chdb_dir), database=database)
 
 
-async def _migrate(settings: ClickHouseSettings) -> None:
+async def migrate_database(settings: ClickHouseSettings) -> None:
+    """Apply the ClickHouse migrations to the database ``settings`` name."""
     store = open_store(settings)
     try:
         await migrate(store)
@@ -116,7 +117,7 @@ def ingest_app(
     rate_limit: RateLimitSettings | None = None,
 ) -> Iterator[Ingest]:
     clickhouse = clickhouse_settings(request, backend, chdb_dir)
-    asyncio.run(_migrate(clickhouse))
+    asyncio.run(migrate_database(clickhouse))
     settings = Settings(
         clickhouse=clickhouse,
         http=HttpSettings(max_body_bytes=MAX_BODY_BYTES),

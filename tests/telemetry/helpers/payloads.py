@@ -1,9 +1,13 @@
 """Valid bodies of the ingest routes, as the spec's samples send them: shared by the ingest, access-control,
-hostile-input and beacon tests and by core-api's consent and erasure tests."""
+hostile-input and beacon tests, by core-api's consent and erasure tests and by the contracts' decoding tests."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from contracts.media_events import MediaEventBatch
+
+from tests.contracts.helpers.examples import example_of
 
 SESSION = "550e8400-e29b-41d4-a716-446655440000"
 AT = "2026-02-16T09:03:00Z"
@@ -13,21 +17,7 @@ def media_events() -> list[dict[str, Any]]:
     """One event of each of the seven types, as the spec's lifecycle sends them."""
     base = {"session_id": SESSION, "timestamp": AT}
     return [
-        {
-            **base,
-            "event": "session_start",
-            "media_id": "hashed-exercise-id",
-            "media_type": "video",
-            "data": {
-                "total_duration_seconds": 42.0,
-                "ttfb_ms": 340,
-                "video_load_time_ms": 1200,
-                "cdn_response_time_ms": 280,
-                "connection_type": "wifi",
-                "effective_bandwidth": 12.5,
-                "rtt_ms": 45,
-            },
-        },
+        {**example_of(MediaEventBatch), **base},  # the spec's session_start sample
         {
             **base,
             "event": "heartbeat",

@@ -1,18 +1,21 @@
-"""Spool records for the spool tests (made in the test process and in the crashing writer it starts), and a
-store that records what a flusher inserts."""
+"""Spool records for the spool tests (made in the test process and in the crashing writer it starts), a
+store that records what a flusher inserts, and both sides of a spool folder: the request process's spool
+and the flusher."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telemetry.clickhouse.store import ClickHouseError
+from telemetry.clickhouse.store import ClickHouseError, ClickHouseStore
+from telemetry.spool.flusher import Flusher
 from telemetry.spool.reader import SpoolReader
 from telemetry.spool.record import SpoolRecord
+from telemetry.spool.spool import Spool
 
 
 def record(number: int, *, idempotent: bool = False, rows: int = 2) -> SpoolRecord:
@@ -93,3 +96,30 @@ def reader_of(directory: Path) -> Iterator[SpoolReader]:
         yield reader
     finally:
         reader.close()
+
+
+@contextlib.asynccontextmanager
+async def open_spool(
+    directory: Path, *records: SpoolRecord, max_bytes: int = 1 << 30, **options: Any
+) -> AsyncIterator[Spool]:
+    """The request process's side of the spool folder ``directory``, open (a :class:`Spool` with ``options``),
+    with ``records`` appended."""
+    spool = Spool(directory, max_bytes=max_bytes, **options)
+    spool.open()
+    try:
+        for each in records:
+            await spool.append(each)
+        yield spool
+    finally:
+        await spool.close()
+
+
+def flusher_of(reader: SpoolReader, store: ClickHouseStore, *, interval_seconds: float = 1.0) -> Flusher:
+    """A flusher from ``reader`` into ``store`` that inserts everything in one block."""
+    return Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=interval_seconds)
+
+
+async def left_behind(directory: Path, *records: SpoolRecord) -> None:
+    """What a request process that appended ``records`` and exited leaves in the folder ``directory``."""
+    async with open_spool(directory, *records):
+        pass

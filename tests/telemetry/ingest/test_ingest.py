@@ -138,6 +138,11 @@ def test_error_reports_are_stored_scrubbed(ingest: Ingest) -> None:
     assert row["stack"] == "at load (https://app.example/plan?<query>)"
 
 
+def pose_text_with(value: bytes, replacement: bytes) -> bytes:
+    """A one-frame pose batch as JSON text, with the number ``value`` written as ``replacement``."""
+    return msgspec.json.encode(pose_batch(pose_frame(1))).replace(value, replacement)
+
+
 BAD_PAYLOADS = [
     pytest.param(
         "/v1/pose/frames",
@@ -163,27 +168,9 @@ BAD_PAYLOADS = [
         "frames",
         id="more-than-300-frames",
     ),
-    pytest.param(
-        "/v1/pose/frames",
-        msgspec.json.encode(pose_batch(pose_frame(1))).replace(b"0.96", b"NaN"),
-        400,
-        None,
-        id="nan",
-    ),
-    pytest.param(
-        "/v1/pose/frames",
-        msgspec.json.encode(pose_batch(pose_frame(1))).replace(b"42.5", b"Infinity"),
-        400,
-        None,
-        id="infinity",
-    ),
-    pytest.param(
-        "/v1/pose/frames",
-        msgspec.json.encode(pose_batch(pose_frame(1))).replace(b"42.5", b"1e400"),
-        422,
-        "frames[0].rom_degrees",
-        id="overflow",
-    ),
+    pytest.param("/v1/pose/frames", pose_text_with(b"0.96", b"NaN"), 400, None, id="nan"),
+    pytest.param("/v1/pose/frames", pose_text_with(b"42.5", b"Infinity"), 400, None, id="infinity"),
+    pytest.param("/v1/pose/frames", pose_text_with(b"42.5", b"1e400"), 422, "frames[0].rom_degrees", id="overflow"),
     # A batch keeps its good items (test_partial_batches.py): these batches have none.
     pytest.param("/v1/media/events", [{**media_events()[2], "event": "rewind"}], 422, "[0].event", id="unknown-event"),
     pytest.param("/v1/media/events", {**media_events()[2], "event": "rewind"}, 422, "event", id="one-unknown-event"),

@@ -38,42 +38,39 @@ async def server_store(clickhouse_server: ClickHouseServerInfo) -> AsyncIterator
         await store.close()
 
 
+async def add_row(store: ClickHouseStore, table: str, received_at: datetime, marker: str, **values: Any) -> None:
+    """One row of ``table``, of a session of its own, with ``marker`` as its media id and ``values``."""
+    row = {
+        "batch_id": uuid.uuid4(),
+        "org_hash": "org_h4sh",
+        "actor_hash": "actor_retention",
+        "session_id": uuid.uuid4(),
+        "media_id": marker,
+        "received_at": received_at,
+        **values,
+    }
+    await store.insert(table, {name: [value] for name, value in row.items()})
+
+
 async def add_media(store: ClickHouseStore, received_at: datetime, marker: str) -> None:
-    await store.insert(
+    await add_row(
+        store,
         "media_events",
-        {
-            "batch_id": [uuid.uuid4()],
-            "org_hash": ["org_h4sh"],
-            "actor_hash": ["actor_retention"],
-            "session_id": [uuid.uuid4()],
-            "media_id": [marker],
-            "media_type": ["video"],
-            "event": ["session_start"],
-            "event_time": [received_at],
-            "received_at": [received_at],
-            "effective_bandwidth_mbps": [8.0],
-            "ttfb_ms": [300],
-            "rtt_ms": [45],
-            "cdn_response_time_ms": [120],
-            "video_load_time_ms": [1500],
-        },
+        received_at,
+        marker,
+        media_type="video",
+        event="session_start",
+        event_time=received_at,
+        effective_bandwidth_mbps=8.0,
+        ttfb_ms=300,
+        rtt_ms=45,
+        cdn_response_time_ms=120,
+        video_load_time_ms=1500,
     )
 
 
 async def add_pose(store: ClickHouseStore, received_at: datetime, marker: str) -> None:
-    await store.insert(
-        "pose_tracking_frames",
-        {
-            "batch_id": [uuid.uuid4()],
-            "org_hash": ["org_h4sh"],
-            "actor_hash": ["actor_retention"],
-            "session_id": [uuid.uuid4()],
-            "media_id": [marker],
-            "received_at": [received_at],
-            "frame_number": [1],
-            "processing_time_ms": [12.0],
-        },
-    )
+    await add_row(store, "pose_tracking_frames", received_at, marker, frame_number=1, processing_time_ms=12.0)
 
 
 async def add_batch(store: ClickHouseStore, table: str, received_at: datetime) -> None:

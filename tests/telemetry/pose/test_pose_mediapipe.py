@@ -17,16 +17,27 @@ from tests.telemetry.helpers.payloads import still_landmarks
 
 SESSION = str(uuid.uuid4())
 
-# BlazePose indices of the joints' end points and vertices (left first), as docs/telemetry.md defines them.
+# BlazePose's landmark numbers of the body parts, (left, right).
+LANDMARKS = {
+    "shoulder": (11, 12),
+    "elbow": (13, 14),
+    "wrist": (15, 16),
+    "hip": (23, 24),
+    "knee": (25, 26),
+    "ankle": (27, 28),
+}
+# Each joint's angle is at the joint, between the vectors to these two parts (docs/telemetry.md).
+END_POINTS = {
+    "knee": ("hip", "ankle"),
+    "hip": ("shoulder", "knee"),
+    "shoulder": ("elbow", "hip"),
+    "elbow": ("shoulder", "wrist"),
+}
+# The served joints in order, each as BlazePose numbers (end point, vertex, other end point).
 JOINTS = {
-    "left_knee": (23, 25, 27),
-    "right_knee": (24, 26, 28),
-    "left_hip": (11, 23, 25),
-    "right_hip": (12, 24, 26),
-    "left_shoulder": (13, 11, 23),
-    "right_shoulder": (14, 12, 24),
-    "left_elbow": (11, 13, 15),
-    "right_elbow": (12, 14, 16),
+    f"{side}_{joint}": (LANDMARKS[end][index], LANDMARKS[joint][index], LANDMARKS[other][index])
+    for joint, (end, other) in END_POINTS.items()
+    for index, side in enumerate(("left", "right"))
 }
 
 

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 from telemetry.spool.files import CommittedPosition
-from telemetry.spool.flusher import Flusher
 from telemetry.spool.reader import SpoolReader
 from telemetry.spool.record import Position, encode_record
 from telemetry.spool.spool import Spool, SpoolFullError, claim_folder
 
-from tests.telemetry.helpers.spool_records import RecordingStore, record
+from tests.telemetry.helpers.spool_records import RecordingStore, flusher_of, open_spool, record
 
 
 def accepting(spool: Spool) -> bool:
@@ -35,10 +34,7 @@ def test_each_request_process_claims_a_folder_of_its_own_and_a_freed_one_is_take
 
 @pytest.mark.anyio
 async def test_the_reader_reads_only_what_the_appender_published(tmp_path: Path, reader: SpoolReader) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
-    try:
-        await spool.append(record(1))
+    async with open_spool(tmp_path, record(1)) as spool:
         published = reader.committed
         # A record being written (not yet fsynced and published) is not complete for the reader: bytes past
         # the published end of the current segment are not read, even a whole frame.
@@ -48,8 +44,6 @@ async def test_the_reader_reads_only_what_the_appender_published(tmp_path: Path,
         result = reader.read(reader.checkpoint, 100)
         assert [each.columns["n"][0] for each in result.records] == [1]
         assert result.end == published
-    finally:
-        await spool.close()
 
 
 @pytest.mark.anyio
@@ -57,23 +51,17 @@ async def test_a_full_spool_takes_appends_again_once_the_flusher_has_moved_its_c
     tmp_path: Path, reader: SpoolReader
 ) -> None:
     size = len(encode_record(record(0)))
-    spool = Spool(tmp_path, max_bytes=2 * size)
-    spool.open()
     store = RecordingStore()
-    try:
-        await spool.append(record(1))
-        await spool.append(record(2))
+    async with open_spool(tmp_path, record(1), record(2), max_bytes=2 * size) as spool:
         with pytest.raises(SpoolFullError):
             await spool.append(record(3))
         assert not accepting(spool)  # the readiness check
 
-        await Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+        await flusher_of(reader, store).drain()
         await asyncio.sleep(0.6)  # the appender looks at the checkpoint at most every half second
 
         assert accepting(spool)
         await spool.append(record(3))
-    finally:
-        await spool.close()
     assert sorted(set(store.column("analytics_events", "n"))) == [1, 2]
 
 
@@ -81,13 +69,10 @@ async def test_a_full_spool_takes_appends_again_once_the_flusher_has_moved_its_c
 async def test_a_stopping_flusher_inserts_what_is_appended_until_the_request_process_lets_go(
     tmp_path: Path, reader: SpoolReader
 ) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
     store = RecordingStore()
-    flusher = Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=3600)
+    flusher = flusher_of(reader, store, interval_seconds=3600)
     flusher.start()
-    try:
-        await spool.append(record(1))
+    async with open_spool(tmp_path, record(1)) as spool:
         # SIGTERM reaches both processes at once: the request process still finishes its requests in flight.
         stopping = asyncio.create_task(flusher.stop(deadline_seconds=10.0))
         await asyncio.sleep(0.3)
@@ -96,8 +81,6 @@ async def test_a_stopping_flusher_inserts_what_is_appended_until_the_request_pro
         assert not stopping.done()  # the appender still holds the folder
         await spool.close()
         await asyncio.wait_for(stopping, 5.0)
-    finally:
-        await spool.close()
     assert sorted(set(store.column("analytics_events", "n"))) == [1, 2]
 
 

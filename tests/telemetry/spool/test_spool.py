@@ -37,7 +37,14 @@ from telemetry.spool.spool import Spool, SpoolFullError
 
 from tests.conftest import ClickHouseServerInfo
 from tests.markers import needs
-from tests.telemetry.helpers.spool_records import RecordingStore, reader_of, record
+from tests.telemetry.helpers.spool_records import (
+    RecordingStore,
+    flusher_of,
+    left_behind,
+    open_spool,
+    reader_of,
+    record,
+)
 from tools.databases import ClickHouseServer, ClickHouseUnavailable
 from tools.tokens import mint_telemetry_token
 
@@ -48,13 +55,9 @@ MIGRATIONS = ROOT / "services/telemetry/src/telemetry/clickhouse/migrations"
 async def drain_into(directory: Path, store: RecordingStore, flush_rows: int = 10_000) -> int:
     """What a restart does: a new request process opens the folder (starting a segment of its own) and the
     flusher inserts everything the earlier processes left."""
-    spool = Spool(directory, max_bytes=1 << 30)
-    spool.open()
-    try:
+    async with open_spool(directory):
         with reader_of(directory) as reader:
             return await Flusher(reader, store, flush_rows=flush_rows, flush_interval_seconds=1.0).drain()
-    finally:
-        await spool.close()
 
 
 _CRASHING_WRITER = """
@@ -110,10 +113,7 @@ async def test_acknowledged_records_survive_kill_9_and_are_delivered_once(tmp_pa
 
 @pytest.mark.anyio
 async def test_a_replayed_block_whose_ledger_row_landed_is_not_inserted_twice(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
-    await spool.append(record(1, idempotent=True))
-    await spool.close()
+    await left_behind(tmp_path, record(1, idempotent=True))
     store = RecordingStore()
     # A crash after the insert and the ledger row, before the checkpoint: the ledger already has the batch.
     store.tables["ingest_batches"] = {"batch_id": [record(1, idempotent=True).batch_id]}
@@ -125,11 +125,7 @@ async def test_a_replayed_block_whose_ledger_row_landed_is_not_inserted_twice(tm
 @pytest.mark.anyio
 @pytest.mark.parametrize("damage", ["truncated", "bad_checksum"])
 async def test_a_torn_tail_record_is_skipped_and_earlier_ones_kept(tmp_path: Path, damage: str) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
-    for number in range(3):
-        await spool.append(record(number))
-    await spool.close()
+    await left_behind(tmp_path, *(record(number) for number in range(3)))
     (segment,) = segments(tmp_path)
     frame = bytearray(encode_record(record(99)))
     if damage == "truncated":
@@ -149,12 +145,8 @@ async def test_a_torn_tail_record_is_skipped_and_earlier_ones_kept(tmp_path: Pat
 @pytest.mark.anyio
 async def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
     batches: list[int] = []
-    spool = Spool(tmp_path, max_bytes=1 << 30, on_fsync=batches.append)
-    spool.open()
-    try:
+    async with open_spool(tmp_path, on_fsync=batches.append) as spool:
         await asyncio.gather(*(spool.append(record(number)) for number in range(100)))
-    finally:
-        await spool.close()
 
     assert sum(batches) == 100
     assert spool.fsyncs == len(batches)
@@ -163,40 +155,29 @@ async def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_clickhouse_down_keeps_records_until_it_is_back(tmp_path: Path, reader: SpoolReader) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
     store = RecordingStore()
-    flusher = Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0)
-    try:
-        await spool.append(record(1))
+    flusher = flusher_of(reader, store)
+    async with open_spool(tmp_path, record(1)) as spool:
         store.down = True
         with pytest.raises(ClickHouseError):
             await flusher.drain()
         await spool.append(record(2))
         store.down = False
         assert await flusher.drain() == 4
-    finally:
-        await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2]
     assert len(segments(tmp_path)) == 1
 
 
 @pytest.mark.anyio
 async def test_a_block_whose_insert_answer_was_lost_is_not_inserted_again(tmp_path: Path, reader: SpoolReader) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
     store = RecordingStore()
-    flusher = Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0)
-    try:
-        await spool.append(record(1, idempotent=True))
-        await spool.append(record(2))
+    flusher = flusher_of(reader, store)
+    async with open_spool(tmp_path, record(1, idempotent=True), record(2)) as spool:
         store.lose_next_answer = True
         with pytest.raises(ClickHouseError):
             await flusher.drain()
         await spool.append(record(3))
         assert await flusher.drain() == 2
-    finally:
-        await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2, 3, 3]
     # The idempotent batch also reached the ledger, so a client's retry of it is recognised.
     assert len(store.column("ingest_batches", "batch_id")) == 1
@@ -206,18 +187,12 @@ async def test_a_block_whose_insert_answer_was_lost_is_not_inserted_again(tmp_pa
 async def test_a_record_clickhouse_refuses_is_set_aside_and_the_others_stored(
     tmp_path: Path, reader: SpoolReader
 ) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
     store = RecordingStore()
     store.poison = {3}
     records = [record(number, idempotent=number % 2 == 1) for number in range(1, 6)]
-    try:
-        for each in records:
-            await spool.append(each)
-        inserted = await Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
+    async with open_spool(tmp_path, *records):
+        inserted = await flusher_of(reader, store).drain()
         assert reader.empty  # the checkpoint passed the refused record: it blocks nothing behind it
-    finally:
-        await spool.close()
 
     assert inserted == 8
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 2, 2, 4, 4, 5, 5]
@@ -232,34 +207,24 @@ async def test_a_record_clickhouse_refuses_is_set_aside_and_the_others_stored(
 async def test_a_connection_failure_during_the_one_by_one_inserts_is_retried_without_duplicates(
     tmp_path: Path, reader: SpoolReader
 ) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
     store = RecordingStore()
     store.poison = {2}
-    flusher = Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0)
-    try:
-        for number in range(1, 4):
-            await spool.append(record(number))
+    flusher = flusher_of(reader, store)
+    async with open_spool(tmp_path, *(record(number) for number in range(1, 4))):
         store.lose_next_answer = True  # the first one-by-one insert (record 1) lands, its answer is lost
         with pytest.raises(ClickHouseError):
             await flusher.drain()
         await flusher.drain()
-    finally:
-        await spool.close()
     assert sorted(store.column("analytics_events", "n")) == [1, 1, 3, 3]
     assert len(list((tmp_path / REFUSED_FOLDER).iterdir())) == 1
 
 
 @pytest.mark.anyio
 async def test_the_flusher_inserts_one_block_per_table(tmp_path: Path, reader: SpoolReader) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30, segment_bytes=2_000)
-    spool.open()
     store = RecordingStore()
-    try:
+    async with open_spool(tmp_path, segment_bytes=2_000) as spool:
         await asyncio.gather(*(spool.append(record(number)) for number in range(200)))
-        inserted = await Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
-    finally:
-        await spool.close()
+        inserted = await flusher_of(reader, store).drain()
 
     assert inserted == 400
     assert store.inserts == 1  # 200 requests over several segments, one insert
@@ -277,19 +242,15 @@ class CountingStore(RecordingStore):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("left_behind", [0, 3])
-async def test_a_flusher_started_on_an_empty_spool_skips_the_replay_lookup(tmp_path: Path, left_behind: int) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
-    for number in range(left_behind):
-        await spool.append(record(number))
-    await spool.close()
+@pytest.mark.parametrize("earlier", [0, 3])
+async def test_a_flusher_started_on_an_empty_spool_skips_the_replay_lookup(tmp_path: Path, earlier: int) -> None:
+    await left_behind(tmp_path, *(record(number) for number in range(earlier)))
 
     spool = Spool(tmp_path, max_bytes=1 << 30)
     spool.open()
     store = CountingStore()
     with reader_of(tmp_path) as reader:
-        flusher = Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=3600)
+        flusher = flusher_of(reader, store, interval_seconds=3600)
         flusher.start()
         try:
             await spool.append(record(10))
@@ -299,21 +260,16 @@ async def test_a_flusher_started_on_an_empty_spool_skips_the_replay_lookup(tmp_p
             await flusher.stop()
 
     # Records left by the last process may be in ClickHouse already: only then does the flusher look.
-    assert store.lookups == (1 if left_behind else 0)
-    assert sorted(store.column("analytics_events", "n")) == sorted([*range(left_behind), 10] * 2)
+    assert store.lookups == (1 if earlier else 0)
+    assert sorted(store.column("analytics_events", "n")) == sorted([*range(earlier), 10] * 2)
 
 
 @pytest.mark.anyio
 async def test_a_full_spool_refuses_appends(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, max_bytes=2 * len(encode_record(record(0))) + 10, retry_after_seconds=7)
-    spool.open()
-    try:
-        await spool.append(record(1))
-        await spool.append(record(2))
+    max_bytes = 2 * len(encode_record(record(0))) + 10
+    async with open_spool(tmp_path, record(1), record(2), max_bytes=max_bytes, retry_after_seconds=7) as spool:
         with pytest.raises(SpoolFullError) as refused:
             await spool.append(record(3))
-    finally:
-        await spool.close()
     assert refused.value.retry_after_seconds == 7
     assert spool.spooled_bytes == 2 * len(encode_record(record(0)))
 
@@ -435,15 +391,11 @@ def test_clickhouse_refusing_a_record_does_not_block_the_spool(
 
     async def run() -> None:
         store = ServerStore(clickhouse.url, clickhouse.http_url, clickhouse.database)
-        spool = Spool(tmp_path, max_bytes=1 << 30)
-        spool.open()
         try:
-            for each in (analytics_record(1), analytics_record(2, year=2510), analytics_record(3)):
-                await spool.append(each)
-            await Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
-            assert reader.empty
+            async with open_spool(tmp_path, analytics_record(1), analytics_record(2, year=2510), analytics_record(3)):
+                await flusher_of(reader, store).drain()
+                assert reader.empty
         finally:
-            await spool.close()
             await store.close()
 
     asyncio.run(run())
@@ -489,19 +441,16 @@ def test_records_spooled_before_a_column_was_added_are_inserted_with_its_default
 
     async def run() -> list[dict[str, Any]]:
         store = ServerStore(clickhouse.url, clickhouse.http_url, clickhouse.database)
-        spool = Spool(tmp_path, max_bytes=1 << 30)
-        spool.open()
+        records = [media_record(session, old_release=number % 2 == 0) for number, session in enumerate(sessions)]
         try:
-            for number, session in enumerate(sessions):
-                await spool.append(media_record(session, old_release=number % 2 == 0))
-            await Flusher(reader, store, flush_rows=10_000, flush_interval_seconds=1.0).drain()
-            assert reader.empty
-            return await store.select(
-                "SELECT toString(session_id) AS session, platform FROM media_events "
-                "WHERE actor_hash = 'actor_upgrade' ORDER BY session"
-            )
+            async with open_spool(tmp_path, *records):
+                await flusher_of(reader, store).drain()
+                assert reader.empty
+                return await store.select(
+                    "SELECT toString(session_id) AS session, platform FROM media_events "
+                    "WHERE actor_hash = 'actor_upgrade' ORDER BY session"
+                )
         finally:
-            await spool.close()
             await store.close()
 
     rows = asyncio.run(run())
@@ -587,6 +536,41 @@ class LosingStore:
         return values
 
 
+def two_row_record(
+    table: str, *, endpoint: str | None = None, idempotent: bool, received_at: datetime, **values: Any
+) -> SpoolRecord:
+    """A record of two rows for ``table``: each of ``values`` is both rows' value, or a list of the two."""
+    batch_id = uuid.uuid4()
+    columns: dict[str, list[Any]] = {"batch_id": [batch_id] * 2}
+    columns.update({name: value if isinstance(value, list) else [value] * 2 for name, value in values.items()})
+    columns["received_at"] = [received_at] * 2
+    return SpoolRecord(
+        endpoint=endpoint or table,
+        table=table,
+        batch_id=batch_id,
+        idempotent=idempotent,
+        received_at=received_at,
+        columns=columns,
+        uuid_columns=[name for name, value in columns.items() if isinstance(value[0], uuid.UUID)],
+    )
+
+
+async def drain_after_a_lost_answer(flusher: Flusher) -> Flusher:
+    """The flusher's first drain fails on the lost answer; its second finds every landed batch and inserts none."""
+    with pytest.raises(ClickHouseError):
+        await flusher.drain()
+    assert await flusher.drain() == 0
+    return flusher
+
+
+async def rows_per_batch(store: Any, table: str, where: str) -> dict[str, int]:
+    """How many rows of ``table`` matching ``where`` each batch id holds."""
+    rows = await store.select(
+        f"SELECT toString(batch_id) AS batch_id, count() AS n FROM {table} WHERE {where} GROUP BY batch_id"
+    )
+    return {row["batch_id"]: int(row["n"]) for row in rows}
+
+
 @pytest.mark.anyio
 async def test_an_uncertain_insert_is_checked_within_the_records_receive_times_and_not_repeated(
     store: Any, tmp_path: Path, reader: SpoolReader
@@ -599,46 +583,25 @@ async def test_an_uncertain_insert_is_checked_within_the_records_receive_times_a
         datetime(2026, 12, 1, 0, 0, 0, 400_000, tzinfo=UTC),
         datetime(2026, 12, 1, 0, 0, 1, 999_999, tzinfo=UTC),
     ]
-    records = []
-    for number, moment in enumerate(moments):
-        batch_id = uuid.uuid4()
-        columns: dict[str, list[Any]] = {
-            "batch_id": [batch_id] * 2,
-            "org_hash": ["org_h4sh"] * 2,
-            "actor_hash": ["actor_bounded"] * 2,
-            "event_name": ["bounded_lookup"] * 2,
-            "received_at": [moment] * 2,
-        }
-        records.append(
-            SpoolRecord(
-                endpoint="analytics_events",
-                table="analytics_events",
-                batch_id=batch_id,
-                idempotent=number == 0,
-                received_at=moment,
-                columns=columns,
-                uuid_columns=["batch_id"],
-            )
+    records = [
+        two_row_record(
+            "analytics_events",
+            idempotent=number == 0,
+            received_at=moment,
+            org_hash="org_h4sh",
+            actor_hash="actor_bounded",
+            event_name="bounded_lookup",
         )
+        for number, moment in enumerate(moments)
+    ]
     losing = LosingStore(store)
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
-    try:
-        for each in records:
-            await spool.append(each)
-        flusher = Flusher(reader, losing, flush_rows=10_000, flush_interval_seconds=1.0)
-        with pytest.raises(ClickHouseError):
-            await flusher.drain()
-        assert await flusher.drain() == 0
+    async with open_spool(tmp_path, *records):
+        await drain_after_a_lost_answer(flusher_of(reader, losing))
         assert reader.empty
-    finally:
-        await spool.close()
 
-    rows = await store.select(
-        "SELECT toString(batch_id) AS batch_id, count() AS n FROM analytics_events "
-        "WHERE event_name = 'bounded_lookup' GROUP BY batch_id"
-    )
-    assert {row["batch_id"]: int(row["n"]) for row in rows} == {str(each.batch_id): 2 for each in records}
+    assert await rows_per_batch(store, "analytics_events", "event_name = 'bounded_lookup'") == {
+        str(each.batch_id): 2 for each in records
+    }
     table_lookups = [query for query in losing.lookups if "FROM analytics_events" in query]
     assert table_lookups
     assert all(
@@ -658,48 +621,29 @@ async def test_a_lost_pose_block_is_found_by_its_session_ids_written_as_text(
     landed batch. A client's retry of the idempotent batch is then caught by the ledger, asked the same way."""
     await migrate(store)
     sessions = [uuid.uuid4(), uuid.uuid4()]
-    records = []
-    for number, session in enumerate([sessions[0], sessions[0], sessions[1]]):
-        batch_id = uuid.uuid4()
-        records.append(
-            SpoolRecord(
-                endpoint="pose_frames",
-                table="pose_tracking_frames",
-                batch_id=batch_id,
-                idempotent=number == 0,
-                received_at=datetime(2026, 12, 1, 9, 0, number, tzinfo=UTC),
-                columns={
-                    "batch_id": [batch_id] * 2,
-                    "org_hash": ["org_h4sh"] * 2,
-                    "actor_hash": ["actor_pose"] * 2,
-                    "session_id": [session] * 2,
-                    "media_id": ["video_text_ids"] * 2,
-                    "frame_number": [0, 1],
-                    "received_at": [datetime(2026, 12, 1, 9, 0, number, tzinfo=UTC)] * 2,
-                },
-                uuid_columns=["batch_id", "session_id"],
-            )
+    records = [
+        two_row_record(
+            "pose_tracking_frames",
+            endpoint="pose_frames",
+            idempotent=number == 0,
+            received_at=datetime(2026, 12, 1, 9, 0, number, tzinfo=UTC),
+            org_hash="org_h4sh",
+            actor_hash="actor_pose",
+            session_id=session,
+            media_id="video_text_ids",
+            frame_number=[0, 1],
         )
+        for number, session in enumerate([sessions[0], sessions[0], sessions[1]])
+    ]
     losing = LosingStore(store)
-    spool = Spool(tmp_path, max_bytes=1 << 30)
-    spool.open()
-    try:
-        for each in records:
-            await spool.append(each)
-        flusher = Flusher(reader, losing, flush_rows=10_000, flush_interval_seconds=1.0)
-        with pytest.raises(ClickHouseError):
-            await flusher.drain()
-        assert await flusher.drain() == 0
+    async with open_spool(tmp_path, *records) as spool:
+        flusher = await drain_after_a_lost_answer(flusher_of(reader, losing))
         await spool.append(records[0])
         assert await flusher.drain() == 0
-    finally:
-        await spool.close()
 
-    rows = await store.select(
-        "SELECT toString(batch_id) AS batch_id, count() AS n FROM pose_tracking_frames "
-        "WHERE media_id = 'video_text_ids' GROUP BY batch_id"
-    )
-    assert {row["batch_id"]: int(row["n"]) for row in rows} == {str(each.batch_id): 2 for each in records}
+    assert await rows_per_batch(store, "pose_tracking_frames", "media_id = 'video_text_ids'") == {
+        str(each.batch_id): 2 for each in records
+    }
     pose_lookups = [query for query in losing.lookups if "FROM pose_tracking_frames" in query]
     assert pose_lookups
     assert all(f"'{session}'" in query for query in pose_lookups for session in sessions)
