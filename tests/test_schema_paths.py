@@ -12,22 +12,21 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from core_api.app import create_app as create_core_api
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from telemetry.app import create_app as create_telemetry
 
+from tests.core_api.helpers.app import APP as CORE_API_APP
+from tests.telemetry.helpers.app import APP as TELEMETRY_APP
 from tools.openapi import OPENAPI_DIR
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-SERVICES: dict[str, tuple[str, Callable[[], Litestar]]] = {
-    "core-api": ("core_api_url", create_core_api),
-    "telemetry": ("telemetry_url", create_telemetry),
+SERVICES: dict[str, tuple[str, Litestar]] = {
+    "core-api": ("core_api_url", CORE_API_APP),
+    "telemetry": ("telemetry_url", TELEMETRY_APP),
 }
 
 
@@ -44,8 +43,8 @@ def schema_paths(app: Litestar) -> list[str]:
 SERVICE_NEEDS = {"core-api": pytest.mark.postgres, "telemetry": pytest.mark.clickhouse_server}
 CASES = [
     pytest.param(service, path, marks=[pytest.mark.processes, SERVICE_NEEDS[service]])
-    for service, (_, factory) in SERVICES.items()
-    for path in schema_paths(factory())
+    for service, (_, app) in SERVICES.items()
+    for path in schema_paths(app)
 ]
 
 
@@ -57,8 +56,8 @@ def fetch(url: str) -> tuple[int, str, bytes]:
 def test_every_schema_path_the_readme_names_is_served() -> None:
     named = set(re.findall(r"`(/schema[^`\s]*)`", README))
     assert "/schema/openapi.json" in named
-    for service, (_, factory) in SERVICES.items():
-        assert named <= set(schema_paths(factory())), f"{service} does not serve every path the README names"
+    for service, (_, app) in SERVICES.items():
+        assert named <= set(schema_paths(app)), f"{service} does not serve every path the README names"
 
 
 @pytest.mark.parametrize(("service", "path"), CASES)

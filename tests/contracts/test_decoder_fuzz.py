@@ -1,11 +1,12 @@
-"""Hypothesis fuzzing of the decoders that read untrusted bodies: the four telemetry ingest decoders and the
-strict-request hook's JSON decoder. Whatever the bytes, the answer is a decoded value or msgspec's own
+"""Hypothesis fuzzing of the decoders that read untrusted bodies: the four telemetry ingest decoders, the
+strict-request hook's JSON decoder and the shared ``BodyDecoder`` on core-api's largest bodies (a plan's
+create and update). Whatever the bytes, the answer is a decoded value or msgspec's own
 ``DecodeError`` (``ValidationError`` is a subclass): never another exception, which an API would turn
 into a 500.
 
 Three kinds of input per decoder: arbitrary bytes; arbitrary JSON-ish documents (NaN and Infinity
 literals, deep nesting, unicode, huge numbers); and valid bodies with one value replaced by such a
-document or with a few bytes spliced in, so that examples reach the validation of every field.
+document, removed, or with a few bytes spliced in, so that examples reach the validation of every field.
 Derandomized, so CI sees the same examples every run.
 """
 
@@ -19,13 +20,16 @@ from typing import Any
 import msgspec
 import pytest
 from contracts.analytics import analytics_event_decoder
+from contracts.decoding import BodyDecoder
 from contracts.error_reports import error_report_decoder
 from contracts.media_events import decode_media_events
+from contracts.plans import TreatmentPlanCreate, TreatmentPlanCreateBody, TreatmentPlanUpdate, TreatmentPlanUpdateBody
 from contracts.pose import pose_batch_decoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_common.strict_requests import _json as strict_request_decoder
 
+from tests.contracts.helpers.examples import example_of
 from tests.service_common.json_paths import paths
 from tests.telemetry.helpers.payloads import ANALYTICS_EVENT, ERROR_REPORT, media_events, pose_batch, pose_frame
 
@@ -39,6 +43,8 @@ DECODERS: dict[str, tuple[Decode, Any]] = {
     "analytics": (analytics_event_decoder.decode, ANALYTICS_EVENT),
     "error-report": (error_report_decoder.decode, ERROR_REPORT),
     "strict-request": (strict_request_decoder.decode, ANALYTICS_EVENT),
+    "plan-create": (BodyDecoder(TreatmentPlanCreate).decode, example_of(TreatmentPlanCreateBody)),
+    "plan-update": (BodyDecoder(TreatmentPlanUpdate).decode, example_of(TreatmentPlanUpdateBody)),
 }
 
 scalars = (
@@ -61,14 +67,21 @@ def encode(document: Any) -> bytes:
     return json.dumps(document).encode()
 
 
+REMOVE = object()
+"""A replacement that deletes the value (a required field missing, a list one item shorter)."""
+
+
 def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
     if not path:
-        return new
+        return None if new is REMOVE else new
     copy = json.loads(json.dumps(value))
     parent = copy
     for step in path[:-1]:
         parent = parent[step]
-    parent[path[-1]] = new
+    if new is REMOVE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = new
     return copy
 
 
@@ -93,7 +106,7 @@ def test_arbitrary_json_documents(name: str, document: Any) -> None:
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
 @FUZZ
-@given(data=st.data(), new=documents)
+@given(data=st.data(), new=st.just(REMOVE) | documents)
 def test_valid_bodies_with_one_value_replaced(name: str, data: st.DataObject, new: Any) -> None:
     decode, valid = DECODERS[name]
     path = data.draw(st.sampled_from(list(paths(valid))))

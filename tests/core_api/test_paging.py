@@ -6,10 +6,11 @@ from __future__ import annotations
 from contracts.automation import AutomationDeliveryList
 from contracts.enrollments import PatientTreatmentPlanList
 from contracts.plan_details import TreatmentPlanList
-from core_api.app import create_app
 from core_api.paging import FIRST_PAGE, MAX_LIMIT, Paging
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.core_api.helpers.app import APP
 
 pages = st.integers(min_value=1, max_value=1_000_000)
 limits = st.integers(min_value=1, max_value=MAX_LIMIT)
@@ -36,9 +37,8 @@ def test_a_listing_puts_the_items_under_the_list_types_own_field() -> None:
 
 def test_every_list_route_that_pages_takes_the_paging_dependency() -> None:
     """A route with ``page`` among its query parameters reads it through ``paging``, never on its own."""
-    app = create_app()
     paged = []
-    for route in app.routes:
+    for route in APP.routes:
         for handler in getattr(route, "route_handlers", []):
             parameters = handler.parsed_fn_signature.parameters
             if "page" in parameters or "limit" in parameters:

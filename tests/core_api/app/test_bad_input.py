@@ -26,10 +26,10 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from service_common.strict_requests import _body_type
 
+from tests.core_api.helpers.app import APP
 from tests.core_api.helpers.responses import Json
 from tests.core_api.helpers.routes import ROUTES
 from tests.core_api.helpers.world import (
-    APP,
     BODY_ROUTES,
     HANDLERS,
     MINIMAL_BODIES,

@@ -11,9 +11,10 @@ import psycopg
 import pytest
 from service_common.strict_requests import _body_type
 
+from tests.core_api.helpers.app import APP
 from tests.core_api.helpers.execution import enroll
 from tests.core_api.helpers.plans import published_plan
-from tests.core_api.helpers.world import APP, HANDLERS, World, minimal_body, role_for
+from tests.core_api.helpers.world import HANDLERS, World, minimal_body, role_for
 
 
 def _created_routes() -> dict[tuple[str, str], dict[str, Any]]:

@@ -22,6 +22,7 @@ from service_common.auth.settings import AuthSettings
 from service_common.strict_requests import EARLIEST, LATEST
 
 from tests.conftest import telemetry_token_settings
+from tests.core_api.helpers.app import APP
 from tests.core_api.helpers.execution import enroll
 from tests.core_api.helpers.responses import Client
 from tests.core_api.helpers.routes import ROUTES
@@ -30,7 +31,6 @@ from tests.core_api.seed import Org, seed_organization
 from tests.service_common.parameter_sweep import date_parameters, probes, routes, wrong_answers
 from tools.databases import PostgresUrls
 
-APP = create_app()
 ROLE_PREFERENCE = ("admin", "specialist", "patient")
 
 

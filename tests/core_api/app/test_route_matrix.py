@@ -10,16 +10,16 @@ row-level security; this matrix is about authentication and roles.
 from __future__ import annotations
 
 import pytest
-from core_api.app import create_app
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.core_api.helpers.app import APP
 from tests.core_api.helpers.routes import EVERYONE, ROUTES, app_routes, call
 from tests.core_api.seed import Org
 
 
 def test_the_matrix_lists_exactly_the_apps_routes() -> None:
-    served = app_routes(create_app())
+    served = app_routes(APP)
     assert sorted(served - ROUTES.keys()) == [], "routes missing from the matrix"
     assert sorted(ROUTES.keys() - served) == [], "the matrix lists routes the app does not serve"
 

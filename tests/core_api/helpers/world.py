@@ -11,11 +11,11 @@ from datetime import date
 from typing import Any
 
 import psycopg
-from core_api.app import create_app
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from service_common.strict_requests import _body_type
 
+from tests.core_api.helpers.app import APP
 from tests.core_api.helpers.responses import Client, Json
 from tests.core_api.helpers.routes import ROUTES
 from tests.core_api.seed import Org
@@ -89,7 +89,6 @@ def handlers(app: Litestar) -> dict[tuple[str, str], Any]:
     return found
 
 
-APP = create_app()
 HANDLERS = handlers(APP)
 BODY_ROUTES = [route for route in WRITE_ROUTES if _body_type(HANDLERS[route]) is not None]
 

@@ -8,13 +8,12 @@ reach the handler; every answer must be a 4xx problem naming the parameter, neve
 from __future__ import annotations
 
 import pytest
-from telemetry.app import create_app
 
 from tests.service_common.parameter_sweep import probes, routes, wrong_answers
+from tests.telemetry.helpers.app import APP
 from tests.telemetry.helpers.harness import Ingest
 from tests.telemetry.helpers.routes import INGEST, READ, ROUTES, SERVICE, token
 
-APP = create_app()
 CLAIMS = {INGEST: {}, READ: {"role": "staff"}, SERVICE: {"role": "service"}}
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from core_api.app import create_app as create_core_api
 from service_common.strict_requests import JSON_AS_TEXT_PLAIN
-from telemetry.app import create_app as create_telemetry
 
+from tests.core_api.helpers.app import APP as CORE_API_APP
 from tests.core_api.helpers.responses import problem
+from tests.telemetry.helpers.app import APP as TELEMETRY_APP
 from tests.telemetry.helpers.harness import MAX_BODY_BYTES, Ingest
 from tests.telemetry.helpers.payloads import ANALYTICS_EVENT, ERROR_REPORT, media_events, pose_batch, pose_frame
 from tests.telemetry.helpers.routes import routes_flagged
@@ -218,14 +218,14 @@ def test_the_other_ingest_routes_still_refuse_text_plain(ingest: Ingest, path: s
 
 
 def test_the_beacon_is_the_only_route_of_either_service_taking_text_plain() -> None:
-    assert routes_flagged(create_telemetry(), JSON_AS_TEXT_PLAIN) == [("POST", BEACON)]
-    assert routes_flagged(create_core_api(), JSON_AS_TEXT_PLAIN) == []
+    assert routes_flagged(TELEMETRY_APP, JSON_AS_TEXT_PLAIN) == [("POST", BEACON)]
+    assert routes_flagged(CORE_API_APP, JSON_AS_TEXT_PLAIN) == []
 
 
 def test_both_documents_say_which_token_telemetry_takes_and_how_to_get_it() -> None:
     schemes = {
         name: app.openapi_schema.to_schema()["components"]["securitySchemes"]["BearerToken"]["description"]
-        for name, app in (("telemetry", create_telemetry()), ("core-api", create_core_api()))
+        for name, app in (("telemetry", TELEMETRY_APP), ("core-api", CORE_API_APP))
     }
 
     assert "not the identity provider's token" in schemes["telemetry"]

@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from telemetry.app import create_app
 
+from tests.telemetry.helpers.app import APP
 from tests.telemetry.helpers.harness import Ingest
 from tools.tokens import mint_telemetry_token
 
@@ -36,7 +36,7 @@ a route is missing)."""
 
 INGEST_ROUTES = sorted(
     route.path
-    for route in create_app().routes
+    for route in APP.routes
     if isinstance(route, HTTPRoute)
     and any("POST" in handler.http_methods for handler in route.route_handlers)
     and ROUTES.get(("POST", route.path), INGEST) == INGEST

@@ -11,12 +11,12 @@ from typing import Any
 
 import msgspec
 import pytest
-from core_api.app import create_app as create_core_api
 from service_common.strict_requests import CMCD_BODY
-from telemetry.app import create_app as create_telemetry
 from telemetry.media.cmcd_reports import CMCD_SESSION_NAMESPACE
 
+from tests.core_api.helpers.app import APP as CORE_API_APP
 from tests.core_api.helpers.responses import problem
+from tests.telemetry.helpers.app import APP as TELEMETRY_APP
 from tests.telemetry.helpers.harness import COUNTRY_HEADER, Ingest
 from tests.telemetry.helpers.routes import routes_flagged
 
@@ -307,8 +307,8 @@ def test_the_other_ingest_routes_refuse_cmcd_bodies(ingest: Ingest, path: str) -
 
 
 def test_this_is_the_only_route_of_either_service_taking_cmcd_bodies() -> None:
-    assert routes_flagged(create_telemetry(), CMCD_BODY) == [("POST", ROUTE)]
-    assert routes_flagged(create_core_api(), CMCD_BODY) == []
+    assert routes_flagged(TELEMETRY_APP, CMCD_BODY) == [("POST", ROUTE)]
+    assert routes_flagged(CORE_API_APP, CMCD_BODY) == []
 
 
 @pytest.mark.parametrize("media_type", ["application/cmcd", "application/json"])
