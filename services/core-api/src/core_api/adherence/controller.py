@@ -14,11 +14,10 @@ from contracts.adherence import (
     AdherenceStats,
     AdherenceTrend,
     EventStreamReport,
-    OrganizationSettings,
-    OrganizationSettingsUpdate,
     OrganizationWeeklyAdherence,
     WeeklyAdherenceReport,
 )
+from contracts.organization_settings import OrganizationSettings, OrganizationSettingsUpdate
 from litestar import Controller, put
 from litestar.params import JSONBody, QueryParameter
 from service_common.auth.actor import CurrentActor

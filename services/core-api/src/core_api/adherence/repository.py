@@ -13,7 +13,7 @@ from contracts.plans import PlanType
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 
-from contracts import adherence as contract
+from contracts import organization_settings as contract
 from core_api.db.queries import load_queries
 from core_api.db.rows import fetch_all, fetch_json, fetch_one, fetch_value
 

@@ -15,13 +15,12 @@ from contracts.adherence import (
     AdherenceStats,
     AdherenceTrend,
     EventStreamReport,
-    OrganizationSettings,
-    OrganizationSettingsUpdate,
     OrganizationWeeklyAdherence,
     PlanAdherenceStats,
     WeeklyAdherenceReport,
 )
 from contracts.enrollments import EnrolledPlanRef
+from contracts.organization_settings import OrganizationSettings, OrganizationSettingsUpdate
 from psycopg import AsyncConnection
 from service_common.auth.actor import Actor
 
