@@ -24,9 +24,9 @@ from contracts.types import (
     PlanWeek,
     PositiveInt,
     Timestamp,
+    WholePercent,
 )
 
-_IntPercent = Annotated[int, Meta(ge=0, le=100)]
 # Structs with a field named ``date`` shadow the type inside their body.
 _Date = date
 
@@ -59,11 +59,11 @@ class AdherenceSummary(msgspec.Struct, frozen=True):
     """Percentages over a set of slots. ``offered`` excludes not_yet_available and not_applicable."""
 
     adherence_percent: Annotated[
-        _IntPercent,
+        WholePercent,
         Meta(description="floor(100 * compliant / offered), 0-100; 100 when nothing was offered yet."),
     ]
     noncompliance_percent: Annotated[
-        _IntPercent,
+        WholePercent,
         Meta(
             description=(
                 "floor(100 * noncompliant / (compliant + noncompliant + unknown)), 0-100; 0 when nothing was offered."
@@ -155,7 +155,7 @@ class AdherenceWeek(msgspec.Struct, frozen=True):
 
 
 ThresholdPercent = Annotated[
-    _IntPercent,
+    WholePercent,
     Meta(description="The organization's adherence threshold in percent, 1-100."),
 ]
 
@@ -346,8 +346,8 @@ class AdherenceTrendWeek(msgspec.Struct, frozen=True):
 
     week_start: Annotated[date, Meta(description="First local day of the plan week, in the patient's time zone.")]
     week_number: PlanWeek
-    adherence_percent: Annotated[_IntPercent, Meta(description="The week's adherence, floored, 0-100.")]
-    noncompliance_percent: Annotated[_IntPercent, Meta(description="The week's noncompliance, floored, 0-100.")]
+    adherence_percent: Annotated[WholePercent, Meta(description="The week's adherence, floored, 0-100.")]
+    noncompliance_percent: Annotated[WholePercent, Meta(description="The week's noncompliance, floored, 0-100.")]
     final: Annotated[
         bool,
         Meta(

@@ -6,8 +6,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-_IntPercent = Annotated[int, Meta(ge=0, le=100)]
-
+from contracts.types import WholePercent
 
 EvidenceMinWatchPercent = Annotated[
     int,
@@ -82,7 +81,7 @@ class OrganizationSettings(msgspec.Struct, frozen=True):
     """The organization's adherence settings."""
 
     adherence_threshold_percent: Annotated[
-        _IntPercent,
+        WholePercent,
         Meta(
             description=(
                 "Adherence threshold in percent: an enrollment whose adherence % is strictly below it is flagged."

@@ -40,6 +40,8 @@ PainLevel = Annotated[int, Meta(ge=0, le=10)]
 
 # A percentage kept with decimals (66.7), as the spec's JSON shows.
 Percentage = Annotated[float, Meta(ge=0, le=100)]
+WholePercent = Annotated[int, Meta(ge=0, le=100)]
+"""A percentage floored to a whole number, or a threshold set in whole percent."""
 
 # A ratio in [0, 1]: landmark visibility, pose confidence, form score.
 UnitFloat = Annotated[float, Meta(ge=0, le=1)]

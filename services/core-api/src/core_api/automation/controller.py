@@ -17,13 +17,13 @@ from contracts.automation import (
 )
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service_common.auth.actor import CurrentActor
 from service_common.errors import problem_responses
 
 from core_api.dependencies import Automation
 from core_api.paging import MAX_ID, IdPath, PageRequest
-from core_api.routing import ADMIN, listing, read
+from core_api.routing import ADMIN, act, listing, read
 
 RuleIdQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="only this rule's deliveries")]
 
@@ -53,7 +53,7 @@ class AutomationController(Controller):
         """The organization's rules, oldest first."""
         return await automation.list_rules(actor)
 
-    @read("/rules/{rule_id:int}", "GetAutomationRule", errors=problem_responses(401, 403, 404, 422))
+    @read("/rules/{rule_id:int}", "GetAutomationRule")
     async def get_rule(self, actor: CurrentActor, automation: Automation, rule_id: IdPath) -> AutomationRule:
         """One rule of the organization; its signing secret is not shown again."""
         return await automation.get_rule(actor, rule_id)
@@ -81,7 +81,7 @@ class AutomationController(Controller):
         its delivery history stays listed."""
         await automation.delete_rule(actor, rule_id)
 
-    @listing("/deliveries", "ListAutomationDeliveries", errors=problem_responses(401, 403, 422))
+    @listing("/deliveries", "ListAutomationDeliveries")
     async def list_deliveries(
         self,
         actor: CurrentActor,
@@ -99,12 +99,7 @@ class AutomationController(Controller):
             actor, status=status, rule_id=rule_id, event_type=event_type, paging=paging
         )
 
-    @post(
-        "/deliveries/{delivery_id:int}/retry",
-        operation_id="RetryAutomationDelivery",
-        status_code=HTTP_200_OK,
-        responses=problem_responses(401, 403, 404, 409, 422),
-    )
+    @act("/deliveries/{delivery_id:int}/retry", "RetryAutomationDelivery")
     async def retry_delivery(
         self, actor: CurrentActor, automation: Automation, delivery_id: IdPath
     ) -> AutomationDelivery:

@@ -21,7 +21,7 @@ class ConsentController(Controller):
     tags = ["consent"]
     guards = [PARTICIPANTS]
 
-    @read("/patients/{patient_id:int}/consent", "GetPatientConsent", errors=problem_responses(401, 403, 404, 422))
+    @read("/patients/{patient_id:int}/consent", "GetPatientConsent")
     async def get_consent(self, actor: CurrentActor, consent: Consent, patient_id: IdPath) -> ConsentState:
         """The patient's analytics level and biometric consent now, whether pose tracking is allowed, and the
         history of changes, newest first."""

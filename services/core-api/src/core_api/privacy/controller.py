@@ -25,7 +25,7 @@ class PrivacyController(Controller):
     path = "/v1/patients/{patient_id:int}"
     tags = ["privacy"]
 
-    @read("/export", "ExportPatient", allow_roles("admin", "patient"), errors=problem_responses(401, 403, 404, 422))
+    @read("/export", "ExportPatient", allow_roles("admin", "patient"))
     async def export(
         self, actor: CurrentActor, privacy: Privacy, patient_id: IdPath, format: FormatQuery = ExportFormat.JSON
     ) -> PatientExport | FhirBundle:
@@ -48,7 +48,7 @@ class PrivacyController(Controller):
         records (docs/privacy.md)."""
         return await privacy.request_erasure(actor, patient_id)
 
-    @read("/erasure", "GetPatientErasure", ADMIN, errors=problem_responses(401, 403, 404, 422))
+    @read("/erasure", "GetPatientErasure", ADMIN)
     async def erasure_status(self, actor: CurrentActor, privacy: Privacy, patient_id: IdPath) -> ErasureStatus:
         """How far the patient's erasure has gone (admins)."""
         return await privacy.erasure_status(actor, patient_id)
